@@ -1,0 +1,32 @@
+"""Errors raised by the circuit layer (netlist rendering, ngspice runs, sweeps)."""
+
+from __future__ import annotations
+
+
+class DesignError(ValueError):
+    """A design or stimulus value is outside its allowed range (names field, value, range)."""
+
+
+class RenderError(ValueError):
+    """A value could not be rendered into SPICE text (non-numeric, non-finite, unsafe)."""
+
+
+class SimulationError(RuntimeError):
+    """ngspice failed on a point after retries; carries the point and ngspice's last messages."""
+
+    def __init__(self, message: str, *, point: dict | None = None, log_tail: str = "") -> None:
+        self.point = dict(point or {})
+        self.log_tail = log_tail
+        text = message
+        if self.point:
+            text += f" [point: {self.point}]"
+        if log_tail:
+            text += f"\n--- ngspice's last messages ---\n{log_tail}"
+        super().__init__(text)
+
+
+class CharacterizationError(RuntimeError):
+    """A measurement could not be made from a waveform (e.g. no spikes where spikes were expected)."""
+
+
+__all__ = ["DesignError", "RenderError", "SimulationError", "CharacterizationError"]

@@ -1,0 +1,1 @@
+"""Subcommands of the `nmpkit` CLI (see nmpkit/cli.py for the protocol)."""
