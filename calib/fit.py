@@ -1,0 +1,236 @@
+"""Fit a `Calibration` from the circuit's lookup tables (fi, floor, energy, mismatch).
+
+``fit(tables)`` picks one operating point (V_DD, V_NEG, temperature; by default the design's, else
+the grid value nearest to it) and derives:
+
+* θ = q_spike = c_mem_farads (design) × v_th_volts (median effective threshold of the f–I rows);
+* the transfer curve: mean rate per excitatory current at the operating point, made monotone
+  (running maximum, noted when that changed a point), saturating at its largest rate;
+* dt: ``dt_seconds`` if given, else ``1 / (rate_fraction × max_rate)`` so that one spike per step,
+  the network's ceiling, sits at ``rate_fraction`` of the circuit's maximum rate;
+* the floor: per V_NEG the lowest membrane minimum over inhibitory currents (strongest inhibition);
+* energy: per V_DD the median E_spike from V_DD over the firing rows at the operating V_NEG, its
+  regime by majority; per V_NEG the median E_spike from V_NEG and P_static at the operating V_DD;
+  the exponent of E_spike(V_DD) fitted over the quadratic points;
+* mismatch: per Monte Carlo sample the mean rate gain and threshold (relative to the median
+  threshold of all samples), then their moments and correlation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calib.calibration import Calibration
+from calib.errors import CalibrationError
+
+_KINDS = ("fi", "floor", "energy", "mismatch")
+
+
+def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    if isinstance(tables, (str, os.PathLike)):
+        from calib.tables import TABLE_FILES, read_table
+
+        d = Path(tables)
+        if not d.is_dir():
+            raise CalibrationError(f"{d}: table directory not found")
+        out = {k: read_table(d / TABLE_FILES[k], kind=k) for k in _KINDS}
+        for k, t in out.items():
+            t.provenance.setdefault("_file", str(d / TABLE_FILES[k]))
+        return out
+    missing = [k for k in _KINDS if k not in tables]
+    if missing:
+        raise CalibrationError(f"tables: missing table {missing[0]!r}; need {list(_KINDS)}")
+    return dict(tables)
+
+
+def _nearest(values: pd.Series, target: float, what: str, table: str) -> float:
+    grid = np.unique(values.to_numpy(dtype=float))
+    if grid.size == 0:
+        raise CalibrationError(f"{table} table: no rows to choose {what} from")
+    return float(grid[np.argmin(np.abs(grid - target))])
+
+
+def _at(df: pd.DataFrame, col: str, value: float) -> pd.DataFrame:
+    return df[np.isclose(df[col].to_numpy(dtype=float), value, rtol=0, atol=1e-9)]
+
+
+def _source(table: Any) -> dict[str, Any]:
+    prov = dict(table.provenance)
+    return {"file": prov.pop("_file", None), "provenance": prov}
+
+
+def _design(tables: Mapping[str, Any]) -> dict[str, Any]:
+    design = tables["fi"].provenance.get("design")
+    if not isinstance(design, dict):
+        raise CalibrationError("fi table: provenance lacks field 'design' (the NeuronDesign dict)")
+    return design
+
+
+def _design_number(design: dict[str, Any], key: str) -> float | None:
+    v = design.get(key)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float | None = None,
+        rate_fraction: float = 0.25, v_dd_volts: float | None = None,
+        v_neg_volts: float | None = None, temp_celsius: float = 27.0) -> Calibration:
+    """Fit the unit-mapped neuron model from lookup tables.
+
+    Args:
+        tables: a table directory, or a mapping kind → ``calib.tables.Table`` with at least the
+            kinds "fi", "floor", "energy", "mismatch".
+        dt_seconds: timestep; default ``1 / (rate_fraction × max_rate_hertz)``.
+        rate_fraction: fraction of the circuit's maximum rate that one spike per step maps to.
+        v_dd_volts, v_neg_volts: operating point of the transfer curve; default the design's,
+            snapped to the nearest grid value.
+        temp_celsius: temperature of the transfer curve and floor (nearest grid value).
+
+    Returns:
+        The Calibration, with each section's table in ``sources``.
+
+    Raises:
+        CalibrationError: a missing table, column or design field, or too few usable points.
+    """
+    if not 0 < rate_fraction <= 1:
+        raise CalibrationError(f"rate_fraction must be in (0, 1], got {rate_fraction!r}")
+    if dt_seconds is not None and not (math.isfinite(dt_seconds) and dt_seconds > 0):
+        raise CalibrationError(f"dt_seconds must be a finite number > 0, got {dt_seconds!r}")
+    t = _load(tables)
+    for kind in _KINDS:
+        from calib.tables import SCHEMAS
+
+        missing = [c for c in SCHEMAS[kind] if c not in t[kind].df.columns]
+        if missing:
+            raise CalibrationError(f"{kind} table: missing column {missing[0]!r}")
+    design = _design(t)
+    notes: list[str] = []
+    c_mem = _design_number(design, "c_mem_farads")
+    if c_mem is None or c_mem <= 0:
+        raise CalibrationError(
+            f"fi table: provenance field 'design.c_mem_farads' must be a number > 0, "
+            f"got {design.get('c_mem_farads')!r}")
+    for extra in ("c_fb_farads", "c_feedback_farads"):
+        c_fb = _design_number(design, extra)
+        if c_fb:
+            c_mem += c_fb  # the feedback capacitor integrates the input too (Axon-Hillock)
+            notes.append(f"integrating C = c_mem_farads + {extra}")
+
+    fi = t["fi"].df
+    vdd = _nearest(fi["v_dd_volts"], v_dd_volts if v_dd_volts is not None
+                   else (_design_number(design, "v_dd_volts") or float(fi["v_dd_volts"].median())),
+                   "V_DD", "fi")
+    vneg = _nearest(fi["v_neg_volts"], v_neg_volts if v_neg_volts is not None
+                    else (_design_number(design, "v_neg_volts") or 0.0), "V_NEG", "fi")
+    temp = _nearest(fi["temp_celsius"], temp_celsius, "temperature", "fi")
+    op = _at(_at(_at(fi, "v_dd_volts", vdd), "v_neg_volts", vneg), "temp_celsius", temp)
+    curve = op.groupby("i_exc_amps", sort=True)["rate_hertz"].mean()
+    curve = curve[curve.index >= 0]
+    if (curve > 0).sum() < 2:
+        raise CalibrationError(
+            f"fi table: need >= 2 firing points at V_DD={vdd} V, V_NEG={vneg} V, T={temp} °C, "
+            f"got {int((curve > 0).sum())}")
+    rates = np.maximum.accumulate(curve.to_numpy(dtype=float))
+    if not np.allclose(rates, curve.to_numpy(dtype=float)):
+        notes.append("fi: rate not monotone in current; running maximum used")
+    firing = op[(op["rate_hertz"] > 0) & (op["n_spikes"] >= 2)]
+    if firing.empty:
+        firing = op[op["rate_hertz"] > 0]
+    v_th = float(firing["v_th_volts"].median())
+    if not (math.isfinite(v_th) and v_th > 0):
+        raise CalibrationError(
+            f"fi table: column 'v_th_volts' gives no positive threshold ({v_th!r})")
+    width = float(firing["spike_width_seconds"].median())
+    max_rate = float(rates.max())
+    dt = dt_seconds if dt_seconds is not None else 1.0 / (rate_fraction * max_rate)
+    q = c_mem * v_th
+    lin = firing[firing["rate_hertz"] <= 0.25 * max_rate]
+    if not lin.empty:
+        q_fi = float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+        notes.append(f"fi: charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
+                     f"(C×V_th = {q:.4g} C)")
+
+    # ---- floor ----
+    fl = t["floor"].df
+    fvdd = _nearest(fl["v_dd_volts"], vdd, "V_DD", "floor")
+    ftemp = _nearest(fl["temp_celsius"], temp, "temperature", "floor")
+    fl = _at(_at(fl, "v_dd_volts", fvdd), "temp_celsius", ftemp)
+    floor = fl.groupby("v_neg_volts", sort=True)["v_mem_min_volts"].min()
+    if floor.empty:
+        raise CalibrationError("floor table: no rows at the operating V_DD")
+
+    # ---- energy ----
+    en = t["energy"].df
+    en_f = en[en["rate_hertz"] > 0]
+    evneg = _nearest(en_f["v_neg_volts"], vneg, "V_NEG", "energy")
+    by_vdd = _at(en_f, "v_neg_volts", evneg).groupby("v_dd_volts", sort=True)
+    e_vdd = by_vdd["e_spike_vdd_joules"].median()
+    regime = by_vdd["regime"].agg(
+        lambda s: "crowbar" if (s.astype(str) == "crowbar").mean() >= 0.5 else "quadratic")
+    evdd = _nearest(en_f["v_dd_volts"], vdd, "V_DD", "energy")
+    by_vneg = _at(en_f, "v_dd_volts", evdd).groupby("v_neg_volts", sort=True)
+    e_vneg = by_vneg["e_spike_vneg_joules"].median()
+    p_static = _at(en, "v_dd_volts", evdd).groupby("v_neg_volts", sort=True)[
+        "p_static_vneg_watts"].median().reindex(e_vneg.index)
+    if p_static.isna().any():
+        raise CalibrationError("energy table: column 'p_static_vneg_watts' has gaps per V_NEG")
+    quad = [(x, y) for x, y, r in zip(e_vdd.index, e_vdd.to_numpy(), regime.to_numpy())
+            if r == "quadratic" and x > 0 and y > 0]
+    exponent = None
+    if len(quad) >= 2:
+        xq, yq = np.log([p[0] for p in quad]), np.log([p[1] for p in quad])
+        exponent = float(np.polyfit(xq, yq, 1)[0])
+    ratio = _design_number(design, "mirror_ratio")
+    syn_factor = 1.0 + (1.0 / ratio if ratio and ratio > 0 else 1.0)
+
+    # ---- mismatch ----
+    mm = t["mismatch"].df
+    mvdd = _nearest(mm["v_dd_volts"], vdd, "V_DD", "mismatch")
+    mvneg = _nearest(mm["v_neg_volts"], vneg, "V_NEG", "mismatch")
+    mm = _at(_at(mm, "v_dd_volts", mvdd), "v_neg_volts", mvneg)
+    mm = mm[(mm["rate_nominal_hertz"] > 0) & np.isfinite(mm["gain"])]
+    per = mm.groupby("mc_sample").agg(gain=("gain", "mean"), v_th=("v_th_volts", "mean"))
+    n_mc = len(per)
+    if n_mc >= 2:
+        thr = per["v_th"].to_numpy() / float(per["v_th"].median())
+        gain = per["gain"].to_numpy(dtype=float)
+        corr = float(np.corrcoef(gain, thr)[0, 1]) if gain.std() > 0 and thr.std() > 0 else 0.0
+        g_mean, g_std = float(gain.mean()), float(gain.std(ddof=1))
+        t_mean, t_std = float(thr.mean()), float(thr.std(ddof=1))
+    else:
+        notes.append(f"mismatch: {n_mc} usable Monte Carlo sample(s); no spread fitted")
+        g_mean, g_std, t_mean, t_std, corr = 1.0, 0.0, 1.0, 0.0, 0.0
+
+    return Calibration(
+        dt_seconds=dt, c_mem_farads=c_mem, v_th_volts=v_th, q_spike_coulombs=q,
+        v_dd_volts=vdd, v_neg_volts=vneg,
+        transfer_i_amps=tuple(curve.index.astype(float)), transfer_rate_hertz=tuple(rates),
+        max_rate_hertz=max_rate, spike_width_seconds=width if math.isfinite(width) else 0.0,
+        floor_v_neg_volts=tuple(floor.index.astype(float)),
+        floor_v_mem_min_volts=tuple(floor.to_numpy(dtype=float)),
+        energy_v_dd_volts=tuple(e_vdd.index.astype(float)),
+        e_spike_vdd_joules=tuple(e_vdd.to_numpy(dtype=float)),
+        energy_regime=tuple(regime.astype(str)), energy_exponent=exponent,
+        energy_v_neg_volts=tuple(e_vneg.index.astype(float)),
+        e_spike_vneg_joules=tuple(e_vneg.to_numpy(dtype=float)),
+        p_static_vneg_watts=tuple(p_static.to_numpy(dtype=float)),
+        syn_charge_factor=syn_factor,
+        gain_mean=g_mean, gain_std=g_std, threshold_mean=t_mean, threshold_std=t_std,
+        gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,
+        sources={k: _source(t[k]) | {"table": k} for k in _KINDS}
+        | {"operating_point": {"v_dd_volts": vdd, "v_neg_volts": vneg, "temp_celsius": temp}},
+        notes=tuple(notes),
+    )
+
+
+__all__ = ["fit"]

@@ -1,0 +1,89 @@
+"""Lookup tables of an analytic neuron, written in the pinned schema (for calib/cosim tests).
+
+The "circuit": an integrator C·V_th with a refractory reset pulse, f(I) = 1 / (C·V_th/I + t_ref);
+the floor follows V_NEG down to a clamp; E_spike from V_DD = k·V_DD² below 1.3 V and crowbar above;
+Monte Carlo samples with a known gain/threshold spread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calib.tables import write_table
+
+C_MEM = 1e-12
+V_TH = 0.5
+T_REF = 1e-7
+K_VDD = 0.7e-12
+V_CLAMP = -1.2
+
+DESIGN = {"c_mem_farads": C_MEM, "v_dd_volts": 1.0, "v_neg_volts": 0.0,
+          "q_reset_coulombs": C_MEM * V_TH, "mirror_ratio": 1.0}
+
+
+def provenance(kind: str) -> dict:
+    return {"design": dict(DESIGN), "model_cards": "analytic", "ngspice_version": "none",
+            "nmpkit_version": "test", "git_revision": "test", "seed": 0, "grid": {"kind": kind}}
+
+
+def rate(i: np.ndarray) -> np.ndarray:
+    i = np.asarray(i, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(i > 0, 1.0 / (C_MEM * V_TH / np.maximum(i, 1e-30) + T_REF), 0.0)
+
+
+def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed: int = 0):
+    currents = np.array([0.0, 1e-8, 2e-8, 5e-8, 1e-7, 2e-7, 5e-7, 1e-6, 2e-6])
+    rows = []
+    for vdd in (0.8, 1.0, 1.2):
+        for vneg in (0.0, -0.5, -1.0):
+            for i in currents:
+                r = float(rate(i))
+                rows.append(dict(i_exc_amps=i, v_dd_volts=vdd, v_neg_volts=vneg, temp_celsius=27.0,
+                                 rate_hertz=r, n_spikes=int(r * 1e-4), v_th_volts=V_TH,
+                                 spike_width_seconds=T_REF))
+    fi = pd.DataFrame(rows)
+    rows = []
+    for vdd in (0.8, 1.0, 1.2):
+        for vneg in (0.0, -0.25, -0.5, -1.0, -1.5):
+            for i_inh in (1e-8, 1e-7):
+                vmin = max(vneg, V_CLAMP) + (0.02 if i_inh < 5e-8 else 0.0)
+                rows.append(dict(i_inh_amps=i_inh, v_dd_volts=vdd, v_neg_volts=vneg,
+                                 temp_celsius=27.0, v_mem_min_volts=vmin))
+    floor = pd.DataFrame(rows)
+    rows = []
+    for vdd in (0.8, 1.0, 1.2, 1.5):
+        for vneg in (0.0, -0.5, -1.0):
+            for i in (1e-7, 5e-7):
+                e = K_VDD * vdd**2 * (2.0 if vdd >= 1.5 else 1.0)
+                rows.append(dict(i_exc_amps=i, v_dd_volts=vdd, v_neg_volts=vneg,
+                                 rate_hertz=float(rate(i)), e_spike_vdd_joules=e,
+                                 e_spike_vneg_joules=1e-14 * abs(vneg),
+                                 p_static_vneg_watts=1e-9 * vneg**2,
+                                 regime="crowbar" if vdd >= 1.5 else "quadratic"))
+    energy = pd.DataFrame(rows)
+    rng = np.random.default_rng(seed)
+    g = 1.0 + gain_std * rng.standard_normal(n_mc)
+    th = V_TH * (1.0 + thr_std * rng.standard_normal(n_mc))
+    rows = []
+    for s in range(n_mc):
+        for i in (1e-7, 2e-7):
+            rn = float(rate(i))
+            rows.append(dict(mc_sample=s, seed=seed, i_exc_amps=i, v_dd_volts=1.0, v_neg_volts=0.0,
+                             rate_hertz=rn * g[s], rate_nominal_hertz=rn, gain=g[s],
+                             v_th_volts=th[s]))
+    mismatch = pd.DataFrame(rows)
+    t = np.linspace(0, 1e-6, 11)
+    waveform = pd.DataFrame(dict(time_seconds=t, v_mem_volts=0.5 * t / 1e-6, v_out_volts=0 * t))
+    return {"fi": fi, "floor": floor, "energy": energy, "mismatch": mismatch,
+            "waveform": waveform}, (g, th)
+
+
+def write_tables(directory: Path, **kw) -> Path:
+    dfs, _ = frames(**kw)
+    for kind, df in dfs.items():
+        write_table(df, Path(directory) / f"{kind}.csv", kind=kind, provenance=provenance(kind))
+    return Path(directory)

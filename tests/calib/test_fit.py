@@ -1,0 +1,131 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calib import CalibrationError
+from calib.fit import fit
+from calib.tables import Table
+from tests.calib import synth_tables as syn
+
+
+@pytest.fixture(scope="module")
+def tables_dir(tmp_path_factory):
+    return syn.write_tables(tmp_path_factory.mktemp("tables"))
+
+
+def test_unit_mapping_against_the_analytic_neuron(tables_dir):
+    cal = fit(tables_dir)
+    assert cal.q_spike_coulombs == pytest.approx(syn.C_MEM * syn.V_TH)
+    assert cal.max_rate_hertz == pytest.approx(float(syn.rate(2e-6)))
+    assert cal.dt_seconds == pytest.approx(1 / (0.25 * cal.max_rate_hertz))
+    assert cal.i_unit_amps == pytest.approx(cal.q_spike_coulombs / cal.dt_seconds)
+    # transfer curve: y = rate(x * i_unit) * dt, checked against the analytic rate
+    xs, ys = cal.transfer_theta(200)
+    inside = (xs > 0) & (xs < 5)
+    ref = syn.rate(xs[inside] * cal.i_unit_amps) * cal.dt_seconds
+    np.testing.assert_allclose(ys[inside], ref, rtol=0.03, atol=1e-3)
+    assert np.all(np.diff(ys) >= 0)
+    assert ys[-1] == pytest.approx(cal.max_rate_hertz * cal.dt_seconds)  # saturated
+    assert ys[0] == xs[0] == -1.0  # inhibition passes linearly
+    assert cal.sources["fi"]["provenance"]["design"]["c_mem_farads"] == syn.C_MEM
+    assert cal.sources["fi"]["file"].endswith("fi.csv")
+
+
+def test_explicit_dt_and_operating_point(tables_dir):
+    cal = fit(tables_dir, dt_seconds=1e-5, v_dd_volts=1.19, v_neg_volts=-0.4)
+    assert cal.dt_seconds == 1e-5
+    assert (cal.v_dd_volts, cal.v_neg_volts) == (1.2, -0.5)  # snapped to the grid
+
+
+def test_floor_energy_and_mismatch(tables_dir):
+    cal = fit(tables_dir)
+    assert cal.floor_theta(0.0) == pytest.approx(0.0)
+    assert cal.floor_theta(-0.5) == pytest.approx(-1.0)
+    assert cal.floor_theta(-1.5) == pytest.approx(syn.V_CLAMP / syn.V_TH)  # clamped circuit
+    assert cal.v_neg_for_floor(-2.0) == pytest.approx(-1.0)
+    with pytest.raises(CalibrationError, match="v_neg_volts"):
+        cal.floor_theta(-3.0)
+    assert cal.energy_exponent == pytest.approx(2.0, abs=1e-6)
+    assert cal.energy_regime == ("quadratic", "quadratic", "quadratic", "crowbar")
+    assert cal.e_spike_vdd(1.0) == (pytest.approx(syn.K_VDD), "quadratic")
+    assert cal.e_spike_vdd(1.1) == (pytest.approx(syn.K_VDD * 1.21), "quadratic")
+    e, regime = cal.e_spike_vdd(1.4)
+    assert regime == "crowbar"
+    assert cal.e_spike_vdd(0.6) == (pytest.approx(syn.K_VDD * 0.36), "quadratic-extrapolated")
+    with pytest.raises(CalibrationError, match="crowbar"):
+        cal.e_spike_vdd(1.8)
+    assert cal.p_static_vneg(-0.5) == pytest.approx(1e-9 * 0.25)
+    _, (g, th) = syn.frames()
+    assert cal.mismatch_samples == len(g)
+    assert cal.gain_mean == pytest.approx(g.mean())
+    assert cal.gain_std == pytest.approx(g.std(ddof=1))
+    rel = th / np.median(th)
+    assert cal.threshold_std == pytest.approx(rel.std(ddof=1))
+    assert cal.gain_threshold_corr == pytest.approx(np.corrcoef(g, rel)[0, 1])
+
+
+def _tables(**overrides):
+    dfs, _ = syn.frames()
+    out = {k: Table(kind=k, df=dfs[k], provenance=syn.provenance(k)) for k in dfs}
+    out.update(overrides)
+    return out
+
+
+def test_missing_column_is_named(tmp_path):
+    d = syn.write_tables(tmp_path)
+    df = pd.read_csv(d / "floor.csv").drop(columns=["v_mem_min_volts"])
+    df.to_csv(d / "floor.csv", index=False)
+    with pytest.raises(CalibrationError, match="v_mem_min_volts"):
+        fit(d)
+
+
+def test_missing_table_and_design_field(tmp_path):
+    t = _tables()
+    del t["energy"]
+    with pytest.raises(CalibrationError, match="'energy'"):
+        fit(t)
+    fi = _tables()["fi"]
+    prov = syn.provenance("fi")
+    del prov["design"]["c_mem_farads"]
+    with pytest.raises(CalibrationError, match="design.c_mem_farads"):
+        fit(_tables(fi=Table(kind="fi", df=fi.df, provenance=prov)))
+    with pytest.raises(CalibrationError, match="table directory"):
+        fit(tmp_path / "nope")
+
+
+def test_too_few_firing_points():
+    fi = _tables()["fi"]
+    df = fi.df.assign(rate_hertz=0.0)
+    with pytest.raises(CalibrationError, match="firing points"):
+        fit(_tables(fi=Table(kind="fi", df=df, provenance=fi.provenance)))
+
+
+def test_sidecar_of_wrong_kind(tmp_path):
+    d = syn.write_tables(tmp_path)
+    meta = json.loads((d / "fi.json").read_text())
+    meta["kind"] = "floor"
+    (d / "fi.json").write_text(json.dumps(meta))
+    with pytest.raises(CalibrationError, match="fi"):
+        fit(d)
+
+
+@settings(max_examples=25, deadline=None)
+@given(q=st.floats(1e-14, 1e-11), t_ref=st.floats(1e-9, 1e-6), frac=st.floats(0.05, 1.0))
+def test_transfer_is_monotone_and_ideal_at_low_rate(q, t_ref, frac):
+    fi = _tables()["fi"]
+    df = fi.df.copy()
+    i = df["i_exc_amps"].to_numpy()
+    with np.errstate(divide="ignore"):
+        df["rate_hertz"] = np.where(i > 0, 1 / (q / np.maximum(i, 1e-30) + t_ref), 0.0)
+    df["v_th_volts"] = q / syn.C_MEM
+    cal = fit(_tables(fi=Table(kind="fi", df=df, provenance=fi.provenance)), rate_fraction=frac)
+    xs, ys = cal.transfer_theta(50)
+    assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) >= 0)
+    assert ys.max() <= cal.max_rate_hertz * cal.dt_seconds * (1 + 1e-9)
+    # an integrator with refractory time: y/x = 1 / (1 + x * t_ref / dt) at the first points
+    x0 = xs[2]
+    assert ys[2] == pytest.approx(x0 / (1 + x0 * t_ref / cal.dt_seconds), rel=0.05)
