@@ -1,0 +1,135 @@
+"""Energy per inference from a simulation's spike counts and a calibration.
+
+Per spiking layer ℓ, averaged over the batch (one inference = one sample over T steps):
+
+    E_ℓ = spikes_ℓ · (E_spike,VDD(V_DD) + E_spike,VNEG(V_NEG))
+        + synaptic_events_ℓ · E_syn(V_DD)          # events the layer's spikes trigger downstream
+        + neurons_ℓ · P_static(V_NEG) · T · dt
+
+plus the input's synaptic events × E_syn. E_spike,VDD comes from the measured table at V_DD:
+between measured supplies it is interpolated on a log–log scale; where the measurement says the
+circuit is in its crowbar regime the report says so (``regime == "crowbar"``) instead of scaling a
+V_DD² law; beyond a crowbar edge or above the measured range no law is assumed and
+``CalibrationError`` is raised. E_syn is the charge of a unit-weight event drawn from V_DD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from calib.calibration import Calibration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerEnergy:
+    """One spiking layer's share of an inference (joules and counts per inference)."""
+
+    name: str
+    neurons: int
+    spikes: float
+    synaptic_events: float
+    e_spike_joules: float
+    e_syn_joules: float
+    e_static_joules: float
+
+    @property
+    def total_joules(self) -> float:
+        return self.e_spike_joules + self.e_syn_joules + self.e_static_joules
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnergyReport:
+    """Energy of one inference at (V_DD, V_NEG).
+
+    Attributes:
+        layers: per spiking layer.
+        input_synaptic_events, e_input_joules: the input's synaptic events and their energy.
+        total_joules: everything, per inference.
+        v_dd_volts, v_neg_volts, timesteps, dt_seconds: the operating point and duration.
+        e_spike_vdd_joules, e_spike_vneg_joules, e_syn_joules, p_static_watts: the per-event
+            constants used.
+        regime: "quadratic", "crowbar" or "quadratic-extrapolated" (of E_spike,VDD at V_DD).
+        notes: plain-language caveats (crowbar regime, extrapolation).
+    """
+
+    layers: tuple[LayerEnergy, ...]
+    input_synaptic_events: float
+    e_input_joules: float
+    total_joules: float
+    v_dd_volts: float
+    v_neg_volts: float
+    timesteps: int
+    dt_seconds: float
+    e_spike_vdd_joules: float
+    e_spike_vneg_joules: float
+    e_syn_joules: float
+    p_static_watts: float
+    regime: str
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__slots__ if k != "layers"}
+        d["layers"] = [{"name": ly.name, "neurons": ly.neurons, "spikes": ly.spikes,
+                        "synaptic_events": ly.synaptic_events,
+                        "e_spike_joules": ly.e_spike_joules, "e_syn_joules": ly.e_syn_joules,
+                        "e_static_joules": ly.e_static_joules, "total_joules": ly.total_joules}
+                       for ly in self.layers]
+        d["notes"] = list(self.notes)
+        return d
+
+
+def _per_inference(x: Any, batch: int) -> float:
+    return float(x.double().sum()) / batch if hasattr(x, "double") else float(x) / batch
+
+
+def energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
+           v_neg_volts: float) -> EnergyReport:
+    """Joules per inference, per layer, from a ``cosim.SimulationResult``.
+
+    Args:
+        result: uses ``spike_counts``, ``synaptic_events``, ``input_synaptic_events``,
+            ``timesteps``, ``layer_names``, ``layer_sizes``.
+        calibration: per-event energies and static power.
+        v_dd_volts, v_neg_volts: the supplies.
+
+    Raises:
+        CalibrationError: a supply outside what the tables can answer without an assumed law.
+    """
+    cal = calibration
+    e_vdd, regime = cal.e_spike_vdd(v_dd_volts)
+    e_vneg = cal.e_spike_vneg(v_neg_volts)
+    p_static = cal.p_static_vneg(v_neg_volts)
+    e_syn = cal.e_syn_joules(v_dd_volts)
+    batch = int(result.spike_counts[0].shape[0])
+    t_seconds = result.timesteps * cal.dt_seconds
+    names = tuple(getattr(result, "layer_names", ()) or
+                  (f"layer{i}" for i in range(len(result.spike_counts))))
+    sizes = getattr(result, "layer_sizes", None)
+    layers = []
+    for i, counts in enumerate(result.spike_counts):
+        n = int(sizes[i]) if sizes is not None else int(counts[0].numel())
+        spikes = _per_inference(counts, batch)
+        syn = _per_inference(result.synaptic_events[i], batch)
+        layers.append(LayerEnergy(
+            name=names[i], neurons=n, spikes=spikes, synaptic_events=syn,
+            e_spike_joules=spikes * (e_vdd + e_vneg), e_syn_joules=syn * e_syn,
+            e_static_joules=n * p_static * t_seconds))
+    inp = _per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
+    notes = []
+    if regime == "crowbar":
+        notes.append(f"V_DD={v_dd_volts} V: the circuit is in its crowbar regime there; E_spike is "
+                     "the measured (interpolated) value, not a V_DD² law")
+    elif regime == "quadratic-extrapolated":
+        notes.append(f"V_DD={v_dd_volts} V is below the measured range; E_spike scaled by the "
+                     "fitted power law of the quadratic regime")
+    total = sum(ly.total_joules for ly in layers) + inp * e_syn
+    return EnergyReport(
+        layers=tuple(layers), input_synaptic_events=inp, e_input_joules=inp * e_syn,
+        total_joules=total, v_dd_volts=float(v_dd_volts), v_neg_volts=float(v_neg_volts),
+        timesteps=int(result.timesteps), dt_seconds=cal.dt_seconds, e_spike_vdd_joules=e_vdd,
+        e_spike_vneg_joules=e_vneg, e_syn_joules=e_syn, p_static_watts=p_static, regime=regime,
+        notes=tuple(notes))
+
+
+__all__ = ["EnergyReport", "LayerEnergy", "energy"]

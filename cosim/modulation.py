@@ -1,0 +1,234 @@
+"""The weight-modulation loop: closed-loop programming that observes only firing counts.
+
+One layer: synapses ``w[i, j]`` from input ``j`` to neuron ``i`` (a conv layer flattened to
+``(C_out, C_in·k·k)``, read on one representative neuron per output channel). The controller
+
+1. drives every postsynaptic neuron with a known bias ``b`` per step for ``window`` steps and reads
+   its count ``n0[i]``;
+2. for each input ``j`` alone, sends a regular spike train of ``m[j]`` spikes (rate ``r[j]``) on top
+   of the bias and reads ``n[i, j]`` — all posts at once, one experiment per input;
+3. estimates the effective weight ``ŵ = (n − n0) / m``, i.e. gain·w/θ of that neuron: the neuron's
+   own gain and threshold error are inside the estimate, so programming ``ŵ`` to the target
+   compensates them;
+4. applies ``round((target − ŵ) / weight_step)`` pulses (at most ``max_pulses_per_iter``) to every
+   synapse outside the tolerance that has pulse budget left; repeats up to ``max_iterations``.
+
+The count resolution is 1/m per experiment, so ``window`` trades time for precision (the default
+tolerance is the larger of one weight step and 2/m). The controller sees the devices only through
+``CountOracle`` — ``program(pulses)`` and ``count(...)`` — and never their conductances.
+
+Count model of the oracle (one experiment, NMP neuron, reset by subtraction, ≤ 1 spike per step):
+``v += gain·(b + w·s_j(t)); spike if v ≥ θ; v −= θ·spike``, with ``s_j`` the spikes of an ideal IF
+driven by ``r[j]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from cosim.variation import DevicePairArray
+
+
+class CountObserver(Protocol):
+    """What the controller may touch: pulses in, counts out."""
+
+    def program(self, pulses: Tensor) -> Tensor: ...
+
+    def count(self, rates: Tensor | None, *, window: int, bias: float) -> Tensor: ...
+
+
+def _regular_train(rates: Tensor, window: int) -> Tensor:
+    """Spikes (window, N) of an ideal IF neuron driven by constant ``rates`` per step."""
+    v = torch.zeros_like(rates)
+    out = torch.empty((window, *rates.shape), dtype=rates.dtype)
+    for t in range(window):
+        v += rates
+        s = (v >= 1.0).to(rates.dtype)
+        v -= s
+        out[t] = s
+    return out
+
+
+class CountOracle:
+    """A layer of synapses (a DevicePairArray) feeding neurons with gain/threshold mismatch.
+
+    Args:
+        devices: the synapses, shape (N_out, N_in).
+        gain, threshold: (N_out,) per-neuron mismatch of the postsynaptic neurons.
+    """
+
+    __slots__ = ("_dev", "_gain", "_thr", "experiments")
+
+    def __init__(self, devices: DevicePairArray, gain: Tensor | float = 1.0,
+                 threshold: Tensor | float = 1.0) -> None:
+        if len(devices.shape) != 2:
+            raise ValueError(f"devices must be (N_out, N_in), got shape {tuple(devices.shape)}")
+        n_out = devices.shape[0]
+        self._dev = devices
+        self._gain = torch.as_tensor(gain, dtype=torch.float32).expand(n_out).clone()
+        self._thr = torch.as_tensor(threshold, dtype=torch.float32).expand(n_out).clone()
+        self.experiments = 0
+
+    def program(self, pulses: Tensor) -> Tensor:
+        return self._dev.program(pulses)
+
+    def count(self, rates: Tensor | None, *, window: int, bias: float) -> Tensor:
+        """Counts over ``window`` steps: (N_out,) for bias only (``rates`` None), else
+        (N_out, N_in), one independent experiment per input j driven at ``rates[j]``."""
+        gain, thr = self._gain[:, None], self._thr[:, None]
+        if rates is None:
+            x = gain * bias
+            v = torch.zeros_like(x)
+            n = torch.zeros_like(x)
+            for _ in range(window):
+                v += x
+                s = (v >= thr).to(v.dtype)
+                v -= s * thr
+                n += s
+            self.experiments += 1
+            return n[:, 0]
+        w = self._dev.weights()
+        train = _regular_train(rates.to(torch.float32), window)
+        gb, gw = gain * bias, gain * w
+        v = torch.zeros_like(w)
+        n = torch.zeros_like(w)
+        for t in range(window):
+            v += gb
+            v += gw * train[t]
+            s = (v >= thr).to(v.dtype)
+            v -= s * thr
+            n += s
+        self.experiments += w.shape[1]
+        return n
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModulationConfig:
+    """Parameters of the loop.
+
+    Attributes:
+        window: steps per measurement (precision ≈ 1/(rate·window)).
+        bias: per-step bias drive (θ units) that keeps the neuron in its linear range so negative
+            weights show up as fewer spikes.
+        tolerance: stop when |target − estimate| ≤ tolerance; default max(weight_step, 2/m).
+        max_iterations: measurement/programming rounds.
+        max_pulses_per_iter: pulses per synapse per round (cap).
+        pulse_budget: pulses per synapse in total.
+    """
+
+    window: int = 256
+    bias: float = 0.5
+    tolerance: float | None = None
+    max_iterations: int = 12
+    max_pulses_per_iter: int = 8
+    pulse_budget: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("window", "max_iterations", "max_pulses_per_iter", "pulse_budget"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        if not (math.isfinite(self.bias) and 0 < self.bias < 1):
+            raise ValueError(f"bias must be in (0, 1), got {self.bias!r}")
+        if self.tolerance is not None and not (math.isfinite(self.tolerance)
+                                               and self.tolerance > 0):
+            raise ValueError(f"tolerance must be > 0, got {self.tolerance!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModulationReport:
+    """What the loop did. Errors are of the count-based estimates (the controller's view)."""
+
+    iterations: int
+    pulses_total: int
+    experiments: int
+    tolerance: float
+    initial_error_rms: float
+    residual_error_rms: float
+    residual_error_max: float
+    n_synapses: int
+    n_not_converged: int
+    not_converged: Tensor  # (K, 2) indices (i, j) of synapses outside tolerance at the end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModulationResult:
+    """New tensors of the loop: its final estimates and pulses per synapse, and the report."""
+
+    estimate: Tensor  # (N_out, N_in) effective weights as last measured
+    pulses: Tensor  # (N_out, N_in) pulses applied per synapse
+    converged: Tensor  # (N_out, N_in) bool
+    report: ModulationReport
+
+
+def _measure(oracle: CountObserver, rates: Tensor, cfg: ModulationConfig) -> Tensor:
+    n0 = oracle.count(None, window=cfg.window, bias=cfg.bias)
+    n = oracle.count(rates, window=cfg.window, bias=cfg.bias)
+    m = torch.floor(rates * cfg.window + 1e-6)  # spikes of the regular train (known)
+    return (n - n0[:, None]) / m.clamp(min=1.0)[None, :]
+
+
+def modulate(oracle: CountObserver, target: Tensor, *, weight_step: float,
+             config: ModulationConfig | None = None) -> ModulationResult:
+    """Program a layer's synapses to ``target`` by firing counts alone.
+
+    Args:
+        oracle: pulses in, counts out (nothing else is used).
+        target: (N_out, N_in) desired effective weights (θ units).
+        weight_step: nominal weight change per pulse (data-sheet knowledge).
+        config: loop parameters.
+
+    Returns:
+        ModulationResult with the final estimates, pulses per synapse, convergence mask, report.
+    """
+    cfg = config or ModulationConfig()
+    if target.ndim != 2:
+        raise ValueError(f"target must be (N_out, N_in), got shape {tuple(target.shape)}")
+    if not (math.isfinite(weight_step) and weight_step > 0):
+        raise ValueError(f"weight_step must be > 0, got {weight_step!r}")
+    target = target.detach().to(torch.float32)
+    # input rate per experiment: keep bias ± rate·|w| inside (0, 1) with margin for gain errors
+    span = min(cfg.bias, 1.0 - cfg.bias) * 0.8
+    wmax = target.abs().amax(dim=0) + 2 * weight_step
+    rates = torch.clamp(span / wmax, max=1.0)
+    m_min = float(torch.floor(rates * cfg.window).min().clamp(min=1.0))
+    tol = cfg.tolerance if cfg.tolerance is not None else max(weight_step, 2.0 / m_min)
+    pulses = torch.zeros(target.shape, dtype=torch.int64)
+    est = _measure(oracle, rates, cfg)
+    err = target - est
+    initial_rms = float(err.pow(2).mean().sqrt())
+    it = 0
+    for it in range(1, cfg.max_iterations + 1):
+        todo = err.abs() > tol
+        left = cfg.pulse_budget - pulses
+        if not bool((todo & (left > 0)).any()):
+            it -= 1
+            break
+        p = torch.round(err / weight_step).to(torch.int64)
+        p = p.clamp(-cfg.max_pulses_per_iter, cfg.max_pulses_per_iter)
+        p = torch.maximum(torch.minimum(p, left), -left)
+        p = torch.where(todo, p, torch.zeros_like(p))
+        p = torch.where(todo & (p == 0), torch.sign(err).to(torch.int64) * (left > 0), p)
+        oracle.program(p)
+        pulses += p.abs()
+        est = _measure(oracle, rates, cfg)
+        err = target - est
+    ok = err.abs() <= tol
+    bad = (~ok).nonzero()
+    report = ModulationReport(
+        iterations=it, pulses_total=int(pulses.sum()),
+        experiments=(it + 1) * (target.shape[1] + 1), tolerance=tol,
+        initial_error_rms=initial_rms, residual_error_rms=float(err.pow(2).mean().sqrt()),
+        residual_error_max=float(err.abs().max()), n_synapses=target.numel(),
+        n_not_converged=int(bad.shape[0]), not_converged=bad,
+    )
+    return ModulationResult(estimate=est, pulses=pulses, converged=ok, report=report)
+
+
+__all__ = ["CountObserver", "CountOracle", "ModulationConfig", "ModulationReport",
+           "ModulationResult", "modulate"]
