@@ -9,7 +9,11 @@ timestep lasts ``dt_seconds``. The mapping:
   effective threshold swing measured from the waveform);
 * the transfer curve is the measured rate vs input current, ``rate(I)``; in network units an input
   ``x`` per step makes ``y = rate(x · i_unit) · dt`` spikes per step (the ideal integrator: y = x);
-* the floor is ``v_mem_min(V_NEG) / v_th_volts`` (θ units);
+* the network's v = 0 is the membrane level ``v_rest_volts`` a spike resets to (the sense
+  threshold minus one swing, from the waveform table), one θ of membrane is ``theta_volts`` (the
+  charge per spike at low rate over C, from the f–I slope; else v_th_volts), and the floor is
+  ``(v_mem_min(V_NEG) − v_rest_volts) / theta_volts`` (θ units) — so the ZMP circuit (V_NEG = 0)
+  floors slightly below the network's rest when v_rest_volts > 0;
 * per-neuron mismatch (rate gain and threshold) is Gaussian with the Monte Carlo moments;
 * energy: E_spike(V_DD) from the V_DD supply, E_spike(V_NEG) from the V_NEG supply, P_static(V_NEG),
   and E_syn(V_DD) per synaptic event of unit weight (charge q_spike drawn through the input mirror).
@@ -64,6 +68,11 @@ class Calibration:
         q_spike_coulombs: charge one spike removes (= θ), c_mem_farads × v_th_volts.
         v_dd_volts, v_neg_volts: supplies at which the transfer curve was measured.
         transfer_i_amps, transfer_rate_hertz: measured f–I (ascending current, monotone rate).
+        v_rest_volts: membrane voltage of the network's v = 0 (level after a spike's reset).
+        v_theta_volts: membrane voltage of one θ (q per spike at low rate / C); None: v_th_volts.
+        transfer_v_neg_volts, transfer_rate_by_v_neg_hertz: the f–I on the same currents for
+            every measured V_NEG (the reset sink and mirrors sit on V_NEG, so the charge per spike
+            moves with it); empty = only the operating point's curve.
         max_rate_hertz: saturation rate (the curve is held there above its last point).
         spike_width_seconds: output pulse width (median).
         floor_v_neg_volts, floor_v_mem_min_volts: membrane minimum under strong inhibition.
@@ -101,6 +110,10 @@ class Calibration:
     e_spike_vneg_joules: tuple[float, ...]
     p_static_vneg_watts: tuple[float, ...]
     syn_charge_factor: float = 2.0
+    v_rest_volts: float = 0.0
+    v_theta_volts: float | None = None
+    transfer_v_neg_volts: tuple[float, ...] = ()
+    transfer_rate_by_v_neg_hertz: tuple[tuple[float, ...], ...] = ()
     gain_mean: float = 1.0
     gain_std: float = 0.0
     threshold_mean: float = 1.0
@@ -122,6 +135,12 @@ class Calibration:
         for name in ("gain_std", "threshold_std", "spike_width_seconds"):
             if getattr(self, name) < 0:
                 raise CalibrationError(f"field {name!r} must be >= 0, got {getattr(self, name)!r}")
+        if not (isinstance(self.v_rest_volts, (int, float)) and math.isfinite(self.v_rest_volts)):
+            raise CalibrationError(
+                f"field 'v_rest_volts' must be a finite number, got {self.v_rest_volts!r}")
+        vt = self.v_theta_volts
+        if vt is not None and not (isinstance(vt, (int, float)) and math.isfinite(vt) and vt > 0):
+            raise CalibrationError(f"field 'v_theta_volts' must be null or > 0, got {vt!r}")
         if not -1.0 <= self.gain_threshold_corr <= 1.0:
             raise CalibrationError(
                 f"field 'gain_threshold_corr' must be in [-1, 1], got {self.gain_threshold_corr!r}")
@@ -152,6 +171,21 @@ class Calibration:
             raise CalibrationError(
                 f"field 'transfer_rate_hertz' must be non-negative and non-decreasing, "
                 f"got {list(rates)}")
+        tv = _curve("transfer_v_neg_volts", self.transfer_v_neg_volts)
+        try:
+            rows = tuple(_curve("transfer_rate_by_v_neg_hertz", r)
+                         for r in self.transfer_rate_by_v_neg_hertz)
+        except TypeError as exc:
+            raise CalibrationError("field 'transfer_rate_by_v_neg_hertz' must be a list of "
+                                   "lists of numbers") from exc
+        if (len(rows) != len(tv) or any(len(r) != len(self.transfer_i_amps) for r in rows)
+                or any(b <= a for a, b in zip(tv, tv[1:]))
+                or any(any(b < a for a, b in zip(r, r[1:])) or min(r) < 0 for r in rows)):
+            raise CalibrationError(
+                "field 'transfer_rate_by_v_neg_hertz' must hold one non-decreasing rate list per "
+                "transfer_v_neg_volts (ascending), each as long as transfer_i_amps")
+        object.__setattr__(self, "transfer_v_neg_volts", tv)
+        object.__setattr__(self, "transfer_rate_by_v_neg_hertz", rows)
         regime = tuple(str(r) for r in self.energy_regime)
         if len(regime) != len(self.energy_v_dd_volts) or set(regime) - {"quadratic", "crowbar"}:
             raise CalibrationError(
@@ -188,29 +222,50 @@ class Calibration:
 
     # ---- unit mapping ------------------------------------------------------------------------
     @property
+    def theta_volts(self) -> float:
+        """Membrane voltage of one θ (for floors and the rest level)."""
+        return self.v_theta_volts if self.v_theta_volts is not None else self.v_th_volts
+
+    @property
     def i_unit_amps(self) -> float:
         """Current of weight 1: one threshold's charge per timestep."""
         return self.q_spike_coulombs / self.dt_seconds
 
-    def rate_hertz(self, i_amps: Any) -> np.ndarray:
-        """Measured firing rate at input current ``i_amps`` (monotone PCHIP, held at max rate).
+    def rates_at(self, v_neg_volts: float | None = None) -> np.ndarray:
+        """The measured rates on ``transfer_i_amps`` at ``v_neg_volts`` (None: the operating
+        point); linear between measured V_NEG, never extrapolated."""
+        if v_neg_volts is None or not self.transfer_v_neg_volts:
+            return np.asarray(self.transfer_rate_hertz, dtype=float)
+        xs = np.asarray(self.transfer_v_neg_volts)
+        v = float(v_neg_volts)
+        if not xs[0] - 1e-9 <= v <= xs[-1] + 1e-9:
+            raise CalibrationError(f"v_neg_volts={v!r} is outside the f–I table's V_NEG range "
+                                   f"[{xs[0]}, {xs[-1]}] V")
+        rows = np.asarray(self.transfer_rate_by_v_neg_hertz, dtype=float)
+        return np.array([np.interp(v, xs, rows[:, k]) for k in range(rows.shape[1])])
+
+    def rate_hertz(self, i_amps: Any, v_neg_volts: float | None = None) -> np.ndarray:
+        """Measured firing rate at input current ``i_amps`` (monotone PCHIP, held at the last
+        measured rate above the last current).
 
         Below the first measured current the rate falls linearly to 0 at I = 0; negative or zero
-        current gives 0.
+        current gives 0. ``v_neg_volts``: the curve at that V_NEG (default: operating point).
         """
         from scipy.interpolate import PchipInterpolator
 
         xs = np.asarray(self.transfer_i_amps, dtype=float)
-        ys = np.asarray(self.transfer_rate_hertz, dtype=float)
+        ys = self.rates_at(v_neg_volts)
+        top = float(ys[-1])
         if xs[0] > 0:
             xs, ys = np.concatenate([[0.0], xs]), np.concatenate([[0.0], ys])
         i = np.asarray(i_amps, dtype=float)
         out = PchipInterpolator(xs, ys, extrapolate=False)(np.clip(i, xs[0], xs[-1]))
         out = np.where(i <= 0, 0.0, out)
-        out = np.where(i >= xs[-1], self.max_rate_hertz, out)
-        return np.minimum(out, self.max_rate_hertz)
+        out = np.where(i >= xs[-1], top, out)
+        return np.minimum(out, top)
 
-    def transfer_theta(self, n_points: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def transfer_theta(self, n_points: int = 64,
+                       v_neg_volts: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The transfer curve in network units, for ``cosim.IFNeuron.transfer``.
 
         Returns ``(xs, ys)``: input per step x (θ) → y = rate(x·i_unit)·dt, the input an ideal IF
@@ -218,9 +273,10 @@ class Calibration:
         down to the floor); flat above the last measured current (saturation).
         """
         i_max = self.transfer_i_amps[-1]
-        i = np.linspace(0.0, i_max, n_points)
+        i = np.union1d(np.linspace(0.0, i_max, n_points), self.transfer_i_amps)
+        i = i[np.concatenate([[True], np.diff(i) > 1e-6 * i_max])]
         xs = i / self.i_unit_amps
-        ys = self.rate_hertz(i) * self.dt_seconds
+        ys = self.rate_hertz(i, v_neg_volts) * self.dt_seconds
         ys = np.maximum.accumulate(ys)
         x_top = xs[-1]
         xs = np.concatenate([[-1.0], xs, [max(10.0 * x_top, x_top + 10.0)]])
@@ -235,12 +291,13 @@ class Calibration:
         if not xs[0] - tol <= v <= xs[-1] + tol:
             raise CalibrationError(
                 f"v_neg_volts={v!r} is outside the floor table's range [{xs[0]}, {xs[-1]}] V")
-        return float(np.interp(v, xs, self.floor_v_mem_min_volts)) / self.v_th_volts
+        vm = float(np.interp(v, xs, self.floor_v_mem_min_volts))
+        return (vm - self.v_rest_volts) / self.theta_volts
 
     def v_neg_for_floor(self, floor_theta: float) -> float:
         """The V_NEG whose measured floor is ``floor_theta`` (θ units); inverse of floor_theta."""
         xs = np.asarray(self.floor_v_neg_volts)
-        fl = np.asarray(self.floor_v_mem_min_volts) / self.v_th_volts
+        fl = (np.asarray(self.floor_v_mem_min_volts) - self.v_rest_volts) / self.theta_volts
         order = np.argsort(fl)
         fl, xs = fl[order], xs[order]
         if not fl[0] - 1e-9 <= floor_theta <= fl[-1] + 1e-9:
@@ -310,7 +367,9 @@ class Calibration:
         out: dict[str, Any] = {"format": FORMAT, "version": SCHEMA_VERSION}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else v
+            if isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v]
+            out[f.name] = v
         return out
 
     @classmethod

@@ -41,6 +41,9 @@ def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         if not d.is_dir():
             raise CalibrationError(f"{d}: table directory not found")
         out = {k: read_table(d / TABLE_FILES[k], kind=k) for k in _KINDS}
+        for k in _OPTIONAL:
+            if (d / TABLE_FILES[k]).is_file():
+                out[k] = read_table(d / TABLE_FILES[k], kind=k)
         for k, t in out.items():
             t.provenance.setdefault("_file", str(d / TABLE_FILES[k]))
         return out
@@ -48,6 +51,9 @@ def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
     if missing:
         raise CalibrationError(f"tables: missing table {missing[0]!r}; need {list(_KINDS)}")
     return dict(tables)
+
+
+_OPTIONAL = ("waveform",)
 
 
 def _nearest(values: pd.Series, target: float, what: str, table: str) -> float:
@@ -80,6 +86,27 @@ def _design_number(design: dict[str, Any], key: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def _rest_level(table: Any, theta_volts: float, v_dd: float, notes: list[str]) -> float:
+    """Membrane level of the network's v = 0: the sense threshold (membrane just before the
+    output starts to rise) minus one θ, median over the waveform's spikes."""
+    if table is None:
+        notes.append("no waveform table: network v = 0 taken as 0 V")
+        return 0.0
+    df = table.df
+    vm = df["v_mem_volts"].to_numpy(dtype=float)
+    vo = df["v_out_volts"].to_numpy(dtype=float)
+    low = vo < 0.05 * v_dd
+    rises = np.nonzero(low[:-1] & (vo[1:] >= 0.5 * v_dd))[0]
+    starts = np.nonzero(low[:-1] & ~low[1:])[0]
+    if starts.size < 2:
+        notes.append(f"waveform: {starts.size} spike(s); network v = 0 taken as 0 V")
+        return 0.0
+    v_sw = float(np.median(vm[starts]))
+    notes.append(f"waveform: sense threshold {v_sw:.4g} V over {starts.size} spikes "
+                 f"({rises.size} full rises); rest = threshold − θ")
+    return v_sw - theta_volts
 
 
 def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float | None = None,
@@ -143,6 +170,17 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     rates = np.maximum.accumulate(curve.to_numpy(dtype=float))
     if not np.allclose(rates, curve.to_numpy(dtype=float)):
         notes.append("fi: rate not monotone in current; running maximum used")
+    grid_v, grid_rows = [], []
+    at_t = _at(_at(fi, "v_dd_volts", vdd), "temp_celsius", temp)
+    for v, sub in at_t.groupby("v_neg_volts", sort=True):
+        c = sub.groupby("i_exc_amps", sort=True)["rate_hertz"].mean()
+        c = c[c.index >= 0]
+        if len(c) < 2:
+            continue
+        row = np.interp(curve.index.to_numpy(dtype=float), c.index.to_numpy(dtype=float),
+                        c.to_numpy(dtype=float))
+        grid_v.append(float(v))
+        grid_rows.append(tuple(np.maximum.accumulate(row)))
     firing = op[(op["rate_hertz"] > 0) & (op["n_spikes"] >= 2)]
     if firing.empty:
         firing = op[op["rate_hertz"] > 0]
@@ -155,10 +193,14 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     dt = dt_seconds if dt_seconds is not None else 1.0 / (rate_fraction * max_rate)
     q = c_mem * v_th
     lin = firing[firing["rate_hertz"] <= 0.25 * max_rate]
+    v_theta = None
     if not lin.empty:
         q_fi = float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+        v_theta = q_fi / c_mem
         notes.append(f"fi: charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
-                     f"(C×V_th = {q:.4g} C)")
+                     f"(C×V_th = {q:.4g} C); one θ of membrane = {v_theta:.4g} V")
+    v_rest = _rest_level(t.get("waveform"), v_th if v_theta is None else v_theta,
+                         _design_number(design, "v_dd_volts") or vdd, notes)
 
     # ---- floor ----
     fl = t["floor"].df
@@ -224,10 +266,11 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         energy_v_neg_volts=tuple(e_vneg.index.astype(float)),
         e_spike_vneg_joules=tuple(e_vneg.to_numpy(dtype=float)),
         p_static_vneg_watts=tuple(p_static.to_numpy(dtype=float)),
-        syn_charge_factor=syn_factor,
+        syn_charge_factor=syn_factor, v_rest_volts=v_rest, v_theta_volts=v_theta,
+        transfer_v_neg_volts=tuple(grid_v), transfer_rate_by_v_neg_hertz=tuple(grid_rows),
         gain_mean=g_mean, gain_std=g_std, threshold_mean=t_mean, threshold_std=t_std,
         gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,
-        sources={k: _source(t[k]) | {"table": k} for k in _KINDS}
+        sources={k: _source(t[k]) | {"table": k} for k in (*_KINDS, *_OPTIONAL) if k in t}
         | {"operating_point": {"v_dd_volts": vdd, "v_neg_volts": vneg, "temp_celsius": temp}},
         notes=tuple(notes),
     )

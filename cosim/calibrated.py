@@ -2,7 +2,8 @@
 
 For a chosen V_NEG the neuron gets the circuit's membrane floor (``calibration.floor_theta``, in θ
 units), the transfer nonlinearity and maximum rate (``calibration.transfer_theta``: input per step
-x → the input an ideal IF needs to fire at the circuit's rate), a refractory time of the spike
+x → the input an ideal IF needs to fire at the circuit's rate; the curve measured at that
+V_NEG when the f–I table has it, else the operating point's), a refractory time of the spike
 width (in whole steps), and — when a generator is given — per-neuron mismatch:
 
     rate gain g ~ N(gain_mean, gain_std²), threshold t ~ N(threshold_mean, threshold_std²),
@@ -27,9 +28,11 @@ from cosim.neuron import IFNeuron
 _IDEAL_SATURATION = 1e3  # spikes per step: far beyond the one-spike-per-step ceiling
 
 
-def transfer_tensors(calibration: Calibration, n_points: int = 64) -> tuple[Tensor, Tensor] | None:
-    """The transfer curve as float32 tensors, or None when it is the identity (ideal circuit)."""
-    xs, ys = calibration.transfer_theta(n_points)
+def transfer_tensors(calibration: Calibration, n_points: int = 64,
+                     v_neg_volts: float | None = None) -> tuple[Tensor, Tensor] | None:
+    """The transfer curve (at ``v_neg_volts``, default the operating point) as float32
+    tensors, or None when it is the identity (ideal circuit)."""
+    xs, ys = calibration.transfer_theta(n_points, v_neg_volts)
     inner = slice(1, -1)
     if (np.allclose(ys[inner], xs[inner], rtol=1e-9, atol=1e-12)
             and ys[-2] >= _IDEAL_SATURATION):
@@ -86,7 +89,12 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
         if shape is None:
             raise ValueError("shape is required to draw per-neuron mismatch (generator given)")
         gain, threshold = sample_mismatch(calibration, shape, generator=generator)
-    tr = transfer_tensors(calibration) if transfer else None
+    tr = None
+    if transfer:
+        in_grid = v_neg_volts is not None and calibration.transfer_v_neg_volts and (
+            calibration.transfer_v_neg_volts[0] - 1e-9 <= v_neg_volts
+            <= calibration.transfer_v_neg_volts[-1] + 1e-9)
+        tr = transfer_tensors(calibration, v_neg_volts=v_neg_volts if in_grid else None)
     steps = int(calibration.spike_width_seconds // calibration.dt_seconds) if refractory else 0
     return IFNeuron(threshold=threshold, gain=gain, lower_bound=lb, reset=reset, transfer=tr,
                     refractory_steps=steps)

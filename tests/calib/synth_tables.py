@@ -19,6 +19,7 @@ V_TH = 0.5
 T_REF = 1e-7
 K_VDD = 0.7e-12
 V_CLAMP = -1.2
+V_REST = 0.1  # membrane level after a reset (network v = 0); sense threshold = V_REST + V_TH
 
 DESIGN = {"c_mem_farads": C_MEM, "v_dd_volts": 1.0, "v_neg_volts": 0.0,
           "q_reset_coulombs": C_MEM * V_TH, "mirror_ratio": 1.0}
@@ -76,10 +77,23 @@ def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed
                              rate_hertz=rn * g[s], rate_nominal_hertz=rn, gain=g[s],
                              v_th_volts=th[s]))
     mismatch = pd.DataFrame(rows)
-    t = np.linspace(0, 1e-6, 11)
-    waveform = pd.DataFrame(dict(time_seconds=t, v_mem_volts=0.5 * t / 1e-6, v_out_volts=0 * t))
+    t = np.arange(0, 4e-6, 1e-9)
+    phase = (t % 1e-6) / 1e-6  # a spike every µs, lasting 50 ns at the end of the ramp
+    spiking = phase > 0.95
+    v_mem = np.where(spiking, V_REST + V_TH + 0.3, V_REST + V_TH * phase / 0.95)
+    waveform = pd.DataFrame(dict(time_seconds=t, v_mem_volts=v_mem,
+                                 v_out_volts=np.where(spiking, 1.0, 0.0)))
     return {"fi": fi, "floor": floor, "energy": energy, "mismatch": mismatch,
             "waveform": waveform}, (g, th)
+
+
+def theta_volts(dfs) -> float:
+    """One θ of membrane as fit() derives it: median I/f over the low-rate rows / C."""
+    fi = dfs["fi"]
+    op = fi[(fi.v_dd_volts == 1.0) & (fi.v_neg_volts == 0.0) & (fi.rate_hertz > 0)
+            & (fi.n_spikes >= 2)]
+    lin = op[op.rate_hertz <= 0.25 * op.rate_hertz.max()]
+    return float((lin.i_exc_amps / lin.rate_hertz).median()) / C_MEM
 
 
 def write_tables(directory: Path, **kw) -> Path:

@@ -89,6 +89,8 @@ def test_round_trip_property(cal, tmp_path_factory, dt, g, gs, corr, rates):
     rates = sorted(rates)
     c = dataclasses.replace(cal, dt_seconds=dt, gain_mean=g, gain_std=gs, gain_threshold_corr=corr,
                             transfer_i_amps=tuple(float(i) for i in range(len(rates))),
-                            transfer_rate_hertz=tuple(rates), notes=("a", "b"))
+                            transfer_rate_hertz=tuple(rates), notes=("a", "b"),
+                            transfer_v_neg_volts=(-0.5, 0.0),
+                            transfer_rate_by_v_neg_hertz=(tuple(rates), tuple(rates)))
     p = c.save(tmp_path_factory.mktemp("rt") / "c.json")
     assert Calibration.load(p) == c

@@ -43,10 +43,14 @@ def test_explicit_dt_and_operating_point(tables_dir):
 
 def test_floor_energy_and_mismatch(tables_dir):
     cal = fit(tables_dir)
-    assert cal.floor_theta(0.0) == pytest.approx(0.0)
-    assert cal.floor_theta(-0.5) == pytest.approx(-1.0)
-    assert cal.floor_theta(-1.5) == pytest.approx(syn.V_CLAMP / syn.V_TH)  # clamped circuit
-    assert cal.v_neg_for_floor(-2.0) == pytest.approx(-1.0)
+    th = syn.theta_volts(syn.frames()[0])
+    assert cal.v_theta_volts == pytest.approx(th)
+    assert cal.v_rest_volts == pytest.approx(syn.V_REST + syn.V_TH - th, abs=2e-3)
+    rest = cal.v_rest_volts
+    assert cal.floor_theta(0.0) == pytest.approx(-rest / th)  # ZMP circuit: just below rest
+    assert cal.floor_theta(-0.5) == pytest.approx((-0.5 - rest) / th)
+    assert cal.floor_theta(-1.5) == pytest.approx((syn.V_CLAMP - rest) / th)  # clamped
+    assert cal.v_neg_for_floor((-1.0 - rest) / th) == pytest.approx(-1.0)
     with pytest.raises(CalibrationError, match="v_neg_volts"):
         cal.floor_theta(-3.0)
     assert cal.energy_exponent == pytest.approx(2.0, abs=1e-6)
