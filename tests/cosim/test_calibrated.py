@@ -1,0 +1,102 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from calib import Calibration, fit
+from cosim import IFNeuron, convert, simulate
+from cosim.calibrated import calibrated_neuron, calibrated_neurons, sample_mismatch
+from tests.calib import synth_tables as syn
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory):
+    return fit(syn.write_tables(tmp_path_factory.mktemp("t")))
+
+
+def small_net(seed):
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    x = torch.rand(4, 6, generator=g)
+    return convert(model), x
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), v_neg=st.sampled_from([None, 0.0, -0.25, -1.0]))
+def test_ideal_calibration_is_the_plain_if(seed, v_neg):
+    ideal = Calibration.ideal(v_th_volts=0.5)
+    neuron = calibrated_neuron(ideal, v_neg_volts=v_neg)
+    assert neuron.transfer is None and neuron.gain == 1.0 and neuron.threshold == 1.0
+    assert neuron.refractory_steps == 0
+    net, x = small_net(seed)
+    lb = None if v_neg is None else v_neg / 0.5
+    a = simulate(net, x, timesteps=40, neuron=neuron)
+    b = simulate(net, x, timesteps=40, lower_bound=lb)
+    for ca, cb in zip(a.spike_counts, b.spike_counts):
+        assert torch.equal(ca, cb)
+
+
+def test_floor_transfer_and_saturation(cal):
+    n = calibrated_neuron(cal, v_neg_volts=-0.5)
+    assert n.lower_bound == pytest.approx(cal.floor_theta(-0.5))
+    xs, ys = n.transfer
+    assert torch.all(ys[1:] >= ys[:-1])
+    # one layer of identity synapses: constant input x per step -> the circuit's measured rate
+    lin = nn.Linear(5, 5, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(5))
+    net = convert(nn.Sequential(lin, nn.ReLU()))
+    x = torch.tensor([[0.05, 0.2, 0.5, 0.9, 50.0]])
+    T = 400
+    res = simulate(net, x, timesteps=T, neuron=n)
+    rate = cal.rate_hertz(x[0].double().numpy() * cal.i_unit_amps) * cal.dt_seconds
+    expect = np.minimum(rate, 1.0) * T
+    np.testing.assert_allclose(res.spike_counts[0][0].numpy(), expect, atol=T * 0.01 + 1)
+    # the ideal IF would fire 0.9*T for x = 0.9; the circuit is slower (refractory reset pulse)
+    assert res.spike_counts[0][0, 3] < 0.9 * T - 5
+
+
+def test_zmp_circuit_floors_below_rest(cal):
+    n = calibrated_neuron(cal, v_neg_volts=0.0)
+    assert n.lower_bound == pytest.approx(min(0.0, -cal.v_rest_volts / cal.theta_volts))
+
+
+def test_mismatch_is_seeded_and_follows_the_calibration(cal):
+    g1 = torch.Generator().manual_seed(1)
+    gain, thr = sample_mismatch(cal, (200, 100), generator=g1)
+    rate_gain = gain / thr
+    assert float(rate_gain.mean()) == pytest.approx(cal.gain_mean, abs=0.01)
+    assert float(rate_gain.std()) == pytest.approx(cal.gain_std, rel=0.05)
+    assert float(thr.std()) == pytest.approx(cal.threshold_std, rel=0.05)
+    again = sample_mismatch(cal, (200, 100), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(again[0], gain) and torch.equal(again[1], thr)
+    ns = calibrated_neurons(cal, [(3, 4, 4), (7,)], v_neg_volts=-0.5,
+                            generator=torch.Generator().manual_seed(2))
+    assert ns[0].gain.shape == (3, 4, 4) and ns[1].threshold.shape == (7,)
+    with pytest.raises(ValueError, match="shape"):
+        calibrated_neuron(cal, v_neg_volts=0.0, generator=torch.Generator())
+
+
+def test_correlated_mismatch():
+    c = dataclasses.replace(Calibration.ideal(), gain_std=0.1, threshold_std=0.1,
+                            gain_threshold_corr=0.8)
+    gain, thr = sample_mismatch(c, (100_000,), generator=torch.Generator().manual_seed(0))
+    r = np.corrcoef((gain / thr).numpy(), thr.numpy())[0, 1]
+    assert r == pytest.approx(0.8, abs=0.02)
+
+
+def test_out_of_range_v_neg_is_refused(cal):
+    from calib import CalibrationError
+
+    with pytest.raises(CalibrationError, match="v_neg_volts"):
+        calibrated_neuron(cal, v_neg_volts=-5.0)
+    assert isinstance(calibrated_neuron(cal, v_neg_volts=None), IFNeuron)

@@ -1,0 +1,107 @@
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from calib import CalibrationError, fit
+from cosim import convert, simulate
+from cosim.energy import energy
+from tests.calib import synth_tables as syn
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory):
+    return fit(syn.write_tables(tmp_path_factory.mktemp("t")))
+
+
+def tiny():
+    """3 inputs -> 2 hidden -> 2 outputs, weights on a dyadic grid (exact sums)."""
+    l1, l2 = nn.Linear(3, 2), nn.Linear(2, 2)
+    with torch.no_grad():
+        l1.weight.copy_(torch.tensor([[0.25, 0.5, 0.0], [0.125, -0.25, 0.5]]))
+        l1.bias.copy_(torch.tensor([0.0, 0.125]))
+        l2.weight.copy_(torch.tensor([[1.0, -0.5], [0.5, 0.5]]))
+        l2.bias.zero_()
+    return convert(nn.Sequential(l1, nn.ReLU(), l2)), l1, l2
+
+
+def hand_counts(l1, l2, x, T):
+    """Plain step loop: IF, threshold 1, subtract, no floor."""
+    v1, v2 = [0.0, 0.0], [0.0, 0.0]
+    n1, n2 = [0, 0], [0, 0]
+    W1, b1 = l1.weight.tolist(), l1.bias.tolist()
+    W2 = l2.weight.tolist()
+    for _ in range(T):
+        s1 = []
+        for i in range(2):
+            v1[i] += sum(W1[i][j] * x[j] for j in range(3)) + b1[i]
+            s = v1[i] >= 1.0
+            v1[i] -= float(s)
+            n1[i] += s
+            s1.append(float(s))
+        for i in range(2):
+            v2[i] += sum(W2[i][j] * s1[j] for j in range(2))
+            s = v2[i] >= 1.0
+            v2[i] -= float(s)
+            n2[i] += s
+    return n1, n2
+
+
+def test_energy_against_a_hand_count(cal):
+    net, l1, l2 = tiny()
+    x = torch.tensor([[1.0, 0.5, 0.75], [0.5, 0.0, 1.0]])
+    T = 32
+    res = simulate(net, x, timesteps=T)
+    rep = energy(res, cal, v_dd_volts=1.0, v_neg_volts=-0.5)
+    e_spk = syn.K_VDD * 1.0 + 1e-14 * 0.5  # from V_DD and from V_NEG
+    e_syn = 2.0 * syn.C_MEM * cal.v_th_volts * 1.0  # mirror_ratio 1: two branches, q × V_DD
+    p_st = 1e-9 * 0.25
+    tot_spk = [0, 0]
+    tot_events = [0, 0]
+    n_inputs_nonzero = 0
+    for b in range(2):
+        n1, n2 = hand_counts(l1, l2, x[b].tolist(), T)
+        tot_spk[0] += sum(n1)
+        tot_spk[1] += sum(n2)
+        tot_events[0] += sum(n1) * 2  # each hidden neuron feeds both outputs
+        n_inputs_nonzero += int((x[b] != 0).sum())
+    assert rep.layers[0].spikes == pytest.approx(tot_spk[0] / 2)
+    assert rep.layers[1].spikes == pytest.approx(tot_spk[1] / 2)
+    assert rep.layers[0].synaptic_events == pytest.approx(tot_events[0] / 2)
+    assert rep.layers[1].synaptic_events == 0
+    static = 2 * p_st * T * cal.dt_seconds
+    assert rep.layers[0].total_joules == pytest.approx(
+        tot_spk[0] / 2 * e_spk + tot_events[0] / 2 * e_syn + static)
+    inp = n_inputs_nonzero * 2 * T / 2  # each input feeds both hidden neurons, every step
+    expect = ((tot_spk[0] + tot_spk[1]) / 2 * e_spk + tot_events[0] / 2 * e_syn
+              + 2 * static + inp * e_syn)
+    assert rep.total_joules == pytest.approx(expect)
+    assert rep.regime == "quadratic" and rep.notes == ()
+    assert rep.as_dict()["layers"][0]["total_joules"] == pytest.approx(rep.layers[0].total_joules)
+
+
+def test_energy_scales_with_vdd_squared_in_the_quadratic_regime(cal):
+    net, _, _ = tiny()
+    res = simulate(net, torch.tensor([[1.0, 0.5, 0.75]]), timesteps=16)
+    a = energy(res, cal, v_dd_volts=0.8, v_neg_volts=0.0)
+    b = energy(res, cal, v_dd_volts=1.2, v_neg_volts=0.0)
+    assert b.e_spike_vdd_joules / a.e_spike_vdd_joules == pytest.approx((1.2 / 0.8) ** 2)
+
+
+def test_crowbar_regime_is_reported_not_extrapolated(cal):
+    net, _, _ = tiny()
+    res = simulate(net, torch.tensor([[1.0, 0.5, 0.75]]), timesteps=16)
+    rep = energy(res, cal, v_dd_volts=1.5, v_neg_volts=0.0)
+    assert rep.regime == "crowbar" and "crowbar" in rep.notes[0]
+    assert rep.e_spike_vdd_joules == pytest.approx(2 * syn.K_VDD * 1.5**2)  # the measured value
+    mid = energy(res, cal, v_dd_volts=1.35, v_neg_volts=0.0)
+    assert mid.regime == "crowbar"
+    with pytest.raises(CalibrationError, match="crowbar"):
+        energy(res, cal, v_dd_volts=1.8, v_neg_volts=0.0)
+    low = energy(res, dataclasses.replace(cal), v_dd_volts=0.6, v_neg_volts=0.0)
+    assert low.regime == "quadratic-extrapolated" and low.notes
+    with pytest.raises(CalibrationError, match="v_neg_volts"):
+        energy(res, cal, v_dd_volts=1.0, v_neg_volts=-2.0)
