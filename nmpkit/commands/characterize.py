@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "characterize"
-HELP = "characterize the I&F neuron circuit in ngspice into lookup tables (rate, floor, energy, mismatch)"
+HELP = "characterize the I&F neuron in ngspice into lookup tables"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
