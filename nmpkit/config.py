@@ -38,8 +38,8 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str, source: str) 
     for key, value in user.items():
         path = f"{where}.{key}" if where else key
         if key not in base:
-            # [circuit] takes free design overrides; they are checked by NeuronDesign itself
-            if where == "circuit":
+            # [design] takes free NeuronDesign overrides; NeuronDesign itself checks them
+            if where == "design":
                 base[key] = value
                 continue
             raise UsageError(f"{source}: unknown key {path!r} (known: {sorted(base)})")

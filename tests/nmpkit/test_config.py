@@ -13,10 +13,10 @@ def test_default_is_valid_and_fashion():
 def test_user_values_merge(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('[data]\ndataset = "mnist"\nroot = "/x"\n[evaluate]\ntimesteps = 50\n'
-                 '[circuit]\nc_mem_farads = 1e-12\n')
+                 '[design]\nc_mem_farads = 1e-12\n')
     cfg = load_config(p)
     assert cfg["data"]["dataset"] == "mnist" and cfg["evaluate"]["timesteps"] == 50
-    assert cfg["circuit"]["c_mem_farads"] == 1e-12
+    assert cfg["design"]["c_mem_farads"] == 1e-12
     assert cfg["network"]["name"] == "mnist"
 
 
