@@ -48,7 +48,14 @@ QUADRATIC_EXPONENT_RANGE = (1.6, 2.4)
 
 
 def _tuple(values, name: str, lo: float, hi: float) -> tuple[float, ...]:
-    out = tuple(float(v) for v in values)
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise DesignError(f"grid {name} must be a list of numbers, got {values!r}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise DesignError(f"grid {name} values must be numbers, got {v!r}")
+        out.append(float(v))
+    out = tuple(out)
     if not out:
         raise DesignError(f"grid {name} must not be empty")
     for v in out:
@@ -84,11 +91,28 @@ class Grid:
         if len(set(self.v_dd_volts)) < 2:
             raise DesignError("grid v_dd_volts needs >= 2 distinct values (the energy regime is "
                               f"decided from the V_DD exponent), got {self.v_dd_volts!r}")
-        if not isinstance(self.mc_samples, int) or self.mc_samples < 0:
+        if isinstance(self.mc_samples, bool) or not isinstance(self.mc_samples, int) \
+                or self.mc_samples < 0:
             raise DesignError(f"grid mc_samples must be an int >= 0, got {self.mc_samples!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def grid_from_mapping(values: dict[str, Any], base: Grid, *, source: str = "grid") -> Grid:
+    """``base`` with the fields in ``values`` replaced (e.g. a TOML ``[grid]`` table).
+
+    Raises:
+        DesignError: an unknown field or an invalid value.
+    """
+    known = {f.name for f in dataclasses.fields(Grid)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DesignError(f"{source}: unknown grid field {unknown[0]!r}; known: {sorted(known)}")
+    try:
+        return dataclasses.replace(base, **values)
+    except TypeError as exc:  # e.g. a scalar where a list belongs
+        raise DesignError(f"{source}: bad grid value ({exc})") from exc
 
 
 def _logspace(lo: float, hi: float, n: int) -> tuple[float, ...]:
@@ -96,8 +120,9 @@ def _logspace(lo: float, hi: float, n: int) -> tuple[float, ...]:
 
 
 def default_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
-    """40 currents (1 nA .. the reset current) x 5 V_NEG x 3 V_DD, 100 MC samples x 2 currents."""
-    top = (design.i_reset_amps if design else 1.5e-6)
+    """40 currents (1 nA .. 2x the reset current, i.e. into saturation) x 5 V_NEG x 3 V_DD,
+    100 MC samples x 2 currents."""
+    top = 2.0 * (design.i_reset_amps if design else 1.5e-6)
     return Grid(i_exc_amps=_logspace(1e-9, top, 40), v_dd_volts=(0.8, 1.0, 1.2),
                 v_neg_volts=(0.0, -0.25, -0.5, -0.75, -1.0),
                 i_inh_amps=_logspace(1e-8, 1e-6, 5), mc_samples=100,
@@ -106,7 +131,7 @@ def default_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
 
 def quick_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
     """About a minute on 2 cores: 8 currents x 3 V_NEG x 3 V_DD, 20 MC samples."""
-    top = (design.i_reset_amps if design else 1.5e-6)
+    top = 2.0 * (design.i_reset_amps if design else 1.5e-6)
     return Grid(i_exc_amps=_logspace(1e-9, top, 8), v_dd_volts=(0.8, 1.0, 1.2),
                 v_neg_volts=(0.0, -0.5, -1.0), i_inh_amps=(1e-7, 1e-6), mc_samples=20,
                 mc_i_exc_amps=(1e-7,), seed=seed, name="quick")
@@ -277,4 +302,4 @@ def characterize(design: NeuronDesign, grid: Grid, out_dir: str | Path, *,
 
 
 __all__ = ["Grid", "QUADRATIC_EXPONENT_RANGE", "build_tables", "characterize", "default_grid",
-           "energy_regime", "grid_points", "provenance", "quick_grid"]
+           "energy_regime", "grid_from_mapping", "grid_points", "provenance", "quick_grid"]

@@ -126,7 +126,7 @@ class NeuronDesign:
 
     def subckt_params(self) -> dict[str, float]:
         """The subcircuit's ``params:`` values (every numeric field except the supplies)."""
-        return {name: float(getattr(self, name)) for name in _RANGES
+        return {name: getattr(self, name) for name in _RANGES
                 if name not in ("v_dd_volts", "v_neg_volts")}
 
     def to_dict(self) -> dict[str, Any]:

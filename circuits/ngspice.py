@@ -42,6 +42,13 @@ _state: dict[str, object] = {}
 logging.getLogger("PySpice").setLevel(logging.CRITICAL)  # we report errors ourselves
 
 
+def is_error_line(line: str) -> bool:
+    """Whether an ngspice stderr line reports an error ("Note:"/"Warning:" lines never do)."""
+    if "Note:" in line or "Warning:" in line:  # e.g. "Trying gmin = ... Warning: ... failed"
+        return False
+    return bool(_ERROR_RE.search(line))
+
+
 def library_path() -> str | None:
     """Path of libngspice: ``$NGSPICE_LIBRARY_PATH``, Debian's ``.so.0``, or the linker's pick."""
     env = os.environ.get("NGSPICE_LIBRARY_PATH")
@@ -81,7 +88,8 @@ def _shared():
             self.messages.append(content)
             if prefix == "stderr":
                 self._stderr.append(content)
-                if not content.startswith(("Note:", "Warning:")) and _ERROR_RE.search(content):
+                self.stderr_log.append(content)
+                if is_error_line(content):
                     self._error_in_stderr = True
             else:
                 self._stdout.append(content)
@@ -90,6 +98,7 @@ def _shared():
             return 0
 
     _Routed.messages = collections.deque(maxlen=60)
+    _Routed.stderr_log = collections.deque(maxlen=200)
     _Routed.setup_platform = classmethod(lambda cls: None)
     with _private_dir():
         inst = _Routed(ngspice_id=0, send_data=False)
@@ -226,4 +235,4 @@ def run_with_retries(render: Callable[[int], str], *, attempts: int,
                           point=dict(point or {}), log_tail=last.log_tail)
 
 
-__all__ = ["available", "library_path", "ngspice_version", "run_deck", "run_with_retries"]
+__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_deck", "run_with_retries"]

@@ -157,7 +157,8 @@ def run_points(design: NeuronDesign, points: Sequence[Point], *, cache_dir: str 
             bar.close()
     stats = SweepStats(total=len(set(keys)), cached=cached, computed=computed,
                        simulator_runs=runs)
-    return [rows[k] for k in keys], stats
+    # Same shape whether a row was computed now or read back (JSON keeps floats exactly).
+    return [dict(sorted(rows[k].items())) for k in keys], stats
 
 
 def _progress(progress, total: int, done: int, desc: str):

@@ -17,7 +17,8 @@ HELP = ("characterize the I&F neuron circuit in ngspice into lookup tables "
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="design TOML (default: the built-in default design)")
+    p.add_argument("--config", help="design TOML: design fields at top level or under [design]; "
+                   "an optional [grid] table overrides grid fields (default: built-in design)")
     p.add_argument("--out", default="tables",
                    help="output directory for the tables (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
@@ -33,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
     import time
+    import tomllib
 
-    from circuits.characterize import characterize, default_grid, quick_grid
+    from circuits.characterize import characterize, default_grid, grid_from_mapping, quick_grid
     from circuits.design import default_design, load_design
     from circuits.ngspice import available
     from nmpkit.errors import UsageError
@@ -45,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("libngspice not found: install Debian's ngspice and libngspice0")
     design = load_design(args.config) if args.config else default_design()
     grid = (quick_grid if args.quick else default_grid)(design, seed=args.seed)
+    if args.config:
+        with open(args.config, "rb") as fh:
+            table = tomllib.load(fh).get("grid")
+        if table is not None:
+            if not isinstance(table, dict):
+                raise UsageError(f"{args.config}: [grid] must be a table")
+            grid = grid_from_mapping(table, grid, source=f"{args.config} [grid]")
     quiet = bool(getattr(args, "quiet", False))
     t0 = time.perf_counter()
     paths = characterize(design, grid, args.out, workers=args.workers,
