@@ -235,4 +235,5 @@ def run_with_retries(render: Callable[[int], str], *, attempts: int,
                           point=dict(point or {}), log_tail=last.log_tail)
 
 
-__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_deck", "run_with_retries"]
+__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_deck",
+           "run_with_retries"]
