@@ -139,7 +139,8 @@ def _t_stop(deck: str) -> float | None:
 
 
 def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
-             point: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+             point: Mapping[str, object] | None = None,
+             timing: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Run one deck in the in-process ngspice and return its vectors.
 
     Args:
@@ -147,6 +148,8 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
         vectors: ngspice vector name -> returned name; None returns every vector under its
             ngspice name. ``time`` is always returned.
         point: what the deck is, for error messages.
+        timing: if given, ``timing["analysis_seconds"]`` receives ngspice's own analysis time
+            (``rusage time``), for benchmarks.
 
     Returns:
         name -> float64 array, all the same length.
@@ -167,6 +170,10 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
             inst.run()
             plot = inst.last_plot
             data = _fetch(inst, plot)
+            if timing is not None:
+                text = inst.exec_command("rusage time")
+                match = re.search(r"=\s*([0-9.eE+-]+)", text)
+                timing["analysis_seconds"] = float(match.group(1)) if match else float("nan")
         except (NgSpiceCircuitError, NgSpiceCommandError, NameError) as exc:
             raise SimulationError(f"ngspice failed ({type(exc).__name__}: {exc})",
                                   point=dict(point or {}), log_tail=_tail(inst)) from None
