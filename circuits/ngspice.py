@@ -200,6 +200,29 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
     return out
 
 
+def run_circuit(circuit: object, *, stop_seconds: float, max_step_seconds: float | None = None,
+                vectors: Mapping[str, str] | None = None,
+                point: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+    """Run a PySpice ``Circuit`` (or netlist text without analysis) as a transient.
+
+    The ``.tran`` line is written from numbers only (`circuits.render.spice_number`).
+
+    Returns:
+        As `run_deck`.
+    """
+    from circuits.render import spice_number
+
+    text = str(circuit).rstrip()
+    if text.lower().endswith(".end"):
+        text = text[: -len(".end")].rstrip()
+    stop = spice_number(stop_seconds, name="stop_seconds")
+    step = spice_number(stop_seconds / 1000.0, name="step")
+    tran = f".tran {step} {stop}"
+    if max_step_seconds is not None:
+        tran += f" 0 {spice_number(max_step_seconds, name='max_step_seconds')}"
+    return run_deck(f"{text}\n{tran}\n.end\n", vectors=vectors, point=point)
+
+
 def _fetch(inst, plot: str) -> dict[str, np.ndarray]:
     from PySpice.Spice.NgSpice.Shared import FFI, ffi, ffi_string_utf8
 
@@ -242,5 +265,5 @@ def run_with_retries(render: Callable[[int], str], *, attempts: int,
                           point=dict(point or {}), log_tail=last.log_tail)
 
 
-__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_deck",
-           "run_with_retries"]
+__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_circuit",
+           "run_deck", "run_with_retries"]

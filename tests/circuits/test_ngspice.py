@@ -86,3 +86,17 @@ def test_control_blocks_refused():
 
 def test_version():
     assert ngspice.ngspice_version().isdigit()
+
+
+def test_pyspice_circuit_runs():
+    from PySpice.Spice.Netlist import Circuit
+
+    c = Circuit("rc from PySpice")
+    c.PieceWiseLinearVoltageSource("1", "in", c.gnd, values=[(0, 0), (1e-12, 1)])
+    c.R(1, "in", "out", 1e3)
+    c.C(1, "out", c.gnd, 1e-9)
+    w = ngspice.run_circuit(c, stop_seconds=5e-6, max_step_seconds=1e-8,
+                            vectors={"out": "v_out"})
+    assert w["v_out"][-1] == pytest.approx(1 - np.exp(-5.0), abs=2e-3)
+    with pytest.raises(Exception, match="stop_seconds"):
+        ngspice.run_circuit(c, stop_seconds="5e-6; shell true")

@@ -83,3 +83,15 @@ def test_mismatch_rendered_and_checked():
         render_deck(NeuronDesign(model_cards="generic_level1"), STIM, mismatch=mm)
     with pytest.raises(RenderError, match="attempt"):
         render_deck(default_design(), STIM, attempt=7)
+
+
+def test_render_instance_for_multi_neuron_decks():
+    from circuits.render import render_instance
+
+    line = render_instance(default_design(), name="Xn7",
+                           nodes=("e7", "i7", "m7", "o7", "vdd", "vneg", "0"))
+    assert line.startswith("Xn7 e7 i7 m7 o7 vdd vneg 0 if_neuron c_mem_farads=")
+    with pytest.raises(RenderError, match="instance name"):
+        render_instance(default_design(), name="X1 0 0\n.control")
+    with pytest.raises(RenderError, match="nodes"):
+        render_instance(default_design(), nodes=("a",) * 6 + ("b c",))
