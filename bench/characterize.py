@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from circuits.characterize import characterize, default_grid  # noqa: E402
+from circuits.characterization import characterize, default_grid  # noqa: E402
 from circuits.design import default_design  # noqa: E402
 from circuits.ngspice import run_deck  # noqa: E402
 from circuits.point import Point, deck_for, simulate_point  # noqa: E402

@@ -27,7 +27,7 @@ from circuits.errors import CharacterizationError, DesignError, RenderError, Sim
 
 def __getattr__(name: str):
     if name in ("characterize", "default_grid", "quick_grid", "Grid"):
-        from circuits import characterize as _c
+        from circuits import characterization as _c  # pandas and calib load only when needed
 
         return getattr(_c, name)
     raise AttributeError(f"module 'circuits' has no attribute {name!r}")

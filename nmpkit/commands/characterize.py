@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     import tomllib
 
-    from circuits.characterize import characterize, default_grid, grid_from_mapping, quick_grid
+    from circuits.characterization import characterize, default_grid, grid_from_mapping, quick_grid
     from circuits.design import default_design, load_design
     from circuits.ngspice import available
     from nmpkit.errors import UsageError

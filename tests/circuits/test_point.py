@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from circuits.characterize import QUADRATIC_EXPONENT_RANGE, energy_regime
+from circuits.characterization import QUADRATIC_EXPONENT_RANGE, energy_regime
 from circuits.design import NeuronDesign, default_design
 from circuits.errors import DesignError
 from circuits.point import Point, simulate_point

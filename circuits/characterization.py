@@ -192,7 +192,7 @@ def provenance(design: NeuronDesign, grid: Grid, stats: SweepStats | None = None
         "git_revision": _git_revision(),
         "seed": grid.seed,
         "grid": grid.to_dict(),
-        "producer": "circuits.characterize",
+        "producer": "circuits.characterization.characterize",
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "sweep": dataclasses.asdict(stats) if stats else None,
     }

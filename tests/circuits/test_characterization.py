@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from calib.tables import PROVENANCE_KEYS, REGIMES, SCHEMAS, read_tables
-from circuits.characterize import Grid, characterize, default_grid, grid_from_mapping, quick_grid
+from circuits.characterization import (
+    Grid,
+    characterize,
+    default_grid,
+    grid_from_mapping,
+    quick_grid,
+)
 from circuits.design import default_design
 from circuits.errors import DesignError
 from tests.circuits.conftest import needs_ngspice
