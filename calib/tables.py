@@ -58,9 +58,9 @@ REGIMES: frozenset[str] = frozenset({"quadratic", "crowbar"})
 _TEXT_COLUMNS = {"regime"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Table:
-    """One loaded lookup table.
+    """One loaded lookup table: ``Table(kind, df, provenance)`` (positional or keyword).
 
     Attributes:
         kind: one of ``SCHEMAS`` ("fi", "floor", "energy", "mismatch", "waveform").

@@ -73,8 +73,8 @@ class NeuronDesign:
         model_cards: model set, one of ``MODEL_CARDS``.
     """
 
-    c_mem_farads: float = 5e-13
-    c_fb_farads: float = 5e-13
+    c_mem_farads: float = 7.5e-13
+    c_fb_farads: float = 2.5e-13
     v_dd_volts: float = 1.0
     v_neg_volts: float = -0.5
     w_exc_meters: float = 2e-6
@@ -83,8 +83,8 @@ class NeuronDesign:
     l_inh_meters: float = 1e-6
     mirror_ratio: float = 1.0
     w_sense_meters: float = 4e-7
-    l_sense_meters: float = 3.6e-7
-    i_reset_amps: float = 3e-6
+    l_sense_meters: float = 1e-6
+    i_reset_amps: float = 1.5e-6
     t_pulse_seconds: float = 1e-7
     c_delay_farads: float = 5e-14
     w_reset_meters: float = 1e-6
@@ -126,7 +126,7 @@ class NeuronDesign:
 
     def subckt_params(self) -> dict[str, float]:
         """The subcircuit's ``params:`` values (every numeric field except the supplies)."""
-        return {name: float(getattr(self, name)) for name in _RANGES
+        return {name: getattr(self, name) for name in _RANGES
                 if name not in ("v_dd_volts", "v_neg_volts")}
 
     def to_dict(self) -> dict[str, Any]:

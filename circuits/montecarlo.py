@@ -61,8 +61,8 @@ def mismatch_for(design: NeuronDesign, *, seed: int, sample: int,
     z = rng.standard_normal((len(DEVICES), 2))
     out: dict[str, float] = {}
     for k, dev in enumerate(DEVICES):
-        w, l = sizes[dev]
-        root = math.sqrt(w * l)
+        width, length = sizes[dev]
+        root = math.sqrt(width * length)
         out[f"dvt_{dev}"] = float(z[k, 0] * a_vt_volt_meters / root)
         out[f"mu_{dev}"] = float(max(0.5, 1.0 + z[k, 1] * a_beta_meters / root))
     return out

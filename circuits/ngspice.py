@@ -42,6 +42,13 @@ _state: dict[str, object] = {}
 logging.getLogger("PySpice").setLevel(logging.CRITICAL)  # we report errors ourselves
 
 
+def is_error_line(line: str) -> bool:
+    """Whether an ngspice stderr line reports an error ("Note:"/"Warning:" lines never do)."""
+    if "Note:" in line or "Warning:" in line:  # e.g. "Trying gmin = ... Warning: ... failed"
+        return False
+    return bool(_ERROR_RE.search(line))
+
+
 def library_path() -> str | None:
     """Path of libngspice: ``$NGSPICE_LIBRARY_PATH``, Debian's ``.so.0``, or the linker's pick."""
     env = os.environ.get("NGSPICE_LIBRARY_PATH")
@@ -81,7 +88,8 @@ def _shared():
             self.messages.append(content)
             if prefix == "stderr":
                 self._stderr.append(content)
-                if not content.startswith(("Note:", "Warning:")) and _ERROR_RE.search(content):
+                self.stderr_log.append(content)
+                if is_error_line(content):
                     self._error_in_stderr = True
             else:
                 self._stdout.append(content)
@@ -90,6 +98,7 @@ def _shared():
             return 0
 
     _Routed.messages = collections.deque(maxlen=60)
+    _Routed.stderr_log = collections.deque(maxlen=200)
     _Routed.setup_platform = classmethod(lambda cls: None)
     with _private_dir():
         inst = _Routed(ngspice_id=0, send_data=False)
@@ -130,7 +139,8 @@ def _t_stop(deck: str) -> float | None:
 
 
 def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
-             point: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+             point: Mapping[str, object] | None = None,
+             timing: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Run one deck in the in-process ngspice and return its vectors.
 
     Args:
@@ -138,6 +148,8 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
         vectors: ngspice vector name -> returned name; None returns every vector under its
             ngspice name. ``time`` is always returned.
         point: what the deck is, for error messages.
+        timing: if given, ``timing["analysis_seconds"]`` receives ngspice's own analysis time
+            (``rusage time``), for benchmarks.
 
     Returns:
         name -> float64 array, all the same length.
@@ -158,6 +170,10 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
             inst.run()
             plot = inst.last_plot
             data = _fetch(inst, plot)
+            if timing is not None:
+                text = inst.exec_command("rusage time")
+                match = re.search(r"=\s*([0-9.eE+-]+)", text)
+                timing["analysis_seconds"] = float(match.group(1)) if match else float("nan")
         except (NgSpiceCircuitError, NgSpiceCommandError, NameError) as exc:
             raise SimulationError(f"ngspice failed ({type(exc).__name__}: {exc})",
                                   point=dict(point or {}), log_tail=_tail(inst)) from None
@@ -182,6 +198,29 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
     out = {"time": data["time"]}
     out.update({new: data[old] for old, new in vectors.items()})
     return out
+
+
+def run_circuit(circuit: object, *, stop_seconds: float, max_step_seconds: float | None = None,
+                vectors: Mapping[str, str] | None = None,
+                point: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+    """Run a PySpice ``Circuit`` (or netlist text without analysis) as a transient.
+
+    The ``.tran`` line is written from numbers only (`circuits.render.spice_number`).
+
+    Returns:
+        As `run_deck`.
+    """
+    from circuits.render import spice_number
+
+    text = str(circuit).rstrip()
+    if text.lower().endswith(".end"):
+        text = text[: -len(".end")].rstrip()
+    stop = spice_number(stop_seconds, name="stop_seconds")
+    step = spice_number(stop_seconds / 1000.0, name="step")
+    tran = f".tran {step} {stop}"
+    if max_step_seconds is not None:
+        tran += f" 0 {spice_number(max_step_seconds, name='max_step_seconds')}"
+    return run_deck(f"{text}\n{tran}\n.end\n", vectors=vectors, point=point)
 
 
 def _fetch(inst, plot: str) -> dict[str, np.ndarray]:
@@ -226,4 +265,5 @@ def run_with_retries(render: Callable[[int], str], *, attempts: int,
                           point=dict(point or {}), log_tail=last.log_tail)
 
 
-__all__ = ["available", "library_path", "ngspice_version", "run_deck", "run_with_retries"]
+__all__ = ["available", "is_error_line", "library_path", "ngspice_version", "run_circuit",
+           "run_deck", "run_with_retries"]

@@ -131,6 +131,43 @@ def _wrap(head: str, pairs: list[str], width: int = 96) -> list[str]:
     return lines
 
 
+def render_instance(design: NeuronDesign, *, name: str = "X1",
+                    nodes: tuple[str, ...] = ("exc", "inh", "mem", "out", "vdd", "vneg", "0"),
+                    mismatch: Mapping[str, float] | None = None) -> str:
+    """One ``X`` line (with ``+`` continuations) instantiating ``if_neuron`` for ``design``.
+
+    For decks built elsewhere (e.g. several neurons in one transient): include
+    `model_text` and `subckt_text` once, then one `render_instance` per neuron.
+
+    Args:
+        design: the neuron (its supplies are not instance parameters).
+        name: instance name, ``X`` followed by letters, digits or ``_``.
+        nodes: the 7 port nodes (exc, inh, mem, out, vdd, vneg, gnd); letters, digits, ``_``.
+        mismatch: optional ``dvt_<dev>``/``mu_<dev>`` shifts (BSIM3 cards only).
+
+    Raises:
+        RenderError: a bad name or node, a non-numeric value, an unknown mismatch key.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[Xx]\w{1,40}", name):
+        raise RenderError(f"instance name must match X[A-Za-z0-9_]+, got {name!r}")
+    if len(nodes) != 7 or not all(isinstance(n, str) and re.fullmatch(r"\w{1,40}", n)
+                                  for n in nodes):
+        raise RenderError(f"nodes must be 7 names of letters, digits or '_', got {nodes!r}")
+    params = {k: spice_number(v, name=k) for k, v in design.subckt_params().items()}
+    if mismatch:
+        if design.model_cards == "generic_level1":
+            raise RenderError("mismatch needs BSIM3 cards (level 1 rejects delvto/mulu0), "
+                              f"got model_cards={design.model_cards!r}")
+        allowed = {f"{p}_{d}" for d in DEVICES for p in ("dvt", "mu")}
+        for key, value in mismatch.items():
+            if key not in allowed:
+                raise RenderError(f"unknown mismatch parameter {key!r}; expected dvt_<dev> or "
+                                  f"mu_<dev> with <dev> in {list(DEVICES)}")
+            params[key] = spice_number(value, name=key)
+    head = f"{name} {' '.join(nodes)} if_neuron"
+    return "\n".join(_wrap(head, [f"{k}={v}" for k, v in params.items()]))
+
+
 def render_deck(design: NeuronDesign, stim: Stimulus, *,
                 mismatch: Mapping[str, float] | None = None, attempt: int = 0) -> str:
     """Render the full testbench deck for ``design`` under ``stim``.
@@ -156,17 +193,6 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
     if not 0 <= attempt < len(ATTEMPTS):
         raise RenderError(f"attempt must be in [0, {len(ATTEMPTS) - 1}], got {attempt!r}")
     options, step_scale = ATTEMPTS[attempt]
-    params = {k: spice_number(v, name=k) for k, v in design.subckt_params().items()}
-    if mismatch:
-        if design.model_cards == "generic_level1":
-            raise RenderError("mismatch needs BSIM3 cards (level 1 rejects delvto/mulu0), "
-                              f"got model_cards={design.model_cards!r}")
-        allowed = {f"{p}_{d}" for d in DEVICES for p in ("dvt", "mu")}
-        for key, value in mismatch.items():
-            if key not in allowed:
-                raise RenderError(f"unknown mismatch parameter {key!r}; expected dvt_<dev> or "
-                                  f"mu_<dev> with <dev> in {list(DEVICES)}")
-            params[key] = spice_number(value, name=key)
     n = {name: spice_number(getattr(stim, name), name=name)
          for name in ("i_exc_amps", "i_inh_amps", "temp_celsius", "t_stop_seconds",
                       "v_mem_init_volts")}
@@ -181,7 +207,7 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
         f"Vneg vneg 0 DC {spice_number(design.v_neg_volts, name='v_neg_volts')}",
         f"Iexc exc 0 PWL(0 0 1e-09 {n['i_exc_amps']})",
         f"Iinh 0 inh PWL(0 0 1e-09 {n['i_inh_amps']})",
-        *_wrap("X1 exc inh mem out vdd vneg 0 if_neuron", [f"{k}={v}" for k, v in params.items()]),
+        render_instance(design, mismatch=mismatch),
         f".ic v(mem)={n['v_mem_init_volts']}",
         f".options temp={n['temp_celsius']} {options}",
         ".save v(mem) v(out) i(vdd) i(vneg) i(v.x1.vexc_meter)",
@@ -192,4 +218,4 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
 
 
 __all__ = ["ATTEMPTS", "DEVICES", "NETLIST_DIR", "SAVED", "Stimulus", "model_text",
-           "render_deck", "spice_number", "subckt_text"]
+           "render_deck", "render_instance", "spice_number", "subckt_text"]

@@ -84,3 +84,10 @@ def test_read_tables_directory(tmp_path):
 def test_no_temp_files_left(tmp_path):
     write_table(_frame("fi"), tmp_path / "fi.csv", kind="fi", provenance=PROV)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fi.csv", "fi.json"]
+
+
+def test_table_positional_and_kind_checked():
+    t = Table("fi", _frame("fi"), {})
+    assert t.kind == "fi"
+    with pytest.raises(CalibrationError, match="kind"):
+        Table("rates", _frame("fi"), {})
