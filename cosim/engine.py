@@ -29,7 +29,7 @@ from cosim.kernels import status as kernels_status
 from cosim.network import SpikingLayer, SpikingNetwork
 from cosim.neuron import IFNeuron, Reset
 from cosim.result import SimulationResult
-from cosim.schedule import OpsRunner, Schedule, phys_shape, to_logical
+from cosim.schedule import OpsRunner, Schedule, phys_shape, to_logical, to_phys_param
 
 
 def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: LayerParams,
@@ -155,6 +155,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     out_spikes = torch.zeros((T, B, *shapes[-1]), dtype=torch.bool)
     preds = torch.zeros((T, B), dtype=torch.int16) if len(shapes[-1]) == 1 else None
     in_events = torch.zeros(B, dtype=torch.float64)
+    syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
+    fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
+               for i, s in enumerate(shapes)]
     poisson = encoding == "poisson"
     with torch.no_grad():
         for b0 in range(0, B, b_chunk):
@@ -199,8 +202,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
             for i in range(L):
                 counts_out[i][b0:b0 + b] = to_logical(counts[i], shapes[i]).to("cpu",
                                                                                count_dtype)
-    syn = [(c.double().reshape(B, -1) @ net.fan_out(i).double().reshape(-1))
-           for i, c in enumerate(counts_out)]
+                syn[i][b0:b0 + b] = (counts[i].reshape(b, -1).double()
+                                     @ fan_out[i]).cpu()
     ann = None
     if record_ann:
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
