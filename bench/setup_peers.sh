@@ -13,8 +13,8 @@ mkdir -p "$TARGET"
     sinabs spikingjelly snntorch norse
 # Their small pure-Python imports that the venv lacks (found by importing each peer;
 # none of these depends on torch). nir/nirtorch: snnTorch and Norse import them at top level;
-# pbr: sinabs reads its version through it.
-"$PY" -m pip install --quiet --no-deps --upgrade --target "$TARGET" pbr nir nirtorch h5py
+# pbr: sinabs reads its version through it; loguru: SpikingJelly logs through it.
+"$PY" -m pip install --quiet --no-deps --upgrade --target "$TARGET" pbr nir nirtorch h5py loguru
 echo "peers installed in $TARGET; use PYTHONPATH=$TARGET"
 PYTHONPATH="$TARGET" "$PY" - <<'PY'
 import importlib

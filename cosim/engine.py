@@ -23,10 +23,13 @@ from torch import Tensor
 
 from cosim.convert import resolve_shapes
 from cosim.engine_setup import LayerParams, check_args, layer_params
+from cosim.errors import SimulationInputError
+from cosim.kernels import load as load_kernels
+from cosim.kernels import status as kernels_status
 from cosim.network import SpikingLayer, SpikingNetwork
 from cosim.neuron import IFNeuron, Reset
 from cosim.result import SimulationResult
-from cosim.schedule import OpsRunner, Schedule, phys_shape, to_logical
+from cosim.schedule import OpsRunner, Schedule, phys_shape, to_logical, to_phys_param
 
 
 def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: LayerParams,
@@ -84,7 +87,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
              generator: torch.Generator | None = None, record_ann: bool = False,
              schedule: Schedule = "auto", time_block: int = 8,
              memory_budget_bytes: int = 1 << 30, chunk_size: int | None = None,
-             dtype: torch.dtype = torch.float32) -> SimulationResult:
+             dtype: torch.dtype = torch.float32, kernels: bool | None = None
+             ) -> SimulationResult:
     """Run the converted network on a batch of inputs for ``timesteps`` steps.
 
     IF semantics per step and layer: v += input; spike if v >= threshold (at most one spike
@@ -112,6 +116,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
         memory_budget_bytes: Bound on the engine's working memory (sets the chunk size).
         chunk_size: Samples per chunk; overrides the budget.
         dtype: Floating type of state and weights (float32 default).
+        kernels: Use the compiled CPU kernels (``cosim.kernels``): ``None`` = when available
+            (CPU, float32), ``True`` = required, ``False`` = pure torch.
 
     Returns:
         A ``SimulationResult``.
@@ -127,12 +133,18 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     if tuple(net.input_shape) != tuple(inputs.shape[1:]) or not net.layers[0].shape:
         net = resolve_shapes(net, tuple(inputs.shape[1:]))
     dev = torch.device(device) if device is not None else torch.device("cpu")
+    ext = _kernels(kernels, dev, dtype)
     params = layer_params(net, neuron, lower_bound, reset, dev, dtype)
     fan_in = net_input_fan_out(net)
     run = net.to(dev, dtype)
     shapes = [ly.shape for ly in run.layers]
     runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape, schedule,
-                         dev, binary=i > 0) for i, ly in enumerate(run.layers)]
+                         dev, binary=i > 0, ext=ext if i > 0 else None)
+               for i, ly in enumerate(run.layers)]
+    fused = [ext is not None and p.gain is None and p.transfer is None and not p.refractory
+             for p in params]
+    th_fl = [(_as_tensor(p.threshold, dev, dtype),
+              _as_tensor(p.floor if p.floor is not None else 0.0, dev, dtype)) for p in params]
     B, T, L = inputs.shape[0], timesteps, len(shapes)
     tb_max = min(time_block, T)
     sizes = [ly.size for ly in run.layers]
@@ -143,6 +155,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     out_spikes = torch.zeros((T, B, *shapes[-1]), dtype=torch.bool)
     preds = torch.zeros((T, B), dtype=torch.int16) if len(shapes[-1]) == 1 else None
     in_events = torch.zeros(B, dtype=torch.float64)
+    syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
+    fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
+               for i, s in enumerate(shapes)]
     poisson = encoding == "poisson"
     with torch.no_grad():
         for b0 in range(0, B, b_chunk):
@@ -170,9 +185,14 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                     cur = cur0
                 for i in range(L):
                     spk = bufs[i][:tb]
-                    _if_block(cur, i == 0 and not poisson, v[i], r[i], params[i], spk,
-                              readout if i == L - 1 else None)
-                    counts[i] += spk.sum(0)
+                    const = i == 0 and not poisson
+                    if fused[i] and not (i == L - 1 and readout is not None):
+                        ext.if_block(cur, const, v[i], spk, counts[i], *th_fl[i],
+                                     params[i].floor is not None, params[i].reset == "zero")
+                    else:
+                        _if_block(cur, const, v[i], r[i], params[i], spk,
+                                  readout if i == L - 1 else None)
+                        counts[i] += spk.sum(0)
                     if i + 1 < L:
                         nxt = runners[i + 1](spk.reshape(tb * b, *spk.shape[2:]))
                         cur = nxt.reshape(tb, b, *nxt.shape[1:])
@@ -182,8 +202,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
             for i in range(L):
                 counts_out[i][b0:b0 + b] = to_logical(counts[i], shapes[i]).to("cpu",
                                                                                count_dtype)
-    syn = [(c.double().reshape(B, -1) @ net.fan_out(i).double().reshape(-1))
-           for i, c in enumerate(counts_out)]
+                syn[i][b0:b0 + b] = (counts[i].reshape(b, -1).double()
+                                     @ fan_out[i]).cpu()
     ann = None
     if record_ann:
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
@@ -194,7 +214,26 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
         layer_names=tuple(ly.name for ly in net.layers), layer_sizes=tuple(sizes),
         synaptic_events=syn, input_synaptic_events=in_events, ann_activations=ann,
         schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
-        | {"chunk_size": b_chunk, "time_block": tb_max})
+        | {"chunk_size": b_chunk, "time_block": tb_max,
+           "kernels": kernels_status() if ext is not None or kernels is None else "torch only"})
+
+
+def _kernels(kernels: bool | None, dev: torch.device, dtype: torch.dtype) -> object | None:
+    if kernels is False:
+        return None
+    usable = dev.type == "cpu" and dtype == torch.float32
+    ext = load_kernels() if usable else None
+    if kernels and ext is None:
+        raise SimulationInputError(
+            f"kernels=True but the compiled kernels are unavailable here ({kernels_status()}; "
+            f"they need device='cpu' and float32, got {dev.type!r}, {dtype}); use kernels=None")
+    return ext
+
+
+def _as_tensor(value: float | Tensor, dev: torch.device, dtype: torch.dtype) -> Tensor:
+    if isinstance(value, Tensor):
+        return value.contiguous()
+    return torch.tensor([value], device=dev, dtype=dtype)
 
 
 def _phys_input(x: Tensor, shape: tuple[int, ...]) -> Tensor:

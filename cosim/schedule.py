@@ -5,12 +5,12 @@ stored channels-last as ``(H, W, C)`` (``to_logical`` gives the NCHW view torch'
 take, with channels-last strides so oneDNN's fast path runs); a flat shape ``(N,)`` as is.
 
 - ``dense``: the op chain on ``(rows, ...)`` where rows = time block × batch.
-- ``sparse`` (Linear after optional Flatten, input = spikes): event-driven accumulation. Each
-  row's current is the sum of the weight columns of the inputs that spiked
-  (``embedding_bag`` over the active indices), plus the bias. Work ∝ number of spikes.
-- ``auto``: runs both on the first calls that carry spikes, times them, and from then on picks,
-  per call, the one predicted faster for that call's spike count (a per-row cost for dense,
-  a per-row plus per-spike cost for sparse, both measured on this machine and device).
+- ``sparse`` (event-driven; Linear after optional Flatten, and with the compiled kernels also
+  Conv2d with groups = 1): each non-zero input adds its weights into the outputs it reaches
+  (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active indices),
+  plus the bias. Work ∝ number of spikes × fan-out.
+- ``auto``: times both on a slice of 64 rows of the first two calls and again every 64 calls
+  (firing rates drift), and uses the faster one: chosen per layer, by measurement here.
 
 On a dyadic grid (every sum exact) all schedules give identical currents; with arbitrary float
 weights the summation order differs, which can flip a spike count by ±1 on a few neurons.
@@ -29,6 +29,8 @@ from cosim.network import SynapticOp, apply_ops
 
 Schedule = Literal["auto", "dense", "sparse"]
 SCHEDULES: tuple[str, ...] = ("auto", "dense", "sparse")
+_PROBE_EVERY = 64  # auto: re-time both schedules every this many calls (rates drift)
+_PROBE_ROWS = 64  # rows (sample-steps) of a block used for timing
 
 
 def phys_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -57,49 +59,70 @@ class OpsRunner:
 
     def __init__(self, ops: tuple[SynapticOp, ...], in_shape: tuple[int, ...],
                  out_shape: tuple[int, ...], schedule: Schedule, device: torch.device,
-                 binary: bool = True) -> None:
+                 binary: bool = True, ext: object | None = None) -> None:
         self.ops, self.in_shape, self.out_shape = ops, in_shape, out_shape
+        self.device, self.ext = device, ext
         self.binary = binary  # inputs are 0/1 spikes (else: values weight the gathered rows)
-        self.device = device
         linear = [op for op in ops if op.kind != "flatten"]
-        self.sparse_ok = (len(linear) == 1 and linear[0].kind == "linear"
-                          and ops[-1].kind == "linear" and len(out_shape) == 1)
+        self.kind = "dense"
+        if (len(linear) == 1 and linear[0].kind == "linear" and ops[-1].kind == "linear"
+                and len(out_shape) == 1):
+            self.kind = "linear"
+            lin = linear[0]
+            w = lin.weight
+            if len(in_shape) == 3:  # rows in the physical order of the flattened spikes
+                w = w.reshape(-1, *in_shape).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            self.w_t = w.t().contiguous()
+            self.bias = lin.bias if lin.bias is not None else torch.zeros(0, device=device)
+        elif (ext is not None and len(ops) == 1 and ops[0].kind == "conv2d"
+              and ops[0].options["groups"] == 1 and len(in_shape) == 3
+              and not isinstance(ops[0].options["padding"], str)):
+            self.kind = "conv"
+            op = ops[0]
+            w = op.weight.permute(2, 3, 1, 0)  # (KH, KW, C, O), O padded to a multiple of 16
+            n_out = w.shape[3]
+            self.w_t = F.pad(w, (0, (-n_out) % 16)).contiguous()
+            self.bias = op.bias if op.bias is not None else torch.zeros(0, device=device)
+            o = op.options
+            self.conv_args = (*o["stride"], *o["padding"], *o["dilation"], out_shape[1],
+                              out_shape[2], n_out)
+        self.sparse_ok = self.kind != "dense"
         self.mode = schedule if self.sparse_ok else "dense"
         self.calls = {"dense": 0, "sparse": 0}
-        self._cost: dict[str, tuple[float, float]] = {}
-        self._probes = 0
-        if self.sparse_ok:
-            lin = linear[0]
-            n_in = lin.weight.shape[1]
-            # rows of w_t in the physical order of the input's flattened spikes
-            order = torch.arange(n_in, device=lin.weight.device)
-            if len(in_shape) == 3:
-                order = order.reshape(in_shape).permute(1, 2, 0).reshape(-1)
-            self.w_t = lin.weight.t()[order].contiguous()
-            self.bias = lin.bias
+        self._n = 0
+        self._fast = "dense"
 
     def __call__(self, x: Tensor) -> Tensor:
         """x: (R, *phys(in_shape)) → (R, *phys(out_shape)) current."""
         mode = self.mode
         if mode == "auto":
-            mode = self._choose(x)
+            if self._n % _PROBE_EVERY in (0, 1):  # (re)time both on a slice; first call warms up
+                probe = x[:max(1, min(x.shape[0], _PROBE_ROWS))]
+                _, td = self._timed(self._dense, probe)
+                _, ts = self._timed(self._sparse, probe)
+                self._fast = "dense" if td <= ts else "sparse"
+            self._n += 1
+            mode = self._fast
         self.calls[mode] += 1
         return self._sparse(x) if mode == "sparse" else self._dense(x)
 
     def _dense(self, x: Tensor) -> Tensor:
         return to_phys(apply_ops(self.ops, to_logical(x, self.in_shape)), self.out_shape)
 
-    def _sparse(self, x: Tensor, nz: Tensor | None = None) -> Tensor:
+    def _sparse(self, x: Tensor) -> Tensor:
+        if self.kind == "conv":
+            return self.ext.sparse_conv(x, self.w_t, self.bias, *self.conv_args)
         flat = x.reshape(x.shape[0], -1)
-        if nz is None:
-            nz = flat.reshape(-1).nonzero().squeeze(1)
-        n_in = flat.shape[1]
+        if self.ext is not None:
+            return self.ext.sparse_linear(flat, self.w_t, self.bias)
+        nz = flat.reshape(-1).nonzero().squeeze(1)
         counts = torch.count_nonzero(flat, dim=1)
         offsets = torch.zeros_like(counts)
         offsets[1:] = counts.cumsum(0)[:-1]
         psw = None if self.binary else flat.reshape(-1)[nz]
-        out = F.embedding_bag(nz % n_in, self.w_t, offsets, mode="sum", per_sample_weights=psw)
-        if self.bias is not None:
+        out = F.embedding_bag(nz % flat.shape[1], self.w_t, offsets, mode="sum",
+                              per_sample_weights=psw)
+        if self.bias.numel():
             out += self.bias
         return out
 
@@ -112,27 +135,12 @@ class OpsRunner:
             torch.cuda.synchronize(self.device)
         return y, time.perf_counter() - t0
 
-    def _choose(self, x: Tensor) -> str:
-        rows = x.shape[0]
-        nnz = int(torch.count_nonzero(x))
-        if nnz == 0:
-            return "sparse"
-        if self._probes < 2:  # probe both; the first call of each warms up
-            self._probes += 1
-            _, td = self._timed(self._dense, x)
-            _, ts = self._timed(self._sparse, x)
-            self._cost = {"dense": (td / rows, 0.0), "sparse": (ts / (rows + nnz), 0.0)}
-            return "dense" if td <= ts else "sparse"
-        dense = self._cost["dense"][0] * rows
-        sparse = self._cost["sparse"][0] * (rows + nnz)
-        return "sparse" if sparse < dense else "dense"
-
     def describe(self) -> str:
         kinds = "+".join(op.kind for op in self.ops)
         if not self.sparse_ok:
             return f"{kinds}: dense"
-        return f"{kinds}: {self.mode} (dense calls {self.calls['dense']}, " \
-               f"sparse calls {self.calls['sparse']})"
+        return (f"{kinds}: {self.mode} (dense calls {self.calls['dense']}, "
+                f"event-driven calls {self.calls['sparse']})")
 
 
 __all__ = ["OpsRunner", "SCHEDULES", "Schedule", "phys_shape", "to_logical", "to_phys",

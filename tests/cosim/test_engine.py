@@ -7,6 +7,7 @@ the same bits: equality, not closeness, is required.
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -55,8 +56,9 @@ def architectures(draw):
                     shape = (shape[0], shape[1] // 2, shape[2] // 2)
                 pad = draw(st.integers(0, 1))
                 k = draw(st.integers(1, min(3, shape[1] + 2 * pad)))
+                dil = draw(st.integers(1, 2)) if (k - 1) * 2 + 1 <= shape[1] + 2 * pad else 1
                 mods.append(nn.Conv2d(shape[0], cout, k, stride=draw(st.integers(1, 2)),
-                                      padding=pad))
+                                      padding=pad, dilation=dil))
             mods.append(nn.ReLU())
             with torch.no_grad():
                 shape = tuple(nn.Sequential(*mods)(torch.zeros(1, c, hw, hw)).shape[1:])
@@ -149,7 +151,8 @@ def test_every_schedule_equals_reference(arch, data):
         kw = dict(lower_bound=lower_bound, reset=reset)
     kw |= dict(schedule=data.draw(st.sampled_from(["auto", "dense", "sparse"]), label="sched"),
                time_block=data.draw(st.integers(1, 5), label="time_block"),
-               chunk_size=data.draw(st.sampled_from([None, 1, 2, 3]), label="chunk"))
+               chunk_size=data.draw(st.sampled_from([None, 1, 2, 3]), label="chunk"),
+               kernels=data.draw(st.sampled_from([None, False]), label="kernels"))
     train = None
     if data.draw(st.integers(0, 3), label="poisson") == 0:
         chunk = kw["chunk_size"] or B
@@ -157,7 +160,8 @@ def test_every_schedule_equals_reference(arch, data):
                    chunk_size=chunk)
         train = poisson_train(x, T, seed, chunk)
     net = cosim.convert(model)
-    event(f"{len(shapes)} spiking layers, input rank {len(shape_in)}, {kw['schedule']}")
+    event(f"{len(shapes)} layers, input rank {len(shape_in)}, {kw['schedule']}, "
+          f"kernels={kw['kernels']}")
     res = cosim.simulate(net, x, timesteps=T, **kw)
     ref = run_reference(model, x, T, refs, input_train=train)
     _check_equal(res, ref, shapes)
@@ -177,5 +181,34 @@ def test_mnist_like_net_sparse_and_dense_agree_with_reference():
     ref = run_reference(model, x, 30, [RefNeuron(lower_bound=-0.5)] * 4)
     net = cosim.convert(model)
     for sched in ("auto", "dense", "sparse"):
-        res = cosim.simulate(net, x, timesteps=30, lower_bound=-0.5, schedule=sched)
-        _check_equal(res, ref, _layer_shapes(model, (1, 14, 14)))
+        for kernels in (None, False):
+            res = cosim.simulate(net, x, timesteps=30, lower_bound=-0.5, schedule=sched,
+                                 kernels=kernels)
+            _check_equal(res, ref, _layer_shapes(model, (1, 14, 14)))
+
+
+def test_compiled_kernels_build_here():
+    """The compiled kernels must build where the tests run (gcc + ninja are project needs)."""
+    from cosim import kernels
+
+    assert kernels.load() is not None, kernels.status()
+
+
+@pytest.mark.parametrize("kernels", [None, False])
+@pytest.mark.parametrize(("stride", "padding", "dilation"),
+                         [(1, 0, 1), (2, 1, 1), (1, 2, 2), (2, 0, 2), ((1, 2), (0, 1), (2, 1))])
+def test_event_driven_conv_any_stride_padding_dilation(stride, padding, dilation, kernels):
+    g = torch.Generator().manual_seed(7)
+    model = nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(5, 18, 3, stride=stride, padding=padding, dilation=dilation),
+                          nn.ReLU(), nn.Flatten(), nn.LazyLinear(4)).eval()
+    model(torch.zeros(1, 2, 9, 9))  # materialize the lazy layer
+    _dyadic_(model, g)
+    model = nn.Sequential(*model)  # plain Linear now
+    x = torch.randint(0, 17, (3, 2, 9, 9), generator=g).float() / 16
+    ref = run_reference(model, x, 12, [RefNeuron(lower_bound=-1.0)] * 3)
+    res = cosim.simulate(cosim.convert(model), x, timesteps=12, lower_bound=-1.0,
+                         schedule="sparse", kernels=kernels)
+    _check_equal(res, ref, _layer_shapes(model, (2, 9, 9)))
+    if kernels is None:
+        assert "dense calls 0, event-driven calls 2" in res.schedule["3"]

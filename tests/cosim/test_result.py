@@ -78,3 +78,23 @@ def test_labels_must_match_batch():
         res.accuracy_per_step(torch.zeros(2))
     with pytest.raises(cosim.SimulationInputError, match="ties"):
         res.accuracy_per_step(torch.zeros(3), ties="random")
+
+
+def test_synaptic_events_are_spikes_times_fan_out():
+    g = torch.Generator().manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3, stride=2),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 4)).eval()
+    x = torch.rand(5, 1, 7, 7, generator=g)
+    net = cosim.convert(model, x, percentile=100)
+    res = cosim.simulate(net, x, timesteps=20)
+    # fan-out by hand: conv2 (3x3, stride 2, no padding) on 7x7 → 3x3; each input position
+    # (r, c) reaches the outputs whose window covers it, × 2 output channels
+    cover = torch.zeros(7)
+    for o in range(3):
+        cover[2 * o:2 * o + 3] += 1
+    fan0 = (cover[:, None] * cover[None, :]) * 2
+    expected0 = (res.spike_counts[0].double() * fan0).sum((1, 2, 3))
+    assert torch.equal(res.synaptic_events[0], expected0)
+    expected1 = res.spike_counts[1].double().sum((1, 2, 3)) * 4  # Linear: 4 outputs each
+    assert torch.equal(res.synaptic_events[1], expected1)
+    assert torch.equal(res.synaptic_events[2], torch.zeros(5, dtype=torch.float64))
