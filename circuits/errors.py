@@ -26,7 +26,7 @@ class SimulationError(RuntimeError):
 
 
 class CharacterizationError(RuntimeError):
-    """A measurement could not be made from a waveform (e.g. no spikes where spikes were expected)."""
+    """A measurement could not be made from a waveform (e.g. too few spikes for a rate)."""
 
 
 __all__ = ["DesignError", "RenderError", "SimulationError", "CharacterizationError"]

@@ -18,6 +18,7 @@ from nmpkit import __version__
 # Order here is the order in `nmpkit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.commands.characterize",
+    "nmpkit.commands.report",
 )
 
 
@@ -33,6 +34,13 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", default=default,
+                        help="no progress bars or chatter")
+    parser.add_argument("--json", action="store_true", default=default,
+                        help="print a machine-readable JSON summary on stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmpkit",
@@ -43,13 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"nmpkit {__version__}")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or chatter")
-    parser.add_argument("--json", action="store_true",
-                        help="print a machine-readable JSON summary on stdout")
+    _add_common(parser, False)
+    # the same flags after the subcommand (`nmpkit report RUN --json`); SUPPRESS keeps the
+    # top-level value when they are not repeated there
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         mod = importlib.import_module(name)
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP, parents=[common])
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

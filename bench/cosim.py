@@ -1,0 +1,212 @@
+"""Benchmark of cosim.simulate on the MNIST network (20C3-50C5-FC500-FC10) against its peers.
+
+Run under the lock, with the peers installed by ``bench/setup_peers.sh``:
+
+    flock /work/heavy.lock env PYTHONPATH=.:/work/peers /work/venv/bin/python bench/cosim.py
+
+Everything is measured in this one run (the machine is shared; compare only ratios within a
+run): medians of ``--reps`` runs of B × T sample-steps each (default B = 256, T = 100, 2 threads,
+constant-current input, NMP), in sample-steps per second:
+
+- the dense-FLOP floor: only the dense synaptic ops of every step (conv2, fc1, fc2 on B samples;
+  conv1 once), no neuron update: what any dense step loop must at least spend;
+- a plain torch step loop (channels-last convs, first layer computed once);
+- ``cosim.simulate`` (auto schedule, and forced dense/event-driven);
+- sinabs, SpikingJelly, snnTorch, Norse on the same converted weights (``bench/cosim_peers.py``
+  lists each one's semantics), with a check that their spike counts equal ours.
+
+``--full`` adds the MNIST test set (10,000 samples) to T = 1000, NMP: wall time, peak resident
+memory of that process, and accuracy after every step (best and final).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cosim_model import get_model, load_mnist  # noqa: E402
+from cosim_peers import PEERS, SEMANTICS, plain_torch_loop  # noqa: E402
+
+import cosim  # noqa: E402
+
+MAC_PER_SAMPLE_STEP = 20 * 9 * 26 * 26 + 50 * 20 * 25 * 22 * 22 + 24200 * 500 + 500 * 10
+
+
+def converted_layers(net: cosim.SpikingNetwork) -> list[nn.Module]:
+    """The converted (normalized) weights as four plain torch modules for the peers."""
+    mods = []
+    for ly in net.layers:
+        op = [o for o in ly.ops if o.kind in ("conv2d", "linear")][0]
+        if op.kind == "conv2d":
+            m = nn.Conv2d(op.weight.shape[1], op.weight.shape[0], op.weight.shape[2:])
+        else:
+            m = nn.Linear(op.weight.shape[1], op.weight.shape[0])
+        with torch.no_grad():
+            m.weight.copy_(op.weight)
+            m.bias.copy_(op.bias)
+        mods.append(m.eval())
+    return mods
+
+
+def dense_floor(layers: list[nn.Module], x: torch.Tensor, T: int) -> None:
+    conv1, conv2, fc1, fc2 = layers
+    conv2 = conv2.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        s1 = conv1(x.contiguous(memory_format=torch.channels_last)).gt(0.5).float()
+        s2 = torch.zeros(x.shape[0], 24200)
+        s3 = torch.zeros(x.shape[0], 500)
+        for _ in range(T):
+            conv2(s1)
+            fc1(s2)
+            fc2(s3)
+
+
+def timed(fn, reps: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def compare(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> str:
+    diffs, maxd = 0, 0
+    for a, b in zip(ours, theirs, strict=True):
+        d = (a.reshape(a.shape[0], -1).long() - b.reshape(b.shape[0], -1).long()).abs()
+        diffs += int((d > 0).sum())
+        maxd = max(maxd, int(d.max()))
+    n = sum(a.numel() for a in ours)
+    return "all equal" if diffs == 0 else f"{diffs}/{n} neuron counts differ (max |Δ| {maxd})"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
+    ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--timesteps", type=int, default=100)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--peer-chunk", type=int, default=64, help="samples per peer call")
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma list, or '' for none")
+    ap.add_argument("--full", action="store_true", help="also 10,000 × T=1000 (long)")
+    ap.add_argument("--full-samples", type=int, default=10000)
+    ap.add_argument("--full-timesteps", type=int, default=1000)
+    ap.add_argument("--child-full", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_mnist(args.data)
+    model, source = get_model(data, args.weights, args.cache_dir)
+    net = cosim.convert(model, data["x_train"][:1000], percentile=99.99)
+    if args.child_full:
+        return full_child(args, net, data)
+    B, T = args.batch, args.timesteps
+    x, y = data["x_test"][:B], data["y_test"][:B]
+    layers = converted_layers(net)
+    with torch.no_grad():
+        ann_acc = float((model(data["x_test"]).argmax(1) == data["y_test"]).float().mean())
+    print(f"# cosim benchmark — weights {source}; ANN test accuracy {ann_acc:.4f}")
+    print(f"# torch {torch.__version__}, {args.threads} threads, {platform.processor() or '?'}"
+          f"; B={B}, T={T}, median of {args.reps}; kernels: {cosim.kernels.status()}")
+    cosim.simulate(net, x[:8], timesteps=4)  # warm up (kernel load)
+    rows = []
+
+    def add(name, secs, note=""):
+        rows.append((name, B * T / secs, note))
+        print(f"  {name:34s} {B * T / secs:9.0f} sample-steps/s  {note}", flush=True)
+
+    secs, _ = timed(lambda: dense_floor(layers, x, T), args.reps)
+    add("dense-FLOP floor (GEMMs only)", secs,
+        f"{2 * MAC_PER_SAMPLE_STEP * B * T / secs / 1e9:.0f} GFLOP/s")
+    secs, ours = timed(lambda: cosim.simulate(net, x, timesteps=T), args.reps)
+    add("cosim.simulate (auto)", secs, "; ".join(f"{k}: {v}" for k, v in ours.schedule.items()
+                                                 if k in ("3", "6")))
+    counts = ours.spike_counts
+    rates = ", ".join(f"{r:.2%}" for r in ours.layer_rates)
+    print(f"    rates per layer {rates}; accuracy at T: {float(ours.accuracy_per_step(y)[-1]):.4f}")
+    for sched in ("dense", "sparse"):
+        secs, r = timed(lambda s=sched: cosim.simulate(net, x, timesteps=T, schedule=s),
+                        args.reps)
+        add(f"cosim.simulate ({sched})", secs, compare(counts, r.spike_counts))
+    secs, r = timed(lambda: cosim.simulate(net, x, timesteps=T, kernels=False), args.reps)
+    add("cosim.simulate (no compiled kernels)", secs, compare(counts, r.spike_counts))
+    secs, plain = timed(lambda: plain_torch_loop(layers, x, T, B), args.reps)
+    add("plain torch step loop", secs, compare(counts, plain))
+    zero = None
+    peer_rates = {}
+    for name in [p for p in args.peers.split(",") if p]:
+        ref = counts
+        if SEMANTICS[name] == "zero":
+            zero = zero or cosim.simulate(net, x, timesteps=T, reset="zero").spike_counts
+            ref = zero
+        try:
+            secs, theirs = timed(lambda n=name: PEERS[n](layers, x, T, args.peer_chunk),
+                                 args.reps)
+        except Exception as err:  # report and go on: a broken peer install is not our result
+            print(f"  {name:34s} FAILED: {type(err).__name__}: {err}")
+            continue
+        add(name, secs, f"reset={SEMANTICS[name]}; vs ours: {compare(ref, theirs)}")
+        peer_rates[name] = B * T / secs
+    ours_rate = rows[1][1]
+    print("\n| method | sample-steps/s | × dense floor | cosim × this |")
+    print("|---|---:|---:|---:|")
+    for name, rate, _ in rows:
+        print(f"| {name} | {rate:,.0f} | {rate / rows[0][1]:.2f} | {ours_rate / rate:.2f} |")
+    if peer_rates:
+        best = max(peer_rates, key=peer_rates.get)
+        print(f"\ncosim (auto) is {ours_rate / peer_rates[best]:.2f}× the fastest peer ({best})"
+              f" and {ours_rate / rows[0][1]:.2f}× the dense-FLOP floor.")
+    if args.full:
+        cmd = [sys.executable, __file__, "--child-full", "--threads", str(args.threads),
+               "--data", str(args.data), "--cache-dir", str(args.cache_dir),
+               "--full-samples", str(args.full_samples),
+               "--full-timesteps", str(args.full_timesteps)]
+        if args.weights:
+            cmd += ["--weights", str(args.weights)]
+        res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                        text=True).stdout.strip().splitlines()[-1])
+        print(f"\nMNIST test set: {res['samples']} samples × T={res['timesteps']} NMP: "
+              f"wall {res['wall_s']:.0f} s ({res['rate']:,.0f} sample-steps/s); peak RSS "
+              f"{res['peak_rss_gb']:.2f} GB (process, of which {res['base_rss_gb']:.2f} GB "
+              f"before simulate); accuracy final {res['acc_final']:.4f}, best "
+              f"{res['acc_best']:.4f} at t={res['t_best']}; chunk {res['chunk']}")
+    return 0
+
+
+def full_child(args, net, data) -> int:
+    import resource
+
+    import psutil
+
+    n, T = args.full_samples, args.full_timesteps
+    x, y = data["x_test"][:n], data["y_test"][:n]
+    del data
+    base = psutil.Process().memory_info().rss
+    t0 = time.perf_counter()
+    res = cosim.simulate(net, x, timesteps=T)
+    wall = time.perf_counter() - t0
+    acc = res.accuracy_per_step(y)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"samples": n, "timesteps": T, "wall_s": wall, "rate": n * T / wall,
+                      "peak_rss_gb": peak / 1e9, "base_rss_gb": base / 1e9,
+                      "acc_final": float(acc[-1]), "acc_best": float(acc.max()),
+                      "t_best": int(acc.argmax()) + 1, "chunk": res.schedule["chunk_size"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""`NeuronDesign`: the I&F neuron of ``netlists/if_neuron.sub`` as a frozen, validated dataclass.
+
+Field names are the subcircuit's ``params:`` names (SI units spelled in each), so a design fills the
+netlist directly; ``v_dd_volts``, ``v_neg_volts`` and ``model_cards`` describe the supplies and the
+model set the neuron is simulated with. Validation happens at construction: an out-of-range value
+raises `circuits.errors.DesignError` naming the field, the value and the allowed range.
+
+The reset charge packet is ``q_reset_coulombs = i_reset_amps * t_pulse_seconds``; the nominal
+threshold swing is ``q_reset_coulombs / (c_mem_farads + c_fb_farads)`` (the measured one is in
+the ``fi`` table).
+
+Example::
+
+    from circuits import NeuronDesign, default_design
+    d = default_design()
+    deeper = dataclasses.replace(d, v_neg_volts=-1.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from circuits.errors import DesignError
+
+MODEL_CARDS = ("generic_bsim3", "generic_level1")
+"""Model sets in ``netlists/models/`` (file stem); both define ``nch`` and ``pch``."""
+
+# field -> (low, high), inclusive; SI units.
+_RANGES: dict[str, tuple[float, float]] = {
+    "c_mem_farads": (1e-15, 1e-10),
+    "c_fb_farads": (1e-15, 1e-10),
+    "v_dd_volts": (0.6, 2.0),
+    "v_neg_volts": (-2.0, 0.0),
+    "w_exc_meters": (2.2e-7, 1e-4),
+    "l_exc_meters": (1.8e-7, 2e-5),
+    "w_inh_meters": (2.2e-7, 1e-4),
+    "l_inh_meters": (1.8e-7, 2e-5),
+    "mirror_ratio": (0.1, 20.0),
+    "w_sense_meters": (2.2e-7, 1e-4),
+    "l_sense_meters": (1.8e-7, 2e-5),
+    "i_reset_amps": (1e-9, 1e-3),
+    "t_pulse_seconds": (1e-9, 1e-5),
+    "c_delay_farads": (1e-15, 1e-11),
+    "w_reset_meters": (2.2e-7, 1e-4),
+    "l_reset_meters": (1.8e-7, 2e-5),
+    "reset_bias_ratio": (1.0, 100.0),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeuronDesign:
+    """One I&F neuron design (``netlists/if_neuron.sub``), SI units in every name.
+
+    Attributes:
+        c_mem_farads: membrane capacitor.
+        c_fb_farads: Axon-Hillock feedback capacitor from the spike output onto the membrane.
+        v_dd_volts: positive supply.
+        v_neg_volts: negative supply of the inhibitory mirror and reset sink (<= 0; 0 = ZMP).
+        w_exc_meters, l_exc_meters: PMOS excitatory mirror input device.
+        w_inh_meters, l_inh_meters: NMOS inhibitory mirror input device.
+        mirror_ratio: output/input width ratio of both input mirrors.
+        w_sense_meters, l_sense_meters: NMOS of the sense inverter (its PMOS is 3x wider).
+        i_reset_amps: reset sink current during a spike.
+        t_pulse_seconds: nominal spike (reset) pulse width, also the refractory time.
+        c_delay_farads: capacitor of the RC pulse timer.
+        w_reset_meters, l_reset_meters: bias device of the reset sink mirror.
+        reset_bias_ratio: reset sink / bias current ratio (the bias is i_reset/ratio).
+        model_cards: model set, one of ``MODEL_CARDS``.
+    """
+
+    c_mem_farads: float = 7.5e-13
+    c_fb_farads: float = 2.5e-13
+    v_dd_volts: float = 1.0
+    v_neg_volts: float = -0.5
+    w_exc_meters: float = 2e-6
+    l_exc_meters: float = 1e-6
+    w_inh_meters: float = 1e-6
+    l_inh_meters: float = 1e-6
+    mirror_ratio: float = 1.0
+    w_sense_meters: float = 4e-7
+    l_sense_meters: float = 1e-6
+    i_reset_amps: float = 1.5e-6
+    t_pulse_seconds: float = 1e-7
+    c_delay_farads: float = 5e-14
+    w_reset_meters: float = 1e-6
+    l_reset_meters: float = 1e-6
+    reset_bias_ratio: float = 10.0
+    model_cards: str = "generic_bsim3"
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in _RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise DesignError(
+                    f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r} "
+                    f"({type(value).__name__})"
+                )
+            if not math.isfinite(value) or not lo <= value <= hi:
+                raise DesignError(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
+        if self.model_cards not in MODEL_CARDS:
+            raise DesignError(f"model_cards must be one of {list(MODEL_CARDS)}, "
+                              f"got {self.model_cards!r}")
+        # The feedback kick must hold the spike up for the whole pulse, else it is cut short.
+        kick = self.c_fb_farads * self.v_dd_volts
+        if self.q_reset_coulombs >= kick:
+            raise DesignError(
+                "q_reset_coulombs (i_reset_amps * t_pulse_seconds) must be below "
+                f"c_fb_farads * v_dd_volts = {kick:.4g} C, got {self.q_reset_coulombs:.4g} C "
+                f"(i_reset_amps={self.i_reset_amps!r}, t_pulse_seconds={self.t_pulse_seconds!r})"
+            )
+
+    @property
+    def q_reset_coulombs(self) -> float:
+        """Nominal charge one spike removes from the membrane (reset by subtraction)."""
+        return float(self.i_reset_amps) * float(self.t_pulse_seconds)
+
+    @property
+    def v_th_nominal_volts(self) -> float:
+        """Nominal threshold swing: q_reset / (c_mem + c_fb), parasitics ignored."""
+        return self.q_reset_coulombs / (float(self.c_mem_farads) + float(self.c_fb_farads))
+
+    def subckt_params(self) -> dict[str, float]:
+        """The subcircuit's ``params:`` values (every numeric field except the supplies)."""
+        return {name: getattr(self, name) for name in _RANGES
+                if name not in ("v_dd_volts", "v_neg_volts")}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for provenance: every field plus ``q_reset_coulombs``."""
+        out: dict[str, Any] = dataclasses.asdict(self)
+        out["q_reset_coulombs"] = self.q_reset_coulombs
+        return out
+
+
+def default_design() -> NeuronDesign:
+    """The built-in default design (generic 180 nm-class BSIM3 cards, V_DD 1 V, V_NEG -0.5 V)."""
+    return NeuronDesign()
+
+
+def design_from_mapping(values: dict[str, Any], *, source: str = "design") -> NeuronDesign:
+    """Build a design from a mapping (e.g. a TOML table); unknown keys are refused by name.
+
+    Raises:
+        DesignError: an unknown field or an invalid value.
+    """
+    known = {f.name for f in dataclasses.fields(NeuronDesign)}
+    values = dict(values)
+    values.pop("q_reset_coulombs", None)  # derived; accepted so to_dict() round-trips
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DesignError(f"{source}: unknown design field {unknown[0]!r}; "
+                          f"known fields: {sorted(known)}")
+    return NeuronDesign(**values)
+
+
+def load_design(path: str | Path) -> NeuronDesign:
+    """Load a design TOML: fields at top level or under a ``[design]`` table.
+
+    Raises:
+        DesignError: unreadable TOML, an unknown field or an invalid value.
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignError(f"{path}: not valid TOML ({exc})") from exc
+    table = data.get("design", data)
+    if not isinstance(table, dict):
+        raise DesignError(f"{path}: [design] must be a table, got {table!r}")
+    return design_from_mapping({k: v for k, v in table.items() if not isinstance(v, dict)},
+                               source=str(path))
+
+
+__all__ = ["MODEL_CARDS", "NeuronDesign", "default_design", "design_from_mapping", "load_design"]

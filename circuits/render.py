@@ -1,0 +1,221 @@
+"""Numbers-only rendering of the neuron testbench deck.
+
+A deck is self-contained SPICE text: the model cards and ``netlists/if_neuron.sub`` are inlined
+(so the deck text alone identifies the simulation, which the sweep cache hashes), then the
+testbench::
+
+    Vdd vdd 0 DC <v_dd_volts>
+    Vneg vneg 0 DC <v_neg_volts>
+    Iexc exc 0 PWL(0 0 1e-09 <i_exc_amps>)     * draws the excitatory current out of the mirror
+    Iinh 0 inh PWL(0 0 1e-09 <i_inh_amps>)     * pushes the inhibitory current into the mirror
+    X1 exc inh mem out vdd vneg 0 if_neuron <param>=<value> ...
+    .ic v(mem)=<v_mem_init_volts>
+    .options temp=<temp_celsius> <attempt options>
+    .save v(mem) v(out) i(vdd) i(vneg) i(v.x1.vexc_meter)
+    .tran <t_step> <t_stop_seconds> 0 <t_max_step_seconds>
+
+Every value goes through `spice_number`, which accepts only finite real numbers and writes them
+in exponent form; strings, booleans, NaN and infinities are refused with `RenderError`. No text
+from a caller reaches the deck, so nothing can reach ngspice's control language (which can run
+shell commands).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from circuits.design import NeuronDesign
+from circuits.errors import DesignError, RenderError
+
+NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
+SUBCKT_FILE = NETLIST_DIR / "if_neuron.sub"
+DEVICES: tuple[str, ...] = (
+    "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp4a", "mp4b", "mn4a", "mn4b", "mp5", "mn5", "mp6",
+    "mn6", "mp7", "mn7", "mp8", "mn8", "mp9", "mp10", "mn9", "mn10", "mp11", "mn11", "mr1", "mr2",
+    "mrb", "mp12",
+)
+"""Transistors of the subcircuit (lower case), each with ``dvt_<dev>``/``mu_<dev>`` parameters."""
+
+SAVED = {"mem": "v_mem", "out": "v_out", "vdd#branch": "i_vdd", "vneg#branch": "i_vneg",
+         "v.x1.vexc_meter#branch": "i_exc_out"}
+"""ngspice vector name -> waveform name, for the vectors a testbench saves."""
+
+# Retry ladder: options per attempt, and how much the max step shrinks.
+ATTEMPTS: tuple[tuple[str, float], ...] = (
+    ("reltol=1e-4 trtol=1", 1.0),
+    ("method=gear reltol=1e-4 trtol=1 itl4=50", 0.25),
+    ("method=gear reltol=1e-5 trtol=1 itl4=200 gmin=1e-13", 0.05),
+)
+
+
+def spice_number(value: object, *, name: str = "value") -> str:
+    """Render a finite real number in exponent form (to SPICE 'M' is milli, so no suffixes).
+
+    Raises:
+        RenderError: ``value`` is not a real number (e.g. a string or bool) or is not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RenderError(f"{name} must be a finite real number, got {value!r} "
+                          f"({type(value).__name__}); only numbers are written into a netlist")
+    x = float(value)
+    if not math.isfinite(x):
+        raise RenderError(f"{name} must be finite, got {value!r}")
+    return f"{x:.9g}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stimulus:
+    """Drive and simulation window of one testbench run (SI units).
+
+    Attributes:
+        i_exc_amps: excitatory input current (>= 0), stepped on at t = 1 ns.
+        i_inh_amps: inhibitory input current (>= 0), stepped on at t = 1 ns.
+        temp_celsius: simulation temperature.
+        t_stop_seconds: end of the transient.
+        t_max_step_seconds: ngspice's largest time step.
+        v_mem_init_volts: membrane voltage at t = 0.
+    """
+
+    t_stop_seconds: float
+    t_max_step_seconds: float
+    i_exc_amps: float = 0.0
+    i_inh_amps: float = 0.0
+    temp_celsius: float = 27.0
+    v_mem_init_volts: float = 0.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "i_exc_amps": (0.0, 1e-3), "i_inh_amps": (0.0, 1e-3), "temp_celsius": (-55.0, 150.0),
+            "t_stop_seconds": (1e-9, 1.0), "t_max_step_seconds": (1e-13, 1.0),
+            "v_mem_init_volts": (-2.0, 2.0),
+        }
+        for field, (lo, hi) in checks.items():
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+                    math.isfinite(value) and lo <= value <= hi):
+                raise DesignError(f"{field} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+
+
+@cache
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def model_text(model_cards: str) -> str:
+    """Text of ``netlists/models/<model_cards>.lib``."""
+    return _text(NETLIST_DIR / "models" / f"{model_cards}.lib")
+
+
+def subckt_text(model_cards: str) -> str:
+    """Text of the neuron subcircuit; for level-1 cards without the mismatch instance params."""
+    text = _text(SUBCKT_FILE)
+    if model_cards == "generic_level1":  # level 1 in ngspice 39 rejects delvto/mulu0
+        text = re.sub(r" delvto=\{dvt_\w+\} mulu0=\{mu_\w+\}", "", text)
+    return text
+
+
+def _wrap(head: str, pairs: list[str], width: int = 96) -> list[str]:
+    lines, line = [], head
+    for tok in pairs:
+        if len(line) + 1 + len(tok) > width:
+            lines.append(line)
+            line = "+"
+        line += " " + tok
+    lines.append(line)
+    return lines
+
+
+def render_instance(design: NeuronDesign, *, name: str = "X1",
+                    nodes: tuple[str, ...] = ("exc", "inh", "mem", "out", "vdd", "vneg", "0"),
+                    mismatch: Mapping[str, float] | None = None) -> str:
+    """One ``X`` line (with ``+`` continuations) instantiating ``if_neuron`` for ``design``.
+
+    For decks built elsewhere (e.g. several neurons in one transient): include
+    `model_text` and `subckt_text` once, then one `render_instance` per neuron.
+
+    Args:
+        design: the neuron (its supplies are not instance parameters).
+        name: instance name, ``X`` followed by letters, digits or ``_``.
+        nodes: the 7 port nodes (exc, inh, mem, out, vdd, vneg, gnd); letters, digits, ``_``.
+        mismatch: optional ``dvt_<dev>``/``mu_<dev>`` shifts (BSIM3 cards only).
+
+    Raises:
+        RenderError: a bad name or node, a non-numeric value, an unknown mismatch key.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[Xx]\w{1,40}", name):
+        raise RenderError(f"instance name must match X[A-Za-z0-9_]+, got {name!r}")
+    if len(nodes) != 7 or not all(isinstance(n, str) and re.fullmatch(r"\w{1,40}", n)
+                                  for n in nodes):
+        raise RenderError(f"nodes must be 7 names of letters, digits or '_', got {nodes!r}")
+    params = {k: spice_number(v, name=k) for k, v in design.subckt_params().items()}
+    if mismatch:
+        if design.model_cards == "generic_level1":
+            raise RenderError("mismatch needs BSIM3 cards (level 1 rejects delvto/mulu0), "
+                              f"got model_cards={design.model_cards!r}")
+        allowed = {f"{p}_{d}" for d in DEVICES for p in ("dvt", "mu")}
+        for key, value in mismatch.items():
+            if key not in allowed:
+                raise RenderError(f"unknown mismatch parameter {key!r}; expected dvt_<dev> or "
+                                  f"mu_<dev> with <dev> in {list(DEVICES)}")
+            params[key] = spice_number(value, name=key)
+    head = f"{name} {' '.join(nodes)} if_neuron"
+    return "\n".join(_wrap(head, [f"{k}={v}" for k, v in params.items()]))
+
+
+def render_deck(design: NeuronDesign, stim: Stimulus, *,
+                mismatch: Mapping[str, float] | None = None, attempt: int = 0) -> str:
+    """Render the full testbench deck for ``design`` under ``stim``.
+
+    Args:
+        design: the neuron.
+        stim: drive, temperature and simulation window.
+        mismatch: optional per-device shifts ``{"dvt_mp1": volts, "mu_mp1": factor, ...}``
+            (keys from ``DEVICES``); only with BSIM3 cards.
+        attempt: index into ``ATTEMPTS`` (stricter simulator options on retries).
+
+    Returns:
+        SPICE text ending in ``.end``.
+
+    Raises:
+        RenderError: a non-numeric or non-finite value, an unknown mismatch key, or mismatch on
+            level-1 cards.
+    """
+    if not isinstance(design, NeuronDesign):
+        raise RenderError(f"design must be a NeuronDesign, got {type(design).__name__}")
+    if not isinstance(stim, Stimulus):
+        raise RenderError(f"stim must be a Stimulus, got {type(stim).__name__}")
+    if not 0 <= attempt < len(ATTEMPTS):
+        raise RenderError(f"attempt must be in [0, {len(ATTEMPTS) - 1}], got {attempt!r}")
+    options, step_scale = ATTEMPTS[attempt]
+    n = {name: spice_number(getattr(stim, name), name=name)
+         for name in ("i_exc_amps", "i_inh_amps", "temp_celsius", "t_stop_seconds",
+                      "v_mem_init_volts")}
+    t_max = spice_number(stim.t_max_step_seconds * step_scale, name="t_max_step_seconds")
+    t_step = spice_number(stim.t_stop_seconds / 1000.0, name="t_step")
+    lines = [
+        "* nmpkit if_neuron testbench",
+        f"* models: {design.model_cards}",
+        model_text(design.model_cards).rstrip("\n"),
+        subckt_text(design.model_cards).rstrip("\n"),
+        f"Vdd vdd 0 DC {spice_number(design.v_dd_volts, name='v_dd_volts')}",
+        f"Vneg vneg 0 DC {spice_number(design.v_neg_volts, name='v_neg_volts')}",
+        f"Iexc exc 0 PWL(0 0 1e-09 {n['i_exc_amps']})",
+        f"Iinh 0 inh PWL(0 0 1e-09 {n['i_inh_amps']})",
+        render_instance(design, mismatch=mismatch),
+        f".ic v(mem)={n['v_mem_init_volts']}",
+        f".options temp={n['temp_celsius']} {options}",
+        ".save v(mem) v(out) i(vdd) i(vneg) i(v.x1.vexc_meter)",
+        f".tran {t_step} {n['t_stop_seconds']} 0 {t_max}",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["ATTEMPTS", "DEVICES", "NETLIST_DIR", "SAVED", "Stimulus", "model_text",
+           "render_deck", "render_instance", "spice_number", "subckt_text"]

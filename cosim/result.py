@@ -1,0 +1,154 @@
+"""What one simulation returns: spike counts, per-step output, accuracy/MSE after every step.
+
+Per-step quantities come from the output layer's spike train (kept as a boolean (T, B, ...)
+tensor): the cumulative count after step t is a cumsum over time, so accuracy or MSE for all T
+steps costs one pass.
+
+Classification readout after t steps: the class with the most output spikes so far. Ties
+(including "no spike yet") go to the lowest class index (``ties="first"``, what ``argmax`` of
+spike counts gives; the default) or, with ``ties="membrane"``, to the tied class with the
+highest output membrane potential (then the lowest index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from cosim.errors import SimulationInputError
+
+_CHUNK_ELEMENTS = 1 << 25  # bounds the (T, b, n) temporaries of the per-step readouts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulationResult:
+    """Result of ``cosim.simulate``. Tensors are on the CPU; batch dimension B, T timesteps.
+
+    Attributes:
+        timesteps: T.
+        output_counts: (B, *out_shape) output spikes over all T steps.
+        spike_counts: One (B, *layer.shape) integer tensor per spiking layer (output last).
+        output_spikes: (T, B, *out_shape) bool, the output layer's spike train.
+        predictions_membrane: (T, B) class after each step with ties broken by membrane
+            potential; ``None`` unless the output is 1-D.
+        output_scale: Output normalization scale: rate × scale ≈ ANN output.
+        layer_names: Name of each spiking layer.
+        layer_sizes: Neurons per sample in each spiking layer.
+        synaptic_events: One (B,) tensor per spiking layer: that layer's spikes × their fan-out
+            (synaptic operations they trigger in the next layer; 0 for the output layer).
+        input_synaptic_events: (B,) synaptic operations driven by the input over T steps
+            (non-zero inputs × fan-out × T for constant current; input spikes × fan-out for
+            Poisson coding).
+        ann_activations: Per layer (B, *shape) normalized ANN activations (``record_ann``).
+        schedule: How each layer's synaptic ops were computed (for the benchmark report).
+    """
+
+    timesteps: int
+    output_counts: Tensor
+    spike_counts: list[Tensor]
+    output_spikes: Tensor
+    predictions_membrane: Tensor | None
+    output_scale: float
+    layer_names: tuple[str, ...]
+    layer_sizes: tuple[int, ...]
+    synaptic_events: list[Tensor]
+    input_synaptic_events: Tensor
+    ann_activations: list[Tensor] | None = None
+    schedule: dict = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.output_counts.shape[0])
+
+    @property
+    def layer_rates(self) -> tuple[float, ...]:
+        """Mean spikes per neuron per step, for each spiking layer."""
+        return tuple(float(c.double().mean()) / self.timesteps for c in self.spike_counts)
+
+    @property
+    def synaptic_event_totals(self) -> tuple[int, ...]:
+        """Total synaptic operations triggered by each layer's spikes, summed over the batch."""
+        return tuple(int(e.sum()) for e in self.synaptic_events)
+
+    def rates(self, layer: int) -> Tensor:
+        """(B, *shape) firing rate (spikes per step) of every neuron of ``layer``."""
+        return self.spike_counts[layer].double() / self.timesteps
+
+    def _cumulative_chunks(self):
+        n = max(1, self.output_spikes[0, 0].numel())
+        step = max(1, _CHUNK_ELEMENTS // (self.timesteps * n))
+        for b0 in range(0, self.batch_size, step):
+            spk = self.output_spikes[:, b0:b0 + step].reshape(self.timesteps, -1, n)
+            yield b0, spk.to(torch.int32).cumsum(0)
+
+    def accuracy_per_step(self, labels: Tensor,
+                          ties: Literal["first", "membrane"] = "first") -> Tensor:
+        """Classification accuracy after every step.
+
+        Args:
+            labels: (B,) integer class labels.
+            ties: ``"first"`` (lowest index wins a tie) or ``"membrane"`` (highest output
+                membrane potential among the tied classes wins); see the module docstring.
+
+        Returns:
+            (T,) float64: entry t-1 is the accuracy after t steps.
+        """
+        labels = torch.as_tensor(labels).reshape(-1).long().cpu()
+        if labels.numel() != self.batch_size:
+            raise SimulationInputError(
+                f"labels must have one entry per sample ({self.batch_size}), got shape "
+                f"{tuple(labels.shape)}")
+        if ties == "membrane":
+            if self.predictions_membrane is None:
+                raise SimulationInputError("ties='membrane' needs a 1-D output layer; use "
+                                           "ties='first'")
+            return (self.predictions_membrane.long() == labels).double().mean(1)
+        if ties != "first":
+            raise SimulationInputError(f"ties must be 'first' or 'membrane', got {ties!r}")
+        correct = torch.zeros(self.timesteps, dtype=torch.float64)
+        for b0, cum in self._cumulative_chunks():
+            pred = cum.argmax(-1)  # first index among equal maxima
+            correct += (pred == labels[b0:b0 + cum.shape[1]]).double().sum(1)
+        return correct / self.batch_size
+
+    def mse_per_step(self, targets: Tensor) -> Tensor:
+        """Mean squared error of the decoded output after every step.
+
+        The output after t steps is ``count_t / t × output_scale`` (rate × normalization scale).
+
+        Args:
+            targets: (B, *out_shape), or anything with B × prod(out_shape) elements.
+
+        Returns:
+            (T,) float64: entry t-1 is the MSE after t steps, averaged over all elements.
+        """
+        targets = torch.as_tensor(targets).double().cpu()
+        n = self.output_spikes[0, 0].numel()
+        if targets.numel() != self.batch_size * n:
+            raise SimulationInputError(
+                f"targets must have {self.batch_size} × {n} elements (output shape "
+                f"{tuple(self.output_counts.shape)}), got shape {tuple(targets.shape)}")
+        targets = targets.reshape(self.batch_size, n)
+        t = torch.arange(1, self.timesteps + 1, dtype=torch.float64).reshape(-1, 1, 1)
+        sse = torch.zeros(self.timesteps, dtype=torch.float64)
+        for b0, cum in self._cumulative_chunks():
+            est = cum.double() / t * self.output_scale
+            sse += ((est - targets[b0:b0 + cum.shape[1]]) ** 2).sum((1, 2))
+        return sse / (self.batch_size * n)
+
+    def correlation(self, layer: int) -> tuple[Tensor, Tensor]:
+        """ANN activation vs SNN rate of every neuron of ``layer`` (for correlation diagrams).
+
+        Returns:
+            ``(ann, rate)``: two flat float64 tensors of equal length; ``ann`` in units of the
+            layer's scale, ``rate`` in spikes per step.
+        """
+        if self.ann_activations is None:
+            raise SimulationInputError("correlation needs simulate(..., record_ann=True)")
+        return self.ann_activations[layer].double().reshape(-1), self.rates(layer).reshape(-1)
+
+
+__all__ = ["SimulationResult"]

@@ -1,0 +1,147 @@
+"""Schedules for one layer's synaptic ops on a block of spikes, all equal to the plain op.
+
+Tensors here are in the engine's physical layout: a conv-like neuron shape ``(C, H, W)`` is
+stored channels-last as ``(H, W, C)`` (``to_logical`` gives the NCHW view torch's convolutions
+take, with channels-last strides so oneDNN's fast path runs); a flat shape ``(N,)`` as is.
+
+- ``dense``: the op chain on ``(rows, ...)`` where rows = time block × batch.
+- ``sparse`` (event-driven; Linear after optional Flatten, and with the compiled kernels also
+  Conv2d with groups = 1): each non-zero input adds its weights into the outputs it reaches
+  (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active indices),
+  plus the bias. Work ∝ number of spikes × fan-out.
+- ``auto``: times both on a slice of 64 rows of the first two calls and again every 64 calls
+  (firing rates drift), and uses the faster one: chosen per layer, by measurement here.
+
+On a dyadic grid (every sum exact) all schedules give identical currents; with arbitrary float
+weights the summation order differs, which can flip a spike count by ±1 on a few neurons.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from cosim.network import SynapticOp, apply_ops
+
+Schedule = Literal["auto", "dense", "sparse"]
+SCHEDULES: tuple[str, ...] = ("auto", "dense", "sparse")
+_PROBE_EVERY = 64  # auto: re-time both schedules every this many calls (rates drift)
+_PROBE_ROWS = 64  # rows (sample-steps) of a block used for timing
+
+
+def phys_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Physical (storage) shape of a neuron shape: (C, H, W) → (H, W, C)."""
+    return (shape[1], shape[2], shape[0]) if len(shape) == 3 else tuple(shape)
+
+
+def to_logical(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """View (R, *phys_shape) as (R, *shape) (no copy)."""
+    return x.permute(0, 3, 1, 2) if len(shape) == 3 else x
+
+
+def to_phys(y: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """(R, *shape) → contiguous (R, *phys_shape) (free when y is channels-last)."""
+    return (y.permute(0, 2, 3, 1) if len(shape) == 3 else y).contiguous()
+
+
+def to_phys_param(p: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """A per-neuron parameter broadcast to ``shape`` and laid out physically."""
+    p = torch.broadcast_to(p, shape)
+    return (p.permute(1, 2, 0) if len(shape) == 3 else p).contiguous()
+
+
+class OpsRunner:
+    """Computes one layer's input current from the previous layer's spikes (or the input)."""
+
+    def __init__(self, ops: tuple[SynapticOp, ...], in_shape: tuple[int, ...],
+                 out_shape: tuple[int, ...], schedule: Schedule, device: torch.device,
+                 binary: bool = True, ext: object | None = None) -> None:
+        self.ops, self.in_shape, self.out_shape = ops, in_shape, out_shape
+        self.device, self.ext = device, ext
+        self.binary = binary  # inputs are 0/1 spikes (else: values weight the gathered rows)
+        linear = [op for op in ops if op.kind != "flatten"]
+        self.kind = "dense"
+        if (len(linear) == 1 and linear[0].kind == "linear" and ops[-1].kind == "linear"
+                and len(out_shape) == 1):
+            self.kind = "linear"
+            lin = linear[0]
+            w = lin.weight
+            if len(in_shape) == 3:  # rows in the physical order of the flattened spikes
+                w = w.reshape(-1, *in_shape).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            self.w_t = w.t().contiguous()
+            self.bias = lin.bias if lin.bias is not None else torch.zeros(0, device=device)
+        elif (ext is not None and len(ops) == 1 and ops[0].kind == "conv2d"
+              and ops[0].options["groups"] == 1 and len(in_shape) == 3
+              and not isinstance(ops[0].options["padding"], str)):
+            self.kind = "conv"
+            op = ops[0]
+            w = op.weight.permute(2, 3, 1, 0)  # (KH, KW, C, O), O padded to a multiple of 16
+            n_out = w.shape[3]
+            self.w_t = F.pad(w, (0, (-n_out) % 16)).contiguous()
+            self.bias = op.bias if op.bias is not None else torch.zeros(0, device=device)
+            o = op.options
+            self.conv_args = (*o["stride"], *o["padding"], *o["dilation"], out_shape[1],
+                              out_shape[2], n_out)
+        self.sparse_ok = self.kind != "dense"
+        self.mode = schedule if self.sparse_ok else "dense"
+        self.calls = {"dense": 0, "sparse": 0}
+        self._n = 0
+        self._fast = "dense"
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """x: (R, *phys(in_shape)) → (R, *phys(out_shape)) current."""
+        mode = self.mode
+        if mode == "auto":
+            if self._n % _PROBE_EVERY in (0, 1):  # (re)time both on a slice; first call warms up
+                probe = x[:max(1, min(x.shape[0], _PROBE_ROWS))]
+                _, td = self._timed(self._dense, probe)
+                _, ts = self._timed(self._sparse, probe)
+                self._fast = "dense" if td <= ts else "sparse"
+            self._n += 1
+            mode = self._fast
+        self.calls[mode] += 1
+        return self._sparse(x) if mode == "sparse" else self._dense(x)
+
+    def _dense(self, x: Tensor) -> Tensor:
+        return to_phys(apply_ops(self.ops, to_logical(x, self.in_shape)), self.out_shape)
+
+    def _sparse(self, x: Tensor) -> Tensor:
+        if self.kind == "conv":
+            return self.ext.sparse_conv(x, self.w_t, self.bias, *self.conv_args)
+        flat = x.reshape(x.shape[0], -1)
+        if self.ext is not None:
+            return self.ext.sparse_linear(flat, self.w_t, self.bias)
+        nz = flat.reshape(-1).nonzero().squeeze(1)
+        counts = torch.count_nonzero(flat, dim=1)
+        offsets = torch.zeros_like(counts)
+        offsets[1:] = counts.cumsum(0)[:-1]
+        psw = None if self.binary else flat.reshape(-1)[nz]
+        out = F.embedding_bag(nz % flat.shape[1], self.w_t, offsets, mode="sum",
+                              per_sample_weights=psw)
+        if self.bias.numel():
+            out += self.bias
+        return out
+
+    def _timed(self, fn, *args) -> tuple[Tensor, float]:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        t0 = time.perf_counter()
+        y = fn(*args)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return y, time.perf_counter() - t0
+
+    def describe(self) -> str:
+        kinds = "+".join(op.kind for op in self.ops)
+        if not self.sparse_ok:
+            return f"{kinds}: dense"
+        return (f"{kinds}: {self.mode} (dense calls {self.calls['dense']}, "
+                f"event-driven calls {self.calls['sparse']})")
+
+
+__all__ = ["OpsRunner", "SCHEDULES", "Schedule", "phys_shape", "to_logical", "to_phys",
+           "to_phys_param"]

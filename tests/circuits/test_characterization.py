@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from calib.tables import PROVENANCE_KEYS, REGIMES, SCHEMAS, read_tables
+from circuits.characterization import (
+    Grid,
+    characterize,
+    default_grid,
+    grid_from_mapping,
+    quick_grid,
+)
+from circuits.design import default_design
+from circuits.errors import DesignError
+from tests.circuits.conftest import needs_ngspice
+
+TINY = Grid(i_exc_amps=(3e-8, 3e-7, 2e-6), v_dd_volts=(0.9, 1.0), v_neg_volts=(0.0, -0.5),
+            i_inh_amps=(1e-6,), mc_samples=3, mc_i_exc_amps=(1e-7,), seed=5, name="tiny")
+
+
+def test_grids():
+    d = default_design()
+    g = default_grid(d)
+    assert len(g.i_exc_amps) >= 40 and len(g.v_neg_volts) >= 5 and len(g.v_dd_volts) >= 3
+    assert g.mc_samples >= 100
+    assert len(quick_grid(d).i_exc_amps) < len(g.i_exc_amps)
+    with pytest.raises(DesignError, match="v_dd_volts"):
+        Grid(i_exc_amps=(1e-7,), v_dd_volts=(1.0,), v_neg_volts=(0.0,), i_inh_amps=(1e-6,))
+    with pytest.raises(DesignError, match="v_neg_volts"):
+        grid_from_mapping({"v_neg_volts": [0.5]}, g)
+    with pytest.raises(DesignError, match="unknown grid field 'currents'"):
+        grid_from_mapping({"currents": [1e-9]}, g)
+    with pytest.raises(DesignError, match="i_exc_amps"):
+        grid_from_mapping({"i_exc_amps": "1e-9"}, g)
+
+
+@needs_ngspice
+def test_tiny_characterization_writes_valid_tables(tmp_path):
+    d = default_design()
+    paths = characterize(d, TINY, tmp_path / "t", workers=1, progress=False)
+    assert set(paths) == set(SCHEMAS)
+    tables = read_tables(tmp_path / "t")
+    for kind, table in tables.items():
+        assert set(PROVENANCE_KEYS) <= set(table.provenance)
+        assert table.provenance["design"]["q_reset_coulombs"] == pytest.approx(
+            d.q_reset_coulombs)
+        assert table.provenance["seed"] == 5
+        assert len(table.df) > 0, kind
+    fi = tables["fi"].df
+    assert len(fi) == 3 * 2 * 2 and (fi["rate_hertz"] > 0).all()
+    energy = tables["energy"].df
+    assert set(energy["regime"]) <= REGIMES and len(energy) == len(fi)
+    assert (energy.loc[energy["v_neg_volts"] == 0, "e_spike_vneg_joules"].abs() < 1e-16).all()
+    assert (energy.loc[energy["v_neg_volts"] < 0, "p_static_vneg_watts"] > 0).all()
+    floor = tables["floor"].df
+    assert np.allclose(floor["v_mem_min_volts"], floor["v_neg_volts"], atol=0.1)
+    mm = tables["mismatch"].df
+    assert len(mm) == 3 and (mm["seed"] == 5).all()
+    assert np.allclose(mm["gain"], mm["rate_hertz"] / mm["rate_nominal_hertz"])
+    wave = tables["waveform"].df
+    assert wave["v_out_volts"].max() > 0.5 * d.v_dd_volts
+    # A rerun is served from the cache and writes the same CSVs.
+    before = {k: p.read_bytes() for k, p in paths.items() if k != "waveform"}
+    characterize(d, TINY, tmp_path / "t", workers=1, progress=False)
+    assert before == {k: p.read_bytes() for k, p in paths.items() if k != "waveform"}

@@ -1,0 +1,63 @@
+import dataclasses
+
+import pytest
+
+from circuits.design import NeuronDesign, default_design, design_from_mapping, load_design
+from circuits.errors import DesignError
+
+BAD_VALUES = [
+    ("c_mem_farads", 0.0), ("c_mem_farads", -1e-12), ("c_mem_farads", float("nan")),
+    ("c_fb_farads", 1.0), ("v_dd_volts", 5.0), ("v_dd_volts", float("inf")),
+    ("v_neg_volts", 0.5), ("v_neg_volts", -3.0), ("w_exc_meters", 1e-9), ("l_exc_meters", 1.0),
+    ("w_inh_meters", 0.0), ("l_inh_meters", -1e-6), ("mirror_ratio", 0.0),
+    ("mirror_ratio", 100.0), ("w_sense_meters", 1.0), ("l_sense_meters", 1e-9),
+    ("i_reset_amps", 0.0), ("t_pulse_seconds", 1.0), ("c_delay_farads", 0.0),
+    ("w_reset_meters", 1e-9), ("l_reset_meters", 1e-3), ("reset_bias_ratio", 0.5),
+    ("c_mem_farads", "5e-13"), ("v_dd_volts", True), ("model_cards", "sky130_secret"),
+]
+
+
+def test_default_is_valid_and_frozen():
+    d = default_design()
+    assert d.v_neg_volts <= 0 < d.v_dd_volts
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.c_mem_farads = 1e-12  # type: ignore[misc]
+    assert d.q_reset_coulombs == pytest.approx(d.i_reset_amps * d.t_pulse_seconds)
+    assert d.to_dict()["q_reset_coulombs"] == d.q_reset_coulombs
+    assert d.v_th_nominal_volts == pytest.approx(
+        d.q_reset_coulombs / (d.c_mem_farads + d.c_fb_farads))
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_VALUES)
+def test_each_bad_value_names_field_and_value(field, value):
+    with pytest.raises(DesignError) as exc:
+        dataclasses.replace(default_design(), **{field: value})
+    msg = str(exc.value)
+    assert field in msg and repr(value) in msg
+
+
+def test_range_is_in_message():
+    with pytest.raises(DesignError, match=r"v_neg_volts must be in \[-2, 0\], got 0.5"):
+        NeuronDesign(v_neg_volts=0.5)
+
+
+def test_reset_charge_must_fit_feedback_kick():
+    with pytest.raises(DesignError, match="q_reset_coulombs"):
+        NeuronDesign(i_reset_amps=1e-5, t_pulse_seconds=1e-7)
+
+
+def test_mapping_and_toml(tmp_path):
+    d = design_from_mapping(default_design().to_dict())
+    assert d == default_design()
+    with pytest.raises(DesignError, match="c_mem_farad"):
+        design_from_mapping({"c_mem_farad": 1e-12})
+    p = tmp_path / "d.toml"
+    p.write_text("[design]\nv_neg_volts = -1.0\nc_mem_farads = 1e-12\n")
+    assert load_design(p) == dataclasses.replace(default_design(), v_neg_volts=-1.0,
+                                                 c_mem_farads=1e-12)
+    p.write_text("v_neg_volts = 'deep'\n")
+    with pytest.raises(DesignError, match="v_neg_volts"):
+        load_design(p)
+    p.write_text("v_neg_volts = \n")
+    with pytest.raises(DesignError, match="TOML"):
+        load_design(p)

@@ -1,0 +1,133 @@
+"""An independent, obviously-correct step-by-step IF reference for the cosim tests.
+
+It never imports cosim: it runs the original torch modules (float64) one step at a time, with
+IF neurons in place of every ReLU and after the final layer, written straight from the spec:
+
+    if refractory counter r > 0: no spike, v unchanged, r -= 1
+    else: x = transfer(gain * x); v += x; s = v >= theta; reset (subtract theta, or to 0);
+          then v = max(v, lower_bound * theta) (no floor for None); r = R where s
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class RefNeuron:
+    threshold: float | Tensor = 1.0  # scalar or a tensor of the layer's logical shape
+    gain: float | Tensor = 1.0
+    lower_bound: float | None = None
+    reset: str = "subtract"
+    transfer: tuple[Tensor, Tensor] | None = None
+    refractory_steps: int = 0
+
+
+def leaves(module: nn.Module) -> list[nn.Module]:
+    if isinstance(module, nn.Sequential):
+        return [leaf for child in module for leaf in leaves(child)]
+    return [module]
+
+
+def segments(model: nn.Module) -> list[list[nn.Module]]:
+    """Split the module chain at every ReLU; a trailing weighted/pooling part is the output."""
+    segs, cur = [], []
+    for m in leaves(model):
+        if isinstance(m, nn.Dropout):
+            continue
+        if isinstance(m, nn.ReLU):
+            segs.append(cur)
+            cur = []
+        else:
+            cur.append(m)
+    if any(not isinstance(m, nn.Flatten) for m in cur):
+        segs.append(cur)
+    elif cur:
+        segs[-1] = segs[-1] + cur
+    return segs
+
+
+def interp(x: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
+    """Piecewise-linear with linear extrapolation: segment = number of inner knots <= x."""
+    idx = torch.zeros_like(x, dtype=torch.long)
+    for knot in xs[1:-1]:
+        idx += (x >= knot).long()
+    x0, x1, y0, y1 = xs[idx], xs[idx + 1], ys[idx], ys[idx + 1]
+    return y0 + (x - x0) * ((y1 - y0) / (x1 - x0))
+
+
+def poisson_train(x: Tensor, timesteps: int, seed: int, chunk: int) -> Tensor:
+    """(T, B, ...) input spikes drawn as cosim documents: chunk by chunk, step by step."""
+    g = torch.Generator().manual_seed(seed)
+    x = x.float()
+    out = torch.zeros((timesteps, *x.shape))
+    for b0 in range(0, x.shape[0], chunk):
+        xc = x[b0:b0 + chunk]
+        for t in range(timesteps):
+            u = torch.rand(xc.shape, generator=g, dtype=torch.float32)
+            out[t, b0:b0 + chunk] = torch.sign(xc) * (u < xc.abs())
+    return out
+
+
+def run_reference(model: nn.Module, x: Tensor, timesteps: int, neurons: list[RefNeuron],
+                  input_train: Tensor | None = None) -> dict:
+    """Returns counts (per layer, logical shapes), out_spikes (T, B, ...), out_v (T, B, ...)."""
+    model = copy.deepcopy(model).eval().double()
+    segs = segments(model)
+    assert len(neurons) == len(segs)
+    v: list[Tensor | None] = [None] * len(segs)
+    r: list[Tensor | None] = [None] * len(segs)
+    counts: list[Tensor | None] = [None] * len(segs)
+    out_spikes, out_v = [], []
+    with torch.no_grad():
+        for t in range(timesteps):
+            h = (x if input_train is None else input_train[t]).double()
+            for i, seg in enumerate(segs):
+                for m in seg:
+                    h = m(h)
+                n = neurons[i]
+                th = torch.as_tensor(n.threshold, dtype=torch.float64)
+                if v[i] is None:
+                    v[i] = torch.zeros_like(h)
+                    r[i] = torch.zeros_like(h, dtype=torch.long)
+                    counts[i] = torch.zeros_like(h)
+                xin = h * torch.as_tensor(n.gain, dtype=torch.float64)
+                if n.transfer is not None:
+                    xin = interp(xin, n.transfer[0].double(), n.transfer[1].double())
+                active = r[i] == 0
+                v[i] = v[i] + torch.where(active, xin, torch.zeros_like(xin))
+                s = (v[i] >= th) & active
+                if n.reset == "subtract":
+                    v[i] = v[i] - s.double() * th
+                else:
+                    v[i] = torch.where(s, torch.zeros_like(v[i]), v[i])
+                if n.lower_bound is not None:
+                    v[i] = torch.maximum(v[i], n.lower_bound * th * torch.ones_like(v[i]))
+                r[i] = torch.where(s, torch.full_like(r[i], n.refractory_steps),
+                                   torch.clamp(r[i] - 1, min=0))
+                counts[i] = counts[i] + s.double()
+                h = s.double()
+            out_spikes.append(h.bool())
+            out_v.append(v[-1].clone())
+    return {"counts": counts, "out_spikes": torch.stack(out_spikes), "out_v": torch.stack(out_v)}
+
+
+def membrane_predictions(out_spikes: Tensor, out_v: Tensor) -> Tensor:
+    """(T, B): most spikes so far; ties to the highest membrane potential, then lowest index."""
+    T, B, n = out_spikes.shape
+    preds = torch.zeros((T, B), dtype=torch.long)
+    cum = torch.zeros((B, n))
+    for t in range(T):
+        cum += out_spikes[t].double()
+        for b in range(B):
+            best = None
+            for k in range(n):
+                key = (float(cum[b, k]), float(out_v[t, b, k]))
+                if best is None or key > best[0]:
+                    best = (key, k)
+            preds[t, b] = best[1]
+    return preds
