@@ -18,8 +18,9 @@ tolerance is the larger of one weight step and 2/m). The controller sees the dev
 ``CountOracle`` — ``program(pulses)`` and ``count(...)`` — and never their conductances.
 
 Count model of the oracle (one experiment, NMP neuron, reset by subtraction, ≤ 1 spike per step):
-``v += gain·(b + w·s_j(t)); spike if v ≥ θ; v −= θ·spike``, with ``s_j`` the spikes of an ideal IF
-driven by ``r[j]``.
+``v += T(gain·(b + w·s_j(t))); spike if v ≥ θ; v −= θ·spike``, with ``s_j`` the spikes of an ideal
+IF driven by ``r[j]`` and T the neuron's transfer curve (identity when none is given) — the same
+per-step neuron as ``cosim.IFNeuron``.
 """
 
 from __future__ import annotations
@@ -62,16 +63,18 @@ class CountOracle:
         gain, threshold: (N_out,) per-neuron mismatch of the postsynaptic neurons.
     """
 
-    __slots__ = ("_dev", "_gain", "_thr", "experiments")
+    __slots__ = ("_dev", "_gain", "_thr", "_transfer", "experiments")
 
     def __init__(self, devices: DevicePairArray, gain: Tensor | float = 1.0,
-                 threshold: Tensor | float = 1.0) -> None:
+                 threshold: Tensor | float = 1.0,
+                 transfer: tuple[Tensor, Tensor] | None = None) -> None:
         if len(devices.shape) != 2:
             raise ValueError(f"devices must be (N_out, N_in), got shape {tuple(devices.shape)}")
         n_out = devices.shape[0]
         self._dev = devices
         self._gain = torch.as_tensor(gain, dtype=torch.float32).expand(n_out).clone()
         self._thr = torch.as_tensor(threshold, dtype=torch.float32).expand(n_out).clone()
+        self._transfer = transfer
         self.experiments = 0
 
     def program(self, pulses: Tensor) -> Tensor:
@@ -82,7 +85,7 @@ class CountOracle:
         (N_out, N_in), one independent experiment per input j driven at ``rates[j]``."""
         gain, thr = self._gain[:, None], self._thr[:, None]
         if rates is None:
-            x = gain * bias
+            x = self._tr(gain * bias)
             v = torch.zeros_like(x)
             n = torch.zeros_like(x)
             for _ in range(window):
@@ -94,17 +97,35 @@ class CountOracle:
             return n[:, 0]
         w = self._dev.weights()
         train = _regular_train(rates.to(torch.float32), window)
-        gb, gw = gain * bias, gain * w
         v = torch.zeros_like(w)
         n = torch.zeros_like(w)
-        for t in range(window):
-            v += gb
-            v += gw * train[t]
-            s = (v >= thr).to(v.dtype)
-            v -= s * thr
-            n += s
+        if self._transfer is None:
+            gb, gw = gain * bias, gain * w
+            for t in range(window):
+                v += gb
+                v.addcmul_(gw, train[t])
+                s = v >= thr
+                v -= torch.where(s, thr, 0.0)
+                n += s
+        else:  # two possible inputs per experiment: bias alone, or bias plus the synapse
+            x0 = self._tr(gain * bias).expand_as(w)
+            x1 = self._tr(gain * (bias + w))
+            dx = x1 - x0
+            for t in range(window):
+                v += x0
+                v.addcmul_(dx, train[t])
+                s = v >= thr
+                v -= torch.where(s, thr, 0.0)
+                n += s
         self.experiments += w.shape[1]
         return n
+
+    def _tr(self, x: Tensor) -> Tensor:
+        if self._transfer is None:
+            return x
+        from cosim.neuron import apply_transfer
+
+        return apply_transfer(x, *self._transfer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

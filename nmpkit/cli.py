@@ -18,6 +18,10 @@ from nmpkit import __version__
 # Order here is the order in `nmpkit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.commands.characterize",
+    "nmpkit.commands.calibrate",
+    "nmpkit.commands.cosim_check",
+    "nmpkit.commands.tradeoff",
+    "nmpkit.commands.modulate",
     "nmpkit.commands.report",
 )
 

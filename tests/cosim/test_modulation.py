@@ -122,3 +122,28 @@ def test_budget_limits_pulses_and_reports_non_converged():
 def test_bad_config(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         ModulationConfig(**kw)
+
+
+@settings(max_examples=15, deadline=None)
+@given(w=st.floats(-0.4, 0.4), gain=st.floats(0.8, 1.2), rate=st.sampled_from([0.5, 1.0]),
+       window=st.integers(1, 60))
+def test_oracle_applies_the_neuron_transfer(w, gain, rate, window):
+    import numpy as np
+
+    xs, ys = [-1.0, 0.0, 1.0, 2.0], [-1.0, 0.0, 0.8, 1.2]
+    tr = (torch.tensor(xs), torch.tensor(ys))
+    dev = DevicePairArray(torch.tensor([[w]]), DeviceModel(levels=2, sigma_d2d=0, sigma_pulse=0),
+                          generator=gen(), w_scale=abs(w) or 1.0)
+    oracle = CountOracle(dev, torch.tensor([gain]), torch.tensor([1.0]), transfer=tr)
+    w_true = float(dev.weights()[0, 0])
+    v = u = 0.0
+    n = 0
+    for _ in range(window):
+        u += rate
+        s_in = 1.0 if u >= 1.0 else 0.0
+        u -= s_in
+        v += float(np.interp(gain * (0.5 + w_true * s_in), xs, ys))
+        if v >= 1.0:
+            v -= 1.0
+            n += 1
+    assert int(oracle.count(torch.tensor([rate]), window=window, bias=0.5)[0, 0]) == n
