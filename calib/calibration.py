@@ -9,11 +9,12 @@ timestep lasts ``dt_seconds``. The mapping:
   effective threshold swing measured from the waveform);
 * the transfer curve is the measured rate vs input current, ``rate(I)``; in network units an input
   ``x`` per step makes ``y = rate(x · i_unit) · dt`` spikes per step (the ideal integrator: y = x);
-* the network's v = 0 is the membrane level ``v_rest_volts`` a spike resets to (the sense
-  threshold minus one swing, from the waveform table), one θ of membrane is ``theta_volts`` (the
-  charge per spike at low rate over C, from the f–I slope; else v_th_volts), and the floor is
-  ``(v_mem_min(V_NEG) − v_rest_volts) / theta_volts`` (θ units) — so the ZMP circuit (V_NEG = 0)
-  floors slightly below the network's rest when v_rest_volts > 0;
+* one θ of membrane at a given V_NEG is ``theta_at(V_NEG)`` (the charge per spike at low rate
+  over C, from the f–I slope at that V_NEG; else v_th_volts); the network's v = 1 is the sense
+  threshold ``v_sense_volts`` (membrane just before a spike, from the waveform table) and v = 0 is
+  one θ below it, ``rest_at(V_NEG)`` (the level a spike resets to); the floor is
+  ``(v_mem_min(V_NEG) − rest_at(V_NEG)) / theta_at(V_NEG)`` (θ units) — so the "ZMP" circuit
+  (V_NEG = 0) floors below the network's rest by rest/θ when the rest level is above 0 V;
 * per-neuron mismatch (rate gain and threshold) is Gaussian with the Monte Carlo moments;
 * energy: E_spike(V_DD) from the V_DD supply, E_spike(V_NEG) from the V_NEG supply, P_static(V_NEG),
   and E_syn(V_DD) per synaptic event of unit weight (charge q_spike drawn through the input mirror).
@@ -68,8 +69,11 @@ class Calibration:
         q_spike_coulombs: charge one spike removes (= θ), c_mem_farads × v_th_volts.
         v_dd_volts, v_neg_volts: supplies at which the transfer curve was measured.
         transfer_i_amps, transfer_rate_hertz: measured f–I (ascending current, monotone rate).
-        v_rest_volts: membrane voltage of the network's v = 0 (level after a spike's reset).
-        v_theta_volts: membrane voltage of one θ (q per spike at low rate / C); None: v_th_volts.
+        v_rest_volts: membrane voltage of the network's v = 0 at the operating point.
+        v_theta_volts: membrane voltage of one θ at the operating point (q per spike at low
+            rate / C); None: v_th_volts.
+        v_sense_volts: membrane voltage of v = 1 (sense threshold); None: v_rest + θ.
+        theta_by_v_neg_volts: θ of membrane per transfer_v_neg_volts (empty: v_theta_volts).
         transfer_v_neg_volts, transfer_rate_by_v_neg_hertz: the f–I on the same currents for
             every measured V_NEG (the reset sink and mirrors sit on V_NEG, so the charge per spike
             moves with it); empty = only the operating point's curve.
@@ -112,6 +116,8 @@ class Calibration:
     syn_charge_factor: float = 2.0
     v_rest_volts: float = 0.0
     v_theta_volts: float | None = None
+    v_sense_volts: float | None = None
+    theta_by_v_neg_volts: tuple[float, ...] = ()
     transfer_v_neg_volts: tuple[float, ...] = ()
     transfer_rate_by_v_neg_hertz: tuple[tuple[float, ...], ...] = ()
     gain_mean: float = 1.0
@@ -141,6 +147,15 @@ class Calibration:
         vt = self.v_theta_volts
         if vt is not None and not (isinstance(vt, (int, float)) and math.isfinite(vt) and vt > 0):
             raise CalibrationError(f"field 'v_theta_volts' must be null or > 0, got {vt!r}")
+        vs = self.v_sense_volts
+        if vs is not None and not (isinstance(vs, (int, float)) and math.isfinite(vs)):
+            raise CalibrationError(f"field 'v_sense_volts' must be null or finite, got {vs!r}")
+        tb = _curve("theta_by_v_neg_volts", self.theta_by_v_neg_volts)
+        if tb and (len(tb) != len(self.transfer_v_neg_volts) or min(tb) <= 0):
+            raise CalibrationError(
+                "field 'theta_by_v_neg_volts' must hold one value > 0 per transfer_v_neg_volts, "
+                f"got {list(tb)}")
+        object.__setattr__(self, "theta_by_v_neg_volts", tb)
         if not -1.0 <= self.gain_threshold_corr <= 1.0:
             raise CalibrationError(
                 f"field 'gain_threshold_corr' must be in [-1, 1], got {self.gain_threshold_corr!r}")
@@ -226,6 +241,20 @@ class Calibration:
         """Membrane voltage of one θ (for floors and the rest level)."""
         return self.v_theta_volts if self.v_theta_volts is not None else self.v_th_volts
 
+    def theta_at(self, v_neg_volts: float | None) -> float:
+        """θ of membrane (V) at ``v_neg_volts``: interpolated over the f–I's V_NEG grid, clamped
+        to its ends; the operating point's when there is no grid."""
+        if v_neg_volts is None or not self.theta_by_v_neg_volts:
+            return self.theta_volts
+        return float(np.interp(float(v_neg_volts), self.transfer_v_neg_volts,
+                               self.theta_by_v_neg_volts))
+
+    def rest_at(self, v_neg_volts: float | None) -> float:
+        """Membrane voltage of the network's v = 0 at ``v_neg_volts`` (sense level − θ)."""
+        if self.v_sense_volts is None:
+            return self.v_rest_volts
+        return self.v_sense_volts - self.theta_at(v_neg_volts)
+
     @property
     def i_unit_amps(self) -> float:
         """Current of weight 1: one threshold's charge per timestep."""
@@ -292,13 +321,15 @@ class Calibration:
             raise CalibrationError(
                 f"v_neg_volts={v!r} is outside the floor table's range [{xs[0]}, {xs[-1]}] V")
         vm = float(np.interp(v, xs, self.floor_v_mem_min_volts))
-        return (vm - self.v_rest_volts) / self.theta_volts
+        return (vm - self.rest_at(v)) / self.theta_at(v)
 
     def v_neg_for_floor(self, floor_theta: float) -> float:
         """The V_NEG whose measured floor is ``floor_theta`` (θ units); inverse of floor_theta."""
         xs = np.asarray(self.floor_v_neg_volts)
-        fl = (np.asarray(self.floor_v_mem_min_volts) - self.v_rest_volts) / self.theta_volts
-        order = np.argsort(fl)
+        grid = [v for v in self.transfer_v_neg_volts if xs[0] <= v <= xs[-1]]
+        xs = np.union1d(np.union1d(np.linspace(xs[0], xs[-1], 401), xs), grid)
+        fl = np.array([self.floor_theta(v) for v in xs])
+        order = np.argsort(fl, kind="stable")
         fl, xs = fl[order], xs[order]
         if not fl[0] - 1e-9 <= floor_theta <= fl[-1] + 1e-9:
             raise CalibrationError(

@@ -88,12 +88,38 @@ def _design_number(design: dict[str, Any], key: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _rest_level(table: Any, theta_volts: float, v_dd: float, notes: list[str]) -> float:
-    """Membrane level of the network's v = 0: the sense threshold (membrane just before the
-    output starts to rise) minus one θ, median over the waveform's spikes."""
+def _healthy(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drop f–I rows where the threshold swing has collapsed (< half the median): the neuron no
+    longer resets a full packet there (runt oscillation), so its rate is not a transfer curve."""
+    if df.empty:
+        return df
+    med = float(df.loc[df["rate_hertz"] > 0, "v_th_volts"].median())
+    bad = (df["rate_hertz"] > 0) & (df["v_th_volts"] < 0.5 * med)
+    if bad.any():
+        notes.append(f"fi: {int(bad.sum())} row(s) with a collapsed threshold swing "
+                     f"(< {0.5 * med:.3g} V) left out: above "
+                     f"{df.loc[bad, 'i_exc_amps'].min():.3g} A the circuit is out of range")
+    return df[~bad]
+
+
+def _q_slope(df: pd.DataFrame) -> float | None:
+    """Charge per spike from the low-rate slope: median I/f over firing rows with ≥ 2 spikes
+    whose rate is at most a quarter of the largest."""
+    f = df[(df["rate_hertz"] > 0) & (df["n_spikes"] >= 2)]
+    if f.empty:
+        return None
+    lin = f[f["rate_hertz"] <= 0.25 * f["rate_hertz"].max()]
+    if lin.empty:
+        return None
+    return float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+
+
+def _sense_level(table: Any, v_dd: float, notes: list[str]) -> float | None:
+    """The sense threshold: membrane just before the output starts to rise (median over the
+    waveform's spikes); None without a usable waveform."""
     if table is None:
         notes.append("no waveform table: network v = 0 taken as 0 V")
-        return 0.0
+        return None
     df = table.df
     vm = df["v_mem_volts"].to_numpy(dtype=float)
     vo = df["v_out_volts"].to_numpy(dtype=float)
@@ -102,11 +128,11 @@ def _rest_level(table: Any, theta_volts: float, v_dd: float, notes: list[str]) -
     starts = np.nonzero(low[:-1] & ~low[1:])[0]
     if starts.size < 2:
         notes.append(f"waveform: {starts.size} spike(s); network v = 0 taken as 0 V")
-        return 0.0
+        return None
     v_sw = float(np.median(vm[starts]))
     notes.append(f"waveform: sense threshold {v_sw:.4g} V over {starts.size} spikes "
                  f"({rises.size} full rises); rest = threshold − θ")
-    return v_sw - theta_volts
+    return v_sw
 
 
 def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float | None = None,
@@ -160,7 +186,8 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     vneg = _nearest(fi["v_neg_volts"], v_neg_volts if v_neg_volts is not None
                     else (_design_number(design, "v_neg_volts") or 0.0), "V_NEG", "fi")
     temp = _nearest(fi["temp_celsius"], temp_celsius, "temperature", "fi")
-    op = _at(_at(_at(fi, "v_dd_volts", vdd), "v_neg_volts", vneg), "temp_celsius", temp)
+    op = _healthy(_at(_at(_at(fi, "v_dd_volts", vdd), "v_neg_volts", vneg), "temp_celsius",
+                      temp), [])
     curve = op.groupby("i_exc_amps", sort=True)["rate_hertz"].mean()
     curve = curve[curve.index >= 0]
     if (curve > 0).sum() < 2:
@@ -170,17 +197,19 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     rates = np.maximum.accumulate(curve.to_numpy(dtype=float))
     if not np.allclose(rates, curve.to_numpy(dtype=float)):
         notes.append("fi: rate not monotone in current; running maximum used")
-    grid_v, grid_rows = [], []
-    at_t = _at(_at(fi, "v_dd_volts", vdd), "temp_celsius", temp)
+    grid_v, grid_rows, grid_theta = [], [], []
+    at_t = _healthy(_at(_at(fi, "v_dd_volts", vdd), "temp_celsius", temp), notes)
     for v, sub in at_t.groupby("v_neg_volts", sort=True):
         c = sub.groupby("i_exc_amps", sort=True)["rate_hertz"].mean()
         c = c[c.index >= 0]
-        if len(c) < 2:
+        q_v = _q_slope(sub)
+        if len(c) < 2 or q_v is None:
             continue
         row = np.interp(curve.index.to_numpy(dtype=float), c.index.to_numpy(dtype=float),
                         c.to_numpy(dtype=float))
         grid_v.append(float(v))
         grid_rows.append(tuple(np.maximum.accumulate(row)))
+        grid_theta.append(q_v / c_mem)
     firing = op[(op["rate_hertz"] > 0) & (op["n_spikes"] >= 2)]
     if firing.empty:
         firing = op[op["rate_hertz"] > 0]
@@ -192,15 +221,14 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     max_rate = float(rates.max())
     dt = dt_seconds if dt_seconds is not None else 1.0 / (rate_fraction * max_rate)
     q = c_mem * v_th
-    lin = firing[firing["rate_hertz"] <= 0.25 * max_rate]
+    q_fi = _q_slope(op)
     v_theta = None
-    if not lin.empty:
-        q_fi = float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+    if q_fi is not None:
         v_theta = q_fi / c_mem
         notes.append(f"fi: charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
                      f"(C×V_th = {q:.4g} C); one θ of membrane = {v_theta:.4g} V")
-    v_rest = _rest_level(t.get("waveform"), v_th if v_theta is None else v_theta,
-                         _design_number(design, "v_dd_volts") or vdd, notes)
+    v_sense = _sense_level(t.get("waveform"), _design_number(design, "v_dd_volts") or vdd, notes)
+    v_rest = 0.0 if v_sense is None else v_sense - (v_th if v_theta is None else v_theta)
 
     # ---- floor ----
     fl = t["floor"].df
@@ -267,6 +295,7 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         e_spike_vneg_joules=tuple(e_vneg.to_numpy(dtype=float)),
         p_static_vneg_watts=tuple(p_static.to_numpy(dtype=float)),
         syn_charge_factor=syn_factor, v_rest_volts=v_rest, v_theta_volts=v_theta,
+        v_sense_volts=v_sense, theta_by_v_neg_volts=tuple(grid_theta),
         transfer_v_neg_volts=tuple(grid_v), transfer_rate_by_v_neg_hertz=tuple(grid_rows),
         gain_mean=g_mean, gain_std=g_std, threshold_mean=t_mean, threshold_std=t_std,
         gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,

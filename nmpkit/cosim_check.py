@@ -140,7 +140,7 @@ def run_check(cal: Calibration, net, inputs: torch.Tensor, *, v_neg_volts: Seque
                                    biases=[b for _, b in layers[1:]],
                                    i_unit_amps=cal.i_unit_amps, dt_seconds=cal.dt_seconds,
                                    timesteps=timesteps, gate_seconds=gate,
-                                   v_init_volts=cal.v_rest_volts, models=models)
+                                   v_init_volts=cal.rest_at(float(v)), models=models)
             sims = {}
             for name, neuron in neurons.items():
                 res = simulate(net, x, timesteps=timesteps, neuron=neuron)

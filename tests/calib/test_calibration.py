@@ -91,6 +91,7 @@ def test_round_trip_property(cal, tmp_path_factory, dt, g, gs, corr, rates):
                             transfer_i_amps=tuple(float(i) for i in range(len(rates))),
                             transfer_rate_hertz=tuple(rates), notes=("a", "b"),
                             transfer_v_neg_volts=(-0.5, 0.0),
-                            transfer_rate_by_v_neg_hertz=(tuple(rates), tuple(rates)))
+                            transfer_rate_by_v_neg_hertz=(tuple(rates), tuple(rates)),
+                            theta_by_v_neg_volts=(0.5, 0.4))
     p = c.save(tmp_path_factory.mktemp("rt") / "c.json")
     assert Calibration.load(p) == c

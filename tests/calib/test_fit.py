@@ -45,8 +45,11 @@ def test_floor_energy_and_mismatch(tables_dir):
     cal = fit(tables_dir)
     th = syn.theta_volts(syn.frames()[0])
     assert cal.v_theta_volts == pytest.approx(th)
+    assert cal.v_sense_volts == pytest.approx(syn.V_REST + syn.V_TH, abs=2e-3)
     assert cal.v_rest_volts == pytest.approx(syn.V_REST + syn.V_TH - th, abs=2e-3)
-    rest = cal.v_rest_volts
+    assert cal.theta_by_v_neg_volts == pytest.approx((th, th, th))
+    rest = cal.rest_at(-0.5)
+    assert rest == pytest.approx(cal.v_rest_volts)
     assert cal.floor_theta(0.0) == pytest.approx(-rest / th)  # ZMP circuit: just below rest
     assert cal.floor_theta(-0.5) == pytest.approx((-0.5 - rest) / th)
     assert cal.floor_theta(-1.5) == pytest.approx((syn.V_CLAMP - rest) / th)  # clamped
