@@ -155,6 +155,21 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
             write_json_atomic(part, rec)
         if progress is not None:
             progress(f"V_NEG {key}: accuracy {rec['accuracy']:.4f}")
+    ideal = []
+    for f in REPORT_FLOORS:  # the plain IF at exactly these floors, for reference
+        part = parts_dir / f"ideal_{f:g}.json" if parts_dir is not None else None
+        if part is not None and part.is_file():
+            ideal.append(json.loads(part.read_text()))
+            continue
+        from cosim import IFNeuron
+
+        ev = _eval(clf, IFNeuron(lower_bound=f), timesteps, batch)
+        rec = {"floor_theta": f, "accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"]}
+        ideal.append(rec)
+        if part is not None:
+            from nmpkit.provenance import write_json_atomic
+
+            write_json_atomic(part, rec)
     nmp = evals.pop("nmp")
     points = []
     for rec in evals.values():
@@ -192,6 +207,7 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
                          "exact": abs(near["floor_theta"] - f) < 0.05})
     return {"nmp": {"accuracy": nmp["accuracy"], "best_accuracy": nmp["best_accuracy"]},
             "points": points, "chosen": chosen, "rule": rule, "by_floor": by_floor,
+            "ideal_if_by_floor": ideal,
             "tolerance": tolerance}
 
 

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
                                      v_neg=args.v_neg, v_dd=args.v_dd)}
     write_outputs(out, res, meta)
     if args.json:
-        print(json.dumps({k: res[k] for k in ("nmp", "chosen", "rule", "by_floor")}))
+        print(json.dumps({k: res[k] for k in ("nmp", "chosen", "rule", "by_floor",
+                                              "ideal_if_by_floor")}))
         return 0
     if not args.quiet:
         print(f"ANN {clf.ann_accuracy:.4f}; NMP (no floor) {res['nmp']['accuracy']:.4f}")
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         for r in res["by_floor"]:
             print(f"{r['floor_theta']:>8.3f} {r['v_neg_volts']:>7.3f} {r['accuracy']:>9.4f} "
                   f"{fmt_joules(r['energy_joules']):>12}  (target {r['target_floor_theta']:g})")
+        print("ideal IF (no circuit) at exactly these floors: " + ", ".join(
+            f"{r['floor_theta']:g} θ → {r['accuracy']:.4f}" for r in res["ideal_if_by_floor"]))
         c, rule = res["chosen"], res["rule"]
         if c:
             print(f"least energy within {100 * args.tolerance:g} %p of NMP: "
