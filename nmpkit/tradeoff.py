@@ -224,7 +224,22 @@ def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[
     df.to_csv(tmp, index=False)
     tmp.replace(csv)
     js = write_json_atomic(out / "tradeoff.json", {**res, **meta})
-    paths = [csv, js]
+    c, rule = res.get("chosen"), res.get("rule") or {}
+    rec = dict(c or {})
+    if c:
+        text = (f"V_DD {c['v_dd_volts']:g} V, V_NEG {c['v_neg_volts']:g} V (floor "
+                f"{c['floor_theta']:.2f} θ): accuracy {100 * c['accuracy']:.2f}% within "
+                f"{100 * res['tolerance']:g} %p of NMP ({100 * res['nmp']['accuracy']:.2f}%), "
+                f"{c['energy_joules']:.4g} J per inference")
+        if rule.get("energy_joules"):
+            text += (f"; the −2 θ rule (V_NEG {rule['v_neg_volts']:g} V at V_DD "
+                     f"{rule['v_dd_volts']:g} V) costs {rule['energy_joules']:.4g} J at "
+                     f"{100 * rule['accuracy']:.2f}%")
+        rec["text"] = text
+    else:
+        rec["text"] = "no operating point within the tolerance of NMP was priced"
+    rec["rule"] = rule
+    paths = [csv, js, write_json_atomic(out / "recommendation.json", rec)]
     try:
         import matplotlib
 

@@ -3,7 +3,7 @@
 Trains input(7×7 pooled images) → ``--hidden`` → 10 here (seeded), converts it, and for every
 ``--v-neg`` runs ``--samples`` test images through the ngspice network and through cosim with the
 calibrated neuron and with the ideal, uncalibrated IF. Writes ``cosim_check.json`` (summary with
-provenance), ``cosim_check.csv`` (per neuron counts) and the decks that ran.
+provenance) and ``counts.csv`` (per neuron: ngspice, calibrated cosim, ideal IF).
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
         for li, c in enumerate(p.circuit):
             for i in range(len(c)):
                 per.append({"v_neg_volts": p.v_neg_volts, "sample": p.sample, "layer": li,
-                            "neuron": i, "circuit": int(c[i]),
-                            **{m: int(p.cosim[m][li][i]) for m in p.cosim}})
-    pd.DataFrame(per).to_csv(out / "cosim_check.csv", index=False)
+                            "neuron": i, "count_spice": int(c[i]),
+                            "count_calibrated": int(p.cosim["calibrated"][li][i]),
+                            "count_ideal": int(p.cosim["ideal_nominal"][li][i]),
+                            "count_ideal_unit": int(p.cosim["ideal_unit"][li][i])})
+    pd.DataFrame(per).to_csv(out / "counts.csv", index=False)
     summary = {
         "summary": rows,
         "network": {"layers": [list(ly.shape) for ly in net.layers], "inputs": 49,

@@ -2,7 +2,8 @@
 loop (which observes only firing counts), for σ in ``--sigma``.
 
 Writes ``modulate.json`` (accuracy per σ before/after, iterations, pulses, residual weight error,
-non-converged synapses per layer, provenance) and ``modulate.csv``.
+non-converged synapses per layer, provenance), ``modulation.csv`` (one row per σ) and
+``modulation_layers.csv`` (one row per σ and layer).
 """
 
 from __future__ import annotations
@@ -82,7 +83,14 @@ def run(args: argparse.Namespace) -> int:
                  "layer", "iterations", "pulses", "estimate_error_rms_before",
                  "estimate_error_rms_after", "true_error_rms_after", "not_converged")}}
             for r in res["rows"] for ly in r["layers"]]
-    pd.DataFrame(flat).to_csv(out / "modulate.csv", index=False)
+    pd.DataFrame(flat).to_csv(out / "modulation_layers.csv", index=False)
+    pd.DataFrame([{"sigma": r["sigma"], "accuracy_ideal": res["ideal_accuracy"],
+                   "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
+                   "iterations": max(ly["iterations"] for ly in r["layers"]),
+                   "pulses": sum(ly["pulses"] for ly in r["layers"]),
+                   "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
+                   "synapses": sum(ly["synapses"] for ly in r["layers"])}
+                  for r in res["rows"]]).to_csv(out / "modulation.csv", index=False)
     if args.json:
         print(json.dumps({"ideal_accuracy": res["ideal_accuracy"],
                           "rows": [{k: r[k] for k in ("sigma", "accuracy_before",
