@@ -14,8 +14,10 @@ One layer: synapses ``w[i, j]`` from input ``j`` to neuron ``i`` (a conv layer f
    synapse outside the tolerance that has pulse budget left; repeats up to ``max_iterations``.
 
 The count resolution is 1/m per experiment, so ``window`` trades time for precision (the default
-tolerance is the larger of one weight step and 2/m). The controller sees the devices only through
-``CountOracle`` — ``program(pulses)`` and ``count(...)`` — and never their conductances.
+tolerance is the larger of one weight step and 2/m; the default window makes 2/m one weight
+step). A constant drive is counted in closed form, a slower input train step by step. The
+controller sees the devices only through ``CountOracle`` — ``program(pulses)`` and
+``count(...)`` — and never their conductances.
 
 Count model of the oracle (one experiment, NMP neuron, reset by subtraction, ≤ 1 spike per step):
 ``v += T(gain·(b + w·s_j(t))); spike if v ≥ θ; v −= θ·spike``, with ``s_j`` the spikes of an ideal
@@ -41,6 +43,12 @@ class CountObserver(Protocol):
     def program(self, pulses: Tensor) -> Tensor: ...
 
     def count(self, rates: Tensor | None, *, window: int, bias: float) -> Tensor: ...
+
+
+def _constant_count(x: Tensor, thr: Tensor, window: int) -> Tensor:
+    """Spikes of an IF neuron (from 0, subtractive reset, ≤ 1 per step) under constant input x."""
+    n = torch.floor(window * x.double() / thr.double() + 1e-9)
+    return n.clamp(0, window).to(torch.float32)
 
 
 def _regular_train(rates: Tensor, window: int) -> Tensor:
@@ -82,42 +90,42 @@ class CountOracle:
 
     def count(self, rates: Tensor | None, *, window: int, bias: float) -> Tensor:
         """Counts over ``window`` steps: (N_out,) for bias only (``rates`` None), else
-        (N_out, N_in), one independent experiment per input j driven at ``rates[j]``."""
+        (N_out, N_in), one independent experiment per input j driven at ``rates[j]``.
+
+        A constant drive (bias alone, or an input at rate 1: a spike every step) integrates
+        linearly, so its count is ``clip(floor(window · x / θ), 0, window)`` (float64); inputs at
+        lower rates run the step loop.
+        """
         gain, thr = self._gain[:, None], self._thr[:, None]
         if rates is None:
-            x = self._tr(gain * bias)
-            v = torch.zeros_like(x)
-            n = torch.zeros_like(x)
-            for _ in range(window):
-                v += x
-                s = (v >= thr).to(v.dtype)
-                v -= s * thr
-                n += s
             self.experiments += 1
-            return n[:, 0]
+            return _constant_count(self._tr(gain * bias), thr, window)[:, 0]
         w = self._dev.weights()
-        train = _regular_train(rates.to(torch.float32), window)
+        rates = rates.to(torch.float32)
+        n = torch.empty_like(w)
+        const = rates >= 1.0
+        if bool(const.any()):
+            n[:, const] = _constant_count(self._tr(gain * (bias + w[:, const])), thr, window)
+        idx = (~const).nonzero().reshape(-1)
+        if idx.numel():
+            n[:, idx] = self._loop(w[:, idx], rates[idx], gain, thr, window, bias)
+        self.experiments += w.shape[1]
+        return n
+
+    def _loop(self, w: Tensor, rates: Tensor, gain: Tensor, thr: Tensor, window: int,
+              bias: float) -> Tensor:
+        train = _regular_train(rates, window)
         v = torch.zeros_like(w)
         n = torch.zeros_like(w)
-        if self._transfer is None:
-            gb, gw = gain * bias, gain * w
-            for t in range(window):
-                v += gb
-                v.addcmul_(gw, train[t])
-                s = v >= thr
-                v -= torch.where(s, thr, 0.0)
-                n += s
-        else:  # two possible inputs per experiment: bias alone, or bias plus the synapse
-            x0 = self._tr(gain * bias).expand_as(w)
-            x1 = self._tr(gain * (bias + w))
-            dx = x1 - x0
-            for t in range(window):
-                v += x0
-                v.addcmul_(dx, train[t])
-                s = v >= thr
-                v -= torch.where(s, thr, 0.0)
-                n += s
-        self.experiments += w.shape[1]
+        # two possible inputs per step: bias alone, or bias plus the synapse
+        x0 = self._tr(gain * bias).expand_as(w)
+        dx = self._tr(gain * (bias + w)) - x0
+        for t in range(window):
+            v += x0
+            v.addcmul_(dx, train[t])
+            s = v >= thr
+            v -= torch.where(s, thr, 0.0)
+            n += s
         return n
 
     def _tr(self, x: Tensor) -> Tensor:
@@ -133,7 +141,10 @@ class ModulationConfig:
     """Parameters of the loop.
 
     Attributes:
-        window: steps per measurement (precision ≈ 1/(rate·window)).
+        window: steps per measurement (precision ≈ 1/(rate·window)); None = per layer, the
+            shortest window whose count resolution (2 counts) matches one pulse's weight step,
+            within [64, max_window].
+        max_window: cap of the automatic window.
         bias: per-step bias drive (θ units) that keeps the neuron in its linear range so negative
             weights show up as fewer spikes.
         tolerance: stop when |target − estimate| ≤ tolerance; default max(weight_step, 2/m).
@@ -142,7 +153,8 @@ class ModulationConfig:
         pulse_budget: pulses per synapse in total.
     """
 
-    window: int = 256
+    window: int | None = None
+    max_window: int = 16384
     bias: float = 0.5
     tolerance: float | None = None
     max_iterations: int = 12
@@ -150,8 +162,11 @@ class ModulationConfig:
     pulse_budget: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("window", "max_iterations", "max_pulses_per_iter", "pulse_budget"):
+        for name in ("window", "max_window", "max_iterations", "max_pulses_per_iter",
+                     "pulse_budget"):
             v = getattr(self, name)
+            if name == "window" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
         if not (math.isfinite(self.bias) and 0 < self.bias < 1):
@@ -168,6 +183,8 @@ class ModulationReport:
     iterations: int
     pulses_total: int
     experiments: int
+    window: int
+    measurement_steps: int  # experiments × window: time on the chip, in timesteps
     tolerance: float
     initial_error_rms: float
     residual_error_rms: float
@@ -187,10 +204,10 @@ class ModulationResult:
     report: ModulationReport
 
 
-def _measure(oracle: CountObserver, rates: Tensor, cfg: ModulationConfig) -> Tensor:
-    n0 = oracle.count(None, window=cfg.window, bias=cfg.bias)
-    n = oracle.count(rates, window=cfg.window, bias=cfg.bias)
-    m = torch.floor(rates * cfg.window + 1e-6)  # spikes of the regular train (known)
+def _measure(oracle: CountObserver, rates: Tensor, cfg: ModulationConfig, window: int) -> Tensor:
+    n0 = oracle.count(None, window=window, bias=cfg.bias)
+    n = oracle.count(rates, window=window, bias=cfg.bias)
+    m = torch.floor(rates * window + 1e-6)  # spikes of the regular train (known)
     return (n - n0[:, None]) / m.clamp(min=1.0)[None, :]
 
 
@@ -217,10 +234,13 @@ def modulate(oracle: CountObserver, target: Tensor, *, weight_step: float,
     span = min(cfg.bias, 1.0 - cfg.bias) * 0.8
     wmax = target.abs().amax(dim=0) + 2 * weight_step
     rates = torch.clamp(span / wmax, max=1.0)
-    m_min = float(torch.floor(rates * cfg.window).min().clamp(min=1.0))
+    r_min = float(rates.min())
+    window = cfg.window or int(min(cfg.max_window,
+                                   max(64, math.ceil(2.0 / (r_min * weight_step)))))
+    m_min = float(torch.floor(rates * window).min().clamp(min=1.0))
     tol = cfg.tolerance if cfg.tolerance is not None else max(weight_step, 2.0 / m_min)
     pulses = torch.zeros(target.shape, dtype=torch.int64)
-    est = _measure(oracle, rates, cfg)
+    est = _measure(oracle, rates, cfg, window)
     err = target - est
     initial_rms = float(err.pow(2).mean().sqrt())
     it = 0
@@ -237,13 +257,14 @@ def modulate(oracle: CountObserver, target: Tensor, *, weight_step: float,
         p = torch.where(todo & (p == 0), torch.sign(err).to(torch.int64) * (left > 0), p)
         oracle.program(p)
         pulses += p.abs()
-        est = _measure(oracle, rates, cfg)
+        est = _measure(oracle, rates, cfg, window)
         err = target - est
     ok = err.abs() <= tol
     bad = (~ok).nonzero()
     report = ModulationReport(
         iterations=it, pulses_total=int(pulses.sum()),
-        experiments=(it + 1) * (target.shape[1] + 1), tolerance=tol,
+        experiments=(it + 1) * (target.shape[1] + 1), window=window,
+        measurement_steps=(it + 1) * (target.shape[1] + 1) * window, tolerance=tol,
         initial_error_rms=initial_rms, residual_error_rms=float(err.pow(2).mean().sqrt()),
         residual_error_max=float(err.abs().max()), n_synapses=target.numel(),
         n_not_converged=int(bad.shape[0]), not_converged=bad,

@@ -102,7 +102,8 @@ def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps
             layer_reports.append({
                 "layer": net.layers[li].name, "synapses": r.n_synapses,
                 "iterations": r.iterations, "pulses": r.pulses_total,
-                "experiments": r.experiments, "tolerance": r.tolerance,
+                "experiments": r.experiments, "tolerance": r.tolerance, "window": r.window,
+                "measurement_seconds": r.measurement_steps * cal.dt_seconds,
                 "estimate_error_rms_before": r.initial_error_rms,
                 "estimate_error_rms_after": r.residual_error_rms,
                 "true_error_rms_after": float((eff - targets[(li, oi)]).pow(2).mean().sqrt()),

@@ -29,7 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--levels", type=int, default=64, help="conductance levels (default: 64)")
     p.add_argument("--sigma-pulse", type=float, default=0.1,
                    help="programming noise per pulse, in level steps (default: 0.1)")
-    p.add_argument("--window", type=int, default=128, help="steps per measurement (default 128)")
+    p.add_argument("--window", type=int, default=None,
+                   help="steps per measurement (default: per layer, so that 2 counts resolve "
+                   "one pulse's weight step)")
     p.add_argument("--tolerance", type=float, default=None,
                    help="weight tolerance in θ (default: max(one pulse, 2 counts' worth))")
     p.add_argument("--max-iterations", type=int, default=8, help="rounds (default: 8)")
