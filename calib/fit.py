@@ -124,14 +124,13 @@ def _sense_level(table: Any, v_dd: float, notes: list[str]) -> float | None:
     vm = df["v_mem_volts"].to_numpy(dtype=float)
     vo = df["v_out_volts"].to_numpy(dtype=float)
     low = vo < 0.05 * v_dd
-    rises = np.nonzero(low[:-1] & (vo[1:] >= 0.5 * v_dd))[0]
     starts = np.nonzero(low[:-1] & ~low[1:])[0]
     if starts.size < 2:
         notes.append(f"waveform: {starts.size} spike(s); network v = 0 taken as 0 V")
         return None
     v_sw = float(np.median(vm[starts]))
-    notes.append(f"waveform: sense threshold {v_sw:.4g} V over {starts.size} spikes "
-                 f"({rises.size} full rises); rest = threshold − θ")
+    notes.append(f"waveform: sense threshold {v_sw:.4g} V (membrane as the output starts to "
+                 f"rise, median of {starts.size} spikes); rest = threshold − θ")
     return v_sw
 
 
