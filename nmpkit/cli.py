@@ -18,6 +18,7 @@ from nmpkit import __version__
 # Order here is the order in `nmpkit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.commands.characterize",
+    "nmpkit.commands.run",
     "nmpkit.commands.report",
 )
 
