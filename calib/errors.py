@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class CalibrationError(ValueError):
-    """A table or calibration file is malformed: names the file, the field/column and the problem."""
+    """A malformed table or calibration file: names the file, the field or column, the problem."""
 
 
 __all__ = ["CalibrationError"]

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.commands.cosim_check",
     "nmpkit.commands.tradeoff",
     "nmpkit.commands.modulate",
+    "nmpkit.commands.run",
     "nmpkit.commands.report",
 )
 

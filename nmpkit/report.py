@@ -274,7 +274,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                      f"{html.escape(caption)}</figcaption></figure>")
     csv_links = []
     for csv in sorted(run.glob("*/*.csv")):
-        if csv.parent == out_dir:
+        if csv.parent == out_dir or csv.parent.name in ("report", "cache"):
             continue
         dest = out_dir / f"{csv.parent.name}__{csv.name}"
         shutil.copyfile(csv, dest)
