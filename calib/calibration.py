@@ -26,7 +26,6 @@ exactly; a malformed file raises ``CalibrationError`` naming the field.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field, fields
@@ -35,31 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from calib._checks import validate
+from calib.energy_model import EnergyLookups
 from calib.errors import CalibrationError
 
 FORMAT = "nmpkit-calibration"
 SCHEMA_VERSION = 1
 
-_FLOATS = ("dt_seconds", "c_mem_farads", "v_th_volts", "q_spike_coulombs", "v_dd_volts",
-           "v_neg_volts", "max_rate_hertz", "spike_width_seconds", "gain_mean", "gain_std",
-           "threshold_mean", "threshold_std", "gain_threshold_corr", "syn_charge_factor")
-_CURVES = ("transfer_i_amps", "transfer_rate_hertz", "floor_v_neg_volts", "floor_v_mem_min_volts",
-           "energy_v_dd_volts", "e_spike_vdd_joules", "energy_v_neg_volts",
-           "e_spike_vneg_joules", "p_static_vneg_watts")
-
-
-def _curve(name: str, values: Any) -> tuple[float, ...]:
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError) as exc:
-        raise CalibrationError(f"field {name!r} must be a list of numbers, got {values!r}") from exc
-    if not all(math.isfinite(v) for v in out):
-        raise CalibrationError(f"field {name!r} must hold finite numbers, got {list(out)}")
-    return out
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Calibration:
+class Calibration(EnergyLookups):
     """A fitted, unit-mapped neuron model (see the module docstring for the mapping).
 
     Attributes (SI units in the names; curves are tuples of floats, ascending in their x):
@@ -130,89 +113,7 @@ class Calibration:
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in _FLOATS:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise CalibrationError(f"field {name!r} must be a finite number, got {v!r}")
-        for name in ("dt_seconds", "c_mem_farads", "v_th_volts", "q_spike_coulombs",
-                     "max_rate_hertz", "gain_mean", "threshold_mean"):
-            if not getattr(self, name) > 0:
-                raise CalibrationError(f"field {name!r} must be > 0, got {getattr(self, name)!r}")
-        for name in ("gain_std", "threshold_std", "spike_width_seconds"):
-            if getattr(self, name) < 0:
-                raise CalibrationError(f"field {name!r} must be >= 0, got {getattr(self, name)!r}")
-        if not (isinstance(self.v_rest_volts, (int, float)) and math.isfinite(self.v_rest_volts)):
-            raise CalibrationError(
-                f"field 'v_rest_volts' must be a finite number, got {self.v_rest_volts!r}")
-        vt = self.v_theta_volts
-        if vt is not None and not (isinstance(vt, (int, float)) and math.isfinite(vt) and vt > 0):
-            raise CalibrationError(f"field 'v_theta_volts' must be null or > 0, got {vt!r}")
-        vs = self.v_sense_volts
-        if vs is not None and not (isinstance(vs, (int, float)) and math.isfinite(vs)):
-            raise CalibrationError(f"field 'v_sense_volts' must be null or finite, got {vs!r}")
-        tb = _curve("theta_by_v_neg_volts", self.theta_by_v_neg_volts)
-        if tb and (len(tb) != len(self.transfer_v_neg_volts) or min(tb) <= 0):
-            raise CalibrationError(
-                "field 'theta_by_v_neg_volts' must hold one value > 0 per transfer_v_neg_volts, "
-                f"got {list(tb)}")
-        object.__setattr__(self, "theta_by_v_neg_volts", tb)
-        if not -1.0 <= self.gain_threshold_corr <= 1.0:
-            raise CalibrationError(
-                f"field 'gain_threshold_corr' must be in [-1, 1], got {self.gain_threshold_corr!r}")
-        if self.v_neg_volts > 0:
-            raise CalibrationError(f"field 'v_neg_volts' must be <= 0, got {self.v_neg_volts!r}")
-        for name in _CURVES:
-            object.__setattr__(self, name, _curve(name, getattr(self, name)))
-        pairs = (("transfer_i_amps", "transfer_rate_hertz"),
-                 ("floor_v_neg_volts", "floor_v_mem_min_volts"),
-                 ("energy_v_dd_volts", "e_spike_vdd_joules"),
-                 ("energy_v_neg_volts", "e_spike_vneg_joules"),
-                 ("energy_v_neg_volts", "p_static_vneg_watts"))
-        for xname, yname in pairs:
-            xs, ys = getattr(self, xname), getattr(self, yname)
-            if len(xs) != len(ys):
-                raise CalibrationError(
-                    f"fields {xname!r} and {yname!r} must have equal lengths, "
-                    f"got {len(xs)} and {len(ys)}")
-            if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:])):
-                raise CalibrationError(
-                    f"field {xname!r} must be non-empty and strictly ascending, got {list(xs)}")
-        if len(self.transfer_i_amps) < 2 or self.transfer_i_amps[0] < 0:
-            raise CalibrationError(
-                "field 'transfer_i_amps' needs >= 2 non-negative currents, "
-                f"got {list(self.transfer_i_amps)}")
-        rates = self.transfer_rate_hertz
-        if any(r < 0 for r in rates) or any(b < a for a, b in zip(rates, rates[1:])):
-            raise CalibrationError(
-                f"field 'transfer_rate_hertz' must be non-negative and non-decreasing, "
-                f"got {list(rates)}")
-        tv = _curve("transfer_v_neg_volts", self.transfer_v_neg_volts)
-        try:
-            rows = tuple(_curve("transfer_rate_by_v_neg_hertz", r)
-                         for r in self.transfer_rate_by_v_neg_hertz)
-        except TypeError as exc:
-            raise CalibrationError("field 'transfer_rate_by_v_neg_hertz' must be a list of "
-                                   "lists of numbers") from exc
-        if (len(rows) != len(tv) or any(len(r) != len(self.transfer_i_amps) for r in rows)
-                or any(b <= a for a, b in zip(tv, tv[1:]))
-                or any(any(b < a for a, b in zip(r, r[1:])) or min(r) < 0 for r in rows)):
-            raise CalibrationError(
-                "field 'transfer_rate_by_v_neg_hertz' must hold one non-decreasing rate list per "
-                "transfer_v_neg_volts (ascending), each as long as transfer_i_amps")
-        object.__setattr__(self, "transfer_v_neg_volts", tv)
-        object.__setattr__(self, "transfer_rate_by_v_neg_hertz", rows)
-        regime = tuple(str(r) for r in self.energy_regime)
-        if len(regime) != len(self.energy_v_dd_volts) or set(regime) - {"quadratic", "crowbar"}:
-            raise CalibrationError(
-                "field 'energy_regime' must hold 'quadratic'/'crowbar', one per energy_v_dd_volts, "
-                f"got {list(regime)}")
-        object.__setattr__(self, "energy_regime", regime)
-        if self.energy_exponent is not None and not math.isfinite(float(self.energy_exponent)):
-            raise CalibrationError(
-                f"field 'energy_exponent' must be finite or null, got {self.energy_exponent!r}")
-        if not isinstance(self.sources, dict):
-            raise CalibrationError(f"field 'sources' must be an object, got {self.sources!r}")
-        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        validate(self)
 
     @classmethod
     def ideal(cls, *, dt_seconds: float = 1e-6, c_mem_farads: float = 1e-12,
@@ -336,62 +237,6 @@ class Calibration:
                 f"floor {floor_theta!r} θ is outside the measured floors "
                 f"[{fl[0]:.3g}, {fl[-1]:.3g}] θ")
         return float(np.interp(floor_theta, fl, xs))
-
-    # ---- energy ------------------------------------------------------------------------------
-    def e_spike_vdd(self, v_dd_volts: float) -> tuple[float, str]:
-        """Energy per spike drawn from V_DD, and the regime it was measured in.
-
-        Between measured supplies: log–log interpolation of the measurements (a power law between
-        neighbours; the regime is "crowbar" if either neighbour is). Below the measured range: the
-        fitted exponent from the lowest (quadratic) point, regime "quadratic-extrapolated". Above
-        the range, or beyond a crowbar edge, no law is assumed: CalibrationError.
-        """
-        xs, ys, rg = self.energy_v_dd_volts, self.e_spike_vdd_joules, self.energy_regime
-        v = float(v_dd_volts)
-        for x, y, r in zip(xs, ys, rg):
-            if abs(x - v) <= 1e-9 * max(1.0, abs(x)):
-                return y, r
-        if xs[0] < v < xs[-1]:
-            i = int(np.searchsorted(xs, v)) - 1
-            x0, x1, y0, y1 = xs[i], xs[i + 1], ys[i], ys[i + 1]
-            if y0 > 0 and y1 > 0:
-                y = math.exp(math.log(y0) + (math.log(v / x0) / math.log(x1 / x0))
-                             * (math.log(y1) - math.log(y0)))
-            else:
-                y = y0 + (v - x0) * (y1 - y0) / (x1 - x0)
-            regime = "crowbar" if "crowbar" in (rg[i], rg[i + 1]) else "quadratic"
-            return y, regime
-        if v < xs[0] and rg[0] == "quadratic" and v > 0:
-            k = self.energy_exponent if self.energy_exponent is not None else 2.0
-            return ys[0] * (v / xs[0]) ** k, "quadratic-extrapolated"
-        raise CalibrationError(
-            f"v_dd_volts={v!r} is outside the measured energy range [{xs[0]}, {xs[-1]}] V "
-            f"(edge regime {rg[0] if v < xs[0] else rg[-1]!r}); "
-            "no energy law is extrapolated there")
-
-    def e_syn_joules(self, v_dd_volts: float) -> float:
-        """Energy per synaptic event of unit weight: the charge q_spike, times the mirror's
-        branch factor, drawn from V_DD (charge × supply; not a measured table)."""
-        return self.syn_charge_factor * self.q_spike_coulombs * float(v_dd_volts)
-
-    def _interp_v_neg(self, ys: tuple[float, ...], v_neg_volts: float, what: str) -> float:
-        xs = self.energy_v_neg_volts
-        v = float(v_neg_volts)
-        if len(xs) == 1:
-            if abs(xs[0] - v) <= 1e-9:
-                return ys[0]
-        elif xs[0] - 1e-9 <= v <= xs[-1] + 1e-9:
-            return float(np.interp(v, xs, ys))
-        raise CalibrationError(
-            f"v_neg_volts={v!r} is outside the measured {what} range [{xs[0]}, {xs[-1]}] V")
-
-    def e_spike_vneg(self, v_neg_volts: float) -> float:
-        """Energy per spike drawn from the V_NEG supply (interpolated, never extrapolated)."""
-        return self._interp_v_neg(self.e_spike_vneg_joules, v_neg_volts, "E_spike(V_NEG)")
-
-    def p_static_vneg(self, v_neg_volts: float) -> float:
-        """Static power per neuron from the V_NEG supply (interpolated, never extrapolated)."""
-        return self._interp_v_neg(self.p_static_vneg_watts, v_neg_volts, "P_static(V_NEG)")
 
     # ---- (de)serialization -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

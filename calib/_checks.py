@@ -1,0 +1,113 @@
+"""Validation of a `calib.Calibration` (called from its ``__post_init__``): every error names the
+field, the value and what was expected; curves are normalized to tuples of floats."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from calib.errors import CalibrationError
+
+FLOATS = ("dt_seconds", "c_mem_farads", "v_th_volts", "q_spike_coulombs", "v_dd_volts",
+          "v_neg_volts", "max_rate_hertz", "spike_width_seconds", "gain_mean", "gain_std",
+          "threshold_mean", "threshold_std", "gain_threshold_corr", "syn_charge_factor")
+CURVES = ("transfer_i_amps", "transfer_rate_hertz", "floor_v_neg_volts", "floor_v_mem_min_volts",
+          "energy_v_dd_volts", "e_spike_vdd_joules", "energy_v_neg_volts",
+          "e_spike_vneg_joules", "p_static_vneg_watts")
+
+
+def curve(name: str, values: Any) -> tuple[float, ...]:
+    try:
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise CalibrationError(f"field {name!r} must be a list of numbers, got {values!r}") from exc
+    if not all(math.isfinite(v) for v in out):
+        raise CalibrationError(f"field {name!r} must hold finite numbers, got {list(out)}")
+    return out
+
+
+def validate(self: Any) -> None:
+    """Check and normalize a Calibration in place (frozen: via object.__setattr__)."""
+    for name in FLOATS:
+        v = getattr(self, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise CalibrationError(f"field {name!r} must be a finite number, got {v!r}")
+    for name in ("dt_seconds", "c_mem_farads", "v_th_volts", "q_spike_coulombs",
+                 "max_rate_hertz", "gain_mean", "threshold_mean"):
+        if not getattr(self, name) > 0:
+            raise CalibrationError(f"field {name!r} must be > 0, got {getattr(self, name)!r}")
+    for name in ("gain_std", "threshold_std", "spike_width_seconds"):
+        if getattr(self, name) < 0:
+            raise CalibrationError(f"field {name!r} must be >= 0, got {getattr(self, name)!r}")
+    if not (isinstance(self.v_rest_volts, (int, float)) and math.isfinite(self.v_rest_volts)):
+        raise CalibrationError(
+            f"field 'v_rest_volts' must be a finite number, got {self.v_rest_volts!r}")
+    vt = self.v_theta_volts
+    if vt is not None and not (isinstance(vt, (int, float)) and math.isfinite(vt) and vt > 0):
+        raise CalibrationError(f"field 'v_theta_volts' must be null or > 0, got {vt!r}")
+    vs = self.v_sense_volts
+    if vs is not None and not (isinstance(vs, (int, float)) and math.isfinite(vs)):
+        raise CalibrationError(f"field 'v_sense_volts' must be null or finite, got {vs!r}")
+    tb = curve("theta_by_v_neg_volts", self.theta_by_v_neg_volts)
+    if tb and (len(tb) != len(self.transfer_v_neg_volts) or min(tb) <= 0):
+        raise CalibrationError(
+            "field 'theta_by_v_neg_volts' must hold one value > 0 per transfer_v_neg_volts, "
+            f"got {list(tb)}")
+    object.__setattr__(self, "theta_by_v_neg_volts", tb)
+    if not -1.0 <= self.gain_threshold_corr <= 1.0:
+        raise CalibrationError(
+            f"field 'gain_threshold_corr' must be in [-1, 1], got {self.gain_threshold_corr!r}")
+    if self.v_neg_volts > 0:
+        raise CalibrationError(f"field 'v_neg_volts' must be <= 0, got {self.v_neg_volts!r}")
+    for name in CURVES:
+        object.__setattr__(self, name, curve(name, getattr(self, name)))
+    pairs = (("transfer_i_amps", "transfer_rate_hertz"),
+             ("floor_v_neg_volts", "floor_v_mem_min_volts"),
+             ("energy_v_dd_volts", "e_spike_vdd_joules"),
+             ("energy_v_neg_volts", "e_spike_vneg_joules"),
+             ("energy_v_neg_volts", "p_static_vneg_watts"))
+    for xname, yname in pairs:
+        xs, ys = getattr(self, xname), getattr(self, yname)
+        if len(xs) != len(ys):
+            raise CalibrationError(
+                f"fields {xname!r} and {yname!r} must have equal lengths, "
+                f"got {len(xs)} and {len(ys)}")
+        if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:])):
+            raise CalibrationError(
+                f"field {xname!r} must be non-empty and strictly ascending, got {list(xs)}")
+    if len(self.transfer_i_amps) < 2 or self.transfer_i_amps[0] < 0:
+        raise CalibrationError(
+            "field 'transfer_i_amps' needs >= 2 non-negative currents, "
+            f"got {list(self.transfer_i_amps)}")
+    rates = self.transfer_rate_hertz
+    if any(r < 0 for r in rates) or any(b < a for a, b in zip(rates, rates[1:])):
+        raise CalibrationError(
+            f"field 'transfer_rate_hertz' must be non-negative and non-decreasing, "
+            f"got {list(rates)}")
+    tv = curve("transfer_v_neg_volts", self.transfer_v_neg_volts)
+    try:
+        rows = tuple(curve("transfer_rate_by_v_neg_hertz", r)
+                     for r in self.transfer_rate_by_v_neg_hertz)
+    except TypeError as exc:
+        raise CalibrationError("field 'transfer_rate_by_v_neg_hertz' must be a list of "
+                               "lists of numbers") from exc
+    if (len(rows) != len(tv) or any(len(r) != len(self.transfer_i_amps) for r in rows)
+            or any(b <= a for a, b in zip(tv, tv[1:]))
+            or any(any(b < a for a, b in zip(r, r[1:])) or min(r) < 0 for r in rows)):
+        raise CalibrationError(
+            "field 'transfer_rate_by_v_neg_hertz' must hold one non-decreasing rate list per "
+            "transfer_v_neg_volts (ascending), each as long as transfer_i_amps")
+    object.__setattr__(self, "transfer_v_neg_volts", tv)
+    object.__setattr__(self, "transfer_rate_by_v_neg_hertz", rows)
+    regime = tuple(str(r) for r in self.energy_regime)
+    if len(regime) != len(self.energy_v_dd_volts) or set(regime) - {"quadratic", "crowbar"}:
+        raise CalibrationError(
+            "field 'energy_regime' must hold 'quadratic'/'crowbar', one per energy_v_dd_volts, "
+            f"got {list(regime)}")
+    object.__setattr__(self, "energy_regime", regime)
+    if self.energy_exponent is not None and not math.isfinite(float(self.energy_exponent)):
+        raise CalibrationError(
+            f"field 'energy_exponent' must be finite or null, got {self.energy_exponent!r}")
+    if not isinstance(self.sources, dict):
+        raise CalibrationError(f"field 'sources' must be an object, got {self.sources!r}")
+    object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
