@@ -36,3 +36,27 @@ def test_bad_table_is_one_line_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "rate_hertz" in err and "fi.csv" in err
     assert main(["calibrate", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_study_commands_refuse_bad_input_in_one_line(tmp_path, capsys):
+    d = syn.write_tables(tmp_path / "tables")
+    cal = tmp_path / "cal.json"
+    assert main(["calibrate", str(d), "--out", str(cal), "-q"]) == 0
+    cases = [
+        (["cosim-check", "--calibration", str(cal), "--data-root", "x", "--v-neg", "0.3"],
+         "--v-neg"),
+        (["cosim-check", "--calibration", str(cal), "--data-root", "x", "--timesteps", "0"],
+         "--timesteps"),
+        (["tradeoff", "--calibration", str(cal), "--weights", "w", "--data-root", "x",
+          "--v-dd", "0"], "--v-dd"),
+        (["modulate", "--calibration", str(cal), "--weights", "w", "--data-root", "x",
+          "--sigma", "-0.1"], "--sigma"),
+        (["modulate", "--calibration", str(cal), "--weights", "w", "--data-root", "x",
+          "--window", "0"], "window"),
+        (["tradeoff", "--calibration", str(tmp_path / "nope.json"), "--weights", "w",
+          "--data-root", "x"], "not found"),
+    ]
+    for argv, word in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and word in err, (argv, err)
