@@ -17,12 +17,14 @@ from nmpkit import __version__
 
 # Order here is the order in `nmpkit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "nmpkit.commands.run",
     "nmpkit.commands.characterize",
     "nmpkit.commands.calibrate",
-    "nmpkit.commands.cosim_check",
+    "nmpkit.commands.train",
+    "nmpkit.commands.evaluate",
     "nmpkit.commands.tradeoff",
     "nmpkit.commands.modulate",
-    "nmpkit.commands.run",
+    "nmpkit.commands.cosim_check",
     "nmpkit.commands.report",
 )
 
