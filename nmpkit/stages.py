@@ -62,7 +62,8 @@ def _characterize_inputs(cfg):
 
 
 def _characterize(ctx: StageContext) -> dict[str, Any]:
-    from circuits import characterize, default_grid, design_from_mapping, quick_grid
+    from circuits import characterize, default_grid, quick_grid
+    from circuits.design import design_from_mapping
 
     design = design_from_mapping(dict(ctx.inputs["design"]), source="config [design]")
     make = quick_grid if ctx.inputs["quick"] else default_grid
