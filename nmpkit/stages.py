@@ -191,8 +191,7 @@ def _tradeoff(ctx: StageContext) -> dict[str, Any]:
     work = ctx.cache_dir / "out"
     _command("tradeoff", [*_classifier_argv(ctx),
                           "--weights", ctx.upstream["train"] / "weights.pt",
-                          "--limit", ctx.config["data"]["eval_limit"],
-                          "--timesteps", t["timesteps"], "--v-neg", *t["v_neg_volts"],
+                          "--limit", t["eval_limit"], "--timesteps", t["timesteps"], "--v-neg", *t["v_neg_volts"],
                           "--v-dd", *t["v_dd_volts"], "--out", work], ctx)
     _copy_results(work, ctx.out_dir)
     res = json.loads((work / "tradeoff.json").read_text())
