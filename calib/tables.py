@@ -77,6 +77,9 @@ class Table:
         if self.kind not in SCHEMAS:
             raise CalibrationError(f"kind must be one of {sorted(SCHEMAS)}, got {self.kind!r}")
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def _check_kind(kind: str) -> tuple[str, ...]:
     if kind not in SCHEMAS:
@@ -116,6 +119,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
