@@ -77,7 +77,8 @@ class Table:
         if self.kind not in SCHEMAS:
             raise CalibrationError(f"kind must be one of {sorted(SCHEMAS)}, got {self.kind!r}")
 
-_UMASK = os.umask(0)
+
+_UMASK = os.umask(0)  # read the process umask (os has no getter)
 os.umask(_UMASK)
 
 

@@ -37,7 +37,8 @@ class SweepStats:
     computed: int
     simulator_runs: int
 
-_UMASK = os.umask(0)
+
+_UMASK = os.umask(0)  # read the process umask (os has no getter)
 os.umask(_UMASK)
 
 
