@@ -202,7 +202,8 @@ def energy_regime(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``vdd_exponent`` (d ln E_vdd / d ln V_DD at fixed current and V_NEG) and ``regime``."""
     df = df.copy()
     df["vdd_exponent"] = np.nan
-    for _, idx in df.groupby(["i_exc_amps", "v_neg_volts"]).groups.items():
+    keys = [k for k in ("i_exc_amps", "v_neg_volts", "temp_celsius") if k in df.columns]
+    for _, idx in df.groupby(keys).groups.items():
         sub = df.loc[idx].sort_values("v_dd_volts")
         ok = sub["e_spike_vdd_joules"] > 0
         sub = sub[ok]
