@@ -38,6 +38,38 @@ from circuits.render import SAVED  # noqa: E402
 from circuits.sweep import run_points  # noqa: E402
 
 
+class _Load:
+    """CPU seconds used machine-wide and by this process tree over a block (from /proc/stat and
+    getrusage): the difference is other users' load, which disturbs wall-time ratios."""
+
+    def __enter__(self) -> _Load:
+        self.sys0, self.own0, self.t0 = _busy(), _own(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.t0
+        self.own = _own() - self.own0
+        self.foreign = max(0.0, _busy() - self.sys0 - self.own)
+
+    def text(self) -> str:
+        return (f"[wall {self.wall:.1f} s, our CPU {self.own:.1f} s, other processes' CPU "
+                f"{self.foreign:.1f} s]")
+
+
+def _busy() -> float:
+    with open("/proc/stat") as fh:
+        fields = [float(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own() -> float:
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def _points(n: int) -> list[Point]:
     currents = np.geomspace(3e-8, 1e-6, n)
     return [Point(kind="fi", v_dd_volts=1.0, v_neg_volts=-0.5, i_exc_amps=float(i))
@@ -64,6 +96,7 @@ def overhead(reps: int, n: int) -> None:
     subprocess.run([ngspice, "-b", "-r", str(tmp / "w.raw"), str(files[0])], cwd=tmp,
                    capture_output=True, check=True)
     harness, bare, analysis = [], [], []
+    load = _Load().__enter__()
     for _ in range(reps):
         counter = [0]
         t0 = time.perf_counter()
@@ -82,6 +115,8 @@ def overhead(reps: int, n: int) -> None:
             run_deck(text, vectors=SAVED, timing=timing)
             total += timing["analysis_seconds"]
         analysis.append(total)
+    load.__exit__(None, None, None)
+    print(f"overhead load: {load.text()}")
     h, b, a = statistics.median(harness), statistics.median(bare), statistics.median(analysis)
     print(f"overhead: {len(pts)} points x {reps} reps: harness {h:.2f} s, bare ngspice -b "
           f"{b:.2f} s, ngspice analysis time {a:.2f} s")
@@ -93,14 +128,16 @@ def overhead(reps: int, n: int) -> None:
 def speedup(n: int) -> None:
     d = default_design()
     pts = _points(n)
-    times = {}
+    times, loads = {}, {}
     for workers in (1, 2):
-        with tempfile.TemporaryDirectory(prefix="nmpkit-bench-") as cache:
+        with tempfile.TemporaryDirectory(prefix="nmpkit-bench-") as cache, _Load() as load:
             t0 = time.perf_counter()
             _, stats = run_points(d, pts, cache_dir=cache, workers=workers, progress=False)
             times[workers] = time.perf_counter() - t0
             assert stats.computed == len(pts)
-    print(f"speed-up: {n} points: 1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s")
+        loads[workers] = load
+    print(f"speed-up: {n} points: 1 worker {times[1]:.2f} s {loads[1].text()}, "
+          f"2 workers {times[2]:.2f} s {loads[2].text()}")
     print(f"speed-up ratio 1-worker/2-workers = {times[1] / times[2]:.3f}  (target >= 1.8)")
 
 
@@ -111,9 +148,11 @@ def full(out: Path | None) -> None:
         target = out if out is not None else Path(tmp) / "tables"
         if target.exists():
             shutil.rmtree(target)
-        t0 = time.perf_counter()
-        characterize(d, grid, target, workers=2, progress=False)
-        wall = time.perf_counter() - t0
+        with _Load() as load:
+            t0 = time.perf_counter()
+            characterize(d, grid, target, workers=2, progress=False)
+            wall = time.perf_counter() - t0
+        print(f"full characterization load: {load.text()}")
     n = (len(grid.i_exc_amps) * len(grid.v_dd_volts) * len(grid.v_neg_volts))
     print(f"full default characterization: {n} f-I points, {grid.mc_samples} MC samples x "
           f"{len(grid.mc_i_exc_amps)} currents, 2 workers, empty cache: {wall:.1f} s")
@@ -126,12 +165,16 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=24, help="points for the overhead test")
     ap.add_argument("--speedup-points", type=int, default=120)
     ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--only-speedup", action="store_true")
     ap.add_argument("--full-out", type=Path, default=None,
                     help="keep the full characterization's tables here")
     args = ap.parse_args()
     print(f"cores available: {len(os.sched_getaffinity(0))}")
-    overhead(args.reps, args.points)
+    if not args.only_speedup:
+        overhead(args.reps, args.points)
     speedup(args.speedup_points)
+    if args.only_speedup:
+        return 0
     if not args.skip_full:
         full(args.full_out)
     return 0

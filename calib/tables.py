@@ -78,6 +78,10 @@ class Table:
             raise CalibrationError(f"kind must be one of {sorted(SCHEMAS)}, got {self.kind!r}")
 
 
+_UMASK = os.umask(0)  # read the process umask (os has no getter)
+os.umask(_UMASK)
+
+
 def _check_kind(kind: str) -> tuple[str, ...]:
     if kind not in SCHEMAS:
         raise CalibrationError(f"table kind must be one of {sorted(SCHEMAS)}, got {kind!r}")
@@ -116,6 +120,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -121,12 +121,13 @@ def _logspace(lo: float, hi: float, n: int) -> tuple[float, ...]:
 
 def default_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
     """40 currents (1 nA .. 2x the reset current, i.e. into saturation) x 5 V_NEG x 3 V_DD,
-    100 MC samples x 2 currents."""
+    100 MC samples at each of 30 nA and 300 nA (inside the linear range, where a sample's gain
+    is meaningful; near 1 uA some samples already leave it)."""
     top = 2.0 * (design.i_reset_amps if design else 1.5e-6)
     return Grid(i_exc_amps=_logspace(1e-9, top, 40), v_dd_volts=(0.8, 1.0, 1.2),
                 v_neg_volts=(0.0, -0.25, -0.5, -0.75, -1.0),
                 i_inh_amps=_logspace(1e-8, 1e-6, 5), mc_samples=100,
-                mc_i_exc_amps=(1e-7, 1e-6), seed=seed, name="default")
+                mc_i_exc_amps=(3e-8, 3e-7), seed=seed, name="default")
 
 
 def quick_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
@@ -202,7 +203,8 @@ def energy_regime(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``vdd_exponent`` (d ln E_vdd / d ln V_DD at fixed current and V_NEG) and ``regime``."""
     df = df.copy()
     df["vdd_exponent"] = np.nan
-    for _, idx in df.groupby(["i_exc_amps", "v_neg_volts"]).groups.items():
+    keys = [k for k in ("i_exc_amps", "v_neg_volts", "temp_celsius") if k in df.columns]
+    for _, idx in df.groupby(keys).groups.items():
         sub = df.loc[idx].sort_values("v_dd_volts")
         ok = sub["e_spike_vdd_joules"] > 0
         sub = sub[ok]

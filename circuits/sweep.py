@@ -38,6 +38,10 @@ class SweepStats:
     simulator_runs: int
 
 
+_UMASK = os.umask(0)  # read the process umask (os has no getter)
+os.umask(_UMASK)
+
+
 def point_key(design: NeuronDesign, p: Point, ngspice_version: str) -> str:
     """Content address of a point: hash of deck text + point + design + versions."""
     payload = json.dumps({
@@ -76,6 +80,7 @@ def cache_put(cache_dir: Path, key: str, row: dict[str, Any], point: Point) -> N
             json.dump({"key": key, "point": point.as_dict(), "row": row}, fh, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -91,3 +91,14 @@ def test_table_positional_and_kind_checked():
     assert t.kind == "fi"
     with pytest.raises(CalibrationError, match="kind"):
         Table("rates", _frame("fi"), {})
+
+
+def test_files_get_the_usual_mode(tmp_path):
+    import os
+    import stat
+
+    path = write_table(_frame("fi"), tmp_path / "fi.csv", kind="fi", provenance=PROV)
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in (path, path.with_suffix(".json")):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
