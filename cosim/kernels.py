@@ -19,6 +19,7 @@ runs its pure-torch schedules and says so in ``SimulationResult.schedule``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -221,7 +222,8 @@ def load() -> object | None:
 
             lib = Path(torch.__file__).parent / "lib"
             module = load_inline(
-                name="nmpkit_cosim_kernels_v5", cpp_sources=_SOURCE, functions=_FUNCTIONS,
+                name=f"nmpkit_cosim_kernels_v5_{_cpu_tag()}", cpp_sources=_SOURCE,
+                functions=_FUNCTIONS,
                 extra_cflags=["-O3", "-march=native", "-fopenmp", "-ffp-contract=off"],
                 extra_ldflags=[f"-L{lib}", "-l:libgomp.so.1", f"-Wl,-rpath,{lib}"],
                 verbose=False)
@@ -231,6 +233,18 @@ def load() -> object | None:
                                f"{str(err).splitlines()[0] if str(err) else ''})"
     _STATE["module"] = module
     return module
+
+
+def _cpu_tag() -> str:
+    """Short hash of the CPU's feature flags: -march=native builds must not be shared."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        import platform
+
+        flags = platform.machine() + platform.processor()
+    return hashlib.sha1(flags.encode()).hexdigest()[:8]
 
 
 def status() -> str:
