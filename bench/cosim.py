@@ -22,6 +22,7 @@ memory of that process, and accuracy after every step (best and final).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -62,7 +63,7 @@ def converted_layers(net: cosim.SpikingNetwork) -> list[nn.Module]:
 
 def dense_floor(layers: list[nn.Module], x: torch.Tensor, T: int) -> None:
     conv1, conv2, fc1, fc2 = layers
-    conv2 = conv2.to(memory_format=torch.channels_last)
+    conv2 = copy.deepcopy(conv2).to(memory_format=torch.channels_last)
     with torch.no_grad():
         s1 = conv1(x.contiguous(memory_format=torch.channels_last)).gt(0.5).float()
         s2 = torch.zeros(x.shape[0], 24200)
@@ -100,6 +101,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--timesteps", type=int, default=100)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--peer-reps", type=int, default=3, help="medians of this many for peers")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-chunk", type=int, default=64, help="samples per peer call")
     ap.add_argument("--peers", default=",".join(PEERS), help="comma list, or '' for none")
@@ -158,7 +160,7 @@ def main() -> int:
             ref = zero
         try:
             secs, theirs = timed(lambda n=name: PEERS[n](layers, x, T, args.peer_chunk),
-                                 args.reps)
+                                 args.peer_reps)
         except Exception as err:  # report and go on: a broken peer install is not our result
             print(f"  {name:34s} FAILED: {type(err).__name__}: {err}")
             continue
