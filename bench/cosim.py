@@ -22,6 +22,7 @@ memory of that process, and accuracy after every step (best and final).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -62,7 +63,7 @@ def converted_layers(net: cosim.SpikingNetwork) -> list[nn.Module]:
 
 def dense_floor(layers: list[nn.Module], x: torch.Tensor, T: int) -> None:
     conv1, conv2, fc1, fc2 = layers
-    conv2 = conv2.to(memory_format=torch.channels_last)
+    conv2 = copy.deepcopy(conv2).to(memory_format=torch.channels_last)
     with torch.no_grad():
         s1 = conv1(x.contiguous(memory_format=torch.channels_last)).gt(0.5).float()
         s2 = torch.zeros(x.shape[0], 24200)
@@ -100,10 +101,12 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--timesteps", type=int, default=100)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--peer-reps", type=int, default=3, help="medians of this many for peers")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-chunk", type=int, default=64, help="samples per peer call")
     ap.add_argument("--peers", default=",".join(PEERS), help="comma list, or '' for none")
     ap.add_argument("--full", action="store_true", help="also 10,000 × T=1000 (long)")
+    ap.add_argument("--full-only", action="store_true", help="only the 10,000 × T=1000 run")
     ap.add_argument("--full-samples", type=int, default=10000)
     ap.add_argument("--full-timesteps", type=int, default=1000)
     ap.add_argument("--child-full", action="store_true", help=argparse.SUPPRESS)
@@ -114,6 +117,8 @@ def main() -> int:
     net = cosim.convert(model, data["x_train"][:1000], percentile=99.99)
     if args.child_full:
         return full_child(args, net, data)
+    if args.full_only:
+        return full_run(args)
     B, T = args.batch, args.timesteps
     x, y = data["x_test"][:B], data["y_test"][:B]
     layers = converted_layers(net)
@@ -155,7 +160,7 @@ def main() -> int:
             ref = zero
         try:
             secs, theirs = timed(lambda n=name: PEERS[n](layers, x, T, args.peer_chunk),
-                                 args.reps)
+                                 args.peer_reps)
         except Exception as err:  # report and go on: a broken peer install is not our result
             print(f"  {name:34s} FAILED: {type(err).__name__}: {err}")
             continue
@@ -171,19 +176,25 @@ def main() -> int:
         print(f"\ncosim (auto) is {ours_rate / peer_rates[best]:.2f}× the fastest peer ({best})"
               f" and {ours_rate / rows[0][1]:.2f}× the dense-FLOP floor.")
     if args.full:
-        cmd = [sys.executable, __file__, "--child-full", "--threads", str(args.threads),
-               "--data", str(args.data), "--cache-dir", str(args.cache_dir),
-               "--full-samples", str(args.full_samples),
-               "--full-timesteps", str(args.full_timesteps)]
-        if args.weights:
-            cmd += ["--weights", str(args.weights)]
-        res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
-                                        text=True).stdout.strip().splitlines()[-1])
-        print(f"\nMNIST test set: {res['samples']} samples × T={res['timesteps']} NMP: "
-              f"wall {res['wall_s']:.0f} s ({res['rate']:,.0f} sample-steps/s); peak RSS "
-              f"{res['peak_rss_gb']:.2f} GB (process, of which {res['base_rss_gb']:.2f} GB "
-              f"before simulate); accuracy final {res['acc_final']:.4f}, best "
-              f"{res['acc_best']:.4f} at t={res['t_best']}; chunk {res['chunk']}")
+        full_run(args)
+    return 0
+
+
+def full_run(args) -> int:
+    """10,000 samples × T=1000 NMP in a fresh process, for its wall time and peak memory."""
+    cmd = [sys.executable, __file__, "--child-full", "--threads", str(args.threads),
+           "--data", str(args.data), "--cache-dir", str(args.cache_dir),
+           "--full-samples", str(args.full_samples),
+           "--full-timesteps", str(args.full_timesteps)]
+    if args.weights:
+        cmd += ["--weights", str(args.weights)]
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                    text=True).stdout.strip().splitlines()[-1])
+    print(f"\nMNIST test set: {res['samples']} samples × T={res['timesteps']} NMP: "
+          f"wall {res['wall_s']:.0f} s ({res['rate']:,.0f} sample-steps/s); peak RSS "
+          f"{res['peak_rss_gb']:.2f} GB (process, of which {res['base_rss_gb']:.2f} GB "
+          f"before simulate); accuracy final {res['acc_final']:.4f}, best "
+          f"{res['acc_best']:.4f} at t={res['t_best']}; chunk {res['chunk']}")
     return 0
 
 

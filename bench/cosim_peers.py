@@ -1,6 +1,8 @@
 """Peer simulators and plain baselines running the same converted MNIST weights.
 
-Each runner takes ``(layers, x, T, chunk)`` where ``layers`` is the converted network as four
+Step-loop peers get channels-last convs and inputs (the layout that makes oneDNN's convolution
+fast here; sinabs runs its time-folded batch as it comes). Each runner takes
+``(layers, x, T, chunk)`` where ``layers`` is the converted network as four
 torch modules with the normalized weights (conv1, conv2, fc1 after Flatten, fc2), ``x`` is the
 (B, 1, 28, 28) input applied as a constant current every step, and returns the spike counts of
 the four IF layers as a list of (B, ...) tensors. Semantics per peer:
@@ -17,6 +19,8 @@ the four IF layers as a list of (B, ...) tensors. Semantics per peer:
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
@@ -37,7 +41,7 @@ def _hook_counts(modules: list[nn.Module], b: int) -> tuple[list, list]:
 def plain_torch_loop(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int,
                      floor: float | None = None) -> list[torch.Tensor]:
     """The reference-style dense step loop, channels-last convs, first layer computed once."""
-    conv1, conv2, fc1, fc2 = layers
+    conv1, conv2, fc1, fc2 = (copy.deepcopy(m) for m in layers)
     conv2 = conv2.to(memory_format=torch.channels_last)
     out = [[] for _ in range(4)]
     with torch.no_grad():
@@ -71,7 +75,7 @@ def sinabs_run(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int):
     from sinabs.activation import MembraneSubtract, SingleSpike
     from sinabs.layers import IAFSqueeze
 
-    conv1, conv2, fc1, fc2 = layers
+    conv1, conv2, fc1, fc2 = (copy.deepcopy(m) for m in layers)
     out = [[] for _ in range(4)]
     with torch.no_grad():
         for b0 in range(0, x.shape[0], chunk):
@@ -98,9 +102,10 @@ def sinabs_run(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int):
 def _step_loop(net: nn.Module, spiking: list[nn.Module], x: torch.Tensor, T: int, chunk: int,
                reset) -> list[torch.Tensor]:
     out = [[] for _ in range(len(spiking))]
+    net = net.to(memory_format=torch.channels_last)  # the plain loop's conv fast path, for all
     with torch.no_grad():
         for b0 in range(0, x.shape[0], chunk):
-            xc = x[b0:b0 + chunk]
+            xc = x[b0:b0 + chunk].contiguous(memory_format=torch.channels_last)
             reset(net)
             counts, handles = _hook_counts(spiking, xc.shape[0])
             for _ in range(T):
@@ -115,7 +120,7 @@ def _step_loop(net: nn.Module, spiking: list[nn.Module], x: torch.Tensor, T: int
 def spikingjelly_run(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int):
     from spikingjelly.activation_based import functional, neuron
 
-    conv1, conv2, fc1, fc2 = layers
+    conv1, conv2, fc1, fc2 = (copy.deepcopy(m) for m in layers)
     ifs = [neuron.IFNode(v_threshold=1.0, v_reset=None, step_mode="s") for _ in range(4)]
     net = nn.Sequential(conv1, ifs[0], conv2, ifs[1], nn.Flatten(), fc1, ifs[2], fc2, ifs[3])
     return _step_loop(net, ifs, x, T, chunk, functional.reset_net)
@@ -125,7 +130,7 @@ def snntorch_run(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int):
     import snntorch
     import snntorch.utils
 
-    conv1, conv2, fc1, fc2 = layers
+    conv1, conv2, fc1, fc2 = (copy.deepcopy(m) for m in layers)
     lifs = [snntorch.Leaky(beta=1.0, threshold=1.0, reset_mechanism="subtract",
                            init_hidden=True) for _ in range(4)]
     net = nn.Sequential(conv1, lifs[0], conv2, lifs[1], nn.Flatten(), fc1, lifs[2], fc2,
@@ -149,7 +154,7 @@ class _NorseIAF(nn.Module):
 
 
 def norse_run(layers: list[nn.Module], x: torch.Tensor, T: int, chunk: int):
-    conv1, conv2, fc1, fc2 = layers
+    conv1, conv2, fc1, fc2 = (copy.deepcopy(m) for m in layers)
     cells = [_NorseIAF() for _ in range(4)]
     net = nn.Sequential(conv1, cells[0], conv2, cells[1], nn.Flatten(), fc1, cells[2], fc2,
                         cells[3])

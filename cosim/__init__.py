@@ -1,4 +1,13 @@
-"""cosim: ANN->SNN conversion and a fast, exact integrate-and-fire network simulator."""
+"""cosim: ANN->SNN conversion and a fast, exact integrate-and-fire network simulator.
+
+    net = cosim.convert(model, calibration_batch, percentile=99.99)
+    res = cosim.simulate(net, x_test, timesteps=1000, lower_bound=None)   # NMP; 0.0 = ZMP
+    acc = res.accuracy_per_step(y_test)        # (T,) accuracy after every step
+    res.spike_counts, res.layer_rates, res.synaptic_events
+
+Every schedule the engine uses gives exactly the spikes of a plain step-by-step loop (proved
+against an independent reference in tests/cosim on a dyadic grid, where every sum is exact).
+"""
 
 from cosim.convert import convert
 from cosim.engine import simulate

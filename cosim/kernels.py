@@ -19,6 +19,7 @@ runs its pure-torch schedules and says so in ``SimulationResult.schedule``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -170,21 +171,34 @@ at::Tensor sparse_linear(const at::Tensor& x, const at::Tensor& wt, const at::Te
   const float* WT = wt.data_ptr<float>();
   const float* BI = bias.numel() ? bias.data_ptr<float>() : nullptr;
   float* Y = out.data_ptr<float>();
-  // CSC lists of the non-zero inputs: for each input j, the rows (and values) where it fired
+  // CSC lists of the non-zero inputs: for each input j, the rows (and values) where it fired.
+  // Threads scan row ranges into their own lists; a counting sort by j merges them, keeping
+  // rows ascending within each j.
+  const int64_t nth = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), R));
+  std::vector<std::vector<int32_t>> pj(nth), pr(nth);
+  std::vector<std::vector<float>> pv(nth);
+  at::parallel_for(0, nth, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ra = R * t / nth, rb = R * (t + 1) / nth;
+      for (int64_t r = ra; r < rb; ++r) {
+        const float* xr = X + r * N;
+        for (int64_t j = 0; j < N; ++j)
+          if (xr[j] != 0.f) { pj[t].push_back((int32_t)j); pr[t].push_back((int32_t)r);
+                              pv[t].push_back(xr[j]); }
+      }
+    }
+  });
   std::vector<int64_t> cnt(N + 1, 0);
-  for (int64_t r = 0; r < R; ++r) {
-    const float* xr = X + r * N;
-    for (int64_t j = 0; j < N; ++j) cnt[j + 1] += xr[j] != 0.f;
-  }
+  for (int64_t t = 0; t < nth; ++t) for (auto j : pj[t]) cnt[j + 1] += 1;
   for (int64_t j = 0; j < N; ++j) cnt[j + 1] += cnt[j];
   std::vector<int64_t> pos(cnt.begin(), cnt.end() - 1);
   std::vector<int32_t> rows(cnt[N]);
   std::vector<float> vals(cnt[N]);
-  for (int64_t r = 0; r < R; ++r) {  // rows ascending within each j: the same order per row
-    const float* xr = X + r * N;
-    for (int64_t j = 0; j < N; ++j)
-      if (xr[j] != 0.f) { rows[pos[j]] = (int32_t)r; vals[pos[j]++] = xr[j]; }
-  }
+  for (int64_t t = 0; t < nth; ++t)  // thread t's rows all precede thread t+1's
+    for (size_t e = 0; e < pj[t].size(); ++e) {
+      const int64_t q = pos[pj[t][e]]++;
+      rows[q] = pr[t][e]; vals[q] = pv[t][e];
+    }
   const int64_t blk = 64;
   at::parallel_for(0, (O + blk - 1) / blk, 1, [&](int64_t q0, int64_t q1) {
     const int64_t o0 = q0 * blk, o1 = std::min(O, q1 * blk);
@@ -221,7 +235,8 @@ def load() -> object | None:
 
             lib = Path(torch.__file__).parent / "lib"
             module = load_inline(
-                name="nmpkit_cosim_kernels_v5", cpp_sources=_SOURCE, functions=_FUNCTIONS,
+                name=f"nmpkit_cosim_kernels_v6_{_cpu_tag()}", cpp_sources=_SOURCE,
+                functions=_FUNCTIONS,
                 extra_cflags=["-O3", "-march=native", "-fopenmp", "-ffp-contract=off"],
                 extra_ldflags=[f"-L{lib}", "-l:libgomp.so.1", f"-Wl,-rpath,{lib}"],
                 verbose=False)
@@ -231,6 +246,18 @@ def load() -> object | None:
                                f"{str(err).splitlines()[0] if str(err) else ''})"
     _STATE["module"] = module
     return module
+
+
+def _cpu_tag() -> str:
+    """Short hash of the CPU's feature flags: -march=native builds must not be shared."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        import platform
+
+        flags = platform.machine() + platform.processor()
+    return hashlib.sha1(flags.encode()).hexdigest()[:8]
 
 
 def status() -> str:
