@@ -284,6 +284,7 @@ class Calibration(EnergyLookups):
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a calibration is meant to be shared
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -89,15 +89,15 @@ def _design_number(design: dict[str, Any], key: str) -> float | None:
 
 
 def _healthy(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Drop f–I rows where the threshold swing has collapsed (< half the median): the neuron no
+    """Drop f–I rows where the threshold swing has collapsed (< 0.6 × the median): the neuron no
     longer resets a full packet there (runt oscillation), so its rate is not a transfer curve."""
     if df.empty:
         return df
     med = float(df.loc[df["rate_hertz"] > 0, "v_th_volts"].median())
-    bad = (df["rate_hertz"] > 0) & (df["v_th_volts"] < 0.5 * med)
+    bad = (df["rate_hertz"] > 0) & (df["v_th_volts"] < 0.6 * med)
     if bad.any():
         notes.append(f"fi: {int(bad.sum())} row(s) with a collapsed threshold swing "
-                     f"(< {0.5 * med:.3g} V) left out: above "
+                     f"(< {0.6 * med:.3g} V) left out: above "
                      f"{df.loc[bad, 'i_exc_amps'].min():.3g} A the circuit is out of range")
     return df[~bad]
 
@@ -268,6 +268,10 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     mvneg = _nearest(mm["v_neg_volts"], vneg, "V_NEG", "mismatch")
     mm = _at(_at(mm, "v_dd_volts", mvdd), "v_neg_volts", mvneg)
     mm = mm[(mm["rate_nominal_hertz"] > 0) & np.isfinite(mm["gain"])]
+    i_ok = float(curve.index.max())  # Monte Carlo rows beyond the working range say nothing
+    if (mm["i_exc_amps"] > i_ok * (1 + 1e-9)).any():
+        notes.append(f"mismatch: rows above {i_ok:.3g} A (outside the working range) left out")
+        mm = mm[mm["i_exc_amps"] <= i_ok * (1 + 1e-9)]
     per = mm.groupby("mc_sample").agg(gain=("gain", "mean"), v_th=("v_th_volts", "mean"))
     n_mc = len(per)
     if n_mc >= 2:

@@ -6,7 +6,11 @@ Per spiking layer ℓ, averaged over the batch (one inference = one sample over 
         + synaptic_events_ℓ · E_syn(V_DD)          # events the layer's spikes trigger downstream
         + neurons_ℓ · P_static(V_NEG) · T · dt
 
-plus the input's synaptic events × E_syn. E_spike,VDD comes from the measured table at V_DD:
+plus the input's synaptic events × E_syn. A synaptic event delivers the charge |w|·q_spike, so with
+``net`` given the events are weighted by |w| (each spike counts the sum of |w| over its outgoing
+synapses; the input counts |x| times the sum of |w| over its synapses, every step); without it
+every event is priced as a unit-weight event (an upper bound for |w| ≤ 1, said in the notes).
+E_spike,VDD comes from the measured table at V_DD:
 between measured supplies it is interpolated on a log–log scale; where the measurement says the
 circuit is in its crowbar regime the report says so (``regime == "crowbar"``) instead of scaling a
 V_DD² law; beyond a crowbar edge or above the measured range no law is assumed and
@@ -79,12 +83,42 @@ class EnergyReport:
         return d
 
 
+def weighted_fan_out(net: Any, index: int) -> Any:
+    """Sum of |w| over the synapses leaving each neuron of layer ``index`` (-1: the input), shape
+    of that layer; zero for the output layer. Average pooling keeps its 1/k² (it scales charge)."""
+    import torch
+    import torch.nn.functional as F
+
+    layers = net.layers
+    if index == len(layers) - 1:
+        return torch.zeros(layers[-1].shape)
+    shape = net.input_shape if index == -1 else layers[index].shape
+    x = torch.zeros((1, *shape), dtype=torch.float64, requires_grad=True)
+    y = x
+    with torch.enable_grad():
+        for op in layers[index + 1].ops:
+            o = op.options
+            w = None if op.weight is None else op.weight.detach().double().abs()
+            if op.kind == "conv2d":
+                y = F.conv2d(y, w, None, **o)
+            elif op.kind == "conv_transpose2d":
+                y = F.conv_transpose2d(y, w, None, **o)
+            elif op.kind == "linear":
+                y = F.linear(y, w)
+            elif op.kind == "scale":
+                y = y * w
+            else:
+                y = op(y)
+        y.sum().backward()
+    return x.grad[0].detach()
+
+
 def _per_inference(x: Any, batch: int) -> float:
     return float(x.double().sum()) / batch if hasattr(x, "double") else float(x) / batch
 
 
-def energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
-           v_neg_volts: float) -> EnergyReport:
+def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_volts: float,
+           net: Any = None, inputs: Any = None) -> EnergyReport:
     """Joules per inference, per layer, from a ``cosim.SimulationResult``.
 
     Args:
@@ -92,6 +126,9 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
             ``timesteps``, ``layer_names``, ``layer_sizes``.
         calibration: per-event energies and static power.
         v_dd_volts, v_neg_volts: the supplies.
+        net: the simulated ``cosim.SpikingNetwork``; weights the synaptic events by |w|.
+        inputs: (B, *input_shape) the simulated inputs (constant current); with ``net``, weights
+            the input's events by |x|·|w|.
 
     Raises:
         CalibrationError: a supply outside what the tables can answer without an assumed law.
@@ -110,13 +147,25 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
     for i, counts in enumerate(result.spike_counts):
         n = int(sizes[i]) if sizes is not None else int(counts[0].numel())
         spikes = _per_inference(counts, batch)
-        syn = _per_inference(result.synaptic_events[i], batch)
+        if net is not None:
+            wf = weighted_fan_out(net, i).reshape(-1).double()
+            syn = float((counts.reshape(batch, -1).double() @ wf).sum()) / batch
+        else:
+            syn = _per_inference(result.synaptic_events[i], batch)
         layers.append(LayerEnergy(
             name=names[i], neurons=n, spikes=spikes, synaptic_events=syn,
             e_spike_joules=spikes * (e_vdd + e_vneg), e_syn_joules=syn * e_syn,
             e_static_joules=n * p_static * t_seconds))
-    inp = _per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
     notes = []
+    if net is not None and inputs is not None:
+        wf = weighted_fan_out(net, -1).reshape(-1).double()
+        x = inputs.detach().reshape(inputs.shape[0], -1).double().abs()
+        inp = float((x @ wf).sum()) * result.timesteps / inputs.shape[0]
+    else:
+        inp = _per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
+    if net is None:
+        notes.append("synaptic events priced at unit weight (no network given to weight them "
+                     "by |w|)")
     if regime == "crowbar":
         notes.append(f"V_DD={v_dd_volts} V: the circuit is in its crowbar regime there; E_spike is "
                      "the measured (interpolated) value, not a V_DD² law")

@@ -141,10 +141,15 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
         for vdd in v_dd_volts:
             try:
                 rep = energy(ev["result"], cal, v_dd_volts=vdd,
-                             v_neg_volts=v if v is not None else cal.v_neg_volts)
-                rec["energy"][f"{vdd:g}"] = {"joules": rep.total_joules, "regime": rep.regime,
-                                             "notes": list(rep.notes),
-                                             "layers": [ly.total_joules for ly in rep.layers]}
+                             v_neg_volts=v if v is not None else cal.v_neg_volts,
+                             net=clf.net, inputs=clf.x)
+                rec["energy"][f"{vdd:g}"] = {
+                    "joules": rep.total_joules, "regime": rep.regime, "notes": list(rep.notes),
+                    "layers": [ly.total_joules for ly in rep.layers],
+                    "spike_joules": sum(ly.e_spike_joules for ly in rep.layers),
+                    "synapse_joules": sum(ly.e_syn_joules for ly in rep.layers)
+                    + rep.e_input_joules,
+                    "static_joules": sum(ly.e_static_joules for ly in rep.layers)}
             except CalibrationError as exc:
                 rec["energy"][f"{vdd:g}"] = {"joules": None, "regime": "unavailable",
                                              "notes": [str(exc)]}
@@ -178,7 +183,9 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
                            "floor_theta": rec["floor_theta"], "accuracy": rec["accuracy"],
                            "best_accuracy": rec["best_accuracy"],
                            "energy_joules": e["joules"], "regime": e["regime"],
-                           "notes": e["notes"]})
+                           "spike_joules": e.get("spike_joules"),
+                           "synapse_joules": e.get("synapse_joules"),
+                           "static_joules": e.get("static_joules"), "notes": e["notes"]})
     priced = [p for p in points if p["energy_joules"] is not None]
     for p in points:
         p["pareto"] = p["energy_joules"] is not None and not any(

@@ -79,8 +79,20 @@ def test_energy_against_a_hand_count(cal):
     expect = ((tot_spk[0] + tot_spk[1]) / 2 * e_spk + tot_events[0] / 2 * e_syn
               + 2 * static + inp * e_syn)
     assert rep.total_joules == pytest.approx(expect)
-    assert rep.regime == "quadratic" and rep.notes == ()
+    assert rep.regime == "quadratic" and "unit weight" in rep.notes[0]
     assert rep.as_dict()["layers"][0]["total_joules"] == pytest.approx(rep.layers[0].total_joules)
+    # with the network, an event carries |w|·q: weight the hand counts by |w|
+    rep_w = energy(res, cal, v_dd_volts=1.0, v_neg_volts=-0.5, net=net, inputs=x)
+    W1, W2 = l1.weight.detach().abs(), l2.weight.detach().abs()
+    wsyn = sum(hand_counts(l1, l2, x[b].tolist(), T)[0][i] * float(W2[:, i].sum())
+               for b in range(2) for i in range(2)) / 2
+    winp = sum(abs(float(x[b, j])) * float(W1[:, j].sum()) for b in range(2)
+               for j in range(3)) * T / 2
+    assert rep_w.layers[0].synaptic_events == pytest.approx(wsyn)
+    assert rep_w.input_synaptic_events == pytest.approx(winp)
+    assert rep_w.total_joules == pytest.approx(
+        (tot_spk[0] + tot_spk[1]) / 2 * e_spk + (wsyn + winp) * e_syn + 2 * static)
+    assert rep_w.notes == ()
 
 
 def test_energy_scales_with_vdd_squared_in_the_quadratic_regime(cal):
@@ -95,7 +107,7 @@ def test_crowbar_regime_is_reported_not_extrapolated(cal):
     net, _, _ = tiny()
     res = simulate(net, torch.tensor([[1.0, 0.5, 0.75]]), timesteps=16)
     rep = energy(res, cal, v_dd_volts=1.5, v_neg_volts=0.0)
-    assert rep.regime == "crowbar" and "crowbar" in rep.notes[0]
+    assert rep.regime == "crowbar" and any("crowbar" in n for n in rep.notes)
     assert rep.e_spike_vdd_joules == pytest.approx(2 * syn.K_VDD * 1.5**2)  # the measured value
     mid = energy(res, cal, v_dd_volts=1.35, v_neg_volts=0.0)
     assert mid.regime == "crowbar"
