@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-apt_pkgs=(ngspice libngspice0 dataset-fashion-mnist)
+apt_pkgs=(ngspice libngspice0 dataset-fashion-mnist g++ ninja-build)  # g++/ninja: cosim's compiled kernels
 [ "$dev" = 1 ] && apt_pkgs+=(chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do
