@@ -195,13 +195,17 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
         ]
         marks = [t for t in (50, 100, 200) if t < T2] + [T2]
         lines[-2] = "| lower bound (θ) | " + " | ".join(f"{metric} at t={t}" for t in marks)
-        lines[-2] += f" | best {metric} for t ≤ {T2} (t) |"
-        lines[-1] = "|---" * (len(marks) + 2) + "|"
+        lines[-2] += f" | best {metric} for t ≤ {T2} (t) | mean rate per spiking layer (run's T) |"
+        lines[-1] = "|---" * (len(marks) + 3) + "|"
         for b, r in sweep.items():
             df = pd.read_csv(r["_csv"]).set_index("t")[metric].loc[:T2]
             best_t = int(df.idxmax() if metric == "accuracy" else df.idxmin())
             cells = " | ".join(fmt(df.loc[t]) for t in marks)
-            lines.append(f"| {b} | {cells} | {fmt(df.loc[best_t])} (t={best_t}) |")
+            rates = ", ".join(f"{x:.4f}" for x in r["layer_rates"])
+            lines.append(
+                f"| {b} | {cells} | {fmt(df.loc[best_t])} (t={best_t}) | "
+                f"{rates} (T={r['timesteps']}) |"
+            )
     for lab, r in (("NMP", nmp), ("ZMP", zmp)):
         if "correlation" in r:
             c = r["correlation"]
@@ -210,7 +214,7 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
                 f"Correlation ANN activation vs SNN rate, {lab}, t={c['t']}, "
                 f"{c['samples']} samples:",
                 "",
-                "| spiking layer | Pearson r | mean abs. difference |",
+                "| spiking layer (shape) | Pearson r | mean abs. difference |",
                 "|---|---|---|",
             ]
             for L in c["layers"]:
@@ -218,6 +222,15 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
                     f"| {L['layer']} {tuple(L['shape'])} | {L['pearson_r']:.4f} | "
                     f"{L['mean_abs_diff']:.4f} |"
                 )
+    if any("correlation" in r for r in (nmp, zmp)):
+        lines += [
+            "",
+            "ANN activation = the layer's ANN output / its normalization scale; SNN rate = "
+            "spikes / t. Pearson r and the mean absolute difference |clip(ANN, 0, 1) − rate| are "
+            "over every neuron of the samples; the scatter plots show a random 3000 per layer. "
+            "The output layer's ANN values include negative logits, which an IF neuron renders "
+            "as rate 0, hence its lower r.",
+        ]
     lines += (
         ["", "## Commands", "", "```"]
         + [r["_cmd"] for r in list(runs.values()) + list(sweep.values())]
