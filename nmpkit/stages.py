@@ -191,7 +191,8 @@ def _tradeoff(ctx: StageContext) -> dict[str, Any]:
     work = ctx.cache_dir / "out"
     _command("tradeoff", [*_classifier_argv(ctx),
                           "--weights", ctx.upstream["train"] / "weights.pt",
-                          "--limit", t["eval_limit"], "--timesteps", t["timesteps"], "--v-neg", *t["v_neg_volts"],
+                          "--limit", t["eval_limit"], "--timesteps", t["timesteps"],
+                          "--v-neg", *t["v_neg_volts"],
                           "--v-dd", *t["v_dd_volts"], "--out", work], ctx)
     _copy_results(work, ctx.out_dir)
     res = json.loads((work / "tradeoff.json").read_text())
@@ -208,7 +209,8 @@ def _modulate(ctx: StageContext) -> dict[str, Any]:
     _command("modulate", [*_classifier_argv(ctx),
                           "--weights", ctx.upstream["train"] / "weights.pt",
                           "--limit", v["eval_limit"], "--timesteps", v["timesteps"],
-                          "--sigma", *v["sigmas"], "--window", v["window_steps"],
+                          "--sigma", *v["sigmas"],
+                          *(["--window", v["window_steps"]] if v["window_steps"] else []),
                           "--max-pulses", v["max_pulses"], "--seed", ctx.config["run"]["seed"],
                           "--out", work], ctx)
     _copy_results(work, ctx.out_dir)
