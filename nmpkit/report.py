@@ -84,17 +84,28 @@ def fig_energy(run: Path):
     df = _csv(run, "characterize/energy.csv")
     if df is None or df.empty:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    g = df.groupby("v_dd_volts", as_index=False).agg(
-        e=("e_spike_vdd_joules", "median"), regime=("regime", "first"))
-    for regime, gg in g.groupby("regime"):
-        ax.loglog(gg["v_dd_volts"], gg["e"] * 1e12, "o", label=f"measured ({regime})")
-    q = g[g["regime"] == "quadratic"]
-    if len(q) >= 2:
-        k, logc = np.polyfit(np.log(q["v_dd_volts"]), np.log(q["e"]), 1)
-        xs = np.linspace(g["v_dd_volts"].min(), g["v_dd_volts"].max(), 50)
-        ax.loglog(xs, np.exp(logc) * xs**k * 1e12, "k--", label=f"fit ∝ V_DD^{k:.2f}")
-    ax.set(xlabel="V_DD (V)", ylabel="energy per spike (pJ)", title="Energy per spike vs V_DD")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    keys = [k for k in ("i_exc_amps", "v_neg_volts", "temp_celsius") if k in df]
+    for _, g in df.groupby(keys):
+        g = g.sort_values("v_dd_volts")
+        ax.plot(g["v_dd_volts"], g["e_spike_vdd_joules"] * 1e12, color="0.8", lw=0.6, zorder=1)
+    for regime, marker in (("quadratic", "o"), ("crowbar", "x")):
+        r = df[df["regime"] == regime]
+        if not r.empty:
+            ax.scatter(r["v_dd_volts"], r["e_spike_vdd_joules"] * 1e12, marker=marker, s=14,
+                       zorder=2, label=f"{regime} regime ({len(r)} points)")
+    q = df[df["regime"] == "quadratic"].copy()
+    if q["v_dd_volts"].nunique() >= 2:
+        # one exponent for all quadratic curves, each with its own prefactor
+        q["lx"], q["ly"] = np.log(q["v_dd_volts"]), np.log(q["e_spike_vdd_joules"])
+        dm = q.groupby(keys)[["lx", "ly"]].transform(lambda c: c - c.mean())
+        if float((dm["lx"] ** 2).sum()) > 0:
+            k = float((dm["lx"] * dm["ly"]).sum() / (dm["lx"] ** 2).sum())
+            ax.plot([], [], "k--", label=f"pooled fit: E ∝ V_DD^{k:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlabel="V_DD (V)", ylabel="energy per spike from V_DD (pJ)",
+           title="Energy per spike vs V_DD (grey: one current/V_NEG each)")
     ax.legend(fontsize=7)
     return fig
 
@@ -109,9 +120,9 @@ def fig_accuracy(run: Path):
         g = df[df["condition"] == cond]
         if not g.empty:
             ax.plot(g["t"], g[metric] * (100 if metric == "accuracy" else 1), label=cond.upper())
-    ann = _json(run, "train/metrics.json")
-    if ann and metric == "accuracy" and "test_accuracy" in ann:
-        ax.axhline(100 * ann["test_accuracy"], color="k", ls=":", label="ANN")
+    ann = _json(run, "evaluate/nmp.json")  # the ANN on the same test images as the SNN
+    if ann and metric == "accuracy" and ann.get("ann_accuracy") is not None:
+        ax.axhline(100 * ann["ann_accuracy"], color="k", ls=":", label="ANN (same images)")
     ax.set(xlabel="timestep t", ylabel="accuracy (%)" if metric == "accuracy" else "MSE",
            title="SNN accuracy vs time: NMP vs ZMP")
     if metric == "accuracy":
