@@ -9,7 +9,9 @@ Every schedule the engine uses gives exactly the spikes of a plain step-by-step 
 against an independent reference in tests/cosim on a dyadic grid, where every sum is exact).
 """
 
+from cosim.calibrated import calibrated_neuron, calibrated_neurons
 from cosim.convert import convert
+from cosim.energy import EnergyReport, energy
 from cosim.engine import simulate
 from cosim.errors import ConversionError, SimulationInputError
 from cosim.network import SpikingLayer, SpikingNetwork, SynapticOp
@@ -18,12 +20,16 @@ from cosim.result import SimulationResult
 
 __all__ = [
     "ConversionError",
+    "EnergyReport",
     "IFNeuron",
     "SimulationInputError",
     "SimulationResult",
     "SpikingLayer",
     "SpikingNetwork",
     "SynapticOp",
+    "calibrated_neuron",
+    "calibrated_neurons",
     "convert",
+    "energy",
     "simulate",
 ]
