@@ -113,7 +113,8 @@ def _check_columns(df: pd.DataFrame, kind: str, where: str) -> None:
             )
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file, fsync, rename) with the usual mode."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -169,10 +170,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, kind: str,
             f"{path}: provenance must be a dict, got {type(provenance).__name__}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(path, df.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
     sidecar = {"kind": kind, "columns": [str(c) for c in df.columns],
                "provenance": _jsonable(provenance)}
-    _atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2, sort_keys=True))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2, sort_keys=True))
     return path
 
 

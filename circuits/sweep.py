@@ -17,13 +17,13 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from calib.tables import atomic_write_text
 from circuits.design import NeuronDesign
 from circuits.point import MEASURE_VERSION, Point, deck_for, simulate_point
 
@@ -38,8 +38,6 @@ class SweepStats:
     simulator_runs: int
 
 
-_UMASK = os.umask(0)  # read the process umask (os has no getter)
-os.umask(_UMASK)
 
 
 def point_key(design: NeuronDesign, p: Point, ngspice_version: str) -> str:
@@ -74,18 +72,8 @@ def cache_put(cache_dir: Path, key: str, row: dict[str, Any], point: Point) -> N
     """Store a row atomically."""
     path = _entry(cache_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"key": key, "point": point.as_dict(), "row": row}, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, json.dumps({"key": key, "point": point.as_dict(), "row": row},
+                                       sort_keys=True))
 
 
 def _task(design: NeuronDesign, p: Point, key: str, cache_dir: str | None,
