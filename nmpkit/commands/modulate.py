@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.commands import add_classifier_arguments
+
 NAME = "modulate"
 HELP = "device variation and the count-based weight-modulation loop: accuracy vs σ before/after"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--calibration", required=True, help="calibration JSON (nmpkit calibrate)")
-    p.add_argument("--network", default="mnist", help="zoo network (default: mnist)")
-    p.add_argument("--weights", required=True, help="trained state_dict (nmpkit train)")
-    p.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
-    p.add_argument("--data-root", required=True, help="dataset folder or .npz")
-    p.add_argument("--limit", type=int, default=200, help="test images (default: 200)")
-    p.add_argument("--timesteps", type=int, default=200, help="T (default: 200)")
+    add_classifier_arguments(p, limit=200, timesteps=200)
     p.add_argument("--sigma", type=float, nargs="+", default=[0.05, 0.1, 0.2],
                    help="device-to-device log-normal σ values (default: 0.05 0.1 0.2)")
     p.add_argument("--v-neg", type=float, default=None,

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.commands import add_classifier_arguments
+
 NAME = "tradeoff"
 HELP = "sweep V_NEG (floor) and V_DD: accuracy, energy per inference, Pareto front"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--calibration", required=True, help="calibration JSON (nmpkit calibrate)")
-    p.add_argument("--network", default="mnist", help="zoo network (default: mnist)")
-    p.add_argument("--weights", required=True, help="trained state_dict (nmpkit train)")
-    p.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
-    p.add_argument("--data-root", required=True, help="dataset folder or .npz")
-    p.add_argument("--limit", type=int, default=500, help="test images (0 = all; default 500)")
-    p.add_argument("--timesteps", type=int, default=200, help="T (default: 200)")
+    add_classifier_arguments(p, limit=500, timesteps=200)
     p.add_argument("--v-neg", type=float, nargs="+", default=[0.0, -0.1, -0.25, -0.5, -1.0],
                    help="V_NEG grid (the V_NEG of floors 0/-0.5/-1/-2 θ are added)")
     p.add_argument("--v-dd", type=float, nargs="+", default=[0.8, 1.0, 1.2], help="V_DD grid")
