@@ -28,7 +28,6 @@ import dataclasses
 import datetime
 import hashlib
 import math
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calib.provenance import git_revision
 from calib.tables import write_table
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError
@@ -163,18 +163,6 @@ def grid_points(design: NeuronDesign, grid: Grid) -> dict[str, list[Point]]:
     return pts
 
 
-def _git_revision() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=10, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=Path(__file__).parent, capture_output=True, text=True,
-                               timeout=10).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def provenance(design: NeuronDesign, grid: Grid, stats: SweepStats | None = None
                ) -> dict[str, Any]:
     """The provenance every table carries (``calib.tables.PROVENANCE_KEYS`` and more)."""
@@ -190,7 +178,7 @@ def provenance(design: NeuronDesign, grid: Grid, stats: SweepStats | None = None
         "netlist_sha256": hashlib.sha256(sub.encode()).hexdigest(),
         "ngspice_version": ngspice_version(),
         "nmpkit_version": __version__,
-        "git_revision": _git_revision(),
+        "git_revision": git_revision(),
         "seed": grid.seed,
         "grid": grid.to_dict(),
         "producer": "circuits.characterization.characterize",

@@ -7,26 +7,12 @@ import hashlib
 import json
 import os
 import platform
-import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_REPO = Path(__file__).resolve().parent.parent
-
-
-@lru_cache(maxsize=1)
-def git_revision() -> str:
-    """The checkout's commit (with '+dirty' when the tree has changes), or 'unknown'."""
-    try:
-        rev = subprocess.run(["git", "-C", str(_REPO), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(_REPO), "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+from calib.provenance import git_revision
 
 
 @lru_cache(maxsize=1)

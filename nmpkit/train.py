@@ -31,11 +31,6 @@ def provenance(**extra: object) -> dict:
     return _provenance(torch_threads=torch.get_num_threads(), **extra)
 
 
-def write_json(path: Path, obj: dict) -> None:
-    """Atomic JSON write (temp file + ``os.replace``)."""
-    write_json_atomic(path, obj)
-
-
 def _torch_save(obj: object, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -51,7 +46,8 @@ def save_weights(model: nn.Module, path: str | Path, meta: dict, *, half: bool =
         for k, v in model.state_dict().items()
     }
     _torch_save(sd, path)
-    write_json(path.with_suffix(".json"), {**meta, "dtype": "float16" if half else "float32"})
+    write_json_atomic(path.with_suffix(".json"),
+                      {**meta, "dtype": "float16" if half else "float32"})
     return path
 
 
@@ -304,5 +300,4 @@ __all__ = [
     "provenance",
     "save_weights",
     "train",
-    "write_json",
 ]

@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     from nmpkit import evaluate as ev
     from nmpkit.errors import UsageError
-    from nmpkit.train import load_weights, provenance, write_json
+    from nmpkit.provenance import write_json_atomic
+    from nmpkit.train import load_weights, provenance
     from nmpkit.zoo import get_network
 
     spec = get_network(args.network)
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         }
     if snapshots:
         summary["reconstructions"] = _save_snapshots(res["snapshots"], x, out)
-    write_json(
+    write_json_atomic(
         out.with_suffix(".json"),
         {
             **summary,
