@@ -16,7 +16,8 @@ spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -159,7 +160,7 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
     poisson = encoding == "poisson"
-    with torch.no_grad():
+    with torch.no_grad(), _full_fp32(dev):
         for b0 in range(0, B, b_chunk):
             x = inputs[b0:b0 + b_chunk]
             b = x.shape[0]
@@ -216,6 +217,25 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
         schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
         | {"chunk_size": b_chunk, "time_block": tb_max,
            "kernels": kernels_status() if ext is not None or kernels is None else "torch only"})
+
+
+@contextmanager
+def _full_fp32(dev: torch.device) -> Iterator[None]:
+    """On CUDA, no TF32 in convolutions or matmuls while simulating.
+
+    torch lets cuDNN convolutions use TF32 (10-bit mantissa) by default; that changes currents
+    far beyond summation order. Restored afterwards.
+    """
+    if dev.type != "cuda":
+        yield
+        return
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
 
 
 def _kernels(kernels: bool | None, dev: torch.device, dtype: torch.dtype) -> object | None:

@@ -62,3 +62,20 @@ def test_cuda_equals_cpu():
     b = cosim.simulate(net, x, timesteps=20, lower_bound=-0.5, device="cuda")
     for ca, cb in zip(a.spike_counts, b.spike_counts, strict=True):
         assert torch.equal(ca, cb)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_uses_full_fp32_not_tf32():
+    """Weights on a 2^-14 grid: exact in float32 sums, rounded by TF32 (10-bit mantissa)."""
+    g = torch.Generator().manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 6))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_((torch.randint(-(2**13), 2**13, p.shape, generator=g).float() + 0.5) / 2**14)
+    x = torch.randint(0, 17, (64, 1, 8, 8), generator=g).float() / 16
+    net = cosim.convert(model)
+    a = cosim.simulate(net, x, timesteps=50)
+    b = cosim.simulate(net, x, timesteps=50, device="cuda")
+    for ca, cb in zip(a.spike_counts, b.spike_counts, strict=True):
+        assert torch.equal(ca, cb)
+    assert torch.backends.cudnn.allow_tf32  # torch's default is restored afterwards
