@@ -2,7 +2,8 @@
 
 The ANN is converted once (`cosim.convert`, data-based normalization on a calibration batch of
 training samples) and simulated in chunks (`cosim.simulate`); each finished chunk is stored under
-``OUT.parts-<key>/`` so a killed evaluation resumes where it stopped. Per-step metrics of the
+``OUT.parts-<key>/`` as ``chunk_<start>_<size>.pt`` so a killed evaluation resumes where it
+stopped, and a longer ``--limit`` reuses the chunks a shorter one finished. Per-step metrics of the
 chunks are combined by sample count (accuracy) or by element count (MSE), which equals the
 metric over the whole set.
 
@@ -62,6 +63,8 @@ class EvalConfig:
     correlation_samples: int = 16
     correlation_points: int = 3000  # per layer, sampled at random (seeded)
     seed: int = 0
+    device: str = "cpu"  # where cosim.simulate runs ("cuda" on a GPU)
+    memory_budget_gb: float = 1.0  # cosim.simulate's working-memory bound per call
 
     def __post_init__(self) -> None:
         if self.timesteps < 1:
@@ -72,6 +75,11 @@ class EvalConfig:
             raise UsageError(f"percentile must be in (0, 100], got {self.percentile!r}")
         if self.calibration_samples < 1:
             raise UsageError(f"calibration_samples must be >= 1, got {self.calibration_samples!r}")
+        if not (math.isfinite(self.memory_budget_gb) and self.memory_budget_gb > 0):
+            raise UsageError(f"memory_budget_gb must be > 0, got {self.memory_budget_gb!r}")
+        from nmpkit.train import resolve_device
+
+        resolve_device(self.device)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -89,10 +97,17 @@ def convert(model: nn.Module, calib_x: torch.Tensor, cfg: EvalConfig):
     return cosim.convert(model.eval(), calib_x, percentile=cfg.percentile)
 
 
-def _simulate(net, x: torch.Tensor, timesteps: int, lb: float | None):
+def _simulate(net, x: torch.Tensor, timesteps: int, cfg: EvalConfig):
     import cosim
 
-    return cosim.simulate(net, x, timesteps=timesteps, lower_bound=lb)
+    return cosim.simulate(
+        net,
+        x,
+        timesteps=timesteps,
+        lower_bound=cfg.lower_bound,
+        device=cfg.device,
+        memory_budget_bytes=int(cfg.memory_budget_gb * 2**30),
+    )
 
 
 def run_chunks(
@@ -121,11 +136,12 @@ def run_chunks(
         parts_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, n, cfg.batch_size):
         xb, tb = x[start : start + cfg.batch_size], target[start : start + cfg.batch_size]
-        part = parts_dir / f"chunk_{start:07d}.pt" if parts_dir is not None else None
+        name = f"chunk_{start:07d}_{len(xb)}.pt"
+        part = parts_dir / name if parts_dir is not None else None
         if part is not None and part.is_file():
             rec = torch.load(part, weights_only=True)
         else:
-            res = _simulate(net, xb, T, cfg.lower_bound)
+            res = _simulate(net, xb, T, cfg)
             per = res.accuracy_per_step(tb) if task == "classify" else res.mse_per_step(tb)
             rates = [float(torch.as_tensor(r).double().mean()) for r in res.layer_rates]
             rec = {
@@ -201,7 +217,7 @@ def correlation_data(
     summary = per layer its shape, Pearson r, and the mean absolute difference over all neurons.
     """
     t = min(cfg.correlation_at, cfg.timesteps)
-    res = _simulate(net, x, t, cfg.lower_bound)
+    res = _simulate(net, x, t, cfg)
     acts = ann_activations(model, x)
     scales = layer_scales(model, calib_x, cfg.percentile)
     gen = np.random.default_rng(cfg.seed)

@@ -82,14 +82,23 @@ def _batch_seed(seed: int, epoch: int, batch: int) -> int:
 
 
 def augment_crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop after zero padding by ``pad`` and random horizontal flip. x: (B, C, H, W)."""
-    b, _, h, w = x.shape
+    """Random crop after zero padding by ``pad`` and random horizontal flip. x: (B, C, H, W).
+
+    The draws come from ``gen`` (a CPU generator) whatever ``x``'s device, so a batch is
+    augmented identically on CPU and GPU; the crop is one gather, not a loop over samples.
+    """
+    b, c, h, w = x.shape
     padded = nn.functional.pad(x, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
     dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
     flip = torch.rand(b, generator=gen) < 0.5
-    out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])
-    return torch.where(flip.view(b, 1, 1, 1), out.flip(3), out)
+    dev = x.device
+    rows = (dy.view(b, 1) + torch.arange(h)).to(dev).view(b, 1, h, 1)
+    cols = (dx.view(b, 1) + torch.arange(w)).to(dev).view(b, 1, 1, w)
+    bi = torch.arange(b, device=dev).view(b, 1, 1, 1)
+    ci = torch.arange(c, device=dev).view(1, c, 1, 1)
+    out = padded[bi, ci, rows, cols]
+    return torch.where(flip.to(dev).view(b, 1, 1, 1), out.flip(3), out)
 
 
 @torch.no_grad()
@@ -98,13 +107,15 @@ def evaluate_ann(
 ) -> float:
     """Accuracy (``y`` = labels) or MSE against the input (``y`` None) of the ANN in eval mode."""
     model.eval()
+    dev = next(model.parameters(), torch.empty(0)).device
     correct, se = 0, 0.0
     for i in range(0, len(x), batch_size):
-        out = model(x[i : i + batch_size])
+        xb = x[i : i + batch_size].to(dev).float()
+        out = model(xb).float()
         if y is None:
-            se += float(((out - x[i : i + batch_size]) ** 2).sum())
+            se += float(((out - xb) ** 2).sum(dtype=torch.float64))
         else:
-            correct += int((out.argmax(1) == y[i : i + batch_size]).sum())
+            correct += int((out.argmax(1) == y[i : i + batch_size].to(dev)).sum())
     return se / x.numel() if y is None else correct / len(x)
 
 
@@ -121,14 +132,40 @@ class TrainConfig:
     resume: bool = False
     command_line: str = ""  # recorded in the sidecar
     max_batches: int | None = None  # stop after this many batches in all (schedule unchanged)
+    device: str = "cpu"  # where to train ("cuda", "cuda:1", ...)
+    amp: bool = False  # bfloat16 autocast for forward and loss (weights, optimizer stay fp32)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise UsageError(f"epochs must be >= 1, got {self.epochs!r}")
+        resolve_device(self.device)
         for f in ("train_limit", "eval_limit", "max_batches"):
             v = getattr(self, f)
             if v is not None and v < 1:
                 raise UsageError(f"{f} must be >= 1, got {v!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``torch.device(name)``, checked: a clear error for a bad name or a missing GPU."""
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise UsageError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {name!r}: no CUDA GPU is available here (use cpu)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UsageError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) here")
+    elif dev.type != "cpu":
+        raise UsageError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+    return dev
+
+
+def device_description(dev: torch.device) -> str:
+    """What ran the work, for provenance: the GPU's name, or the CPU and its thread count."""
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def _lr(recipe: Recipe, step: int, total: int) -> float:
@@ -156,15 +193,19 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     ckpt_path = out.with_name(out.name + ".ckpt")
     recipe = spec.recipe
+    dev = resolve_device(cfg.device)
     mean, std = spec.norm_for(data.name)
-    x_train = to_tensor(data.x_train[: cfg.train_limit], mean, std)
-    y_train = torch.from_numpy(data.y_train[: cfg.train_limit])
+    x_train = to_tensor(data.x_train[: cfg.train_limit], mean, std).to(dev)
+    y_train = torch.from_numpy(data.y_train[: cfg.train_limit]).long().to(dev)
     x_test = to_tensor(data.x_test[: cfg.eval_limit], mean, std)
-    y_test = torch.from_numpy(data.y_test[: cfg.eval_limit])
+    y_test = torch.from_numpy(data.y_test[: cfg.eval_limit]).long()
     target_is_input = spec.task == "reconstruct"
 
     torch.manual_seed(cfg.seed)
-    model = spec.build()
+    model = spec.build().to(dev)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
     params = model.parameters()
     if recipe.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -210,6 +251,8 @@ def train(
             "history": history,
             "train_seconds": round(elapsed0 + time.monotonic() - t0, 1),
             "command_line": cfg.command_line,
+            "device": device_description(dev),
+            "amp": "bfloat16 autocast" if cfg.amp else "off (float32)",
             "provenance": provenance(command="nmpkit train"),
         }
 
@@ -238,7 +281,7 @@ def train(
         if on_epoch_start:
             on_epoch_start(epoch, per_epoch)
         model.train()
-        run_loss, run_n = 0.0, 0
+        run_loss_t, run_n, last_loss = torch.zeros((), dtype=torch.float64, device=dev), 0, 0.0
         stop_at = None
         for b in range(batch0 if epoch == epoch0 else 0, per_epoch):
             if cfg.max_batches is not None and epoch * per_epoch + b >= cfg.max_batches:
@@ -246,24 +289,28 @@ def train(
                 break
             s = _batch_seed(cfg.seed, epoch, b)
             torch.manual_seed(s)  # dropout
-            idx = perm[b * recipe.batch_size : (b + 1) * recipe.batch_size]
+            idx = perm[b * recipe.batch_size : (b + 1) * recipe.batch_size].to(dev)
             xb = x_train[idx]
             if recipe.augment == "crop_flip":
                 xb = augment_crop_flip(xb, torch.Generator().manual_seed(s))
             for g in opt.param_groups:
                 g["lr"] = _lr(recipe, epoch * per_epoch + b, total)
-            outb = model(xb)
-            loss = loss_fn(outb, xb if target_is_input else y_train[idx])
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp):
+                outb = model(xb)
+                loss = loss_fn(outb.float(), xb if target_is_input else y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            run_loss += loss.item() * len(idx)
+            run_loss_t += loss.detach().double() * len(idx)
             run_n += len(idx)
-            if on_batch:
-                on_batch(epoch, b, loss.item())
+            if on_batch:  # reading the loss waits for the GPU: on CUDA only every 50 batches
+                if dev.type == "cpu" or b % 50 == 0 or b == per_epoch - 1:
+                    last_loss = loss.item()
+                on_batch(epoch, b, last_loss)
             if time.monotonic() - last_ck > cfg.checkpoint_seconds:
                 checkpoint(epoch, b + 1)
                 last_ck = time.monotonic()
+        run_loss = float(run_loss_t)
         metric = evaluate_ann(model, x_test, None if target_is_input else y_test)
         if stop_at is not None:  # budget spent mid-epoch: weights as they are, resumable
             history.append(
@@ -295,9 +342,11 @@ def train(
 __all__ = [
     "TrainConfig",
     "augment_crop_flip",
+    "device_description",
     "evaluate_ann",
     "load_weights",
     "provenance",
+    "resolve_device",
     "save_weights",
     "train",
 ]

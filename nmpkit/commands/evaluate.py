@@ -67,9 +67,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="autoencoder: use the central CROP×CROP part of the image (a multiple of 32)",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="where to simulate: cpu (default), cuda, cuda:N")
+    p.add_argument(
+        "--memory-gb",
+        type=float,
+        default=1.0,
+        help="working-memory bound of each simulate call in GiB (default: %(default)s; "
+        "on a GPU, most of its memory)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    import copy
     import json
     from pathlib import Path
 
@@ -92,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         calibration_samples=args.calibration_samples,
         correlation_at=args.correlation_at,
         correlation_samples=args.correlation_samples,
+        device=args.device,
+        memory_budget_gb=args.memory_gb,
     )
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
@@ -112,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     from nmpkit.train import evaluate_ann
 
-    ann_metric = evaluate_ann(model, x, None if spec.task == "reconstruct" else target)
+    ann_model = model if cfg.device == "cpu" else copy.deepcopy(model).to(cfg.device)
+    ann_metric = evaluate_ann(ann_model, x, None if spec.task == "reconstruct" else target)
     net = ev.convert(model, calib_x, cfg)
     weights_sha = ev.file_sha256(args.weights)
     key = ev.config_key(
@@ -124,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         pct=cfg.percentile,
         calib=cfg.calibration_samples,
         source=source,
-        limit=args.limit,
+        device=torch.device(args.device).type,  # GPU sums differ from CPU ones in float order
         image=args.image,
         crop=args.crop,
         snapshots=snapshots,

@@ -45,6 +45,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--epochs; --resume continues later)",
     )
     p.add_argument(
+        "--device", default="cpu", help="cpu (default), cuda or cuda:N (data kept on the device)"
+    )
+    p.add_argument(
+        "--amp",
+        action="store_true",
+        help="bfloat16 autocast for forward/loss (GPU training; weights stay float32)",
+    )
+    p.add_argument(
         "--checkpoint-seconds",
         type=float,
         default=300.0,
@@ -83,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         command_line=_command_line(),
         max_batches=args.max_batches,
+        device=args.device,
+        amp=args.amp,
     )
     data = load_dataset(dataset, args.data_root)
     quiet = getattr(args, "quiet", False)

@@ -132,8 +132,8 @@ def test_chunks_combine_to_the_whole_batch_metric(tmp_path):
     # rates are means of float32 state in the engine: equal up to rounding, not bit for bit
     np.testing.assert_allclose(parts["layer_rates"], whole["layer_rates"], rtol=1e-6)
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
-        "chunk_0000000.pt",
-        "chunk_0000004.pt",
+        "chunk_0000000_4.pt",
+        "chunk_0000004_2.pt",
     ]
     again = run_chunks(
         net,
@@ -252,3 +252,31 @@ def test_evaluate_autoencoder_reconstructions(tmp_path):
 
     # the saved image is the decoded output clipped to [0, 1]: its MSE can only be lower
     assert mse6 <= pd.read_csv(out).mse.iloc[-1] + 1e-9
+
+
+@needs_cosim
+def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
+    import nmpkit.evaluate as ev
+    from nmpkit.train import load_weights
+
+    w, _ = _mnist_weights(tmp_path)
+    net = ev.convert(load_weights("mnist", w), torch.rand(20, 1, 28, 28),
+                     EvalConfig(timesteps=5, lower_bound=None))
+    x, y = torch.rand(7, 1, 28, 28), torch.arange(7) % 10
+    cfg = EvalConfig(timesteps=5, lower_bound=None, batch_size=3)
+    calls = []
+    real = ev._simulate
+    monkeypatch.setattr(ev, "_simulate", lambda *a: calls.append(len(a[1])) or real(*a))
+    short = ev.run_chunks(net, x[:3], y[:3], cfg, task="classify", parts_dir=tmp_path / "p")
+    full = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+    assert calls == [3, 3, 1]  # the first chunk was not simulated again
+    alone = ev.run_chunks(net, x, y, cfg, task="classify")
+    np.testing.assert_allclose(full["metric"], alone["metric"], rtol=0, atol=1e-12)
+    assert short["metric"].shape == (5,)
+
+
+def test_eval_config_checks_device_and_memory():
+    with pytest.raises(UsageError, match="device must be cpu, cuda or cuda:N, got 'tpu'"):
+        EvalConfig(timesteps=3, lower_bound=None, device="tpu")
+    with pytest.raises(UsageError, match="memory_budget_gb must be > 0, got 0"):
+        EvalConfig(timesteps=3, lower_bound=None, memory_budget_gb=0)

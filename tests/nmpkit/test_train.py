@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from nmpkit.data import Dataset
@@ -177,3 +179,40 @@ def test_max_batches_stops_mid_epoch_and_resume_finishes_the_same_run(tmp_path):
     b = torch.load(tmp_path / "b.pt", weights_only=True)
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def _crop_flip_loop(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """The per-sample definition: pad, slice a window at (dy, dx), flip if drawn."""
+    b, _, h, w = x.shape
+    padded = nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    flip = torch.rand(b, generator=gen) < 0.5
+    out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])
+    return torch.where(flip.view(b, 1, 1, 1), out.flip(3), out)
+
+
+@settings(max_examples=30, deadline=None)
+@given(b=st.integers(1, 9), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7),
+       pad=st.integers(0, 4), seed=st.integers(0, 2**31))
+def test_augment_crop_flip_equals_the_per_sample_loop(b, c, h, w, pad, seed):
+    x = torch.randn(b, c, h, w, generator=torch.Generator().manual_seed(seed))
+    got = augment_crop_flip(x, torch.Generator().manual_seed(seed), pad=pad)
+    want = _crop_flip_loop(x, torch.Generator().manual_seed(seed), pad=pad)
+    assert torch.equal(got, want)
+
+
+def test_train_config_checks_the_device():
+    with pytest.raises(UsageError, match="device must be cpu, cuda or cuda:N, got 'gpu0'"):
+        TrainConfig(epochs=1, device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="no CUDA GPU"):
+            TrainConfig(epochs=1, device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_augment_crop_flip_same_on_cuda():
+    x = torch.randn(16, 3, 8, 8)
+    a = augment_crop_flip(x, torch.Generator().manual_seed(3))
+    b = augment_crop_flip(x.cuda(), torch.Generator().manual_seed(3))
+    assert torch.equal(a, b.cpu())
