@@ -104,6 +104,8 @@ def evaluate(sec: dict, name: str, bound: str | float, T: int, args, *, corr: bo
         "--threads",
         str(args.threads),
     ]
+    if args.device != "cpu":
+        argv += ["--device", args.device, "--memory-gb", str(args.memory_gb)]
     if args.limit:
         argv += ["--limit", str(args.limit)]
     if args.crop and sec["network"] == "autoencoder":
@@ -131,7 +133,7 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
     lines = [
         f"# {name}: SNN {metric} vs timestep, NMP vs ZMP, floor sweep",
         "",
-        f"Made by `python results/reproduce.py {name} {' '.join(sys.argv[2:])}`.",
+        f"Made by `python results/reproduce.py {name} {args.argv_text}`.",
         "",
         f"Weights: `{sec['weights']}` (see its .json sidecar for how it was trained).",
         "",
@@ -319,7 +321,7 @@ def plot_section(name: str, sec: dict, runs: dict, sweep: dict) -> None:
         plt.close(fig)
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("section", choices=list(SECTIONS))
     p.add_argument("--limit", type=int, default=None, help="first N test samples")
@@ -330,7 +332,16 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--force", action="store_true", help="rerun even if the CSV exists")
-    args = p.parse_args()
+    p.add_argument("--device", default="cpu", help="cpu or cuda (nmpkit evaluate --device)")
+    p.add_argument("--memory-gb", type=float, default=1.0, help="nmpkit evaluate --memory-gb")
+    argv = sys.argv[1:] if argv is None else argv
+    args = p.parse_args(argv)
+    args.argv_text = " ".join(shlex.quote(a) for a in argv if a not in (args.section, "--force"))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     sec = SECTIONS[args.section]
     runs = {
         b: evaluate(sec, args.section, b, args.timesteps, args, corr=True) for b in ("nmp", "zmp")
