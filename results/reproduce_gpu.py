@@ -15,9 +15,12 @@ measured, to ``results/gpu_run.json``:
    subset, then on as many test samples as the measured speed allows in the phase's share
    (finished chunks are reused); then the floor sweeps, one floor at a time while time is left.
 
-Every phase ends by re-archiving what exists (``--archive``), so a run cut short still returns
-what it finished. Data are read where ``results/reproduce.py`` expects them
-(``/work/shared/datasets/{mnist,cifar10}.npz``).
+Every phase ends by re-archiving what exists (``--archive PATH``), so a run cut short still
+returns what it finished. The archive is written as ``PATH.00``, ``PATH.01``, … of at most 15 MB
+each (a device call returns files of at most 16 MB; ``cat PATH.* | tar xz`` joins them), with
+``gpu_run.json`` beside them. Fetch everything in the same call: the next call re-copies the
+working tree, and whatever this run wrote inside it is gone. Data are read where
+``results/reproduce.py`` expects them (``/work/shared/datasets/{mnist,cifar10}.npz``).
 """
 
 from __future__ import annotations
@@ -93,10 +96,14 @@ def write_log() -> None:
     (HERE / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
 
 
+PART_BYTES = 15 * 2**20
+
+
 def archive(args) -> None:
     if not args.archive:
         return
-    tmp = Path(args.archive).with_suffix(".tmp")
+    dest = Path(args.archive)
+    tmp = Path("/tmp") / f"nmpkit_gpu_{dest.name}.tmp"
     with tarfile.open(tmp, "w:gz") as tar:
         for p in [HERE / "gpu_run.json"] + [HERE / f"{s}.md" for s in SECTIONS]:
             if p.is_file():
@@ -113,7 +120,14 @@ def archive(args) -> None:
                 p = REPO / "nmpkit" / "weights" / f"{name}{suf}"
                 if p.is_file() and LOG.get(f"trained_{name}"):
                     tar.add(p, arcname=str(p.relative_to(REPO)))
-    tmp.replace(args.archive)
+    for old in dest.parent.glob(dest.name + ".*"):
+        old.unlink()
+    data = tmp.read_bytes()
+    for i in range(0, max(1, len(data)), PART_BYTES):
+        part = dest.with_name(f"{dest.name}.{i // PART_BYTES:02d}")
+        part.write_bytes(data[i : i + PART_BYTES])
+    tmp.unlink()
+    (dest.parent / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
 
 
 # ----- phases -------------------------------------------------------------------------------------
