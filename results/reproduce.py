@@ -119,6 +119,11 @@ def evaluate(sec: dict, name: str, bound: str | float, T: int, args, *, corr: bo
         if rc != 0:
             raise SystemExit(f"evaluate failed ({rc}): {cmd}")
     meta = json.loads(out.with_suffix(".json").read_text())
+    made = meta.get("provenance", {}).get("argv", {})
+    if made.get("device", "cpu") != args.device:  # kept from an earlier run elsewhere
+        cmd += f"  # this file: made with --device {made.get('device', 'cpu')}"
+        if made.get("limit") != args.limit:
+            cmd += f" --limit {made.get('limit')}"
     meta["_csv"], meta["_cmd"] = out, cmd.replace(str(REPO) + "/", "")
     return meta
 
