@@ -216,3 +216,19 @@ def test_augment_crop_flip_same_on_cuda():
     a = augment_crop_flip(x, torch.Generator().manual_seed(3))
     b = augment_crop_flip(x.cuda(), torch.Generator().manual_seed(3))
     assert torch.equal(a, b.cpu())
+
+
+def test_bf16_autocast_training_learns_and_is_recorded(tmp_path):
+    meta = train(_spec(augment="none"), _data(), tmp_path / "w.pt",
+                 TrainConfig(epochs=8, seed=3, amp=True))
+    assert meta["amp"] == "bfloat16 autocast" and meta["device"].startswith("cpu")
+    assert meta["history"][-1]["test_accuracy"] > 0.5
+    sd = torch.load(tmp_path / "w.pt", weights_only=True)
+    assert all(v.dtype == torch.float32 for v in sd.values() if v.is_floating_point())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_on_cuda_learns_and_resumes_like_cpu(tmp_path):
+    meta = train(_spec(), _data(), tmp_path / "g.pt", TrainConfig(epochs=8, seed=3,
+                                                                  device="cuda"))
+    assert meta["device"].startswith("cuda") and meta["history"][-1]["test_accuracy"] > 0.5
