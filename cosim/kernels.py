@@ -1,19 +1,32 @@
 """Compiled CPU kernels for the engine's hot loops (built on first use; torch fallback if not).
 
-Three loops, each the plain arithmetic of the step loop in another order of work:
+Spikes travel between these kernels bit-packed: one row of a layer's spikes (one sample at one
+step, ``n`` neurons in the engine's physical order) is ``ceil(n / 64)`` int64 words, bit ``j`` of
+the row = neuron ``j`` fired (bits past ``n`` are zero). Each kernel is the plain arithmetic of the
+step loop in another order of work:
 
-- ``if_block``: the IF update of one layer for a block of steps, fused (one pass per step
-  instead of four), sample by sample so each sample's membrane stays in cache across steps;
-  also accumulates spike counts and returns the number of spikes.
-- ``sparse_conv``: event-driven Conv2d (groups = 1) on channels-last input, output-stationary:
-  list the non-zero inputs of each input pixel once, then for each output pixel add the weight
-  vectors ``w[ky, kx, c, :]`` of the active inputs in its receptive field (16 output channels
-  at a time, in registers). Work ∝ spikes × fan-out; no zero is ever multiplied.
-- ``sparse_linear``: for each non-zero input, add its weight row into the rows where it fired
-  (event-major, so each weight row is read from memory once per call).
+- ``if_bits``: the IF update of one layer for a block of steps, sample by sample (its membrane
+  stays in cache across the steps), 16 neurons at a time; writes the spike bits, accumulates
+  the spike counts and, for the output layer, the per-step prediction (most spikes so far, ties
+  to the highest membrane potential, then the lowest index).
+- ``conv_if``: event-driven Conv2d (groups = 1) on spike bits fused with the next layer's IF
+  update, sample by sample and step by step: for each output pixel, add the weight vectors
+  ``w[ky, kx, c, :]`` of the active inputs in its receptive field (up to 64 output channels at
+  a time in registers; with dilation 1 in x the KW taps of a kernel row are one contiguous run
+  of input events), add the bias, and update the neurons of that pixel at once. The current
+  never goes to memory. ``conv_cur`` is the same sum returning the current.
+- ``linear_bits``: event-driven Linear: for each input that fired, add its weight row into the
+  rows where it fired (event-major, so each weight row is read from memory once per call).
+- ``pack_bits`` / ``unpack_bits``: dense 0/1 spikes to bits and back.
+
+Summation order inside a current: the bias last for convolutions (sum over ky, kx, c ascending,
+then + bias), first for Linear (bias, then inputs ascending): fixed by the data, not by threads
+or blocks. On the dyadic grid of the tests every order gives the same bits.
 
 Built with ``torch.utils.cpp_extension.load_inline`` (gcc + ninja, a few tens of seconds once,
-then cached by torch). ``NMPKIT_COSIM_KERNELS=0`` disables them; if the build fails the engine
+then cached by torch under a name that hashes the source and the CPU's flags). AVX-512 paths
+where the CPU has them, portable scalar code otherwise. ``NMPKIT_COSIM_KERNELS=0`` disables the
+kernels, ``=generic`` builds the portable code only (for tests); if the build fails the engine
 runs its pure-torch schedules and says so in ``SimulationResult.schedule``.
 """
 
@@ -29,163 +42,356 @@ _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && !defined(NMP_GENERIC)
+#include <immintrin.h>
+#define NMP_AVX512 1
+#endif
 
 typedef float v16 __attribute__((vector_size(64)));
 
-template <bool THV, bool FLOOR, bool FLV, bool ZERO>
-static int64_t if_rows(const float* X, bool cst, float* V, float* S, float* C, const float* TH,
-                       const float* FL, int64_t tb, int64_t b, int64_t n, int64_t i0,
-                       int64_t i1) {
-  int64_t nspk = 0;
-  for (int64_t i = i0; i < i1; ++i) {
-    float* __restrict vi = V + i * n;
-    float* __restrict ci = C + i * n;
-    for (int64_t t = 0; t < tb; ++t) {
-      const float* __restrict x = cst ? X + i * n : X + (t * b + i) * n;
-      float* __restrict s = S + (t * b + i) * n;
-      int32_t tot = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        const float thj = THV ? TH[j] : TH[0];
-        float vv = vi[j] + x[j];
-        const bool fire = vv >= thj;
-        if (ZERO) vv = fire ? 0.f : vv;
-        else vv = fire ? vv - thj : vv;
-        if (FLOOR) { const float f = FLV ? FL[j] : FL[0]; vv = vv < f ? f : vv; }
-        vi[j] = vv;
-        s[j] = fire ? 1.f : 0.f;
-        ci[j] += fire ? 1.f : 0.f;
-        tot += fire;
-      }
-      nspk += tot;
-    }
-  }
-  return nspk;
+// ---------------------------------------------------------------- IF neuron, 16 at a time
+struct IFP {  // one layer's IF parameters; per-neuron arrays are indexed by physical index j
+  const float* th; const float* fl;
+  bool thv, flv, floor, zero;
+};
+
+static IFP make_ifp(const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool zero) {
+  TORCH_CHECK(th.is_contiguous() && fl.is_contiguous() && th.scalar_type() == at::kFloat &&
+              fl.scalar_type() == at::kFloat, "threshold/floor must be contiguous float32");
+  return IFP{th.data_ptr<float>(), fl.data_ptr<float>(), th.numel() > 1, fl.numel() > 1,
+             has_floor, zero};
 }
 
-int64_t if_block(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor spikes,
-                 at::Tensor counts, const at::Tensor& th, const at::Tensor& fl, bool has_floor,
-                 bool reset_zero) {
-  const int64_t tb = spikes.size(0), b = v.size(0), n = v.numel() / b;
+// Neurons j0 .. j0+len-1 (len <= 16) of one sample: v += x; fire = v >= th; reset; floor;
+// counts += fire. Returns the fire mask (bit l = neuron j0 + l).
+static inline uint32_t if16(const float* x, float* v, float* c, const IFP& p, int64_t j0,
+                            int len) {
+#ifdef NMP_AVX512
+  const __mmask16 k = len >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << len) - 1u);
+  const __m512 th = p.thv ? _mm512_maskz_loadu_ps(k, p.th + j0) : _mm512_set1_ps(p.th[0]);
+  __m512 vv = _mm512_add_ps(_mm512_maskz_loadu_ps(k, v + j0), _mm512_maskz_loadu_ps(k, x));
+  const __mmask16 f = _mm512_mask_cmp_ps_mask(k, vv, th, _CMP_GE_OQ);
+  vv = p.zero ? _mm512_mask_mov_ps(vv, f, _mm512_setzero_ps())
+              : _mm512_mask_sub_ps(vv, f, vv, th);
+  if (p.floor) {
+    const __m512 fl = p.flv ? _mm512_maskz_loadu_ps(k, p.fl + j0) : _mm512_set1_ps(p.fl[0]);
+    vv = _mm512_mask_mov_ps(vv, _mm512_cmp_ps_mask(vv, fl, _CMP_LT_OQ), fl);
+  }
+  _mm512_mask_storeu_ps(v + j0, k, vv);
+  const __m512 cv = _mm512_maskz_loadu_ps(k, c + j0);
+  _mm512_mask_storeu_ps(c + j0, k, _mm512_mask_add_ps(cv, f, cv, _mm512_set1_ps(1.f)));
+  return (uint32_t)f;
+#else
+  uint32_t m = 0;
+  for (int l = 0; l < len; ++l) {
+    const int64_t j = j0 + l;
+    const float thj = p.thv ? p.th[j] : p.th[0];
+    float vv = v[j] + x[l];
+    const bool fire = vv >= thj;
+    if (fire) vv = p.zero ? 0.f : vv - thj;
+    if (p.floor) { const float f = p.flv ? p.fl[j] : p.fl[0]; vv = vv < f ? f : vv; }
+    v[j] = vv;
+    if (fire) c[j] += 1.f;
+    m |= (uint32_t)fire << l;
+  }
+  return m;
+#endif
+}
+
+static inline void or_bits(uint64_t* row, int64_t j0, uint64_t m) {
+  if (!m) return;
+  const int64_t w = j0 >> 6;
+  const int s = (int)(j0 & 63);
+  row[w] |= m << s;
+  if (s && (m >> (64 - s))) row[w + 1] |= m >> (64 - s);
+}
+
+static inline int64_t n_words(int64_t n) { return (n + 63) / 64; }
+
+// Output layer's prediction after a step: most spikes so far, ties to the highest membrane
+// potential, then the lowest index (the order of torch.argmax on the same keys).
+static inline int64_t readout(const float* c, const float* v, int64_t n) {
+  int64_t best = 0;
+  for (int64_t k = 1; k < n; ++k)
+    if (c[k] > c[best] || (c[k] == c[best] && v[k] > v[best])) best = k;
+  return best;
+}
+
+void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts,
+             const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool reset_zero,
+             at::Tensor bits, at::Tensor preds) {
+  // cur: (tb, b, n) or, when cst, (b, n); v, counts: (b, n); bits: (tb * b, ceil(n / 64)),
+  // row t * b + i; preds: empty, or an int16 (tb, b) view (strided) for the readout.
+  const int64_t b = v.size(0), n = v.numel() / b, nw = n_words(n);
+  const int64_t tb = bits.size(0) / b;
+  TORCH_CHECK(cur.is_contiguous() && v.is_contiguous() && counts.is_contiguous() &&
+              bits.is_contiguous() && bits.size(1) == nw, "if_bits: bad layout");
   const float* X = cur.data_ptr<float>();
   float* V = v.data_ptr<float>();
-  float* S = spikes.data_ptr<float>();
   float* C = counts.data_ptr<float>();
-  const float* TH = th.data_ptr<float>();
-  const float* FL = fl.data_ptr<float>();
-  const int key = (th.numel() > 1) * 8 + has_floor * 4 + (fl.numel() > 1) * 2 + reset_zero;
-  std::vector<int64_t> per(b, 0);
+  uint64_t* B = (uint64_t*)bits.data_ptr<int64_t>();
+  const IFP p = make_ifp(th, fl, has_floor, reset_zero);
+  int16_t* P = preds.numel() ? preds.data_ptr<int16_t>() : nullptr;
+  const int64_t ps0 = P ? preds.stride(0) : 0, ps1 = P ? preds.stride(1) : 0;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
-    int64_t k = 0;
-#define NMP_IF(a, f, g, z) case a * 8 + f * 4 + g * 2 + z: \
-    k = if_rows<a, f, g, z>(X, cst, V, S, C, TH, FL, tb, b, n, i0, i1); break;
-    switch (key) {
-      NMP_IF(0, 0, 0, 0) NMP_IF(0, 0, 0, 1) NMP_IF(0, 0, 1, 0) NMP_IF(0, 0, 1, 1)
-      NMP_IF(0, 1, 0, 0) NMP_IF(0, 1, 0, 1) NMP_IF(0, 1, 1, 0) NMP_IF(0, 1, 1, 1)
-      NMP_IF(1, 0, 0, 0) NMP_IF(1, 0, 0, 1) NMP_IF(1, 0, 1, 0) NMP_IF(1, 0, 1, 1)
-      NMP_IF(1, 1, 0, 0) NMP_IF(1, 1, 0, 1) NMP_IF(1, 1, 1, 0) NMP_IF(1, 1, 1, 1)
+    for (int64_t i = i0; i < i1; ++i) {
+      float* vi = V + i * n;
+      float* ci = C + i * n;
+      for (int64_t t = 0; t < tb; ++t) {
+        const float* x = cst ? X + i * n : X + (t * b + i) * n;
+        uint64_t* row = B + (t * b + i) * nw;
+        for (int64_t w = 0; w < nw; ++w) {
+          uint64_t m = 0;
+          for (int64_t q = 0; q < 4; ++q) {
+            const int64_t j0 = w * 64 + q * 16;
+            if (j0 >= n) break;
+            const int len = (int)std::min<int64_t>(16, n - j0);
+            m |= (uint64_t)if16(x + j0, vi, ci, p, j0, len) << (q * 16);
+          }
+          row[w] = m;
+        }
+        if (P) P[t * ps0 + i * ps1] = (int16_t)readout(ci, vi, n);
+      }
     }
-#undef NMP_IF
-    per[i0] = k;
   });
-  int64_t total = 0;
-  for (auto p : per) total += p;
-  return total;
 }
 
-at::Tensor sparse_conv(const at::Tensor& x, const at::Tensor& wp, const at::Tensor& bias,
-                       int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
-                       int64_t OH, int64_t OW, int64_t O) {
-  // Output-stationary: for each output pixel, sum the weight vectors of the active inputs in
-  // its receptive field, 16 output channels at a time in registers.
-  // x: (R, H, W, C) channels-last; wp: (KH, KW, C, OP), OP = O padded to a multiple of 16.
-  const int64_t R = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
-  const int64_t KH = wp.size(0), KW = wp.size(1), OP = wp.size(3);
-  auto out = at::empty({R, OH, OW, O}, x.options());
+at::Tensor pack_bits(const at::Tensor& x) {
+  // x: (R, n) float, non-zero = spike -> (R, ceil(n / 64)) int64
+  TORCH_CHECK(x.dim() == 2 && x.is_contiguous() && x.scalar_type() == at::kFloat,
+              "pack_bits: (R, n) contiguous float32");
+  const int64_t R = x.size(0), n = x.size(1), nw = n_words(n);
+  auto out = at::empty({R, nw}, x.options().dtype(at::kLong));
   const float* X = x.data_ptr<float>();
+  uint64_t* B = (uint64_t*)out.data_ptr<int64_t>();
+  at::parallel_for(0, R, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t w = 0; w < nw; ++w) {
+        uint64_t m = 0;
+        const int64_t j1 = std::min<int64_t>(64, n - w * 64);
+        for (int64_t q = 0; q < j1; ++q) m |= (uint64_t)(X[r * n + w * 64 + q] != 0.f) << q;
+        B[r * nw + w] = m;
+      }
+  });
+  return out;
+}
+
+at::Tensor unpack_bits(const at::Tensor& bits, int64_t n) {
+  // (R, ceil(n / 64)) int64 -> (R, n) float 0/1
+  const int64_t R = bits.size(0), nw = bits.size(1);
+  TORCH_CHECK(bits.is_contiguous() && nw == n_words(n), "unpack_bits: bad layout");
+  auto out = at::empty({R, n}, bits.options().dtype(at::kFloat));
+  const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
+  float* Y = out.data_ptr<float>();
+  at::parallel_for(0, R, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        Y[r * n + j] = (float)((B[r * nw + (j >> 6)] >> (j & 63)) & 1);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- event-driven Conv2d
+struct Geo {  // input (H, W, C) channels-last; weights (KH, KW, C, OP); output (OH, OW, O)
+  int64_t H, W, C, KH, KW, OP, O, OH, OW, sh, sw, ph, pw, dh, dw;
+};
+
+static Geo make_geo(const at::Tensor& wp, const std::vector<int64_t>& a) {
+  TORCH_CHECK(a.size() == 11, "conv geometry: H, W, sh, sw, ph, pw, dh, dw, OH, OW, O");
+  TORCH_CHECK(wp.dim() == 4 && wp.is_contiguous() && wp.size(3) % 16 == 0, "conv weights");
+  return Geo{a[0], a[1], wp.size(2), wp.size(0), wp.size(1), wp.size(3), a[10], a[8], a[9],
+             a[2], a[3], a[4], a[5], a[6], a[7]};
+}
+
+// The events of one row: off[e] = j * OP for each spike j ascending (j = pixel * C + channel);
+// starts[p] = index of the first event of input pixel p (p = 0 .. H * W).
+static void row_events(const uint64_t* bits, const Geo& g, int64_t* off, int32_t* starts) {
+  const int64_t HW = g.H * g.W, nw = n_words(HW * g.C);
+  int32_t m = 0;
+  for (int64_t k = 0; k < nw; ++k) {
+    uint64_t w = bits[k];
+    while (w) {
+      off[m++] = (k * 64 + __builtin_ctzll(w)) * g.OP;
+      w &= w - 1;
+    }
+  }
+  int32_t acc = 0;
+  int64_t kw = 0;
+  for (int64_t p = 0; p <= HW; ++p) {
+    const int64_t pos = p * g.C, k = pos >> 6;
+    while (kw < k) acc += __builtin_popcountll(bits[kw++]);
+    const int s = (int)(pos & 63);
+    starts[p] = acc + (s ? __builtin_popcountll(bits[k] & ((1ull << s) - 1)) : 0);
+  }
+}
+
+template <int NV>
+static inline void add_events(v16* a, const float* WP, int64_t base, const int64_t* off,
+                              int32_t e0, int32_t e1) {
+  for (int32_t e = e0; e < e1; ++e) {
+    const float* w = WP + (base + off[e]);
+    for (int k = 0; k < NV; ++k) {
+      v16 t;
+      __builtin_memcpy(&t, w + 16 * k, 64);
+      a[k] += t;
+    }
+  }
+}
+
+// Sum of the weight vectors (channels o0 .. o0 + 16 NV) of the active inputs in the receptive
+// field of output pixel (oy, ox): ky, kx, c ascending.
+template <int NV>
+static inline void conv_acc(v16* a, const float* WP, const int64_t* off, const int32_t* starts,
+                            const Geo& g, int64_t oy, int64_t ox, int64_t o0) {
+  for (int k = 0; k < NV; ++k) a[k] = v16{};
+  const int64_t x0 = ox * g.sw - g.pw;
+  for (int64_t ky = 0; ky < g.KH; ++ky) {
+    const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+    if (iy < 0 || iy >= g.H) continue;
+    if (g.dw == 1) {  // taps kx = 0 .. KW-1 are input pixels x0 .. x0+KW-1: one run of events
+      const int64_t xa = std::max<int64_t>(0, x0), xb = std::min<int64_t>(g.W, x0 + g.KW);
+      if (xa >= xb) continue;
+      const int64_t base = (ky * g.KW * g.C - (iy * g.W + x0) * g.C) * g.OP + o0;
+      add_events<NV>(a, WP, base, off, starts[iy * g.W + xa], starts[iy * g.W + xb]);
+    } else {
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        const int64_t ix = x0 + kx * g.dw;
+        if (ix < 0 || ix >= g.W) continue;
+        const int64_t p = iy * g.W + ix;
+        const int64_t base = ((ky * g.KW + kx) * g.C - p * g.C) * g.OP + o0;
+        add_events<NV>(a, WP, base, off, starts[p], starts[p + 1]);
+      }
+    }
+  }
+}
+
+// For every output pixel and group of up to 64 channels: x = sum + bias, then sink(pixel, o0,
+// len, x).
+template <class Sink>
+static void conv_row(const float* WP, const float* BI, const int64_t* off,
+                     const int32_t* starts, const Geo& g, Sink&& sink) {
+  alignas(64) float x[64];
+  for (int64_t oy = 0; oy < g.OH; ++oy)
+    for (int64_t ox = 0; ox < g.OW; ++ox)
+      for (int64_t o0 = 0; o0 < g.OP; o0 += 64) {
+        const int nv = (int)std::min<int64_t>(4, (g.OP - o0) / 16);
+        v16 a[4];
+        switch (nv) {
+          case 1: conv_acc<1>(a, WP, off, starts, g, oy, ox, o0); break;
+          case 2: conv_acc<2>(a, WP, off, starts, g, oy, ox, o0); break;
+          case 3: conv_acc<3>(a, WP, off, starts, g, oy, ox, o0); break;
+          default: conv_acc<4>(a, WP, off, starts, g, oy, ox, o0); break;
+        }
+        for (int k = 0; k < nv; ++k) __builtin_memcpy(x + 16 * k, &a[k], 64);
+        const int64_t len = std::min<int64_t>(64, g.O - o0);
+        for (int64_t q = 0; q < len; ++q) x[q] = x[q] + BI[o0 + q];
+        sink(oy * g.OW + ox, o0, len, x);
+      }
+}
+
+at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bias,
+                    const std::vector<int64_t>& geo) {
+  // bits: (R, ceil(H W C / 64)); wp: (KH, KW, C, OP), OP = O padded to a multiple of 16;
+  // bias: (OP,) zero-padded. Returns the current (R, OH, OW, O).
+  const Geo g = make_geo(wp, geo);
+  const int64_t R = bits.size(0), nw = bits.size(1);
+  TORCH_CHECK(bits.is_contiguous() && nw == n_words(g.H * g.W * g.C), "conv_cur: bits");
+  auto out = at::empty({R, g.OH, g.OW, g.O}, wp.options());
+  const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   const float* WP = wp.data_ptr<float>();
-  const float* BI = bias.numel() ? bias.data_ptr<float>() : nullptr;
+  const float* BI = bias.data_ptr<float>();
   float* Y = out.data_ptr<float>();
   at::parallel_for(0, R, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<int32_t> start(H * W + 1), ch(H * W * C);
-    std::vector<float> val(H * W * C);
+    std::vector<int64_t> off(g.H * g.W * g.C);
+    std::vector<int32_t> starts(g.H * g.W + 1);
     for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = X + r * H * W * C;
-      int32_t m = 0;  // CSR over input pixels: the channels that are non-zero
-      for (int64_t p = 0; p < H * W; ++p) {
-        start[p] = m;
-        for (int64_t c = 0; c < C; ++c) {
-          const float v = xr[p * C + c];
-          if (v != 0.f) { ch[m] = (int32_t)c; val[m++] = v; }
-        }
-      }
-      start[H * W] = m;
-      float* y = Y + r * OH * OW * O;
-      for (int64_t oy = 0; oy < OH; ++oy)
-        for (int64_t ox = 0; ox < OW; ++ox)
-          for (int64_t o0 = 0; o0 < OP; o0 += 64) {  // up to 4 × 16 channels per pass
-            const int nv = (int)std::min<int64_t>(4, (OP - o0) / 16);
-            v16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
-            for (int64_t ky = 0; ky < KH; ++ky) {
-              const int64_t iy = oy * sh - ph + ky * dh;
-              if (iy < 0 || iy >= H) continue;
-              for (int64_t kx = 0; kx < KW; ++kx) {
-                const int64_t ix = ox * sw - pw + kx * dw;
-                if (ix < 0 || ix >= W) continue;
-                const int64_t p = iy * W + ix;
-                const float* wk = WP + (ky * KW + kx) * C * OP + o0;
-                for (int32_t e = start[p]; e < start[p + 1]; ++e) {
-                  const float* w = wk + (int64_t)ch[e] * OP;
-                  const float v = val[e];
-                  v16 w0, w1, w2, w3;
-                  __builtin_memcpy(&w0, w, 64);
-                  if (nv > 1) __builtin_memcpy(&w1, w + 16, 64);
-                  if (nv > 2) __builtin_memcpy(&w2, w + 32, 64);
-                  if (nv > 3) __builtin_memcpy(&w3, w + 48, 64);
-                  if (v == 1.f) {
-                    a0 += w0; if (nv > 1) a1 += w1; if (nv > 2) a2 += w2; if (nv > 3) a3 += w3;
-                  } else {
-                    a0 += v * w0; if (nv > 1) a1 += v * w1;
-                    if (nv > 2) a2 += v * w2; if (nv > 3) a3 += v * w3;
-                  }
-                }
-              }
-            }
-            float tmp[64];
-            __builtin_memcpy(tmp, &a0, 64); __builtin_memcpy(tmp + 16, &a1, 64);
-            __builtin_memcpy(tmp + 32, &a2, 64); __builtin_memcpy(tmp + 48, &a3, 64);
-            float* yo = y + (oy * OW + ox) * O + o0;
-            const int64_t len = std::min<int64_t>(64, O - o0);
-            for (int64_t q = 0; q < len; ++q) yo[q] = tmp[q] + (BI ? BI[o0 + q] : 0.f);
-          }
+      row_events(B + r * nw, g, off.data(), starts.data());
+      float* y = Y + r * g.OH * g.OW * g.O;
+      conv_row(WP, BI, off.data(), starts.data(), g,
+               [&](int64_t pix, int64_t o0, int64_t len, const float* x) {
+                 std::memcpy(y + pix * g.O + o0, x, len * sizeof(float));
+               });
     }
   });
   return out;
 }
 
-at::Tensor sparse_linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& bias) {
-  // x: (R, N); wt: (N, O); returns (R, O). Event-major: each weight row is read once per
-  // call and added into every row where its input fired; threads split the output columns.
-  const int64_t R = x.size(0), N = x.size(1), O = wt.size(1);
-  auto out = at::empty({R, O}, x.options());
-  const float* X = x.data_ptr<float>();
+void conv_if(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bias,
+             const std::vector<int64_t>& geo, at::Tensor v, at::Tensor counts,
+             const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool reset_zero,
+             at::Tensor bits_out) {
+  // Conv2d of the spikes in ``bits`` (rows t * b + i) fused with the IF update of the next
+  // layer (v, counts: (b, OH OW O)); its spikes go to bits_out (rows t * b + i). Samples in
+  // parallel, steps in order.
+  const Geo g = make_geo(wp, geo);
+  const int64_t b = v.size(0), n = v.numel() / b, nwi = bits.size(1), nwo = n_words(n);
+  const int64_t tb = bits.size(0) / b;
+  TORCH_CHECK(n == g.OH * g.OW * g.O && nwi == n_words(g.H * g.W * g.C) &&
+              bits.is_contiguous() && bits_out.is_contiguous() && bits_out.size(1) == nwo &&
+              bits_out.size(0) == tb * b && v.is_contiguous() && counts.is_contiguous(),
+              "conv_if: bad layout");
+  const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
+  uint64_t* BO = (uint64_t*)bits_out.data_ptr<int64_t>();
+  const float* WP = wp.data_ptr<float>();
+  const float* BI = bias.data_ptr<float>();
+  float* V = v.data_ptr<float>();
+  float* C = counts.data_ptr<float>();
+  const IFP p = make_ifp(th, fl, has_floor, reset_zero);
+  at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
+    std::vector<int64_t> off(g.H * g.W * g.C);
+    std::vector<int32_t> starts(g.H * g.W + 1);
+    for (int64_t i = i0; i < i1; ++i) {
+      float* vi = V + i * n;
+      float* ci = C + i * n;
+      for (int64_t t = 0; t < tb; ++t) {
+        row_events(B + (t * b + i) * nwi, g, off.data(), starts.data());
+        uint64_t* row = BO + (t * b + i) * nwo;
+        std::memset(row, 0, nwo * sizeof(uint64_t));
+        conv_row(WP, BI, off.data(), starts.data(), g,
+                 [&](int64_t pix, int64_t o0, int64_t len, const float* x) {
+                   const int64_t j = pix * g.O + o0;
+                   for (int64_t q = 0; q < len; q += 16) {
+                     const int l = (int)std::min<int64_t>(16, len - q);
+                     or_bits(row, j + q, if16(x + q, vi, ci, p, j + q, l));
+                   }
+                 });
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- event-driven Linear
+at::Tensor linear_bits(const at::Tensor& bits, const at::Tensor& wt, const at::Tensor& bias) {
+  // bits: (R, ceil(N / 64)); wt: (N, O); bias: (O,) or empty. Returns (R, O) = bias + the
+  // weight rows of the inputs that fired, ascending. Event-major: each weight row is read once
+  // per call and added into every row where its input fired; threads split the output columns.
+  const int64_t R = bits.size(0), nw = bits.size(1), N = wt.size(0), O = wt.size(1);
+  TORCH_CHECK(bits.is_contiguous() && wt.is_contiguous() && nw == n_words(N),
+              "linear_bits: bad layout");
+  auto out = at::empty({R, O}, wt.options());
+  const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   const float* WT = wt.data_ptr<float>();
   const float* BI = bias.numel() ? bias.data_ptr<float>() : nullptr;
   float* Y = out.data_ptr<float>();
-  // CSC lists of the non-zero inputs: for each input j, the rows (and values) where it fired.
-  // Threads scan row ranges into their own lists; a counting sort by j merges them, keeping
-  // rows ascending within each j.
+  // CSC lists: for each input j, the rows where it fired (ascending). Threads scan row ranges
+  // into their own lists; a counting sort by j merges them (thread t's rows precede t+1's).
   const int64_t nth = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), R));
   std::vector<std::vector<int32_t>> pj(nth), pr(nth);
-  std::vector<std::vector<float>> pv(nth);
   at::parallel_for(0, nth, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ra = R * t / nth, rb = R * (t + 1) / nth;
-      for (int64_t r = ra; r < rb; ++r) {
-        const float* xr = X + r * N;
-        for (int64_t j = 0; j < N; ++j)
-          if (xr[j] != 0.f) { pj[t].push_back((int32_t)j); pr[t].push_back((int32_t)r);
-                              pv[t].push_back(xr[j]); }
-      }
+      for (int64_t r = ra; r < rb; ++r)
+        for (int64_t k = 0; k < nw; ++k) {
+          uint64_t w = B[r * nw + k];
+          while (w) {
+            pj[t].push_back((int32_t)(k * 64 + __builtin_ctzll(w)));
+            pr[t].push_back((int32_t)r);
+            w &= w - 1;
+          }
+        }
     }
   });
   std::vector<int64_t> cnt(N + 1, 0);
@@ -193,24 +399,20 @@ at::Tensor sparse_linear(const at::Tensor& x, const at::Tensor& wt, const at::Te
   for (int64_t j = 0; j < N; ++j) cnt[j + 1] += cnt[j];
   std::vector<int64_t> pos(cnt.begin(), cnt.end() - 1);
   std::vector<int32_t> rows(cnt[N]);
-  std::vector<float> vals(cnt[N]);
-  for (int64_t t = 0; t < nth; ++t)  // thread t's rows all precede thread t+1's
-    for (size_t e = 0; e < pj[t].size(); ++e) {
-      const int64_t q = pos[pj[t][e]]++;
-      rows[q] = pr[t][e]; vals[q] = pv[t][e];
-    }
+  for (int64_t t = 0; t < nth; ++t)
+    for (size_t e = 0; e < pj[t].size(); ++e) rows[pos[pj[t][e]]++] = pr[t][e];
+  std::vector<int32_t> active;  // inputs that fired somewhere in the block
+  for (int64_t j = 0; j < N; ++j) if (cnt[j + 1] > cnt[j]) active.push_back((int32_t)j);
   const int64_t blk = 64;
   at::parallel_for(0, (O + blk - 1) / blk, 1, [&](int64_t q0, int64_t q1) {
     const int64_t o0 = q0 * blk, o1 = std::min(O, q1 * blk);
     for (int64_t r = 0; r < R; ++r)
       for (int64_t o = o0; o < o1; ++o) Y[r * O + o] = BI ? BI[o] : 0.f;
-    for (int64_t j = 0; j < N; ++j) {
-      const float* __restrict w = WT + j * O;
+    for (const int32_t j : active) {
+      const float* __restrict w = WT + (int64_t)j * O;
       for (int64_t e = cnt[j]; e < cnt[j + 1]; ++e) {
         float* __restrict y = Y + (int64_t)rows[e] * O;
-        const float val = vals[e];
-        if (val == 1.f) { for (int64_t o = o0; o < o1; ++o) y[o] += w[o]; }
-        else { for (int64_t o = o0; o < o1; ++o) y[o] += val * w[o]; }
+        for (int64_t o = o0; o < o1; ++o) y[o] += w[o];
       }
     }
   });
@@ -218,7 +420,7 @@ at::Tensor sparse_linear(const at::Tensor& x, const at::Tensor& wt, const at::Te
 }
 """
 
-_FUNCTIONS = ["if_block", "sparse_conv", "sparse_linear"]
+_FUNCTIONS = ["if_bits", "pack_bits", "unpack_bits", "conv_cur", "conv_if", "linear_bits"]
 _STATE: dict[str, object] = {}
 
 
@@ -227,20 +429,24 @@ def load() -> object | None:
     if "module" in _STATE:
         return _STATE["module"]
     module = None
-    if os.environ.get("NMPKIT_COSIM_KERNELS", "1") == "0":
+    mode = os.environ.get("NMPKIT_COSIM_KERNELS", "1")
+    if mode == "0":
         _STATE["status"] = "disabled by NMPKIT_COSIM_KERNELS=0"
     else:
         try:
             from torch.utils.cpp_extension import load_inline
 
             lib = Path(torch.__file__).parent / "lib"
+            flags = ["-O3", "-march=native", "-fopenmp", "-ffp-contract=off"]
+            if mode == "generic":
+                flags.append("-DNMP_GENERIC")
+            tag = hashlib.sha1((_SOURCE + " ".join(flags)).encode()).hexdigest()[:10]
             module = load_inline(
-                name=f"nmpkit_cosim_kernels_v6_{_cpu_tag()}", cpp_sources=_SOURCE,
-                functions=_FUNCTIONS,
-                extra_cflags=["-O3", "-march=native", "-fopenmp", "-ffp-contract=off"],
+                name=f"nmpkit_cosim_kernels_{tag}_{_cpu_tag()}", cpp_sources=_SOURCE,
+                functions=_FUNCTIONS, extra_cflags=flags,
                 extra_ldflags=[f"-L{lib}", "-l:libgomp.so.1", f"-Wl,-rpath,{lib}"],
                 verbose=False)
-            _STATE["status"] = "compiled kernels"
+            _STATE["status"] = "compiled kernels" + (" (generic)" if mode == "generic" else "")
         except Exception as err:  # no compiler/ninja: the torch schedules still work
             _STATE["status"] = f"torch only (kernel build failed: {type(err).__name__}: " \
                                f"{str(err).splitlines()[0] if str(err) else ''})"

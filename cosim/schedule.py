@@ -2,15 +2,18 @@
 
 Tensors here are in the engine's physical layout: a conv-like neuron shape ``(C, H, W)`` is
 stored channels-last as ``(H, W, C)`` (``to_logical`` gives the NCHW view torch's convolutions
-take, with channels-last strides so oneDNN's fast path runs); a flat shape ``(N,)`` as is.
+take, with channels-last strides so oneDNN's fast path runs); a flat shape ``(N,)`` as is. With
+the compiled kernels, spikes may also come bit-packed (``Bits``, see ``cosim.kernels``).
 
 - ``dense``: the op chain on ``(rows, ...)`` where rows = time block × batch.
 - ``sparse`` (event-driven; Linear after optional Flatten, and with the compiled kernels also
-  Conv2d with groups = 1): each non-zero input adds its weights into the outputs it reaches
-  (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active indices),
-  plus the bias. Work ∝ number of spikes × fan-out.
+  Conv2d with groups = 1 and numeric padding): each spike adds its weights into the outputs it
+  reaches (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active
+  indices), plus the bias. Work ∝ number of spikes × fan-out. For Conv2d the engine fuses the
+  next layer's IF update into the same pass (``conv_if``) when that neuron allows it.
 - ``auto``: times both (best of two) on a slice of 16 rows of the first call and again every
   64 calls (firing rates drift), and uses the faster one: chosen per layer, by measurement.
+  (Both probes compute the current; the fused conv+IF is cheaper than its probe suggests.)
 
 On a dyadic grid (every sum exact) all schedules give identical currents; with arbitrary float
 weights the summation order differs, which can flip a spike count by ±1 on a few neurons.
@@ -19,7 +22,7 @@ weights the summation order differs, which can flip a spike count by ±1 on a fe
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +34,13 @@ Schedule = Literal["auto", "dense", "sparse"]
 SCHEDULES: tuple[str, ...] = ("auto", "dense", "sparse")
 _PROBE_EVERY = 64  # auto: re-time both schedules every this many calls (rates drift)
 _PROBE_ROWS = 16  # rows (sample-steps) of a block used for timing
+
+
+class Bits(NamedTuple):
+    """Bit-packed spikes: ``words`` (rows, ceil(n / 64)) int64, bit j of a row = neuron j."""
+
+    words: Tensor
+    n: int
 
 
 def phys_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -81,40 +91,63 @@ class OpsRunner:
             op = ops[0]
             w = op.weight.permute(2, 3, 1, 0)  # (KH, KW, C, O), O padded to a multiple of 16
             n_out = w.shape[3]
-            self.w_t = F.pad(w, (0, (-n_out) % 16)).contiguous()
-            self.bias = op.bias if op.bias is not None else torch.zeros(0, device=device)
+            pad = (-n_out) % 16
+            self.w_t = F.pad(w, (0, pad)).contiguous()
+            bias = op.bias if op.bias is not None else torch.zeros(n_out, device=device)
+            self.bias = F.pad(bias, (0, pad)).contiguous()
             o = op.options
-            self.conv_args = (*o["stride"], *o["padding"], *o["dilation"], out_shape[1],
-                              out_shape[2], n_out)
+            self.geo = [in_shape[1], in_shape[2], *o["stride"], *o["padding"], *o["dilation"],
+                        out_shape[1], out_shape[2], n_out]
         self.sparse_ok = self.kind != "dense"
         self.mode = schedule if self.sparse_ok else "dense"
         self.calls = {"dense": 0, "sparse": 0}
         self._n = 0
         self._fast = "dense"
 
-    def __call__(self, x: Tensor) -> Tensor:
-        """x: (R, *phys(in_shape)) → (R, *phys(out_shape)) current."""
+    def __call__(self, x: Tensor | Bits) -> Tensor:
+        """x: (R, *phys(in_shape)) spikes (or ``Bits``) → (R, *phys(out_shape)) current."""
+        return self.current(x, self.pick(x))
+
+    def pick(self, x: Tensor | Bits) -> str:
+        """The schedule of this call ("dense" or "sparse"), timing both now and then (auto)."""
         mode = self.mode
         if mode == "auto":
             if self._n % _PROBE_EVERY == 0:  # (re)time both on a slice, each second of two
-                probe = x[:max(1, min(x.shape[0], _PROBE_ROWS))]
+                probe = _rows(x, _PROBE_ROWS)
                 td = min(self._timed(self._dense, probe)[1] for _ in range(2))
                 ts = min(self._timed(self._sparse, probe)[1] for _ in range(2))
                 self._fast = "dense" if td <= ts else "sparse"
             self._n += 1
             mode = self._fast
         self.calls[mode] += 1
+        return mode
+
+    def current(self, x: Tensor | Bits, mode: str) -> Tensor:
         return self._sparse(x) if mode == "sparse" else self._dense(x)
 
-    def _dense(self, x: Tensor) -> Tensor:
+    def conv_if(self, x: Tensor | Bits, v: Tensor, counts: Tensor, threshold: Tensor,
+                floor: Tensor, has_floor: bool, reset_zero: bool, out: Tensor) -> None:
+        """Event-driven Conv2d fused with the next layer's IF update (``cosim.kernels``)."""
+        self.ext.conv_if(self._words(x), self.w_t, self.bias, self.geo, v, counts, threshold,
+                         floor, has_floor, reset_zero, out)
+
+    def _words(self, x: Tensor | Bits) -> Tensor:
+        if isinstance(x, Bits):
+            return x.words
+        return self.ext.pack_bits(x.reshape(x.shape[0], -1).contiguous())
+
+    def _dense(self, x: Tensor | Bits) -> Tensor:
+        if isinstance(x, Bits):
+            x = self.ext.unpack_bits(x.words, x.n).reshape(-1, *phys_shape(self.in_shape))
         return to_phys(apply_ops(self.ops, to_logical(x, self.in_shape)), self.out_shape)
 
-    def _sparse(self, x: Tensor) -> Tensor:
-        if self.kind == "conv":
-            return self.ext.sparse_conv(x, self.w_t, self.bias, *self.conv_args)
-        flat = x.reshape(x.shape[0], -1)
+    def _sparse(self, x: Tensor | Bits) -> Tensor:
         if self.ext is not None:
-            return self.ext.sparse_linear(flat, self.w_t, self.bias)
+            words = self._words(x)
+            if self.kind == "conv":
+                return self.ext.conv_cur(words, self.w_t, self.bias, self.geo)
+            return self.ext.linear_bits(words, self.w_t, self.bias)
+        flat = x.reshape(x.shape[0], -1)
         nz = flat.reshape(-1).nonzero().squeeze(1)
         counts = torch.count_nonzero(flat, dim=1)
         offsets = torch.zeros_like(counts)
@@ -143,5 +176,12 @@ class OpsRunner:
                 f"event-driven calls {self.calls['sparse']})")
 
 
-__all__ = ["OpsRunner", "SCHEDULES", "Schedule", "phys_shape", "to_logical", "to_phys",
+def _rows(x: Tensor | Bits, k: int) -> Tensor | Bits:
+    """The first k rows (at least one, at most all)."""
+    if isinstance(x, Bits):
+        return Bits(x.words[:max(1, min(x.words.shape[0], k))], x.n)
+    return x[:max(1, min(x.shape[0], k))]
+
+
+__all__ = ["Bits", "OpsRunner", "SCHEDULES", "Schedule", "phys_shape", "to_logical", "to_phys",
            "to_phys_param"]
