@@ -16,7 +16,8 @@ step loop in another order of work:
   of input events), add the bias, and update the neurons of that pixel at once. The current
   never goes to memory. ``conv_cur`` is the same sum returning the current.
 - ``linear_bits``: event-driven Linear: for each input that fired, add its weight row into the
-  rows where it fired (event-major, so each weight row is read from memory once per call).
+  rows where it fired (event-major, so each weight row is read from memory once per call), 64
+  output columns at a time, their sums for the whole block contiguous (in L2).
 - ``pack_bits`` / ``unpack_bits``: dense 0/1 spikes to bits and back.
 
 Summation order inside a current: the bias last for convolutions (sum over ky, kx, c ascending,
@@ -241,56 +242,64 @@ static inline void add_events(v16* a, const float* WP, int64_t base, const int64
   }
 }
 
-// Sum of the weight vectors (channels o0 .. o0 + 16 NV) of the active inputs in the receptive
-// field of output pixel (oy, ox): ky, kx, c ascending.
+// One pass over output row oy for channels o0 .. o0 + 16 NV: acc[ox * 64 + q] = sum of the
+// weights of the active inputs in the receptive field of (oy, ox), ky, kx, c ascending. Kernel
+// row by kernel row (ky outer), so the weights in use (one kernel row) stay in L1; the row's
+// partial sums wait in acc (L1).
 template <int NV>
-static inline void conv_acc(v16* a, const float* WP, const int64_t* off, const int32_t* starts,
-                            const Geo& g, int64_t oy, int64_t ox, int64_t o0) {
-  for (int k = 0; k < NV; ++k) a[k] = v16{};
-  const int64_t x0 = ox * g.sw - g.pw;
+static void conv_pass(const float* WP, const int64_t* off, const int32_t* starts, const Geo& g,
+                      int64_t oy, int64_t o0, float* acc) {
+  for (int64_t q = 0; q < g.OW * 64; ++q) acc[q] = 0.f;
   for (int64_t ky = 0; ky < g.KH; ++ky) {
     const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
     if (iy < 0 || iy >= g.H) continue;
-    if (g.dw == 1) {  // taps kx = 0 .. KW-1 are input pixels x0 .. x0+KW-1: one run of events
-      const int64_t xa = std::max<int64_t>(0, x0), xb = std::min<int64_t>(g.W, x0 + g.KW);
-      if (xa >= xb) continue;
-      const int64_t base = (ky * g.KW * g.C - (iy * g.W + x0) * g.C) * g.OP + o0;
-      add_events<NV>(a, WP, base, off, starts[iy * g.W + xa], starts[iy * g.W + xb]);
-    } else {
-      for (int64_t kx = 0; kx < g.KW; ++kx) {
-        const int64_t ix = x0 + kx * g.dw;
-        if (ix < 0 || ix >= g.W) continue;
-        const int64_t p = iy * g.W + ix;
-        const int64_t base = ((ky * g.KW + kx) * g.C - p * g.C) * g.OP + o0;
-        add_events<NV>(a, WP, base, off, starts[p], starts[p + 1]);
+    for (int64_t ox = 0; ox < g.OW; ++ox) {
+      v16 a[NV];
+      for (int k = 0; k < NV; ++k) __builtin_memcpy(&a[k], acc + ox * 64 + 16 * k, 64);
+      const int64_t x0 = ox * g.sw - g.pw;
+      if (g.dw == 1) {  // taps kx = 0 .. KW-1 are input pixels x0 .. x0+KW-1: one run of events
+        const int64_t xa = std::max<int64_t>(0, x0), xb = std::min<int64_t>(g.W, x0 + g.KW);
+        if (xa < xb) {
+          const int64_t base = (ky * g.KW * g.C - (iy * g.W + x0) * g.C) * g.OP + o0;
+          add_events<NV>(a, WP, base, off, starts[iy * g.W + xa], starts[iy * g.W + xb]);
+        }
+      } else {
+        for (int64_t kx = 0; kx < g.KW; ++kx) {
+          const int64_t ix = x0 + kx * g.dw;
+          if (ix < 0 || ix >= g.W) continue;
+          const int64_t p = iy * g.W + ix;
+          const int64_t base = ((ky * g.KW + kx) * g.C - p * g.C) * g.OP + o0;
+          add_events<NV>(a, WP, base, off, starts[p], starts[p + 1]);
+        }
       }
+      for (int k = 0; k < NV; ++k) __builtin_memcpy(acc + ox * 64 + 16 * k, &a[k], 64);
     }
   }
 }
 
-// For every output pixel and group of up to 64 channels: x = sum + bias, then sink(pixel, o0,
-// len, x).
-template <class Sink>
-static void conv_row(const float* WP, const float* BI, const int64_t* off,
-                     const int32_t* starts, const Geo& g, Sink&& sink) {
-  alignas(64) float x[64];
-  for (int64_t oy = 0; oy < g.OH; ++oy)
+// The current of output row oy: x[ox * O + o] = sum + bias[o]. acc: scratch of OW * 64 floats.
+static void conv_out_row(const float* WP, const float* BI, const int64_t* off,
+                         const int32_t* starts, const Geo& g, int64_t oy, float* x, float* acc) {
+  for (int64_t o0 = 0; o0 < g.OP; o0 += 64) {
+    switch ((int)std::min<int64_t>(4, (g.OP - o0) / 16)) {
+      case 1: conv_pass<1>(WP, off, starts, g, oy, o0, acc); break;
+      case 2: conv_pass<2>(WP, off, starts, g, oy, o0, acc); break;
+      case 3: conv_pass<3>(WP, off, starts, g, oy, o0, acc); break;
+      default: conv_pass<4>(WP, off, starts, g, oy, o0, acc); break;
+    }
+    const int64_t len = std::min<int64_t>(64, g.O - o0);
     for (int64_t ox = 0; ox < g.OW; ++ox)
-      for (int64_t o0 = 0; o0 < g.OP; o0 += 64) {
-        const int nv = (int)std::min<int64_t>(4, (g.OP - o0) / 16);
-        v16 a[4];
-        switch (nv) {
-          case 1: conv_acc<1>(a, WP, off, starts, g, oy, ox, o0); break;
-          case 2: conv_acc<2>(a, WP, off, starts, g, oy, ox, o0); break;
-          case 3: conv_acc<3>(a, WP, off, starts, g, oy, ox, o0); break;
-          default: conv_acc<4>(a, WP, off, starts, g, oy, ox, o0); break;
-        }
-        for (int k = 0; k < nv; ++k) __builtin_memcpy(x + 16 * k, &a[k], 64);
-        const int64_t len = std::min<int64_t>(64, g.O - o0);
-        for (int64_t q = 0; q < len; ++q) x[q] = x[q] + BI[o0 + q];
-        sink(oy * g.OW + ox, o0, len, x);
-      }
+      for (int64_t q = 0; q < len; ++q) x[ox * g.O + o0 + q] = acc[ox * 64 + q] + BI[o0 + q];
+  }
 }
+
+struct ConvScratch {
+  std::vector<int64_t> off;
+  std::vector<int32_t> starts;
+  std::vector<float> acc;
+  explicit ConvScratch(const Geo& g)
+      : off(g.H * g.W * g.C), starts(g.H * g.W + 1), acc(g.OW * 64) {}
+};
 
 at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bias,
                     const std::vector<int64_t>& geo) {
@@ -305,15 +314,12 @@ at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tens
   const float* BI = bias.data_ptr<float>();
   float* Y = out.data_ptr<float>();
   at::parallel_for(0, R, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> off(g.H * g.W * g.C);
-    std::vector<int32_t> starts(g.H * g.W + 1);
+    ConvScratch s(g);
     for (int64_t r = r0; r < r1; ++r) {
-      row_events(B + r * nw, g, off.data(), starts.data());
-      float* y = Y + r * g.OH * g.OW * g.O;
-      conv_row(WP, BI, off.data(), starts.data(), g,
-               [&](int64_t pix, int64_t o0, int64_t len, const float* x) {
-                 std::memcpy(y + pix * g.O + o0, x, len * sizeof(float));
-               });
+      row_events(B + r * nw, g, s.off.data(), s.starts.data());
+      for (int64_t oy = 0; oy < g.OH; ++oy)
+        conv_out_row(WP, BI, s.off.data(), s.starts.data(), g, oy,
+                     Y + (r * g.OH + oy) * g.OW * g.O, s.acc.data());
     }
   });
   return out;
@@ -325,10 +331,10 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bia
              at::Tensor bits_out) {
   // Conv2d of the spikes in ``bits`` (rows t * b + i) fused with the IF update of the next
   // layer (v, counts: (b, OH OW O)); its spikes go to bits_out (rows t * b + i). Samples in
-  // parallel, steps in order.
+  // parallel, steps in order; each output row's current is used while in L1.
   const Geo g = make_geo(wp, geo);
   const int64_t b = v.size(0), n = v.numel() / b, nwi = bits.size(1), nwo = n_words(n);
-  const int64_t tb = bits.size(0) / b;
+  const int64_t tb = bits.size(0) / b, m = g.OW * g.O;
   TORCH_CHECK(n == g.OH * g.OW * g.O && nwi == n_words(g.H * g.W * g.C) &&
               bits.is_contiguous() && bits_out.is_contiguous() && bits_out.size(1) == nwo &&
               bits_out.size(0) == tb * b && v.is_contiguous() && counts.is_contiguous(),
@@ -341,79 +347,105 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bia
   float* C = counts.data_ptr<float>();
   const IFP p = make_ifp(th, fl, has_floor, reset_zero);
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
-    std::vector<int64_t> off(g.H * g.W * g.C);
-    std::vector<int32_t> starts(g.H * g.W + 1);
+    ConvScratch s(g);
+    std::vector<float> x(m);
     for (int64_t i = i0; i < i1; ++i) {
       float* vi = V + i * n;
       float* ci = C + i * n;
       for (int64_t t = 0; t < tb; ++t) {
-        row_events(B + (t * b + i) * nwi, g, off.data(), starts.data());
+        row_events(B + (t * b + i) * nwi, g, s.off.data(), s.starts.data());
         uint64_t* row = BO + (t * b + i) * nwo;
         std::memset(row, 0, nwo * sizeof(uint64_t));
-        conv_row(WP, BI, off.data(), starts.data(), g,
-                 [&](int64_t pix, int64_t o0, int64_t len, const float* x) {
-                   const int64_t j = pix * g.O + o0;
-                   for (int64_t q = 0; q < len; q += 16) {
-                     const int l = (int)std::min<int64_t>(16, len - q);
-                     or_bits(row, j + q, if16(x + q, vi, ci, p, j + q, l));
-                   }
-                 });
+        for (int64_t oy = 0; oy < g.OH; ++oy) {
+          conv_out_row(WP, BI, s.off.data(), s.starts.data(), g, oy, x.data(), s.acc.data());
+          const int64_t j0 = oy * m;
+          for (int64_t q = 0; q < m; q += 16) {
+            const int l = (int)std::min<int64_t>(16, m - q);
+            or_bits(row, j0 + q, if16(x.data() + q, vi, ci, p, j0 + q, l));
+          }
+        }
       }
     }
   });
 }
 
 // ---------------------------------------------------------------- event-driven Linear
-at::Tensor linear_bits(const at::Tensor& bits, const at::Tensor& wt, const at::Tensor& bias) {
-  // bits: (R, ceil(N / 64)); wt: (N, O); bias: (O,) or empty. Returns (R, O) = bias + the
-  // weight rows of the inputs that fired, ascending. Event-major: each weight row is read once
-  // per call and added into every row where its input fired; threads split the output columns.
-  const int64_t R = bits.size(0), nw = bits.size(1), N = wt.size(0), O = wt.size(1);
-  TORCH_CHECK(bits.is_contiguous() && wt.is_contiguous() && nw == n_words(N),
+// One block of 16 NV output columns: y (R, 16 NV) contiguous, so the block's sums stay in L2.
+template <int NV>
+static void linear_block(const float* WT, int64_t OP, const float* BI, int64_t o0,
+                         const std::vector<int32_t>& active, const std::vector<int64_t>& cnt,
+                         const std::vector<int32_t>& rows, int64_t R, float* y) {
+  v16 b[NV];
+  for (int k = 0; k < NV; ++k) __builtin_memcpy(&b[k], BI + o0 + 16 * k, 64);
+  for (int64_t r = 0; r < R; ++r)
+    for (int k = 0; k < NV; ++k) __builtin_memcpy(y + (r * NV + k) * 16, &b[k], 64);
+  for (const int32_t j : active) {
+    v16 w[NV];
+    for (int k = 0; k < NV; ++k) __builtin_memcpy(&w[k], WT + (int64_t)j * OP + o0 + 16 * k, 64);
+    const int64_t e1 = cnt[j + 1];
+    for (int64_t e = cnt[j]; e < e1; ++e) {
+      if (e + 8 < e1)
+        for (int k = 0; k < NV; ++k) __builtin_prefetch(y + ((int64_t)rows[e + 8] * NV + k) * 16, 1);
+      float* yr = y + (int64_t)rows[e] * NV * 16;
+      for (int k = 0; k < NV; ++k) {
+        v16 a;
+        __builtin_memcpy(&a, yr + 16 * k, 64);
+        a += w[k];
+        __builtin_memcpy(yr + 16 * k, &a, 64);
+      }
+    }
+  }
+}
+
+at::Tensor linear_bits(const at::Tensor& bits, const at::Tensor& wt, const at::Tensor& bias,
+                       int64_t O) {
+  // bits: (R, ceil(N / 64)); wt: (N, OP), the transposed weight with O columns zero-padded to a
+  // multiple of 16; bias: (OP,) zero-padded. Returns (R, O) = bias + the weight rows of the
+  // inputs that fired, ascending. Event-major: each weight row is read once per call and added
+  // into every row where its input fired; threads split blocks of 64 output columns.
+  const int64_t R = bits.size(0), nw = bits.size(1), N = wt.size(0), OP = wt.size(1);
+  TORCH_CHECK(bits.is_contiguous() && wt.is_contiguous() && bias.is_contiguous() &&
+              nw == n_words(N) && OP % 16 == 0 && bias.numel() == OP && O <= OP,
               "linear_bits: bad layout");
   auto out = at::empty({R, O}, wt.options());
   const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   const float* WT = wt.data_ptr<float>();
-  const float* BI = bias.numel() ? bias.data_ptr<float>() : nullptr;
+  const float* BI = bias.data_ptr<float>();
   float* Y = out.data_ptr<float>();
-  // CSC lists: for each input j, the rows where it fired (ascending). Threads scan row ranges
-  // into their own lists; a counting sort by j merges them (thread t's rows precede t+1's).
-  const int64_t nth = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), R));
-  std::vector<std::vector<int32_t>> pj(nth), pr(nth);
-  at::parallel_for(0, nth, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ra = R * t / nth, rb = R * (t + 1) / nth;
-      for (int64_t r = ra; r < rb; ++r)
-        for (int64_t k = 0; k < nw; ++k) {
-          uint64_t w = B[r * nw + k];
-          while (w) {
-            pj[t].push_back((int32_t)(k * 64 + __builtin_ctzll(w)));
-            pr[t].push_back((int32_t)r);
-            w &= w - 1;
-          }
-        }
-    }
-  });
+  // CSC lists: for each input j, the rows where it fired (ascending): count, prefix-sum, fill.
+  // Threads split the inputs (by words of the rows' bits), each covering all rows.
   std::vector<int64_t> cnt(N + 1, 0);
-  for (int64_t t = 0; t < nth; ++t) for (auto j : pj[t]) cnt[j + 1] += 1;
+  at::parallel_for(0, nw, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t k = k0; k < k1; ++k)
+        for (uint64_t w = B[r * nw + k]; w; w &= w - 1) cnt[k * 64 + __builtin_ctzll(w) + 1] += 1;
+  });
   for (int64_t j = 0; j < N; ++j) cnt[j + 1] += cnt[j];
-  std::vector<int64_t> pos(cnt.begin(), cnt.end() - 1);
   std::vector<int32_t> rows(cnt[N]);
-  for (int64_t t = 0; t < nth; ++t)
-    for (size_t e = 0; e < pj[t].size(); ++e) rows[pos[pj[t][e]]++] = pr[t][e];
+  at::parallel_for(0, nw, 1, [&](int64_t k0, int64_t k1) {
+    std::vector<int64_t> pos(cnt.begin() + k0 * 64, cnt.begin() + std::min(N, k1 * 64));
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t k = k0; k < k1; ++k)
+        for (uint64_t w = B[r * nw + k]; w; w &= w - 1)
+          rows[pos[(k - k0) * 64 + __builtin_ctzll(w)]++] = (int32_t)r;
+  });
   std::vector<int32_t> active;  // inputs that fired somewhere in the block
   for (int64_t j = 0; j < N; ++j) if (cnt[j + 1] > cnt[j]) active.push_back((int32_t)j);
-  const int64_t blk = 64;
-  at::parallel_for(0, (O + blk - 1) / blk, 1, [&](int64_t q0, int64_t q1) {
-    const int64_t o0 = q0 * blk, o1 = std::min(O, q1 * blk);
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t o = o0; o < o1; ++o) Y[r * O + o] = BI ? BI[o] : 0.f;
-    for (const int32_t j : active) {
-      const float* __restrict w = WT + (int64_t)j * O;
-      for (int64_t e = cnt[j]; e < cnt[j + 1]; ++e) {
-        float* __restrict y = Y + (int64_t)rows[e] * O;
-        for (int64_t o = o0; o < o1; ++o) y[o] += w[o];
+  const int64_t nb = (OP + 63) / 64;
+  at::parallel_for(0, nb, 1, [&](int64_t q0, int64_t q1) {
+    std::vector<float> y(R * 64);
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t o0 = q * 64;
+      const int nv = (int)std::min<int64_t>(4, (OP - o0) / 16);
+      switch (nv) {
+        case 1: linear_block<1>(WT, OP, BI, o0, active, cnt, rows, R, y.data()); break;
+        case 2: linear_block<2>(WT, OP, BI, o0, active, cnt, rows, R, y.data()); break;
+        case 3: linear_block<3>(WT, OP, BI, o0, active, cnt, rows, R, y.data()); break;
+        default: linear_block<4>(WT, OP, BI, o0, active, cnt, rows, R, y.data()); break;
       }
+      const int64_t len = std::min<int64_t>(16 * nv, O - o0);
+      for (int64_t r = 0; r < R; ++r)
+        std::memcpy(Y + r * O + o0, y.data() + r * 16 * nv, len * sizeof(float));
     }
   });
   return out;

@@ -82,8 +82,15 @@ class OpsRunner:
             w = lin.weight
             if len(in_shape) == 3:  # rows in the physical order of the flattened spikes
                 w = w.reshape(-1, *in_shape).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            self.n_out = w.shape[0]
+            bias = lin.bias
+            if ext is not None:  # the kernel's layout: columns and bias padded to 16
+                pad = (-self.n_out) % 16
+                w = F.pad(w, (0, 0, 0, pad))
+                bias = torch.zeros(self.n_out, device=device) if bias is None else bias
+                bias = F.pad(bias, (0, pad)).contiguous()
             self.w_t = w.t().contiguous()
-            self.bias = lin.bias if lin.bias is not None else torch.zeros(0, device=device)
+            self.bias = bias if bias is not None else torch.zeros(0, device=device)
         elif (ext is not None and len(ops) == 1 and ops[0].kind == "conv2d"
               and ops[0].options["groups"] == 1 and len(in_shape) == 3
               and not isinstance(ops[0].options["padding"], str)):
@@ -146,7 +153,7 @@ class OpsRunner:
             words = self._words(x)
             if self.kind == "conv":
                 return self.ext.conv_cur(words, self.w_t, self.bias, self.geo)
-            return self.ext.linear_bits(words, self.w_t, self.bias)
+            return self.ext.linear_bits(words, self.w_t, self.bias, self.n_out)
         flat = x.reshape(x.shape[0], -1)
         nz = flat.reshape(-1).nonzero().squeeze(1)
         counts = torch.count_nonzero(flat, dim=1)
