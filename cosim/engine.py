@@ -9,10 +9,10 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
   for the whole block comes from one call of its synaptic ops (``cosim.schedule``: dense, or
   event-driven, chosen per layer by measurement). Layer l+1 at step t only needs layer l's
   spikes at step t, so this order gives the step loop's spikes exactly.
-- with the compiled kernels (``cosim.kernels``; CPU, float32) and a neuron they cover (no
-  gain, transfer curve or refractoriness), a layer's IF update runs in C++ and its spikes go
-  to the next layer bit-packed; an event-driven Conv2d runs fused with the IF update of the
-  layer it feeds (sample by sample, step by step: its current never goes to memory), and the
+- with the compiled kernels (``cosim.kernels``; CPU, float32), every layer's IF update (gain,
+  transfer curve, refractoriness included) runs in C++ and its spikes go to the next layer
+  bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
+  (sample by sample, output row by output row: its current never goes to memory), and the
   output layer's per-step readout is computed in the same pass.
 
 State is updated in place inside the engine (its buffers never leave it). Neuron state and
@@ -147,11 +147,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape, schedule,
                          dev, binary=i > 0, ext=ext if i > 0 else None)
                for i, ly in enumerate(run.layers)]
-    fused = [ext is not None and p.gain is None and p.transfer is None and not p.refractory
-             for p in params]  # IF update in C++, spikes bit-packed
-    th_fl = [(_as_tensor(p.threshold, dev, dtype),
-              _as_tensor(p.floor if p.floor is not None else 0.0, dev, dtype)) for p in params]
-    flags = [(p.floor is not None, p.reset == "zero") for p in params]
+    fused = [ext is not None] * len(params)  # IF update in C++, spikes bit-packed
+    nrn = [_kernel_neuron(p, dev, dtype) for p in params]
+    flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
     B, T, L = inputs.shape[0], timesteps, len(shapes)
     tb_max = min(time_block, T)
     sizes = [ly.size for ly in run.layers]
@@ -199,7 +197,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                         mode = runners[i].pick(spk)
                         if fused[i] and mode == "sparse" and runners[i].kind == "conv":
                             words = bufs[i][:tb * b]
-                            runners[i].conv_if(spk, v[i], counts[i], *th_fl[i], *flags[i], words)
+                            runners[i].conv_if(spk, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
+                                               words)
                             spk = Bits(words, sizes[i])
                             continue
                         nxt = runners[i].current(spk, mode)
@@ -208,7 +207,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                         words = bufs[i][:tb * b]
                         pv = preds[t0:t0 + tb, b0:b0 + b] \
                             if i == L - 1 and preds is not None else no_preds
-                        ext.if_bits(cur, const, v[i], counts[i], *th_fl[i], *flags[i], words, pv)
+                        ext.if_bits(cur, const, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
+                                    words, pv)
                         spk = Bits(words, sizes[i])
                     else:
                         s = bufs[i][:tb]
@@ -274,6 +274,22 @@ def _as_tensor(value: float | Tensor, dev: torch.device, dtype: torch.dtype) -> 
     if isinstance(value, Tensor):
         return value.contiguous()
     return torch.tensor([value], device=dev, dtype=dtype)
+
+
+def _kernel_neuron(p: LayerParams, dev: torch.device, dtype: torch.dtype) -> list[Tensor]:
+    """threshold, floor, gain, transfer xs, ys for ``cosim.kernels`` (empty = identity)."""
+    none = torch.zeros(0, device=dev, dtype=dtype)
+    xs, ys = p.transfer if p.transfer is not None else (none, none)
+    return [_as_tensor(p.threshold, dev, dtype),
+            _as_tensor(p.floor if p.floor is not None else 0.0, dev, dtype),
+            none if p.gain is None else _as_tensor(p.gain, dev, dtype), xs, ys]
+
+
+def _r(r: Tensor | None) -> Tensor:
+    return r if r is not None else _NO_STATE
+
+
+_NO_STATE = torch.zeros(0, dtype=torch.int32)
 
 
 def _phys_input(x: Tensor, shape: tuple[int, ...]) -> Tensor:

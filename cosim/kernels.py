@@ -54,48 +54,112 @@ _SOURCE = r"""
 typedef float v16 __attribute__((vector_size(64)));
 
 // ---------------------------------------------------------------- IF neuron, 16 at a time
-struct IFP {  // one layer's IF parameters; per-neuron arrays are indexed by physical index j
-  const float* th; const float* fl;
-  bool thv, flv, floor, zero;
+struct IFP {  // one layer's neuron; per-neuron arrays are indexed by physical index j
+  const float *th, *fl, *gain, *xs, *ys;
+  bool thv, flv, floor, zero, gain_on, gainv;
+  int nk;       // knots of the transfer curve (0: none)
+  int32_t ref;  // refractory steps (0: none)
 };
 
-static IFP make_ifp(const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool zero) {
-  TORCH_CHECK(th.is_contiguous() && fl.is_contiguous() && th.scalar_type() == at::kFloat &&
-              fl.scalar_type() == at::kFloat, "threshold/floor must be contiguous float32");
-  return IFP{th.data_ptr<float>(), fl.data_ptr<float>(), th.numel() > 1, fl.numel() > 1,
-             has_floor, zero};
+struct IFS {  // one sample's neuron state
+  float* v;
+  float* c;
+  int32_t* r;
+};
+
+static IFP make_ifp(const std::vector<at::Tensor>& nt, bool has_floor, bool zero,
+                    int64_t refractory) {
+  // nt: threshold, floor, gain, transfer xs, transfer ys (float32, contiguous; per-neuron ones
+  // in the physical layout; gain/xs/ys empty when the identity)
+  TORCH_CHECK(nt.size() == 5, "neuron: threshold, floor, gain, xs, ys");
+  for (const auto& t : nt)
+    TORCH_CHECK(t.is_contiguous() && t.scalar_type() == at::kFloat,
+                "neuron tensors must be contiguous float32");
+  TORCH_CHECK(nt[3].numel() == nt[4].numel() && nt[3].numel() != 1, "transfer xs/ys");
+  const auto ptr = [](const at::Tensor& t) { return t.numel() ? t.data_ptr<float>() : nullptr; };
+  return IFP{ptr(nt[0]), ptr(nt[1]), ptr(nt[2]), ptr(nt[3]), ptr(nt[4]),
+             nt[0].numel() > 1, nt[1].numel() > 1, has_floor, zero, nt[2].numel() > 0,
+             nt[2].numel() > 1, (int)nt[3].numel(), (int32_t)refractory};
 }
 
-// Neurons j0 .. j0+len-1 (len <= 16) of one sample: v += x; fire = v >= th; reset; floor;
-// counts += fire. Returns the fire mask (bit l = neuron j0 + l).
-static inline uint32_t if16(const float* x, float* v, float* c, const IFP& p, int64_t j0,
-                            int len) {
+static IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, int64_t i, int64_t n) {
+  return IFS{V + i * n, C + i * n, p.ref ? R + i * n : nullptr};
+}
+
+// Neurons j0 .. j0+len-1 (len <= 16) of one sample, the step of cosim.neuron exactly (the same
+// float32 operations as the torch step): x = transfer(gain * x); refractory neurons get 0 and
+// cannot fire; v += x; fire = v >= th; reset; floor; counts += fire; refractory counters.
+// Returns the fire mask (bit l = neuron j0 + l).
+static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int len) {
 #ifdef NMP_AVX512
   const __mmask16 k = len >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << len) - 1u);
+  __m512 xv = _mm512_maskz_loadu_ps(k, x);
+  if (p.gain_on)
+    xv = _mm512_mul_ps(xv, p.gainv ? _mm512_maskz_loadu_ps(k, p.gain + j0)
+                                   : _mm512_set1_ps(p.gain[0]));
+  if (p.nk) {  // torch.searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1, then interpolate
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i cnt = _mm512_setzero_si512();
+    for (int q = 0; q < p.nk; ++q)
+      cnt = _mm512_mask_add_epi32(
+          cnt, _mm512_cmp_ps_mask(_mm512_set1_ps(p.xs[q]), xv, _CMP_LE_OQ), cnt, one);
+    const __m512i i0 = _mm512_sub_epi32(
+        _mm512_min_epi32(_mm512_max_epi32(cnt, one), _mm512_set1_epi32(p.nk - 1)), one);
+    const __m512i i1 = _mm512_add_epi32(i0, one);
+    const __m512 x0 = _mm512_i32gather_ps(i0, p.xs, 4), x1 = _mm512_i32gather_ps(i1, p.xs, 4);
+    const __m512 y0 = _mm512_i32gather_ps(i0, p.ys, 4), y1 = _mm512_i32gather_ps(i1, p.ys, 4);
+    const __m512 slope = _mm512_div_ps(_mm512_sub_ps(y1, y0), _mm512_sub_ps(x1, x0));
+    xv = _mm512_add_ps(y0, _mm512_mul_ps(_mm512_sub_ps(xv, x0), slope));
+  }
+  __mmask16 act = k;
+  __m512i rv = _mm512_setzero_si512();
+  if (p.ref) {
+    rv = _mm512_maskz_loadu_epi32(k, s.r + j0);
+    act = _mm512_mask_cmpeq_epi32_mask(k, rv, _mm512_setzero_si512());
+    xv = _mm512_maskz_mov_ps(act, xv);  // the input of a refractory neuron is discarded
+  }
   const __m512 th = p.thv ? _mm512_maskz_loadu_ps(k, p.th + j0) : _mm512_set1_ps(p.th[0]);
-  __m512 vv = _mm512_add_ps(_mm512_maskz_loadu_ps(k, v + j0), _mm512_maskz_loadu_ps(k, x));
-  const __mmask16 f = _mm512_mask_cmp_ps_mask(k, vv, th, _CMP_GE_OQ);
+  __m512 vv = _mm512_add_ps(_mm512_maskz_loadu_ps(k, s.v + j0), xv);
+  const __mmask16 f = _mm512_mask_cmp_ps_mask(act, vv, th, _CMP_GE_OQ);
   vv = p.zero ? _mm512_mask_mov_ps(vv, f, _mm512_setzero_ps())
               : _mm512_mask_sub_ps(vv, f, vv, th);
   if (p.floor) {
     const __m512 fl = p.flv ? _mm512_maskz_loadu_ps(k, p.fl + j0) : _mm512_set1_ps(p.fl[0]);
     vv = _mm512_mask_mov_ps(vv, _mm512_cmp_ps_mask(vv, fl, _CMP_LT_OQ), fl);
   }
-  _mm512_mask_storeu_ps(v + j0, k, vv);
-  const __m512 cv = _mm512_maskz_loadu_ps(k, c + j0);
-  _mm512_mask_storeu_ps(c + j0, k, _mm512_mask_add_ps(cv, f, cv, _mm512_set1_ps(1.f)));
+  _mm512_mask_storeu_ps(s.v + j0, k, vv);
+  const __m512 cv = _mm512_maskz_loadu_ps(k, s.c + j0);
+  _mm512_mask_storeu_ps(s.c + j0, k, _mm512_mask_add_ps(cv, f, cv, _mm512_set1_ps(1.f)));
+  if (p.ref) {
+    rv = _mm512_max_epi32(_mm512_sub_epi32(rv, _mm512_set1_epi32(1)), _mm512_setzero_si512());
+    rv = _mm512_mask_mov_epi32(rv, f, _mm512_set1_epi32(p.ref));
+    _mm512_mask_storeu_epi32(s.r + j0, k, rv);
+  }
   return (uint32_t)f;
 #else
   uint32_t m = 0;
   for (int l = 0; l < len; ++l) {
     const int64_t j = j0 + l;
+    float xv = x[l];
+    if (p.gain_on) xv = xv * (p.gainv ? p.gain[j] : p.gain[0]);
+    if (p.nk) {
+      int cnt = 0;
+      for (int q = 0; q < p.nk; ++q) cnt += p.xs[q] <= xv;
+      const int i0 = std::min(std::max(cnt, 1), p.nk - 1) - 1;
+      const float x0 = p.xs[i0], y0 = p.ys[i0];
+      const float slope = (p.ys[i0 + 1] - y0) / (p.xs[i0 + 1] - x0);
+      xv = y0 + (xv - x0) * slope;
+    }
+    const bool act = !p.ref || s.r[j] == 0;
+    if (!act) xv = 0.f;
     const float thj = p.thv ? p.th[j] : p.th[0];
-    float vv = v[j] + x[l];
-    const bool fire = vv >= thj;
+    float vv = s.v[j] + xv;
+    const bool fire = act && vv >= thj;
     if (fire) vv = p.zero ? 0.f : vv - thj;
     if (p.floor) { const float f = p.flv ? p.fl[j] : p.fl[0]; vv = vv < f ? f : vv; }
-    v[j] = vv;
-    if (fire) c[j] += 1.f;
+    s.v[j] = vv;
+    if (fire) s.c[j] += 1.f;
+    if (p.ref) s.r[j] = fire ? p.ref : std::max(s.r[j] - 1, 0);
     m |= (uint32_t)fire << l;
   }
   return m;
@@ -121,41 +185,44 @@ static inline int64_t readout(const float* c, const float* v, int64_t n) {
   return best;
 }
 
-void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts,
-             const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool reset_zero,
-             at::Tensor bits, at::Tensor preds) {
-  // cur: (tb, b, n) or, when cst, (b, n); v, counts: (b, n); bits: (tb * b, ceil(n / 64)),
-  // row t * b + i; preds: empty, or an int16 (tb, b) view (strided) for the readout.
+void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, at::Tensor r,
+             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
+             int64_t refractory, at::Tensor bits, at::Tensor preds) {
+  // cur: (tb, b, n) or, when cst, (b, n); v, counts, r (int32, or empty without refractory
+  // steps): (b, n); bits: (tb * b, ceil(n / 64)), row t * b + i; preds: empty, or an int16
+  // (tb, b) view (strided) for the readout. Per sample, a chunk of 1024 neurons at a time
+  // through all the steps (its state stays in L1); the whole layer at once with the readout.
   const int64_t b = v.size(0), n = v.numel() / b, nw = n_words(n);
   const int64_t tb = bits.size(0) / b;
+  const IFP p = make_ifp(neuron, has_floor, reset_zero, refractory);
   TORCH_CHECK(cur.is_contiguous() && v.is_contiguous() && counts.is_contiguous() &&
-              bits.is_contiguous() && bits.size(1) == nw, "if_bits: bad layout");
+              bits.is_contiguous() && bits.size(1) == nw && cur.numel() == (cst ? 1 : tb) * b * n
+              && (!p.ref || (r.is_contiguous() && r.numel() == b * n)), "if_bits: bad layout");
   const float* X = cur.data_ptr<float>();
-  float* V = v.data_ptr<float>();
-  float* C = counts.data_ptr<float>();
   uint64_t* B = (uint64_t*)bits.data_ptr<int64_t>();
-  const IFP p = make_ifp(th, fl, has_floor, reset_zero);
   int16_t* P = preds.numel() ? preds.data_ptr<int16_t>() : nullptr;
   const int64_t ps0 = P ? preds.stride(0) : 0, ps1 = P ? preds.stride(1) : 0;
+  const int64_t chunk = P ? nw * 64 : 1024;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      float* vi = V + i * n;
-      float* ci = C + i * n;
-      for (int64_t t = 0; t < tb; ++t) {
-        const float* x = cst ? X + i * n : X + (t * b + i) * n;
-        uint64_t* row = B + (t * b + i) * nw;
-        for (int64_t w = 0; w < nw; ++w) {
-          uint64_t m = 0;
-          for (int64_t q = 0; q < 4; ++q) {
-            const int64_t j0 = w * 64 + q * 16;
-            if (j0 >= n) break;
-            const int len = (int)std::min<int64_t>(16, n - j0);
-            m |= (uint64_t)if16(x + j0, vi, ci, p, j0, len) << (q * 16);
+      const IFS st = sample_state(p, v.data_ptr<float>(), counts.data_ptr<float>(),
+                                  p.ref ? r.data_ptr<int32_t>() : nullptr, i, n);
+      for (int64_t c0 = 0; c0 < n; c0 += chunk)
+        for (int64_t t = 0; t < tb; ++t) {
+          const float* x = cst ? X + i * n : X + (t * b + i) * n;
+          uint64_t* row = B + (t * b + i) * nw;
+          for (int64_t w = c0 / 64; w < std::min(nw, (c0 + chunk) / 64); ++w) {
+            uint64_t m = 0;
+            for (int64_t q = 0; q < 4; ++q) {
+              const int64_t j0 = w * 64 + q * 16;
+              if (j0 >= n) break;
+              const int len = (int)std::min<int64_t>(16, n - j0);
+              m |= (uint64_t)if16(x + j0, st, p, j0, len) << (q * 16);
+            }
+            row[w] = m;
           }
-          row[w] = m;
+          if (P) P[t * ps0 + i * ps1] = (int16_t)readout(st.c, st.v, n);
         }
-        if (P) P[t * ps0 + i * ps1] = (int16_t)readout(ci, vi, n);
-      }
     }
   });
 }
@@ -297,8 +364,8 @@ struct ConvScratch {
   std::vector<int64_t> off;
   std::vector<int32_t> starts;
   std::vector<float> acc;
-  explicit ConvScratch(const Geo& g)
-      : off(g.H * g.W * g.C), starts(g.H * g.W + 1), acc(g.OW * 64) {}
+  ConvScratch(const Geo& g, int64_t steps)
+      : off(steps * g.H * g.W * g.C), starts(steps * (g.H * g.W + 1)), acc(g.OW * 64) {}
 };
 
 at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bias,
@@ -314,7 +381,7 @@ at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tens
   const float* BI = bias.data_ptr<float>();
   float* Y = out.data_ptr<float>();
   at::parallel_for(0, R, 1, [&](int64_t r0, int64_t r1) {
-    ConvScratch s(g);
+    ConvScratch s(g, 1);
     for (int64_t r = r0; r < r1; ++r) {
       row_events(B + r * nw, g, s.off.data(), s.starts.data());
       for (int64_t oy = 0; oy < g.OH; ++oy)
@@ -326,45 +393,54 @@ at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wp, const at::Tens
 }
 
 void conv_if(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bias,
-             const std::vector<int64_t>& geo, at::Tensor v, at::Tensor counts,
-             const at::Tensor& th, const at::Tensor& fl, bool has_floor, bool reset_zero,
-             at::Tensor bits_out) {
+             const std::vector<int64_t>& geo, at::Tensor v, at::Tensor counts, at::Tensor r,
+             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
+             int64_t refractory, at::Tensor bits_out) {
   // Conv2d of the spikes in ``bits`` (rows t * b + i) fused with the IF update of the next
-  // layer (v, counts: (b, OH OW O)); its spikes go to bits_out (rows t * b + i). Samples in
-  // parallel, steps in order; each output row's current is used while in L1.
+  // layer (v, counts, r: (b, OH OW O)); its spikes go to bits_out (rows t * b + i). Samples in
+  // parallel; per sample, output row by output row, the steps in order: the row's membranes
+  // stay in L1 for the whole block, each step's current is used while in L1.
   const Geo g = make_geo(wp, geo);
   const int64_t b = v.size(0), n = v.numel() / b, nwi = bits.size(1), nwo = n_words(n);
-  const int64_t tb = bits.size(0) / b, m = g.OW * g.O;
+  const int64_t tb = bits.size(0) / b, m = g.OW * g.O, HW1 = g.H * g.W + 1;
   TORCH_CHECK(n == g.OH * g.OW * g.O && nwi == n_words(g.H * g.W * g.C) &&
               bits.is_contiguous() && bits_out.is_contiguous() && bits_out.size(1) == nwo &&
               bits_out.size(0) == tb * b && v.is_contiguous() && counts.is_contiguous(),
               "conv_if: bad layout");
+  const IFP p = make_ifp(neuron, has_floor, reset_zero, refractory);
+  TORCH_CHECK(!p.ref || (r.is_contiguous() && r.numel() == b * n), "conv_if: refractory state");
   const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   uint64_t* BO = (uint64_t*)bits_out.data_ptr<int64_t>();
   const float* WP = wp.data_ptr<float>();
   const float* BI = bias.data_ptr<float>();
   float* V = v.data_ptr<float>();
   float* C = counts.data_ptr<float>();
-  const IFP p = make_ifp(th, fl, has_floor, reset_zero);
+  int32_t* RR = p.ref ? r.data_ptr<int32_t>() : nullptr;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
-    ConvScratch s(g);
+    ConvScratch s(g, tb);
+    std::vector<int64_t> first(tb);  // step t's events start at s.off[first[t]]
     std::vector<float> x(m);
     for (int64_t i = i0; i < i1; ++i) {
-      float* vi = V + i * n;
-      float* ci = C + i * n;
+      const IFS st = sample_state(p, V, C, RR, i, n);
+      int64_t tot = 0;
       for (int64_t t = 0; t < tb; ++t) {
-        row_events(B + (t * b + i) * nwi, g, s.off.data(), s.starts.data());
-        uint64_t* row = BO + (t * b + i) * nwo;
-        std::memset(row, 0, nwo * sizeof(uint64_t));
-        for (int64_t oy = 0; oy < g.OH; ++oy) {
-          conv_out_row(WP, BI, s.off.data(), s.starts.data(), g, oy, x.data(), s.acc.data());
+        first[t] = tot;
+        int32_t* st = s.starts.data() + t * HW1;
+        row_events(B + (t * b + i) * nwi, g, s.off.data() + tot, st);
+        tot += st[HW1 - 1];
+        std::memset(BO + (t * b + i) * nwo, 0, nwo * sizeof(uint64_t));
+      }
+      for (int64_t oy = 0; oy < g.OH; ++oy)
+        for (int64_t t = 0; t < tb; ++t) {
+          conv_out_row(WP, BI, s.off.data() + first[t], s.starts.data() + t * HW1, g, oy,
+                       x.data(), s.acc.data());
+          uint64_t* row = BO + (t * b + i) * nwo;
           const int64_t j0 = oy * m;
           for (int64_t q = 0; q < m; q += 16) {
             const int l = (int)std::min<int64_t>(16, m - q);
-            or_bits(row, j0 + q, if16(x.data() + q, vi, ci, p, j0 + q, l));
+            or_bits(row, j0 + q, if16(x.data() + q, st, p, j0 + q, l));
           }
         }
-      }
     }
   });
 }
@@ -384,8 +460,10 @@ static void linear_block(const float* WT, int64_t OP, const float* BI, int64_t o
     for (int k = 0; k < NV; ++k) __builtin_memcpy(&w[k], WT + (int64_t)j * OP + o0 + 16 * k, 64);
     const int64_t e1 = cnt[j + 1];
     for (int64_t e = cnt[j]; e < e1; ++e) {
-      if (e + 8 < e1)
-        for (int k = 0; k < NV; ++k) __builtin_prefetch(y + ((int64_t)rows[e + 8] * NV + k) * 16, 1);
+      if (e + 8 < e1) {  // the rows are scattered over the block's sums (L2)
+        const float* ya = y + (int64_t)rows[e + 8] * NV * 16;
+        for (int k = 0; k < NV; ++k) __builtin_prefetch(ya + 16 * k, 1);
+      }
       float* yr = y + (int64_t)rows[e] * NV * 16;
       for (int k = 0; k < NV; ++k) {
         v16 a;
