@@ -217,7 +217,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                         counts[i] += s.sum(0)
                         spk = s.reshape(tb * b, *s.shape[2:])
                 if isinstance(spk, Bits):
-                    spk = ext.unpack_bits(spk.words, spk.n).reshape(tb * b, *phys_shape(shapes[-1]))
+                    spk = ext.unpack_bits(spk.words, spk.n, _NO_OUT).reshape(
+                        tb * b, *phys_shape(shapes[-1]))
                 out_spikes[t0:t0 + tb, b0:b0 + b] = to_logical(spk, shapes[-1]).reshape(
                     tb, b, *shapes[-1]).to("cpu", torch.bool)
             for i in range(L):
@@ -290,6 +291,7 @@ def _r(r: Tensor | None) -> Tensor:
 
 
 _NO_STATE = torch.zeros(0, dtype=torch.int32)
+_NO_OUT = torch.zeros(0)
 
 
 def _phys_input(x: Tensor, shape: tuple[int, ...]) -> Tensor:

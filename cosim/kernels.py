@@ -59,6 +59,7 @@ struct IFP {  // one layer's neuron; per-neuron arrays are indexed by physical i
   bool thv, flv, floor, zero, gain_on, gainv;
   int nk;       // knots of the transfer curve (0: none)
   int32_t ref;  // refractory steps (0: none)
+  bool cal() const { return gain_on || nk || ref; }
 };
 
 struct IFS {  // one sample's neuron state
@@ -89,15 +90,17 @@ static IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, int64_t i,
 // Neurons j0 .. j0+len-1 (len <= 16) of one sample, the step of cosim.neuron exactly (the same
 // float32 operations as the torch step): x = transfer(gain * x); refractory neurons get 0 and
 // cannot fire; v += x; fire = v >= th; reset; floor; counts += fire; refractory counters.
-// Returns the fire mask (bit l = neuron j0 + l).
+// Returns the fire mask (bit l = neuron j0 + l). CAL = false: the plain IF (no gain, transfer
+// or refractoriness; the caller checks p.cal()).
+template <bool CAL>
 static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int len) {
 #ifdef NMP_AVX512
   const __mmask16 k = len >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << len) - 1u);
   __m512 xv = _mm512_maskz_loadu_ps(k, x);
-  if (p.gain_on)
+  if (CAL && p.gain_on)
     xv = _mm512_mul_ps(xv, p.gainv ? _mm512_maskz_loadu_ps(k, p.gain + j0)
                                    : _mm512_set1_ps(p.gain[0]));
-  if (p.nk) {  // torch.searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1, then interpolate
+  if (CAL && p.nk) {  // searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1; interpolate
     const __m512i one = _mm512_set1_epi32(1);
     __m512i cnt = _mm512_setzero_si512();
     for (int q = 0; q < p.nk; ++q)
@@ -113,7 +116,7 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
   }
   __mmask16 act = k;
   __m512i rv = _mm512_setzero_si512();
-  if (p.ref) {
+  if (CAL && p.ref) {
     rv = _mm512_maskz_loadu_epi32(k, s.r + j0);
     act = _mm512_mask_cmpeq_epi32_mask(k, rv, _mm512_setzero_si512());
     xv = _mm512_maskz_mov_ps(act, xv);  // the input of a refractory neuron is discarded
@@ -130,7 +133,7 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
   _mm512_mask_storeu_ps(s.v + j0, k, vv);
   const __m512 cv = _mm512_maskz_loadu_ps(k, s.c + j0);
   _mm512_mask_storeu_ps(s.c + j0, k, _mm512_mask_add_ps(cv, f, cv, _mm512_set1_ps(1.f)));
-  if (p.ref) {
+  if (CAL && p.ref) {
     rv = _mm512_max_epi32(_mm512_sub_epi32(rv, _mm512_set1_epi32(1)), _mm512_setzero_si512());
     rv = _mm512_mask_mov_epi32(rv, f, _mm512_set1_epi32(p.ref));
     _mm512_mask_storeu_epi32(s.r + j0, k, rv);
@@ -141,8 +144,8 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
   for (int l = 0; l < len; ++l) {
     const int64_t j = j0 + l;
     float xv = x[l];
-    if (p.gain_on) xv = xv * (p.gainv ? p.gain[j] : p.gain[0]);
-    if (p.nk) {
+    if (CAL && p.gain_on) xv = xv * (p.gainv ? p.gain[j] : p.gain[0]);
+    if (CAL && p.nk) {
       int cnt = 0;
       for (int q = 0; q < p.nk; ++q) cnt += p.xs[q] <= xv;
       const int i0 = std::min(std::max(cnt, 1), p.nk - 1) - 1;
@@ -150,7 +153,7 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
       const float slope = (p.ys[i0 + 1] - y0) / (p.xs[i0 + 1] - x0);
       xv = y0 + (xv - x0) * slope;
     }
-    const bool act = !p.ref || s.r[j] == 0;
+    const bool act = !CAL || !p.ref || s.r[j] == 0;
     if (!act) xv = 0.f;
     const float thj = p.thv ? p.th[j] : p.th[0];
     float vv = s.v[j] + xv;
@@ -159,7 +162,7 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
     if (p.floor) { const float f = p.flv ? p.fl[j] : p.fl[0]; vv = vv < f ? f : vv; }
     s.v[j] = vv;
     if (fire) s.c[j] += 1.f;
-    if (p.ref) s.r[j] = fire ? p.ref : std::max(s.r[j] - 1, 0);
+    if (CAL && p.ref) s.r[j] = fire ? p.ref : std::max(s.r[j] - 1, 0);
     m |= (uint32_t)fire << l;
   }
   return m;
@@ -185,6 +188,33 @@ static inline int64_t readout(const float* c, const float* v, int64_t n) {
   return best;
 }
 
+template <bool CAL>
+static void if_rows(const float* X, bool cst, at::Tensor& v, at::Tensor& counts, at::Tensor& r,
+                    const IFP& p, uint64_t* B, int16_t* P, int64_t ps0, int64_t ps1, int64_t tb,
+                    int64_t b, int64_t n, int64_t chunk, int64_t i0, int64_t i1) {
+  const int64_t nw = n_words(n);
+  for (int64_t i = i0; i < i1; ++i) {
+    const IFS st = sample_state(p, v.data_ptr<float>(), counts.data_ptr<float>(),
+                                p.ref ? r.data_ptr<int32_t>() : nullptr, i, n);
+    for (int64_t c0 = 0; c0 < n; c0 += chunk)
+      for (int64_t t = 0; t < tb; ++t) {
+        const float* x = cst ? X + i * n : X + (t * b + i) * n;
+        uint64_t* row = B + (t * b + i) * nw;
+        for (int64_t w = c0 / 64; w < std::min(nw, (c0 + chunk) / 64); ++w) {
+          uint64_t m = 0;
+          for (int64_t q = 0; q < 4; ++q) {
+            const int64_t j0 = w * 64 + q * 16;
+            if (j0 >= n) break;
+            const int len = (int)std::min<int64_t>(16, n - j0);
+            m |= (uint64_t)if16<CAL>(x + j0, st, p, j0, len) << (q * 16);
+          }
+          row[w] = m;
+        }
+        if (P) P[t * ps0 + i * ps1] = (int16_t)readout(st.c, st.v, n);
+      }
+  }
+}
+
 void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, at::Tensor r,
              const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
              int64_t refractory, at::Tensor bits, at::Tensor preds) {
@@ -204,26 +234,8 @@ void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, a
   const int64_t ps0 = P ? preds.stride(0) : 0, ps1 = P ? preds.stride(1) : 0;
   const int64_t chunk = P ? nw * 64 : 1024;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const IFS st = sample_state(p, v.data_ptr<float>(), counts.data_ptr<float>(),
-                                  p.ref ? r.data_ptr<int32_t>() : nullptr, i, n);
-      for (int64_t c0 = 0; c0 < n; c0 += chunk)
-        for (int64_t t = 0; t < tb; ++t) {
-          const float* x = cst ? X + i * n : X + (t * b + i) * n;
-          uint64_t* row = B + (t * b + i) * nw;
-          for (int64_t w = c0 / 64; w < std::min(nw, (c0 + chunk) / 64); ++w) {
-            uint64_t m = 0;
-            for (int64_t q = 0; q < 4; ++q) {
-              const int64_t j0 = w * 64 + q * 16;
-              if (j0 >= n) break;
-              const int len = (int)std::min<int64_t>(16, n - j0);
-              m |= (uint64_t)if16(x + j0, st, p, j0, len) << (q * 16);
-            }
-            row[w] = m;
-          }
-          if (P) P[t * ps0 + i * ps1] = (int16_t)readout(st.c, st.v, n);
-        }
-    }
+    if (p.cal()) if_rows<true>(X, cst, v, counts, r, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
+    else if_rows<false>(X, cst, v, counts, r, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
   });
 }
 
@@ -240,24 +252,47 @@ at::Tensor pack_bits(const at::Tensor& x) {
       for (int64_t w = 0; w < nw; ++w) {
         uint64_t m = 0;
         const int64_t j1 = std::min<int64_t>(64, n - w * 64);
-        for (int64_t q = 0; q < j1; ++q) m |= (uint64_t)(X[r * n + w * 64 + q] != 0.f) << q;
+        const float* xr = X + r * n + w * 64;
+#ifdef NMP_AVX512
+        for (int64_t q = 0; q < j1; q += 16) {
+          const int64_t l = std::min<int64_t>(16, j1 - q);
+          const __mmask16 k = l >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << l) - 1u);
+          const __mmask16 nz = _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, xr + q),
+                                                       _mm512_setzero_ps(), _CMP_NEQ_UQ);
+          m |= (uint64_t)nz << q;
+        }
+#else
+        for (int64_t q = 0; q < j1; ++q) m |= (uint64_t)(xr[q] != 0.f) << q;
+#endif
         B[r * nw + w] = m;
       }
   });
   return out;
 }
 
-at::Tensor unpack_bits(const at::Tensor& bits, int64_t n) {
-  // (R, ceil(n / 64)) int64 -> (R, n) float 0/1
+at::Tensor unpack_bits(const at::Tensor& bits, int64_t n, at::Tensor out) {
+  // (R, ceil(n / 64)) int64 -> (R, n) float 0/1, into ``out`` (R n floats; empty: a new one)
   const int64_t R = bits.size(0), nw = bits.size(1);
   TORCH_CHECK(bits.is_contiguous() && nw == n_words(n), "unpack_bits: bad layout");
-  auto out = at::empty({R, n}, bits.options().dtype(at::kFloat));
+  if (!out.numel()) out = at::empty({R, n}, bits.options().dtype(at::kFloat));
+  TORCH_CHECK(out.is_contiguous() && out.numel() == R * n && out.scalar_type() == at::kFloat,
+              "unpack_bits: out");
   const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   float* Y = out.data_ptr<float>();
   at::parallel_for(0, R, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t j = 0; j < n; ++j)
-        Y[r * n + j] = (float)((B[r * nw + (j >> 6)] >> (j & 63)) & 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* y = Y + r * n;
+#ifdef NMP_AVX512
+      for (int64_t j = 0; j < n; j += 16) {
+        const int64_t l = std::min<int64_t>(16, n - j);
+        const __mmask16 k = l >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << l) - 1u);
+        const __mmask16 s = (__mmask16)(B[r * nw + (j >> 6)] >> (j & 63));
+        _mm512_mask_storeu_ps(y + j, k, _mm512_maskz_mov_ps(s, _mm512_set1_ps(1.f)));
+      }
+#else
+      for (int64_t j = 0; j < n; ++j) y[j] = (float)((B[r * nw + (j >> 6)] >> (j & 63)) & 1);
+#endif
+    }
   });
   return out;
 }
@@ -438,7 +473,8 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wp, const at::Tensor& bia
           const int64_t j0 = oy * m;
           for (int64_t q = 0; q < m; q += 16) {
             const int l = (int)std::min<int64_t>(16, m - q);
-            or_bits(row, j0 + q, if16(x.data() + q, st, p, j0 + q, l));
+            or_bits(row, j0 + q, p.cal() ? if16<true>(x.data() + q, st, p, j0 + q, l)
+                                         : if16<false>(x.data() + q, st, p, j0 + q, l));
           }
         }
     }

@@ -110,6 +110,7 @@ class OpsRunner:
         self.calls = {"dense": 0, "sparse": 0}
         self._n = 0
         self._fast = "dense"
+        self._unpacked: Tensor | None = None
 
     def __call__(self, x: Tensor | Bits) -> Tensor:
         """x: (R, *phys(in_shape)) spikes (or ``Bits``) → (R, *phys(out_shape)) current."""
@@ -145,8 +146,12 @@ class OpsRunner:
         return self.ext.pack_bits(x.reshape(x.shape[0], -1).contiguous())
 
     def _dense(self, x: Tensor | Bits) -> Tensor:
-        if isinstance(x, Bits):
-            x = self.ext.unpack_bits(x.words, x.n).reshape(-1, *phys_shape(self.in_shape))
+        if isinstance(x, Bits):  # into a buffer kept between calls (no fresh pages)
+            rows = x.words.shape[0]
+            if self._unpacked is None or self._unpacked.shape[0] < rows:
+                self._unpacked = torch.empty((rows, x.n), dtype=torch.float32)
+            x = self.ext.unpack_bits(x.words, x.n, self._unpacked[:rows]).reshape(
+                rows, *phys_shape(self.in_shape))
         return to_phys(apply_ops(self.ops, to_logical(x, self.in_shape)), self.out_shape)
 
     def _sparse(self, x: Tensor | Bits) -> Tensor:
