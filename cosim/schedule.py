@@ -22,6 +22,7 @@ weights the summation order differs, which can flip a spike count by ±1 on a fe
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Literal, NamedTuple
 
 import torch
@@ -79,18 +80,11 @@ class OpsRunner:
                 and len(out_shape) == 1):
             self.kind = "linear"
             lin = linear[0]
-            w = lin.weight
-            if len(in_shape) == 3:  # rows in the physical order of the flattened spikes
-                w = w.reshape(-1, *in_shape).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
-            self.n_out = w.shape[0]
-            bias = lin.bias
-            if ext is not None:  # the kernel's layout: columns and bias padded to 16
-                pad = (-self.n_out) % 16
-                w = F.pad(w, (0, 0, 0, pad))
-                bias = torch.zeros(self.n_out, device=device) if bias is None else bias
-                bias = F.pad(bias, (0, pad)).contiguous()
-            self.w_t = w.t().contiguous()
-            self.bias = bias if bias is not None else torch.zeros(0, device=device)
+            self.n_out = lin.weight.shape[0]
+            pad = (-self.n_out) % 16 if ext is not None else -1  # -1: torch's layout
+            self.w_t, self.bias = _cached(
+                (lin.weight, lin.bias), ("linear", tuple(in_shape), pad, str(device)),
+                lambda: _linear_layout(lin, in_shape, pad))
         elif (ext is not None and len(ops) == 1 and ops[0].kind == "conv2d"
               and ops[0].options["groups"] == 1 and len(in_shape) == 3
               and not isinstance(ops[0].options["padding"], str)):
@@ -187,6 +181,37 @@ class OpsRunner:
             return f"{kinds}: dense"
         return (f"{kinds}: {self.mode} (dense calls {self.calls['dense']}, "
                 f"event-driven calls {self.calls['sparse']})")
+
+
+def _linear_layout(lin: SynapticOp, in_shape: tuple[int, ...],
+                   pad: int) -> tuple[Tensor, Tensor]:
+    """(N, O + pad) transposed weight, rows in the physical order of the flattened spikes, and
+    the bias; pad >= 0: columns and bias zero-padded (the kernels' layout), -1: torch's."""
+    w, n_out = lin.weight, lin.weight.shape[0]
+    src = w.reshape(n_out, *in_shape).permute(2, 3, 1, 0) if len(in_shape) == 3 else w.t()
+    w_t = w.new_zeros((src.numel() // n_out, n_out + max(pad, 0)))
+    w_t.view(*src.shape[:-1], w_t.shape[1])[..., :n_out].copy_(src)  # one pass over w
+    bias = lin.bias
+    if pad >= 0:
+        bias = F.pad(w.new_zeros(n_out) if bias is None else bias, (0, pad)).contiguous()
+    return w_t, bias if bias is not None else w.new_zeros(0)
+
+
+_CACHE: dict[tuple, tuple] = {}
+
+
+def _cached(tensors: tuple[Tensor | None, ...], tag: tuple, make):
+    """``make()`` once per tensors and tag, while the first tensor lives and none of them has
+    changed (in place or by identity): the kernels' weight layouts are reused across calls."""
+    anchor = tensors[0]
+    key = (id(anchor), tag)
+    state = tuple(None if t is None else (id(t), t._version) for t in tensors)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is anchor and hit[1] == state:
+        return hit[2]
+    value = make()
+    _CACHE[key] = (weakref.ref(anchor, lambda _, k=key: _CACHE.pop(k, None)), state, value)
+    return value
 
 
 def _rows(x: Tensor | Bits, k: int) -> Tensor | Bits:

@@ -173,3 +173,21 @@ def test_portable_kernels_equal_too():
          "-k", "not portable"],
         cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kernels_on", [None, False])
+def test_weight_layouts_follow_in_place_changes(kernels_on):
+    """The engine reuses its weight layouts across calls; changing a weight must be seen."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 4)).eval()
+    _dyadic_(model, torch.Generator().manual_seed(5), scale=4)
+    with torch.no_grad():
+        model[3].bias.fill_(0.5)
+    net = cosim.convert(model)
+    x = torch.ones(2, 3, 4)
+    kw = dict(timesteps=6, schedule="sparse", kernels=kernels_on)
+    assert int(cosim.simulate(net, x, **kw).output_counts.sum()) > 0
+    with torch.no_grad():
+        for op in net.layers[-1].ops:
+            op.weight.zero_()
+            op.bias.fill_(-1.0)
+    assert int(cosim.simulate(net, x, **kw).output_counts.sum()) == 0
