@@ -90,15 +90,10 @@ class OpsRunner:
               and not isinstance(ops[0].options["padding"], str)):
             self.kind = "conv"
             op = ops[0]
-            w = op.weight.permute(2, 3, 1, 0)  # (KH, KW, C, O), O padded to a multiple of 16
-            n_out = w.shape[3]
-            pad = (-n_out) % 16
-            self.w_t = F.pad(w, (0, pad)).contiguous()
-            bias = op.bias if op.bias is not None else torch.zeros(n_out, device=device)
-            self.bias = F.pad(bias, (0, pad)).contiguous()
-            o = op.options
-            self.geo = [in_shape[1], in_shape[2], *o["stride"], *o["padding"], *o["dilation"],
-                        out_shape[1], out_shape[2], n_out]
+            self.w_t, self.w_tail, self.bias = _conv_layout(op)
+            o, (n_out, c, kh, kw) = op.options, op.weight.shape
+            self.geo = [in_shape[1], in_shape[2], c, kh, kw, *o["stride"], *o["padding"],
+                        *o["dilation"], out_shape[1], out_shape[2], n_out]
         self.sparse_ok = self.kind != "dense"
         self.mode = schedule if self.sparse_ok else "dense"
         self.calls = {"dense": 0, "sparse": 0}
@@ -131,8 +126,8 @@ class OpsRunner:
                 neuron: list[Tensor], has_floor: bool, reset_zero: bool, refractory: int,
                 out: Tensor) -> None:
         """Event-driven Conv2d fused with the next layer's IF update (``cosim.kernels``)."""
-        self.ext.conv_if(self._words(x), self.w_t, self.bias, self.geo, v, counts, r, neuron,
-                         has_floor, reset_zero, refractory, out)
+        self.ext.conv_if(self._words(x), self.w_t, self.w_tail, self.bias, self.geo, v, counts,
+                         r, neuron, has_floor, reset_zero, refractory, out)
 
     def _words(self, x: Tensor | Bits) -> Tensor:
         if isinstance(x, Bits):
@@ -152,7 +147,7 @@ class OpsRunner:
         if self.ext is not None:
             words = self._words(x)
             if self.kind == "conv":
-                return self.ext.conv_cur(words, self.w_t, self.bias, self.geo)
+                return self.ext.conv_cur(words, self.w_t, self.w_tail, self.bias, self.geo)
             return self.ext.linear_bits(words, self.w_t, self.bias, self.n_out)
         flat = x.reshape(x.shape[0], -1)
         nz = flat.reshape(-1).nonzero().squeeze(1)
@@ -195,6 +190,23 @@ def _linear_layout(lin: SynapticOp, in_shape: tuple[int, ...],
     if pad >= 0:
         bias = F.pad(w.new_zeros(n_out) if bias is None else bias, (0, pad)).contiguous()
     return w_t, bias if bias is not None else w.new_zeros(0)
+
+
+def _conv_layout(op: SynapticOp) -> tuple[Tensor, Tensor, Tensor]:
+    """The event-driven convolution's weights (``cosim.kernels``): (KH, KW, C, OM) with the
+    first channels in whole vectors of 16 (zero-padded when O % 16 > 8), a tail (KH, KW, C, TL)
+    holding the last O % 16 <= 8 channels in one vector of TL = 4 or 8 (TL = 0: none), and the
+    bias zero-padded to OM + TL."""
+    w = op.weight.permute(2, 3, 1, 0)  # (KH, KW, C, O)
+    n_out = w.shape[3]
+    r = n_out % 16
+    tl = 4 if 0 < r <= 4 else 8 if 4 < r <= 8 else 0
+    om = n_out - r if tl else n_out + (-n_out) % 16
+    main = F.pad(w[..., :om], (0, max(0, om - n_out))).contiguous()
+    tail = F.pad(w[..., om:], (0, tl - (n_out - om))).contiguous() if tl else \
+        w.new_zeros((*w.shape[:3], 0))
+    bias = op.bias if op.bias is not None else w.new_zeros(n_out)
+    return main, tail, F.pad(bias, (0, om + tl - n_out)).contiguous()
 
 
 _CACHE: dict[tuple, tuple] = {}

@@ -61,7 +61,8 @@ def test_wide_layers_equal_reference(data):
     g = torch.Generator().manual_seed(seed)
     c_in = data.draw(st.sampled_from([1, 3, 20, 63, 64, 70]), label="c_in")
     c_mid = data.draw(st.sampled_from([2, 17, 50, 64, 70]), label="c_mid")
-    c_out = data.draw(st.sampled_from([1, 16, 33, 64, 65, 130]), label="c_out")
+    c_out = data.draw(st.sampled_from([1, 6, 16, 24, 33, 50, 60, 64, 65, 70, 130]),
+                          label="c_out")
     hw = data.draw(st.integers(3, 6), label="hw")
     k = data.draw(st.integers(1, 3), label="k")
     pad = data.draw(st.integers(0, 1), label="pad")
