@@ -179,6 +179,15 @@ static inline void or_bits(uint64_t* row, int64_t j0, uint64_t m) {
 
 static inline int64_t n_words(int64_t n) { return (n + 63) / 64; }
 
+// Scratch floats aligned to 64 bytes (rows of 16-lane vectors never straddle cache lines).
+struct Floats {
+  at::Tensor t;
+  float* p;
+  explicit Floats(int64_t n)
+      : t(at::empty({std::max<int64_t>(n, 1)}, at::kFloat)), p(t.data_ptr<float>()) {}
+  float* data() const { return p; }
+};
+
 // Output layer's prediction after a step: most spikes so far, ties to the highest membrane
 // potential, then the lowest index (the order of torch.argmax on the same keys).
 static inline int64_t readout(const float* c, const float* v, int64_t n) {
@@ -432,7 +441,7 @@ static void conv_out_row(const float* WM, const float* WT, const float* BI, cons
 struct ConvScratch {
   std::vector<int64_t> off;
   std::vector<int32_t> starts;
-  std::vector<float> acc;
+  Floats acc;
   ConvScratch(const Geo& g, int64_t steps)
       : off(steps * g.H * g.W * g.C), starts(steps * (g.H * g.W + 1)), acc(g.OW * 64) {}
 };
@@ -491,7 +500,7 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
     ConvScratch s(g, tb);
     std::vector<int64_t> first(tb);  // step t's events start at s.off[first[t]]
-    std::vector<float> x(m);
+    Floats x(m);
     for (int64_t i = i0; i < i1; ++i) {
       const IFS st = sample_state(p, V, C, RR, i, n);
       int64_t tot = 0;
@@ -584,7 +593,7 @@ at::Tensor linear_bits(const at::Tensor& bits, const at::Tensor& wt, const at::T
   for (int64_t j = 0; j < N; ++j) if (cnt[j + 1] > cnt[j]) active.push_back((int32_t)j);
   const int64_t nb = (OP + 63) / 64;
   at::parallel_for(0, nb, 1, [&](int64_t q0, int64_t q1) {
-    std::vector<float> y(R * 64);
+    Floats y(R * 64);
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t o0 = q * 64;
       const int nv = (int)std::min<int64_t>(4, (OP - o0) / 16);
