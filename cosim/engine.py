@@ -13,7 +13,7 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
   transfer curve, refractoriness included) runs in C++ and its spikes go to the next layer
   bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
   (sample by sample, output row by output row: its current never goes to memory), and the
-  output layer's per-step readout is computed in the same pass.
+  output layer's per-step readout is computed with its IF update.
 
 State is updated in place inside the engine (its buffers never leave it). Neuron state and
 spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fast path.
@@ -195,7 +195,8 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                     const = i == 0 and not poisson
                     if i > 0:
                         mode = runners[i].pick(spk)
-                        if fused[i] and mode == "sparse" and runners[i].kind == "conv":
+                        if fused[i] and mode == "sparse" and runners[i].kind == "conv" \
+                                and not (i == L - 1 and preds is not None):
                             words = bufs[i][:tb * b]
                             runners[i].conv_if(spk, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
                                                words)

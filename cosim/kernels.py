@@ -5,16 +5,19 @@ step, ``n`` neurons in the engine's physical order) is ``ceil(n / 64)`` int64 wo
 the row = neuron ``j`` fired (bits past ``n`` are zero). Each kernel is the plain arithmetic of the
 step loop in another order of work:
 
-- ``if_bits``: the IF update of one layer for a block of steps, sample by sample (its membrane
-  stays in cache across the steps), 16 neurons at a time; writes the spike bits, accumulates
-  the spike counts and, for the output layer, the per-step prediction (most spikes so far, ties
-  to the highest membrane potential, then the lowest index).
+- ``if_bits``: the IF update of one layer for a block of steps, sample by sample and 1024
+  neurons at a time through all the steps (their state stays in L1), 16 neurons per vector
+  step: the neuron of ``cosim.neuron`` with the torch step's float32 operations (threshold,
+  floor, reset, and gain, transfer curve and refractory steps when present). Writes the spike
+  bits, accumulates the spike counts and, for the output layer, the per-step prediction (most
+  spikes so far, ties to the highest membrane potential, then the lowest index).
 - ``conv_if``: event-driven Conv2d (groups = 1) on spike bits fused with the next layer's IF
-  update, sample by sample and step by step: for each output pixel, add the weight vectors
-  ``w[ky, kx, c, :]`` of the active inputs in its receptive field (up to 64 output channels at
-  a time in registers; with dilation 1 in x the KW taps of a kernel row are one contiguous run
-  of input events), add the bias, and update the neurons of that pixel at once. The current
-  never goes to memory. ``conv_cur`` is the same sum returning the current.
+  update. Per sample, output row by output row, the block's steps in order: for each output
+  pixel, add the weight vectors ``w[ky, kx, c, :]`` of the active inputs in its receptive field
+  (up to 64 output channels at a time in registers; with dilation 1 in x the KW taps of a
+  kernel row are one contiguous run of input events; the last O % 16 <= 8 channels in a 4- or
+  8-lane vector), add the bias, then update the row's neurons, whose state stays in L1 for the
+  block. The current never goes to memory. ``conv_cur`` is the same sum returning the current.
 - ``linear_bits``: event-driven Linear: for each input that fired, add its weight row into the
   rows where it fired (event-major, so each weight row is read from memory once per call), 64
   output columns at a time, their sums for the whole block contiguous (in L2).

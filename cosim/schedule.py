@@ -9,14 +9,17 @@ the compiled kernels, spikes may also come bit-packed (``Bits``, see ``cosim.ker
 - ``sparse`` (event-driven; Linear after optional Flatten, and with the compiled kernels also
   Conv2d with groups = 1 and numeric padding): each spike adds its weights into the outputs it
   reaches (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active
-  indices), plus the bias. Work ∝ number of spikes × fan-out. For Conv2d the engine fuses the
-  next layer's IF update into the same pass (``conv_if``) when that neuron allows it.
+  indices), plus the bias. Work ∝ number of spikes × fan-out. With the kernels, the engine
+  fuses an event-driven Conv2d with the IF update of the layer it feeds (``conv_if``).
 - ``auto``: times both (best of two) on a slice of 16 rows of the first call and again every
   64 calls (firing rates drift), and uses the faster one: chosen per layer, by measurement.
   (Both probes compute the current; the fused conv+IF is cheaper than its probe suggests.)
 
 On a dyadic grid (every sum exact) all schedules give identical currents; with arbitrary float
 weights the summation order differs, which can flip a spike count by ±1 on a few neurons.
+
+The kernels' Linear weight layout (transposed, rows in the spikes' physical order, about the
+weight's size) is kept between ``simulate`` calls while the weight tensor lives unchanged.
 """
 
 from __future__ import annotations
