@@ -47,6 +47,7 @@ _SOURCE = r"""
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <vector>
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && !defined(NMP_GENERIC)
@@ -63,6 +64,9 @@ struct IFP {  // one layer's neuron; per-neuron arrays are indexed by physical i
   int nk;       // knots of the transfer curve (0: none)
   int32_t ref;  // refractory steps (0: none)
   bool cal() const { return gain_on || nk || ref; }
+  // nk <= 64: the curve as tables of 64 (xs padded with +inf; ys; segment slopes computed as
+  // torch does, (ys[i+1] - ys[i]) / (xs[i+1] - xs[i]) in float32) for in-register lookups.
+  alignas(64) float lx[64], ly[64], ls[64];
 };
 
 struct IFS {  // one sample's neuron state
@@ -81,10 +85,26 @@ static IFP make_ifp(const std::vector<at::Tensor>& nt, bool has_floor, bool zero
                 "neuron tensors must be contiguous float32");
   TORCH_CHECK(nt[3].numel() == nt[4].numel() && nt[3].numel() != 1, "transfer xs/ys");
   const auto ptr = [](const at::Tensor& t) { return t.numel() ? t.data_ptr<float>() : nullptr; };
-  return IFP{ptr(nt[0]), ptr(nt[1]), ptr(nt[2]), ptr(nt[3]), ptr(nt[4]),
-             nt[0].numel() > 1, nt[1].numel() > 1, has_floor, zero, nt[2].numel() > 0,
-             nt[2].numel() > 1, (int)nt[3].numel(), (int32_t)refractory};
+  IFP p{ptr(nt[0]), ptr(nt[1]), ptr(nt[2]), ptr(nt[3]), ptr(nt[4]),
+        nt[0].numel() > 1, nt[1].numel() > 1, has_floor, zero, nt[2].numel() > 0,
+        nt[2].numel() > 1, (int)nt[3].numel(), (int32_t)refractory, {}, {}, {}};
+  if (p.nk && p.nk <= 64)
+    for (int q = 0; q < 64; ++q) {
+      p.lx[q] = q < p.nk ? p.xs[q] : INFINITY;
+      p.ly[q] = q < p.nk ? p.ys[q] : 0.f;
+      p.ls[q] = q + 1 < p.nk ? (p.ys[q + 1] - p.ys[q]) / (p.xs[q + 1] - p.xs[q]) : 0.f;
+    }
+  return p;
 }
+
+#ifdef NMP_AVX512
+// t[idx] for a table of 64 floats held in 4 registers.
+static inline __m512 lut64(__m512i idx, const __m512* t) {
+  const __m512 lo = _mm512_permutex2var_ps(t[0], idx, t[1]);
+  const __m512 hi = _mm512_permutex2var_ps(t[2], idx, t[3]);
+  return _mm512_mask_mov_ps(lo, _mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), hi);
+}
+#endif
 
 static IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, int64_t i, int64_t n) {
   return IFS{V + i * n, C + i * n, p.ref ? R + i * n : nullptr};
@@ -103,7 +123,7 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
   if (CAL && p.gain_on)
     xv = _mm512_mul_ps(xv, p.gainv ? _mm512_maskz_loadu_ps(k, p.gain + j0)
                                    : _mm512_set1_ps(p.gain[0]));
-  if (CAL && p.nk) {  // searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1; interpolate
+  if (CAL && p.nk > 64) {  // searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1; interpolate
     const __m512i one = _mm512_set1_epi32(1);
     __m512i cnt = _mm512_setzero_si512();
     for (int q = 0; q < p.nk; ++q)
@@ -115,6 +135,24 @@ static inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t 
     const __m512 x0 = _mm512_i32gather_ps(i0, p.xs, 4), x1 = _mm512_i32gather_ps(i1, p.xs, 4);
     const __m512 y0 = _mm512_i32gather_ps(i0, p.ys, 4), y1 = _mm512_i32gather_ps(i1, p.ys, 4);
     const __m512 slope = _mm512_div_ps(_mm512_sub_ps(y1, y0), _mm512_sub_ps(x1, x0));
+    xv = _mm512_add_ps(y0, _mm512_mul_ps(_mm512_sub_ps(xv, x0), slope));
+  } else if (CAL && p.nk) {  // the same by binary search in the tables
+    __m512 tx[4], ty[4], ts[4];
+    for (int q = 0; q < 4; ++q) {
+      tx[q] = _mm512_load_ps(p.lx + 16 * q);
+      ty[q] = _mm512_load_ps(p.ly + 16 * q);
+      ts[q] = _mm512_load_ps(p.ls + 16 * q);
+    }
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i cnt = _mm512_setzero_si512();  // number of knots <= x (at most 63 here)
+    for (int step = 32; step; step >>= 1) {
+      const __m512i cand = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+      const __m512 xq = lut64(_mm512_sub_epi32(cand, one), tx);
+      cnt = _mm512_mask_mov_epi32(cnt, _mm512_cmp_ps_mask(xq, xv, _CMP_LE_OQ), cand);
+    }
+    const __m512i i0 = _mm512_sub_epi32(
+        _mm512_min_epi32(_mm512_max_epi32(cnt, one), _mm512_set1_epi32(p.nk - 1)), one);
+    const __m512 x0 = lut64(i0, tx), y0 = lut64(i0, ty), slope = lut64(i0, ts);
     xv = _mm512_add_ps(y0, _mm512_mul_ps(_mm512_sub_ps(xv, x0), slope));
   }
   __mmask16 act = k;

@@ -129,7 +129,8 @@ def test_fused_calibrated_neuron_is_the_torch_step(seed):
             threshold=torch.rand(shape, generator=g) * 0.8 + 0.6 if kind != 3 else 0.9,
             gain=gain, lower_bound=(None, -0.37, 0.0, -1.1)[kind],
             reset="zero" if kind == 1 else "subtract",
-            transfer=_random_transfer(g, (2, 5, 17, 64)[kind]) if kind != 3 else None,
+            transfer=_random_transfer(g, (2, 17, 64, 65, 100)[(kind + seed) % 5])
+            if kind != 3 else None,
             refractory_steps=kind % 3))
     kw = dict(timesteps=23, neuron=neurons, schedule="dense", time_block=5, chunk_size=3)
     ours = cosim.simulate(net, x, **kw)
