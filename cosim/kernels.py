@@ -483,8 +483,8 @@ struct ConvScratch {
   std::vector<int64_t> off;
   std::vector<int32_t> starts;
   Floats acc;
-  ConvScratch(const Geo& g, int64_t steps)
-      : off(steps * g.H * g.W * g.C), starts(steps * (g.H * g.W + 1)), acc(g.OW * 64) {}
+  ConvScratch(const Geo& g, int64_t steps)  // off: grown to the events of the rows in use
+      : off(g.H * g.W * g.C), starts(steps * (g.H * g.W + 1)), acc(g.OW * 64) {}
 };
 
 at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
@@ -545,11 +545,15 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
     for (int64_t i = i0; i < i1; ++i) {
       const IFS st = sample_state(p, V, C, RR, i, n);
       int64_t tot = 0;
+      for (int64_t t = 0; t < tb; ++t)
+        for (int64_t k = 0; k < nwi; ++k) tot += __builtin_popcountll(B[(t * b + i) * nwi + k]);
+      if ((int64_t)s.off.size() < tot) s.off.resize(tot);
+      tot = 0;
       for (int64_t t = 0; t < tb; ++t) {
         first[t] = tot;
-        int32_t* st = s.starts.data() + t * HW1;
-        row_events(B + (t * b + i) * nwi, g, s.off.data() + tot, st);
-        tot += st[HW1 - 1];
+        int32_t* starts_t = s.starts.data() + t * HW1;
+        row_events(B + (t * b + i) * nwi, g, s.off.data() + tot, starts_t);
+        tot += starts_t[HW1 - 1];
         std::memset(BO + (t * b + i) * nwo, 0, nwo * sizeof(uint64_t));
       }
       for (int64_t oy = 0; oy < g.OH; ++oy)
