@@ -41,6 +41,7 @@ from cosim_model import get_model, load_mnist  # noqa: E402
 from cosim_peers import PEERS, SEMANTICS, plain_torch_loop  # noqa: E402
 
 import cosim  # noqa: E402
+from calib.provenance import git_revision  # noqa: E402
 
 MAC_PER_SAMPLE_STEP = 20 * 9 * 26 * 26 + 50 * 20 * 25 * 22 * 22 + 24200 * 500 + 500 * 10
 
@@ -126,7 +127,8 @@ def main() -> int:
         ann_acc = float((model(data["x_test"]).argmax(1) == data["y_test"]).float().mean())
     print(f"# cosim benchmark — weights {source}; ANN test accuracy {ann_acc:.4f}")
     print(f"# torch {torch.__version__}, {args.threads} threads, {platform.processor() or '?'}"
-          f"; B={B}, T={T}, median of {args.reps}; kernels: {cosim.kernels.status()}")
+          f"; B={B}, T={T}, median of {args.reps}; kernels: {cosim.kernels.status()}; "
+          f"git {git_revision()[:12]}")
     cosim.simulate(net, x[:8], timesteps=4)  # warm up (kernel load)
     rows = []
 

@@ -5,8 +5,9 @@ Layer names (``nn.Sequential`` indices, the same as ``nmpkit.zoo.mnist_net``):
 ``5`` Linear(24200, 500), ``6`` ReLU, ``7`` Dropout(0.5), ``8`` Linear(500, 10).
 
 Weights, in order of preference: ``--weights PATH`` (any state_dict whose tensors, in order,
-have these shapes), the zoo's committed ``nmpkit/weights/mnist.pt``, or one epoch of training
-here (Adam 1e-3, L2 1e-4, batch 128, seed 0), cached under the cache directory.
+have these shapes), the zoo's committed ``nmpkit/weights/mnist.pt`` (this checkout's), or one
+epoch of training here (Adam 1e-3, L2 1e-4, batch 128, seed 0), cached under the cache
+directory.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-ZOO_WEIGHTS = Path("/work/wt-zoo/nmpkit/weights/mnist.pt")
+ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 
 
 def mnist_net() -> nn.Sequential:
@@ -77,7 +78,7 @@ def get_model(data: dict[str, torch.Tensor], weights: Path | None,
         return model.eval(), str(weights)
     if ZOO_WEIGHTS.exists():
         load_state(model, ZOO_WEIGHTS)
-        return model.eval(), str(ZOO_WEIGHTS)
+        return model.eval(), "nmpkit/weights/mnist.pt"
     cached = cache_dir / "mnist_1epoch_seed0.pt"
     if cached.exists():
         load_state(model, cached)

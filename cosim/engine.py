@@ -7,8 +7,13 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
 - time is cut into blocks of ``time_block`` steps; within a block, layer by layer: the IF
   update (``cosim.neuron``) runs step by step over the block, then the next layer's current
   for the whole block comes from one call of its synaptic ops (``cosim.schedule``: dense, or
-  event-driven for Linear layers, chosen per layer by measurement). Layer l+1 at step t only
-  needs layer l's spikes at step t, so this order gives the step loop's spikes exactly.
+  event-driven, chosen per layer by measurement). Layer l+1 at step t only needs layer l's
+  spikes at step t, so this order gives the step loop's spikes exactly.
+- with the compiled kernels (``cosim.kernels``; CPU, float32), every layer's IF update (gain,
+  transfer curve, refractoriness included) runs in C++ and its spikes go to the next layer
+  bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
+  (sample by sample, output row by output row: its current never goes to memory), and the
+  output layer's per-step readout is computed with its IF update.
 
 State is updated in place inside the engine (its buffers never leave it). Neuron state and
 spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fast path.
@@ -30,7 +35,7 @@ from cosim.kernels import status as kernels_status
 from cosim.network import SpikingLayer, SpikingNetwork
 from cosim.neuron import IFNeuron, Reset
 from cosim.result import SimulationResult
-from cosim.schedule import OpsRunner, Schedule, phys_shape, to_logical, to_phys_param
+from cosim.schedule import Bits, OpsRunner, Schedule, phys_shape, to_logical, to_phys_param
 
 
 def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: LayerParams,
@@ -142,10 +147,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape, schedule,
                          dev, binary=i > 0, ext=ext if i > 0 else None)
                for i, ly in enumerate(run.layers)]
-    fused = [ext is not None and p.gain is None and p.transfer is None and not p.refractory
-             for p in params]
-    th_fl = [(_as_tensor(p.threshold, dev, dtype),
-              _as_tensor(p.floor if p.floor is not None else 0.0, dev, dtype)) for p in params]
+    fused = [ext is not None] * len(params)  # IF update in C++, spikes bit-packed
+    nrn = [_kernel_neuron(p, dev, dtype) for p in params]
+    flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
     B, T, L = inputs.shape[0], timesteps, len(shapes)
     tb_max = min(time_block, T)
     sizes = [ly.size for ly in run.layers]
@@ -155,6 +159,7 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
     counts_out = [torch.zeros((B, *s), dtype=count_dtype) for s in shapes]
     out_spikes = torch.zeros((T, B, *shapes[-1]), dtype=torch.bool)
     preds = torch.zeros((T, B), dtype=torch.int16) if len(shapes[-1]) == 1 else None
+    no_preds = torch.zeros(0, dtype=torch.int16)
     in_events = torch.zeros(B, dtype=torch.float64)
     syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
@@ -168,8 +173,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
             r = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=torch.int32)
                  if p.refractory else None for s, p in zip(shapes, params, strict=True)]
             counts = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype) for s in shapes]
-            bufs = [torch.empty((tb_max, b, *phys_shape(s)), device=dev, dtype=dtype)
-                    for s in shapes]
+            bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
+                    else torch.empty((tb_max, b, *phys_shape(shapes[i])), device=dev, dtype=dtype)
+                    for i, n in enumerate(sizes)]
             readout = _MembraneReadout(preds[:, b0:b0 + b]) if preds is not None else None
             if not poisson:
                 cur0 = runners[0](_phys_input(x, run.input_shape).to(dev))
@@ -184,21 +190,37 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                     cur = runners[0](rows.to(dev)).reshape(tb, b, *phys_shape(shapes[0]))
                 else:
                     cur = cur0
+                spk: Tensor | Bits | None = None  # the previous layer's spikes, (tb * b) rows
                 for i in range(L):
-                    spk = bufs[i][:tb]
                     const = i == 0 and not poisson
-                    if fused[i] and not (i == L - 1 and readout is not None):
-                        ext.if_block(cur, const, v[i], spk, counts[i], *th_fl[i],
-                                     params[i].floor is not None, params[i].reset == "zero")
-                    else:
-                        _if_block(cur, const, v[i], r[i], params[i], spk,
-                                  readout if i == L - 1 else None)
-                        counts[i] += spk.sum(0)
-                    if i + 1 < L:
-                        nxt = runners[i + 1](spk.reshape(tb * b, *spk.shape[2:]))
+                    if i > 0:
+                        mode = runners[i].pick(spk)
+                        if fused[i] and mode == "sparse" and runners[i].kind == "conv" \
+                                and not (i == L - 1 and preds is not None):
+                            words = bufs[i][:tb * b]
+                            runners[i].conv_if(spk, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
+                                               words)
+                            spk = Bits(words, sizes[i])
+                            continue
+                        nxt = runners[i].current(spk, mode)
                         cur = nxt.reshape(tb, b, *nxt.shape[1:])
-                out_spikes[t0:t0 + tb, b0:b0 + b] = to_logical(
-                    spk.reshape(tb * b, *spk.shape[2:]), shapes[-1]).reshape(
+                    if fused[i]:
+                        words = bufs[i][:tb * b]
+                        pv = preds[t0:t0 + tb, b0:b0 + b] \
+                            if i == L - 1 and preds is not None else no_preds
+                        ext.if_bits(cur, const, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
+                                    words, pv)
+                        spk = Bits(words, sizes[i])
+                    else:
+                        s = bufs[i][:tb]
+                        _if_block(cur, const, v[i], r[i], params[i], s,
+                                  readout if i == L - 1 else None)
+                        counts[i] += s.sum(0)
+                        spk = s.reshape(tb * b, *s.shape[2:])
+                if isinstance(spk, Bits):
+                    spk = ext.unpack_bits(spk.words, spk.n, _NO_OUT).reshape(
+                        tb * b, *phys_shape(shapes[-1]))
+                out_spikes[t0:t0 + tb, b0:b0 + b] = to_logical(spk, shapes[-1]).reshape(
                     tb, b, *shapes[-1]).to("cpu", torch.bool)
             for i in range(L):
                 counts_out[i][b0:b0 + b] = to_logical(counts[i], shapes[i]).to("cpu",
@@ -254,6 +276,23 @@ def _as_tensor(value: float | Tensor, dev: torch.device, dtype: torch.dtype) -> 
     if isinstance(value, Tensor):
         return value.contiguous()
     return torch.tensor([value], device=dev, dtype=dtype)
+
+
+def _kernel_neuron(p: LayerParams, dev: torch.device, dtype: torch.dtype) -> list[Tensor]:
+    """threshold, floor, gain, transfer xs, ys for ``cosim.kernels`` (empty = identity)."""
+    none = torch.zeros(0, device=dev, dtype=dtype)
+    xs, ys = p.transfer if p.transfer is not None else (none, none)
+    return [_as_tensor(p.threshold, dev, dtype),
+            _as_tensor(p.floor if p.floor is not None else 0.0, dev, dtype),
+            none if p.gain is None else _as_tensor(p.gain, dev, dtype), xs, ys]
+
+
+def _r(r: Tensor | None) -> Tensor:
+    return r if r is not None else _NO_STATE
+
+
+_NO_STATE = torch.zeros(0, dtype=torch.int32)
+_NO_OUT = torch.zeros(0)
 
 
 def _phys_input(x: Tensor, shape: tuple[int, ...]) -> Tensor:

@@ -1,0 +1,88 @@
+"""Where cosim.simulate spends its time on the MNIST network: seconds per compiled kernel.
+
+Run under the lock (it is a CPU-heavy job):
+
+    flock /work/heavy.lock /work/venv/bin/python bench/cosim_profile.py --threads 2
+
+Every call into ``cosim.kernels`` is timed (wall clock around the call); "other" is the rest of
+``simulate`` (first layer's dense convolution, setup, Python, result assembly). One warm-up
+call first (kernel build/load), then one timed ``simulate`` per schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cosim_model import get_model, load_mnist  # noqa: E402
+
+import cosim  # noqa: E402
+import cosim.engine  # noqa: E402
+from cosim.kernels import load  # noqa: E402
+
+
+class _Timed:
+    """The kernel module with every function call's wall time added to ``seconds``."""
+
+    def __init__(self, module: object, seconds: dict[str, float]) -> None:
+        self._module, self._seconds = module, seconds
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._module, name)
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._seconds[name] += time.perf_counter() - t0
+        return timed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
+    ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--timesteps", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--schedules", default="auto,sparse,dense")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_mnist(args.data)
+    model, _ = get_model(data, args.weights, args.cache_dir)
+    net = cosim.convert(model, data["x_train"][:1000], percentile=99.99)
+    x = data["x_test"][:args.batch]
+    seconds: dict[str, float] = collections.defaultdict(float)
+    module = load()
+    if module is None:
+        raise SystemExit(f"no compiled kernels: {cosim.kernels.status()}")
+    cosim.engine.load_kernels = lambda: _Timed(module, seconds)
+    cosim.simulate(net, x[:8], timesteps=4)
+    B, T = args.batch, args.timesteps
+    print(f"# B={B}, T={T}, {args.threads} threads, torch {torch.__version__}")
+    for sched in args.schedules.split(","):
+        seconds.clear()
+        t0 = time.perf_counter()
+        res = cosim.simulate(net, x, timesteps=T, schedule=sched)
+        total = time.perf_counter() - t0
+        print(f"{sched}: {total:.3f} s, {B * T / total:,.0f} sample-steps/s")
+        for name, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:12s} {s:7.3f} s  {s / total:6.1%}")
+        other = total - sum(seconds.values())
+        print(f"  {'other':12s} {other:7.3f} s  {other / total:6.1%}")
+        print("  " + "; ".join(f"{k}: {v}" for k, v in res.schedule.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

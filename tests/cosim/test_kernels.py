@@ -1,0 +1,195 @@
+"""The compiled kernels (cosim.kernels) against the step-by-step reference, at their edges.
+
+Wide layers exercise what the small random networks of test_engine do not reach: input pixels
+whose channel bits straddle 64-bit words, several 64-channel passes of the event-driven
+convolution and of the event-driven Linear, ragged tails, per-neuron thresholds, floors, both
+resets, every time block and chunk size. Dyadic grid: equality, not closeness.
+
+The calibrated-neuron test uses arbitrary floats: the fused C++ IF update must perform the torch
+step's float32 operations (gain, transfer curve, refractoriness) bit for bit, so with the same
+(dense) synaptic currents the kernels and the pure-torch engine give identical spikes and
+membrane readouts.
+
+``NMPKIT_COSIM_KERNELS=generic`` builds the portable (non-AVX-512) code; a subprocess reruns
+these tests with it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import cosim
+from cosim import kernels
+from tests.cosim.cosim_reference import RefNeuron, membrane_predictions, run_reference
+
+torch.set_num_threads(1)
+_EXAMPLES = int(os.environ.get("NMPKIT_TEST_KERNEL_EXAMPLES", "60"))
+
+
+def _dyadic_(model: nn.Module, g: torch.Generator, scale: int = 16) -> None:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / scale)
+
+
+def _shapes(model: nn.Module, shape_in: tuple[int, ...]) -> list[tuple[int, ...]]:
+    from tests.cosim.cosim_reference import segments
+
+    out = []
+    with torch.no_grad():
+        h = torch.zeros(1, *shape_in)
+        for seg in segments(model):
+            for m in seg:
+                h = m(h)
+            out.append(tuple(h.shape[1:]))
+    return out
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_wide_layers_equal_reference(data):
+    seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
+    g = torch.Generator().manual_seed(seed)
+    c_in = data.draw(st.sampled_from([1, 3, 20, 63, 64, 70]), label="c_in")
+    c_mid = data.draw(st.sampled_from([2, 17, 50, 64, 70]), label="c_mid")
+    c_out = data.draw(st.sampled_from([1, 6, 16, 24, 33, 50, 60, 64, 65, 70, 130]),
+                          label="c_out")
+    hw = data.draw(st.integers(3, 6), label="hw")
+    k = data.draw(st.integers(1, 3), label="k")
+    pad = data.draw(st.integers(0, 1), label="pad")
+    stride = data.draw(st.integers(1, 2), label="stride")
+    dil = data.draw(st.integers(1, 2), label="dilation") if (k - 1) * 2 < hw + 2 * pad else 1
+    conv2 = nn.Conv2d(c_mid, c_out, k, stride=stride, padding=pad, dilation=dil,
+                      bias=data.draw(st.booleans(), label="bias"))
+    with torch.no_grad():
+        side = conv2(torch.zeros(1, c_mid, hw, hw)).shape[-1]
+    n_fc = data.draw(st.sampled_from([3, 64, 100, 150]), label="n_fc")
+    model = nn.Sequential(nn.Conv2d(c_in, c_mid, 1), nn.ReLU(), conv2, nn.ReLU(), nn.Flatten(),
+                          nn.Linear(c_out * side * side, n_fc), nn.ReLU(),
+                          nn.Linear(n_fc, data.draw(st.integers(1, 70), label="n_out"))).eval()
+    _dyadic_(model, g)
+    shapes = _shapes(model, (c_in, hw, hw))
+    B = data.draw(st.integers(1, 4), label="B")
+    T = data.draw(st.integers(1, 14), label="T")
+    x = torch.randint(-4, 17, (B, c_in, hw, hw), generator=g).float() / 16
+    lb = data.draw(st.sampled_from([None, 0.0, -0.5, -2.0]), label="lb")
+    reset = data.draw(st.sampled_from(["subtract", "zero"]), label="reset")
+    per_neuron = data.draw(st.booleans(), label="per-neuron thresholds")
+    ths = [torch.randint(8, 33, s, generator=g).float() / 16 if per_neuron else 1.0
+           for s in shapes]
+    neurons = [cosim.IFNeuron(threshold=t, lower_bound=lb, reset=reset) for t in ths]
+    refs = [RefNeuron(threshold=t, lower_bound=lb, reset=reset) for t in ths]
+    res = cosim.simulate(
+        cosim.convert(model), x, timesteps=T, neuron=neurons,
+        schedule=data.draw(st.sampled_from(["auto", "dense", "sparse"]), label="schedule"),
+        time_block=data.draw(st.integers(1, 7), label="time_block"),
+        chunk_size=data.draw(st.sampled_from([None, 1, 3]), label="chunk"))
+    ref = run_reference(model, x, T, refs)
+    for i, (a, b) in enumerate(zip(res.spike_counts, ref["counts"], strict=True)):
+        assert torch.equal(a.long(), b.long()), f"layer {i} spike counts differ"
+    assert torch.equal(res.output_spikes, ref["out_spikes"])
+    assert torch.equal(res.predictions_membrane.long(),
+                       membrane_predictions(ref["out_spikes"], ref["out_v"]))
+
+
+def _random_transfer(g: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    xs = torch.sort(torch.randn(n, generator=g) * 1.5).values
+    xs = xs + torch.arange(n) * 1e-3  # strictly increasing
+    ys = torch.cumsum(torch.rand(n, generator=g) * 0.8, 0) - 1.3
+    return xs.float(), ys.float()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fused_calibrated_neuron_is_the_torch_step(seed):
+    """Arbitrary floats: the kernels' IF update equals the torch step bit for bit."""
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(2, 20, 3), nn.ReLU(), nn.Conv2d(20, 24, 3), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(24 * 5 * 5, 37), nn.ReLU(),
+                          nn.Linear(37, 10)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.4)
+    x = torch.rand((5, 2, 9, 9), generator=g) * 1.3 - 0.2
+    net = cosim.convert(model)
+    shapes = [ly.shape for ly in net.layers]
+    kinds = [seed % 4, (seed + 1) % 4, (seed + 2) % 4, (seed + 3) % 4]
+    neurons = []
+    for shape, kind in zip(shapes, kinds, strict=True):
+        gain = 1.0 / 3.0 if kind in (0, 2) else torch.rand(shape, generator=g) * 1.5 + 0.2
+        neurons.append(cosim.IFNeuron(
+            threshold=torch.rand(shape, generator=g) * 0.8 + 0.6 if kind != 3 else 0.9,
+            gain=gain, lower_bound=(None, -0.37, 0.0, -1.1)[kind],
+            reset="zero" if kind == 1 else "subtract",
+            transfer=_random_transfer(g, (2, 17, 64, 65, 100)[(kind + seed) % 5])
+            if kind != 3 else None,
+            refractory_steps=kind % 3))
+    kw = dict(timesteps=23, neuron=neurons, schedule="dense", time_block=5, chunk_size=3)
+    ours = cosim.simulate(net, x, **kw)
+    torch_only = cosim.simulate(net, x, kernels=False, **kw)
+    assert "compiled" in ours.schedule["kernels"]
+    for a, b in zip(ours.spike_counts, torch_only.spike_counts, strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(ours.output_spikes, torch_only.output_spikes)
+    assert torch.equal(ours.predictions_membrane, torch_only.predictions_membrane)
+    assert sum(int(c.sum()) for c in ours.spike_counts) > 0
+
+
+def test_bits_round_trip():
+    ext = kernels.load()
+    g = torch.Generator().manual_seed(0)
+    for n in (1, 63, 64, 65, 200):
+        x = (torch.rand((7, n), generator=g) < 0.3).float()
+        words = ext.pack_bits(x)
+        assert words.shape == (7, (n + 63) // 64)
+        assert torch.equal(ext.unpack_bits(words, n, torch.zeros(0)), x)
+
+
+def test_kernel_build_matches_environment():
+    mode = os.environ.get("NMPKIT_COSIM_KERNELS", "1")
+    if mode == "0":
+        pytest.skip("kernels disabled")
+    assert kernels.status() == ("compiled kernels (generic)" if mode == "generic"
+                                else "compiled kernels")
+
+
+@pytest.mark.slow
+def test_portable_kernels_equal_too():
+    """The same tests, and the MNIST-like network, with the portable (non-AVX-512) build."""
+    if os.environ.get("NMPKIT_COSIM_KERNELS", "1") != "1":
+        pytest.skip("already a non-default build")
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, NMPKIT_COSIM_KERNELS="generic", NMPKIT_TEST_KERNEL_EXAMPLES="25")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+         str(Path(__file__)), "tests/cosim/test_engine.py::"
+         "test_mnist_like_net_sparse_and_dense_agree_with_reference",
+         "-k", "not portable"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kernels_on", [None, False])
+def test_weight_layouts_follow_in_place_changes(kernels_on):
+    """The engine reuses its weight layouts across calls; changing a weight must be seen."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 4)).eval()
+    _dyadic_(model, torch.Generator().manual_seed(5), scale=4)
+    with torch.no_grad():
+        model[3].bias.fill_(0.5)
+    net = cosim.convert(model)
+    x = torch.ones(2, 3, 4)
+    kw = dict(timesteps=6, schedule="sparse", kernels=kernels_on)
+    assert int(cosim.simulate(net, x, **kw).output_counts.sum()) > 0
+    with torch.no_grad():
+        for op in net.layers[-1].ops:
+            op.weight.zero_()
+            op.bias.fill_(-1.0)
+    assert int(cosim.simulate(net, x, **kw).output_counts.sum()) == 0
