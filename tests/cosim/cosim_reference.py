@@ -51,6 +51,18 @@ def segments(model: nn.Module) -> list[list[nn.Module]]:
     return segs
 
 
+def layer_shapes(model: nn.Module, shape_in: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Per-sample output shape of every segment (spiking layer) of ``model``."""
+    shapes = []
+    with torch.no_grad():
+        h = torch.zeros(1, *shape_in)
+        for seg in segments(model):
+            for m in seg:
+                h = m(h)
+            shapes.append(tuple(h.shape[1:]))
+    return shapes
+
+
 def interp(x: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     """Piecewise-linear with linear extrapolation: segment = number of inner knots <= x."""
     idx = torch.zeros_like(x, dtype=torch.long)

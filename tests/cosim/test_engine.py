@@ -16,10 +16,10 @@ from torch import nn
 import cosim
 from tests.cosim.cosim_reference import (
     RefNeuron,
+    layer_shapes,
     membrane_predictions,
     poisson_train,
     run_reference,
-    segments,
 )
 
 torch.set_num_threads(1)
@@ -108,17 +108,6 @@ def neuron_params(draw, shape, g):
                 refractory_steps=draw(st.sampled_from([0, 0, 1, 2])))
 
 
-def _layer_shapes(model, shape_in):
-    shapes = []
-    with torch.no_grad():
-        h = torch.zeros(1, *shape_in)
-        for seg in segments(model):
-            for m in seg:
-                h = m(h)
-            shapes.append(tuple(h.shape[1:]))
-    return shapes
-
-
 def _check_equal(res, ref, shapes):
     assert len(res.spike_counts) == len(ref["counts"])
     for i, (a, b) in enumerate(zip(res.spike_counts, ref["counts"], strict=True)):
@@ -137,7 +126,7 @@ def test_every_schedule_equals_reference(arch, data):
     T = data.draw(st.integers(1, 24), label="T")
     lo = data.draw(st.sampled_from([0, -8]), label="input low")
     x = torch.randint(lo, 17, (B, *shape_in), generator=g).float() / 16
-    shapes = _layer_shapes(model, shape_in)
+    shapes = layer_shapes(model, shape_in)
     lower_bound = data.draw(st.sampled_from([None, 0.0, -0.25, -0.5, -1.0, -2.0]), label="lb")
     reset = data.draw(st.sampled_from(["subtract", "zero"]), label="reset")
     calibrated = data.draw(st.booleans(), label="calibrated")
@@ -184,7 +173,7 @@ def test_mnist_like_net_sparse_and_dense_agree_with_reference():
         for kernels in (None, False):
             res = cosim.simulate(net, x, timesteps=30, lower_bound=-0.5, schedule=sched,
                                  kernels=kernels)
-            _check_equal(res, ref, _layer_shapes(model, (1, 14, 14)))
+            _check_equal(res, ref, layer_shapes(model, (1, 14, 14)))
 
 
 def test_compiled_kernels_build_here():
@@ -209,6 +198,6 @@ def test_event_driven_conv_any_stride_padding_dilation(stride, padding, dilation
     ref = run_reference(model, x, 12, [RefNeuron(lower_bound=-1.0)] * 3)
     res = cosim.simulate(cosim.convert(model), x, timesteps=12, lower_bound=-1.0,
                          schedule="sparse", kernels=kernels)
-    _check_equal(res, ref, _layer_shapes(model, (2, 9, 9)))
+    _check_equal(res, ref, layer_shapes(model, (2, 9, 9)))
     if kernels is None:
         assert "dense calls 0, event-driven calls 2" in res.schedule["3"]

@@ -29,7 +29,12 @@ from torch import nn
 
 import cosim
 from cosim import kernels
-from tests.cosim.cosim_reference import RefNeuron, membrane_predictions, run_reference
+from tests.cosim.cosim_reference import (
+    RefNeuron,
+    layer_shapes,
+    membrane_predictions,
+    run_reference,
+)
 
 torch.set_num_threads(1)
 _EXAMPLES = int(os.environ.get("NMPKIT_TEST_KERNEL_EXAMPLES", "60"))
@@ -39,19 +44,6 @@ def _dyadic_(model: nn.Module, g: torch.Generator, scale: int = 16) -> None:
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / scale)
-
-
-def _shapes(model: nn.Module, shape_in: tuple[int, ...]) -> list[tuple[int, ...]]:
-    from tests.cosim.cosim_reference import segments
-
-    out = []
-    with torch.no_grad():
-        h = torch.zeros(1, *shape_in)
-        for seg in segments(model):
-            for m in seg:
-                h = m(h)
-            out.append(tuple(h.shape[1:]))
-    return out
 
 
 @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,7 +69,7 @@ def test_wide_layers_equal_reference(data):
                           nn.Linear(c_out * side * side, n_fc), nn.ReLU(),
                           nn.Linear(n_fc, data.draw(st.integers(1, 70), label="n_out"))).eval()
     _dyadic_(model, g)
-    shapes = _shapes(model, (c_in, hw, hw))
+    shapes = layer_shapes(model, (c_in, hw, hw))
     B = data.draw(st.integers(1, 4), label="B")
     T = data.draw(st.integers(1, 14), label="T")
     x = torch.randint(-4, 17, (B, c_in, hw, hw), generator=g).float() / 16
