@@ -37,7 +37,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim_model import get_model, load_mnist  # noqa: E402
+from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
 from cosim_peers import PEERS, SEMANTICS, plain_torch_loop  # noqa: E402
 
 import cosim  # noqa: E402
@@ -96,14 +96,9 @@ def compare(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
-    ap.add_argument("--weights", type=Path, default=None)
-    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--timesteps", type=int, default=100)
+    add_common_arguments(ap)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--peer-reps", type=int, default=3, help="medians of this many for peers")
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-chunk", type=int, default=64, help="samples per peer call")
     ap.add_argument("--peers", default=",".join(PEERS), help="comma list, or '' for none")
     ap.add_argument("--full", action="store_true", help="also 10,000 × T=1000 (long)")

@@ -12,6 +12,7 @@ directory.
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -20,6 +21,16 @@ import torch
 from torch import nn
 
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
+
+
+def add_common_arguments(ap: argparse.ArgumentParser) -> None:
+    """Options shared by bench/cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
+    ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--timesteps", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
 
 
 def mnist_net() -> nn.Sequential:

@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim_model import get_model, load_mnist  # noqa: E402
+from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
 
 import cosim  # noqa: E402
 import cosim.engine  # noqa: E402
@@ -49,12 +49,7 @@ class _Timed:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
-    ap.add_argument("--weights", type=Path, default=None)
-    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--timesteps", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
+    add_common_arguments(ap)
     ap.add_argument("--schedules", default="auto,sparse,dense")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
