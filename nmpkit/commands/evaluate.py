@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     from nmpkit.train import evaluate_ann
 
-    ann_model = model if cfg.device == "cpu" else copy.deepcopy(model).to(cfg.device)
+    on_cpu = torch.device(cfg.device).type == "cpu"
+    ann_model = model if on_cpu else copy.deepcopy(model).to(cfg.device)
     ann_metric = evaluate_ann(ann_model, x, None if spec.task == "reconstruct" else target)
     net = ev.convert(model, calib_x, cfg)
     weights_sha = ev.file_sha256(args.weights)
