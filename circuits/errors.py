@@ -11,6 +11,11 @@ class RenderError(ValueError):
     """A value could not be rendered into SPICE text (non-numeric, non-finite, unsafe)."""
 
 
+class DeckError(RenderError):
+    """A deck or an included file could reach ngspice's control language, or names a file
+    outside the allowed folders (names the file, the line and the rule, never its content)."""
+
+
 class SimulationError(RuntimeError):
     """ngspice failed on a point after retries; carries the point and ngspice's last messages."""
 
@@ -29,4 +34,4 @@ class CharacterizationError(RuntimeError):
     """A measurement could not be made from a waveform (e.g. too few spikes for a rate)."""
 
 
-__all__ = ["DesignError", "RenderError", "SimulationError", "CharacterizationError"]
+__all__ = ["DeckError", "DesignError", "RenderError", "SimulationError", "CharacterizationError"]

@@ -14,18 +14,25 @@ Network units (θ, one timestep dt) map to the circuit through a calibration's u
 
 ``gate_seconds`` is measured first (``measure_gate_seconds``: one neuron, the same gate, an
 integrating capacitor). Membranes start at ``v_init_volts`` (``.ic``). Runs use the ngspice
-executable in batch mode in a temporary directory with ``set num_threads=1`` (``.spiceinit``),
-and every value is written as a number (non-finite values are refused), so no input can reach
-ngspice's control language. Spikes are rising crossings of V(out) through V_DD/2.
+executable in batch mode (``ngspice -b -r waves.raw``, a binary rawfile of the ``.save``d
+vectors) in a private temporary directory with ``set num_threads=1`` (``.spiceinit``).
+
+No input can reach ngspice's control language: the deck has no ``.control`` block; every value is
+written as a number (strings, booleans and non-finite values are refused); ``models`` must be an
+identifier and ``netlist_dir`` a folder inside ``netlists/`` or ``$NMPKIT_MODEL_DIRS`` (checked
+after symlinks); the model cards and ``if_neuron.sub`` are scanned and inlined, and the whole deck
+passes `circuits.deck_guard.check_deck`. Spikes are rising crossings of V(out) through V_DD/2.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
+import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,23 +40,43 @@ from pathlib import Path
 
 import numpy as np
 
-from circuits.errors import SimulationError
+from circuits._tmp import private_dir
+from circuits.deck_guard import allowed_roots, check_deck, identifier, inside, read_file
+from circuits.errors import RenderError, SimulationError
 
 REPO = Path(__file__).resolve().parent.parent
 NETLIST_DIR = REPO / "netlists"
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
 
 
-def _num(name: str, value: float) -> str:
+def _num(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RenderError(f"{name} must be a finite real number to go into a netlist, got "
+                          f"{value!r} ({type(value).__name__})")
     v = float(value)
     if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite to go into a netlist, got {value!r}")
+        raise RenderError(f"{name} must be finite to go into a netlist, got {value!r}")
     return f"{v:.9e}"
+
+
+def _netlist_files(models: object, netlist_dir: Path,
+                   allowed_dirs: Sequence[str | os.PathLike[str]] = ()) -> tuple[str, str]:
+    """Texts of ``<netlist_dir>/models/<models>.lib`` and ``<netlist_dir>/if_neuron.sub``:
+    ``models`` an identifier, both files inside the allowed folders (after symlinks), scanned
+    and with their includes inlined (`circuits.deck_guard`)."""
+    identifier(models, field="models")
+    roots = allowed_roots(allowed_dirs)
+    folder = inside(netlist_dir, field="netlist_dir", roots=roots)
+    cards = read_file(folder / "models" / f"{models}.lib", field="models", roots=roots)
+    sub = read_file(folder / "if_neuron.sub", field="netlist_dir", roots=roots)
+    return cards, sub
 
 
 def subckt_param_names(netlist_dir: Path = NETLIST_DIR) -> tuple[str, ...]:
     """Names in the ``params:`` list of ``if_neuron.sub``."""
-    text = (Path(netlist_dir) / "if_neuron.sub").read_text()
+    roots = allowed_roots()
+    text = read_file(inside(netlist_dir, field="netlist_dir", roots=roots) / "if_neuron.sub",
+                     field="netlist_dir", roots=roots)
     head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
     return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
 
@@ -77,18 +104,19 @@ class NetworkRun:
     ngspice_version: str
 
 
-def _instance_params(design: Mapping[str, float], netlist_dir: Path) -> str:
-    allowed = set(subckt_param_names(netlist_dir))
+def _instance_params(design: Mapping[str, float], sub_text: str) -> str:
+    head = sub_text.split(".subckt", 1)[1].split("\n*", 1)[0]
+    allowed = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
     return " ".join(f"{k}={_num(k, v)}" for k, v in sorted(design.items()) if k in allowed)
 
 
 def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str,
           netlist_dir: Path, layers: Sequence[int], body: list[str], t_stop: float,
           t_max: float, probes: list[str], v_init: float = 0.0) -> str:
-    params = _instance_params(design, netlist_dir)
+    cards, sub = _netlist_files(models, netlist_dir)
+    params = _instance_params(design, sub)
     lines = [f"* nmpkit transistor-level network: layers {list(layers)}",
-             f".include {netlist_dir / 'models' / (models + '.lib')}",
-             f".include {netlist_dir / 'if_neuron.sub'}",
+             cards.rstrip("\n"), sub.rstrip("\n"),
              f"Vdd vdd 0 dc {_num('v_dd_volts', v_dd)}",
              f"Vneg vneg 0 dc {_num('v_neg_volts', v_neg)}"]
     ics = []
@@ -101,36 +129,73 @@ def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str
             ics.append(f"v(m{s})={_num('v_init_volts', v_init)}")
     lines += body
     lines.append(".ic " + " ".join(ics))
-    lines += [".control", "set wr_singlescale", "set wr_vecnames", "option numdgt=9",
-              f"tran {_num('tstep', t_max / 4)} {_num('t_stop', t_stop)} 0 {_num('t_max', t_max)}",
-              "wrdata waves.txt " + " ".join(probes), "quit", ".endc", ".end"]
-    return "\n".join(lines) + "\n"
+    lines += [".save " + " ".join(probes),
+              f".tran {_num('tstep', t_max / 4)} {_num('t_stop', t_stop)} 0 {_num('t_max', t_max)}",
+              ".end"]
+    return check_deck("\n".join(lines) + "\n")  # the gate every deck passes (no includes left)
+
+
+def _read_raw(path: Path) -> tuple[np.ndarray, list[str]]:
+    """An ngspice binary rawfile of one real analysis: (points × variables) float64, names."""
+    blob = path.read_bytes()
+    head, sep, data = blob.partition(b"Binary:\n")
+    if not sep:
+        raise SimulationError("ngspice wrote no binary data into its rawfile")
+    text = head.decode("utf-8", "replace")
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    if "complex" in fields.get("Flags", ""):
+        raise SimulationError("ngspice rawfile holds complex data, expected a transient")
+    n_vars = int(fields["No. Variables"])
+    names = re.findall(r"^\s+\d+\s+(\S+)", text.split("\nVariables:", 1)[1], re.M)[:n_vars]
+    n_points = len(data) // (8 * n_vars)
+    return np.frombuffer(data[: n_points * n_vars * 8], dtype="<f8").reshape(n_points,
+                                                                          n_vars).copy(), names
 
 
 def _run(deck: str, timeout: float) -> tuple[np.ndarray, list[str], float, str]:
     exe = shutil.which("ngspice")
     if exe is None:
         raise SimulationError("ngspice executable not found (install Debian's ngspice)")
-    with tempfile.TemporaryDirectory(prefix="nmpkit-net-") as tmp:
+    t_stop = float(deck.rsplit(".tran ", 1)[1].split()[1])
+    with private_dir("nmpkit-net-") as tmp:
         d = Path(tmp)
         (d / ".spiceinit").write_text("set num_threads=1\n")
-        (d / "net.cir").write_text(deck)
+        (d / "net.cir").write_text(deck, encoding="utf-8")
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run([exe, "-b", "net.cir"], cwd=d, capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run([exe, "-b", "-r", "waves.raw", "net.cir"], cwd=d,
+                                  capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise SimulationError(f"network run exceeded {timeout} s") from exc
         wall = time.perf_counter() - t0
-        out = d / "waves.txt"
+        out = d / "waves.raw"
         log = (proc.stdout + proc.stderr).strip().splitlines()
         if proc.returncode != 0 or not out.is_file():
             raise SimulationError("ngspice network run failed: " + " | ".join(log[-8:]))
-        with out.open() as fh:
-            header = fh.readline().split()
-        data = np.loadtxt(out, skiprows=1, ndmin=2)
-    banner = next((ln.strip("* ") for ln in log if "ngspice-" in ln), "ngspice")
-    return data, header, wall, banner
+        data, header = _read_raw(out)
+    wanted = ["time", *deck.split("\n.save ", 1)[1].split("\n", 1)[0].split()]
+    missing = [w for w in wanted if w.lower() not in header]
+    if missing:
+        raise SimulationError(f"vectors {missing} not in ngspice's rawfile (have {header})")
+    data = data[:, [header.index(w.lower()) for w in wanted]]
+    if data.shape[0] < 2 or data[-1, 0] < t_stop * (1 - 1e-6):
+        reached = data[-1, 0] if data.size else 0.0
+        raise SimulationError(f"network transient stopped at {reached:.6g} s before its stop "
+                              f"time {t_stop:.6g} s: " + " | ".join(log[-8:]))
+    return data, header, wall, _banner(exe)
+
+
+@functools.lru_cache(maxsize=4)
+def _banner(exe: str) -> str:
+    """``ngspice-39`` (from ``ngspice --version``), or ``ngspice`` if it does not say."""
+    try:
+        text = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "ngspice"
+    match = re.search(r"ngspice-[\w.]+", text)
+    return match.group(0) if match else "ngspice"
 
 
 def _rising(t: np.ndarray, v: np.ndarray, level: float) -> np.ndarray:

@@ -14,7 +14,9 @@ Fixes over plain PySpice 1.5:
   harmless "Note: ..." lines abort good runs; here only lines that look like errors count, and a
   run is judged by its result (the time axis must reach the stop time);
 * every run happens inside a private temporary directory (BSIM3 writes ``b3v33check.log`` into
-  the working directory).
+  the working directory), removed at exit; one left by a killed process is removed by the next;
+* every deck passes `circuits.deck_guard.check_deck` (no control language, includes only from
+  allowed folders, inlined), so no input reaches ngspice's control language.
 
 Reusable by other code (e.g. ``circuits/network.py``): ``run_deck(text, vectors={...})`` with any
 netlist that ends in a ``.tran`` line.
@@ -28,13 +30,14 @@ import ctypes.util
 import logging
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from circuits.errors import SimulationError
+from circuits._tmp import private_dir
+from circuits.deck_guard import allowed_roots, check_deck
+from circuits.errors import DeckError, SimulationError
 
 _DEBIAN_LIB = "/usr/lib/x86_64-linux-gnu/libngspice.so.0"
 _ERROR_RE = re.compile(r"error|fatal|abort|too small|singular|unknown|fail|cannot|can't", re.I)
@@ -112,7 +115,7 @@ def _private_dir() -> Iterator[Path]:
     """Run inside this process's private temporary directory, then return to the old cwd."""
     tmp = _state.get("tmpdir")
     if tmp is None:
-        tmp = tempfile.TemporaryDirectory(prefix="nmpkit-ngspice-")
+        tmp = private_dir("nmpkit-ngspice-")
         _state["tmpdir"] = tmp
     old = os.getcwd()
     os.chdir(tmp.name)
@@ -131,35 +134,60 @@ def _tail(inst) -> str:
     return "\n".join(line for line in list(inst.messages)[-15:] if line.strip())
 
 
+_SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, "u": 1e-6,
+          "n": 1e-9, "p": 1e-12, "f": 1e-15}
+_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(meg|mil|[tgkmunpf])?[a-z]*", re.I)
+
+
+def spice_float(token: str) -> float:
+    """A SPICE number (``1e-6``, ``100n``, ``2.5meg``, ``5us``) as a float; ValueError if not."""
+    match = _NUMBER.fullmatch(token.strip())
+    if not match:
+        raise ValueError(f"not a SPICE number: {token!r}")
+    return float(match.group(1)) * _SCALE.get((match.group(2) or "").lower(), 1.0)
+
+
 def _t_stop(deck: str) -> float | None:
-    for line in reversed(deck.splitlines()):
-        if line.lower().startswith(".tran"):
-            return float(line.split()[2])
+    for no, line in enumerate(deck.splitlines(), start=1):
+        words = line.split()
+        if words and words[0].lower() == ".tran":
+            try:
+                return spice_float(words[2])
+            except (IndexError, ValueError):
+                raise DeckError(f"deck line {no}: .tran needs a step and a numeric stop time, "
+                                f"got {line.strip()[:80]!r}") from None
     return None
 
 
 def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
              point: Mapping[str, object] | None = None,
-             timing: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+             timing: dict[str, float] | None = None,
+             allowed_dirs: Sequence[str | os.PathLike[str]] = ()) -> dict[str, np.ndarray]:
     """Run one deck in the in-process ngspice and return its vectors.
 
     Args:
-        deck: complete SPICE text with one ``.tran`` analysis (it must not contain ``.control``).
+        deck: complete SPICE text with one ``.tran`` analysis. It passes
+            `circuits.deck_guard.check_deck` first: no control-language line anywhere, and every
+            ``.include``/``.lib`` an absolute path inside ``netlists/``, ``$NMPKIT_MODEL_DIRS``
+            or ``allowed_dirs``, scanned and inlined (ngspice opens no file named by the deck).
         vectors: ngspice vector name -> returned name; None returns every vector under its
             ngspice name. ``time`` is always returned.
         point: what the deck is, for error messages.
         timing: if given, ``timing["analysis_seconds"]`` receives ngspice's own analysis time
             (``rusage time``), for benchmarks.
+        allowed_dirs: extra model-card folders the deck may include from.
 
     Returns:
         name -> float64 array, all the same length.
 
     Raises:
+        DeckError: the deck could reach the control language or names a file outside the
+            allowed folders (nothing ran).
         SimulationError: ngspice reported an error, a vector is missing, or the transient did
             not reach its stop time.
     """
-    if ".control" in deck.lower():
-        raise SimulationError("decks with .control blocks are refused", point=dict(point or {}))
+    deck = check_deck(deck, roots=allowed_roots(allowed_dirs))
+    t_stop = _t_stop(deck)
     from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
 
     inst = _shared()
@@ -185,7 +213,6 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
     if "time" not in data:
         raise SimulationError("ngspice returned no time axis", point=dict(point or {}),
                               log_tail=_tail(inst))
-    t_stop = _t_stop(deck)
     if t_stop is not None and data["time"][-1] < t_stop * (1 - 1e-6):
         raise SimulationError(f"transient stopped at {data['time'][-1]:.6g} s before its stop "
                               f"time {t_stop:.6g} s", point=dict(point or {}), log_tail=_tail(inst))

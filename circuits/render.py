@@ -16,8 +16,10 @@ testbench::
 
 Every value goes through `spice_number`, which accepts only finite real numbers and writes them
 in exponent form; strings, booleans, NaN and infinities are refused with `RenderError`. No text
-from a caller reaches the deck, so nothing can reach ngspice's control language (which can run
-shell commands).
+from a caller reaches the deck: the model-card name is an identifier and the inlined files are
+read through `circuits.deck_guard` (inside the allowed folders after symlinks, scanned for
+control-language lines), and `circuits.ngspice.run_deck` checks every deck again, so nothing can
+reach ngspice's control language (which can run shell commands).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from circuits.deck_guard import allowed_roots, identifier, read_file
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
 
@@ -103,18 +106,21 @@ class Stimulus:
 
 
 @cache
-def _text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+def _text(path: Path, field: str, roots: tuple[Path, ...]) -> str:
+    return read_file(path, field=field, roots=roots)
 
 
 def model_text(model_cards: str) -> str:
-    """Text of ``netlists/models/<model_cards>.lib``."""
-    return _text(NETLIST_DIR / "models" / f"{model_cards}.lib")
+    """Text of ``netlists/models/<model_cards>.lib`` (an identifier; the file, after symlinks,
+    inside ``netlists/`` or ``$NMPKIT_MODEL_DIRS``; scanned for control-language lines and with
+    its includes inlined by `circuits.deck_guard`)."""
+    identifier(model_cards, field="model_cards")
+    return _text(NETLIST_DIR / "models" / f"{model_cards}.lib", "model_cards", allowed_roots())
 
 
 def subckt_text(model_cards: str) -> str:
     """Text of the neuron subcircuit; for level-1 cards without the mismatch instance params."""
-    text = _text(SUBCKT_FILE)
+    text = _text(SUBCKT_FILE, "subckt", allowed_roots())
     if model_cards == "generic_level1":  # level 1 in ngspice 39 rejects delvto/mulu0
         text = re.sub(r" delvto=\{dvt_\w+\} mulu0=\{mu_\w+\}", "", text)
     return text

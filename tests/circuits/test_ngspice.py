@@ -5,7 +5,7 @@ import pytest
 
 from circuits import ngspice
 from circuits.design import default_design
-from circuits.errors import SimulationError
+from circuits.errors import DeckError, SimulationError
 from circuits.render import SAVED, Stimulus, render_deck
 from tests.circuits.conftest import needs_ngspice
 
@@ -80,8 +80,20 @@ def test_retries_then_simulation_error_naming_point():
 
 
 def test_control_blocks_refused():
-    with pytest.raises(SimulationError, match="control"):
+    with pytest.raises(DeckError, match="control"):
         ngspice.run_deck(RC.replace(".end", ".control\nshell true\n.endc\n.end"))
+
+
+@pytest.mark.parametrize(("stop", "seconds"), [("5u", 5e-6), ("5us", 5e-6), ("5e-6", 5e-6),
+                                              ("0.005m", 5e-6), ("5000n", 5e-6)])
+def test_stop_time_with_spice_suffixes(stop, seconds):
+    w = ngspice.run_deck(RC.replace(".tran 1e-8 5e-6", f".tran 1e-8 {stop}"))
+    assert w["time"][-1] == pytest.approx(seconds)
+
+
+def test_tran_without_numeric_stop_is_one_clear_error():
+    with pytest.raises(DeckError, match=r"\.tran needs a step and a numeric stop"):
+        ngspice.run_deck(RC.replace(".tran 1e-8 5e-6 0 1e-8", ".tran 1e-8 soon"))
 
 
 def test_version():
