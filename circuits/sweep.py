@@ -4,7 +4,9 @@ Every point's result row is cached under a key = sha256 of (the point's rendered
 point, the design, the ngspice version, the measurement version), one small JSON file per point,
 written atomically (temporary file + ``os.replace``) the moment the point finishes. A sweep that is
 killed (even with SIGKILL) and started again finds its finished points in the cache and simulates
-only the rest; the table it ends with is identical to an uninterrupted run.
+only the rest; the table it ends with is identical to an uninterrupted run. An entry that is
+empty, truncated, foreign or does not match its recorded row hash is discarded with a one-line
+warning (logging) and the point simulated again. Pool workers die with the sweep's process.
 
 Executors: a local process pool (``workers`` processes, default all cores; ``workers=1`` runs
 in-process) or a Dask distributed cluster (``scheduler="tcp://host:port"`` or a
@@ -13,10 +15,17 @@ in-process) or a Dask distributed cluster (``scheduler="tcp://host:port"`` or a
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
+import shutil
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -26,6 +35,8 @@ from typing import Any
 from calib.tables import atomic_write_text
 from circuits.design import NeuronDesign
 from circuits.point import MEASURE_VERSION, Point, deck_for, simulate_point
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,24 +67,64 @@ def _entry(cache_dir: Path, key: str) -> Path:
     return cache_dir / key[:2] / f"{key}.json"
 
 
+def _row_hash(row: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _entry_problem(blob: bytes, key: str) -> tuple[str, dict[str, Any] | None]:
+    """(what is wrong with a cache file, or "", and its row)."""
+    if not blob.strip():
+        return "empty file", None
+    try:
+        data = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return "truncated or not JSON", None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return "not this point's entry (wrong or missing key)", None
+    row = data.get("row")
+    if not isinstance(row, dict) or not row or not all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            for k, v in row.items()):
+        return "its row is not a mapping of names to numbers", None
+    if "row_sha256" in data and data["row_sha256"] != _row_hash(row):
+        return "its row does not match the recorded sha256", None
+    return "", row
+
+
 def cache_get(cache_dir: Path, key: str) -> dict[str, Any] | None:
-    """The cached row of ``key`` or None (a torn or foreign file counts as absent)."""
+    """The cached row of ``key``, or None when absent.
+
+    A corrupt entry (empty, truncated, not JSON, another key's, a row that is not numbers or does
+    not match its recorded hash) is deleted with a one-line warning on the ``circuits.sweep``
+    logger, so the point is simulated again and the cache heals.
+    """
     path = _entry(cache_dir, key)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        blob = path.read_bytes()
+    except FileNotFoundError:
         return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    except OSError as exc:
+        problem, row = f"unreadable ({exc.strerror})", None
+    else:
+        problem, row = _entry_problem(blob, key)
+    if problem:
+        log.warning("point cache: discarded %s (%s); the point is simulated again", path,
+                    problem)
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         return None
-    return data.get("row")
+    return row
 
 
 def cache_put(cache_dir: Path, key: str, row: dict[str, Any], point: Point) -> None:
-    """Store a row atomically."""
+    """Store a row atomically (a unique temporary name per writer, then ``os.replace``)."""
     path = _entry(cache_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"key": key, "point": point.as_dict(), "row": row},
-                                       sort_keys=True))
+    atomic_write_text(path, json.dumps({"key": key, "point": point.as_dict(), "row": row,
+                                        "row_sha256": _row_hash(row)}, sort_keys=True))
 
 
 def _task(design: NeuronDesign, p: Point, key: str, cache_dir: str | None,
@@ -183,17 +234,41 @@ def _execute(design, todo: dict[str, Point], cdir: Path, version: str, workers, 
         for key, p in todo.items():
             yield key, _task(design, p, key, str(cdir), version)
         return
-    ctx = multiprocessing.get_context("spawn")  # a clean ngspice per worker, no forked state
-    with ProcessPoolExecutor(max_workers=min(n, len(todo)), mp_context=ctx) as pool:
+    with process_pool(min(n, len(todo))) as pool:
         futures = {pool.submit(_task, design, p, key, str(cdir), version): key
                    for key, p in todo.items()}
         try:
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
+        except BaseException:  # an error, Ctrl-C or a closed generator: stop every worker now
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.terminate()
             raise
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: the worker is killed when its parent dies (even by SIGKILL)."""
+    with contextlib.suppress(Exception):  # Linux: the kernel sends SIGKILL when the parent dies
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second line): poll the parent
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """The sweep's local pool: spawned workers (a clean ngspice each, no forked state) that die
+    with this process, so a killed sweep leaves no worker simulating and writing the cache."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def _execute_dask(design, todo: dict[str, Point], cdir: Path, version: str, scheduler):
@@ -215,4 +290,5 @@ def _execute_dask(design, todo: dict[str, Point], cdir: Path, version: str, sche
             client.close()
 
 
-__all__ = ["SweepStats", "cache_get", "cache_put", "default_workers", "point_key", "run_points"]
+__all__ = ["SweepStats", "cache_get", "cache_put", "default_workers", "point_key", "process_pool",
+           "run_points"]

@@ -106,3 +106,99 @@ def test_pool_and_dask_local_cluster_agree(tmp_path):
     _, again = run_points(default_design(), points, cache_dir=tmp_path / "dask", workers=1,
                           progress=False)
     assert again.computed == 0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+POOL_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from circuits.design import default_design
+from tests.circuits.test_sweep import _points
+from circuits.sweep import run_points
+run_points(default_design(), _points(12), cache_dir=sys.argv[1], workers=2, progress=False)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkilled_sweep_takes_its_pool_workers_and_their_temp_dirs_along(tmp_path,
+                                                                          monkeypatch):
+    from circuits._tmp import _alive, reap_stale
+
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT.format(root=str(ROOT)),
+                             str(cache)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=os.environ | {"TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 180
+    while not list(cache.rglob("*.json")):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    workers = [c for c in _children(proc.pid) if "resource_tracker" not in
+               Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    while any(_alive(w) for w in workers):  # PR_SET_PDEATHSIG: gone at once
+        assert time.monotonic() < deadline, "pool workers outlived their parent"
+        time.sleep(0.02)
+    written = _entries(cache)
+    time.sleep(0.5)
+    assert _entries(cache) == written  # nobody is writing any more
+    left = sorted(p.name for p in tmp.glob("nmpkit-ngspice-*"))
+    assert left  # the killed workers could not clean up ...
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    assert sorted(p.name for p in reap_stale("nmpkit-ngspice-")) == left  # ... the next does
+    assert not list(tmp.glob("nmpkit-ngspice-*"))
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "other-key", "edited-row",
+                                    "row-not-numbers", "directory"])
+def test_corrupt_cache_entries_are_discarded_and_recomputed(tmp_path, caplog, damage):
+    import json
+    import logging
+
+    points = _points(2)
+    cache = tmp_path / "cache"
+    rows, _ = run_points(default_design(), points, cache_dir=cache, workers=1, progress=False)
+    path = sorted(cache.rglob("*.json"))[0]
+    text = path.read_text()
+    data = json.loads(text)
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\xff\xfe\x00 not json")
+    elif damage == "other-key":
+        path.write_text(json.dumps(data | {"key": "0" * 64}))
+    elif damage == "edited-row":
+        data["row"]["rate_hertz"] *= 2.0  # still valid JSON: only the recorded hash tells
+        path.write_text(json.dumps(data))
+    elif damage == "row-not-numbers":
+        data["row"]["rate_hertz"] = "fast"
+        path.write_text(json.dumps(data))
+    else:
+        path.unlink()
+        path.mkdir()
+    with caplog.at_level(logging.WARNING, logger="circuits.sweep"):
+        again, stats = run_points(default_design(), points, cache_dir=cache, workers=1,
+                                  progress=False)
+    assert stats.cached == 1 and stats.computed == 1
+    assert again == rows  # healed: the same rows as the first run
+    warned = [r.getMessage() for r in caplog.records if r.name == "circuits.sweep"]
+    assert len(warned) == 1 and "discarded" in warned[0] and path.name in warned[0]
+    _, third = run_points(default_design(), points, cache_dir=cache, workers=1, progress=False)
+    assert third.computed == 0
