@@ -105,9 +105,47 @@ def validate(self: Any) -> None:
             "field 'energy_regime' must hold 'quadratic'/'crowbar', one per energy_v_dd_volts, "
             f"got {list(regime)}")
     object.__setattr__(self, "energy_regime", regime)
-    if self.energy_exponent is not None and not math.isfinite(float(self.energy_exponent)):
-        raise CalibrationError(
-            f"field 'energy_exponent' must be finite or null, got {self.energy_exponent!r}")
+    ee = self.energy_exponent
+    if ee is not None and (isinstance(ee, bool) or not isinstance(ee, (int, float))
+                           or not math.isfinite(ee)):
+        raise CalibrationError(f"field 'energy_exponent' must be a finite number or null, "
+                               f"got {ee!r}")
     if not isinstance(self.sources, dict):
         raise CalibrationError(f"field 'sources' must be an object, got {self.sources!r}")
     object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+    physical(self)
+
+
+def _refuse(name: str, value: Any, expected: str) -> None:
+    raise CalibrationError(f"field {name!r} must be {expected}, got {value!r}")
+
+
+def physical(self: Any) -> None:
+    """Refuse values no circuit can have (after the type and shape checks)."""
+    for name in ("e_spike_vdd_joules", "e_spike_vneg_joules", "p_static_vneg_watts"):
+        values = getattr(self, name)
+        if any(v < 0 for v in values):
+            _refuse(name, list(values), "energies/powers >= 0 (a supply cannot gain energy "
+                    "from a spike)")
+    if not self.v_dd_volts > 0:
+        _refuse("v_dd_volts", self.v_dd_volts, "> 0")
+    if min(self.energy_v_dd_volts) <= 0:
+        _refuse("energy_v_dd_volts", list(self.energy_v_dd_volts), "supplies > 0 V")
+    for name in ("floor_v_neg_volts", "energy_v_neg_volts", "transfer_v_neg_volts"):
+        values = getattr(self, name)
+        if values and max(values) > 0:
+            _refuse(name, list(values), "negative supplies <= 0 V")
+    if self.spike_width_seconds > self.dt_seconds:
+        _refuse("spike_width_seconds", self.spike_width_seconds,
+                f"<= dt_seconds = {self.dt_seconds!r} (a spike longer than one timestep)")
+    if not self.syn_charge_factor > 0:
+        _refuse("syn_charge_factor", self.syn_charge_factor, "> 0")
+    n = self.mismatch_samples
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        _refuse("mismatch_samples", n, "an integer >= 0")
+    for v, vm in zip(self.floor_v_neg_volts, self.floor_v_mem_min_volts):
+        rest = self.rest_at(v)
+        if vm > rest + 1e-9:  # a floor above rest: the membrane could never sit at rest
+            _refuse("floor_v_mem_min_volts", list(self.floor_v_mem_min_volts),
+                    f"floors <= the rest level (at V_NEG = {v!r} V the floor {vm!r} V is above "
+                    f"rest {rest!r} V, a positive floor)")

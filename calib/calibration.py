@@ -20,11 +20,15 @@ timestep lasts ``dt_seconds``. The mapping:
   and E_syn(V_DD) per synaptic event of unit weight (charge q_spike drawn through the input mirror).
 
 Every section keeps the table it came from (``sources``). ``Calibration.save`` / ``load`` round-trip
-exactly; a malformed file raises ``CalibrationError`` naming the field.
+exactly; a malformed file raises ``CalibrationError`` naming the field. A saved file carries the
+sha256 of its content (``content_sha256``); a file whose content no longer matches is refused.
+Physically impossible values (negative energies, a floor above rest, a spike wider than dt, ...)
+are refused naming the field (`calib._checks`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -40,6 +44,15 @@ from calib.errors import CalibrationError
 
 FORMAT = "nmpkit-calibration"
 SCHEMA_VERSION = 1
+SEAL = "content_sha256"
+"""Field `Calibration.save` adds: sha256 of the rest of the file; `load` refuses a mismatch."""
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """sha256 of a calibration dict's canonical JSON (sorted keys, no ``content_sha256``)."""
+    rest = {k: v for k, v in data.items() if k != SEAL}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration(EnergyLookups):
@@ -279,7 +292,9 @@ class Calibration(EnergyLookups):
         """Write the calibration as JSON, atomically. Returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        data = self.to_dict()
+        data[SEAL] = content_hash(data)
+        text = json.dumps(data, indent=2, sort_keys=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -302,6 +317,13 @@ class Calibration(EnergyLookups):
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CalibrationError(f"{path}: not a JSON calibration file ({exc})") from exc
+        if isinstance(data, dict) and SEAL in data:  # files without it: written by hand
+            recorded = data.pop(SEAL)
+            if recorded != content_hash(data):
+                raise CalibrationError(
+                    f"{path}: field {SEAL!r} records {str(recorded)[:16]}..., the content hashes "
+                    f"to {content_hash(data)[:16]}...: the file was edited or damaged after it "
+                    f"was written; recalibrate, or delete {SEAL!r} to accept the edit")
         return cls.from_dict(data, where=str(path))
 
 

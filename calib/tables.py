@@ -4,13 +4,14 @@ This is the pinned contract between ``circuits`` (which writes the tables) and `
 reads them). A table directory holds ``fi.csv``, ``floor.csv``, ``energy.csv``, ``mismatch.csv`` and
 ``waveform.csv``, each with a sidecar ``<name>.json``::
 
-    {"kind": "fi", "columns": [...], "provenance": {"design": {...}, "model_cards": ...,
-     "ngspice_version": ..., "nmpkit_version": ..., "git_revision": ..., "seed": ..., "grid": ...}}
+    {"kind": "fi", "columns": [...], "rows": 120, "sha256": "<of the CSV bytes>",
+     "provenance": {"design": {...}, "model_cards": ..., "ngspice_version": ...,
+     "nmpkit_version": ..., "git_revision": ..., "seed": ..., "grid": ...}}
 
 Required columns per kind are ``SCHEMAS[kind]`` (extra columns are allowed and kept). SI units are
 spelled in the column names. Writes are atomic (temporary file in the same directory, then
-``os.replace``), CSV first and sidecar last, so a sidecar that exists always describes a complete
-CSV.
+``os.replace``), CSV first and sidecar last. A CSV whose row count or sha256 differs from its
+sidecar's (cut, edited, replaced, or a crash between the two writes) is refused on reading.
 
 Example::
 
@@ -21,6 +22,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
@@ -170,11 +173,72 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, kind: str,
             f"{path}: provenance must be a dict, got {type(provenance).__name__}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, df.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
+    text = df.to_csv(index=False, float_format="%.12g", lineterminator="\n")
+    atomic_write_text(path, text)
     sidecar = {"kind": kind, "columns": [str(c) for c in df.columns],
+               "rows": int(len(df)), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                "provenance": _jsonable(provenance)}
     atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2, sort_keys=True))
     return path
+
+
+def _seal(meta: dict[str, Any], side: Path) -> tuple[int, str]:
+    rows, digest = meta.get("rows"), meta.get("sha256")
+    if rows is None and digest is None:
+        raise CalibrationError(
+            f"{side}: sidecar records no row count and content hash (written by an older "
+            "nmpkit), so a cut or edited table cannot be told apart; regenerate the tables, or "
+            f"accept the CSV as it is with calib.tables.reseal({str(side.with_suffix('.csv'))!r})")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise CalibrationError(f"{side}: field 'rows' must be a count >= 0, got {rows!r}")
+    if not isinstance(digest, str) or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+        raise CalibrationError(f"{side}: field 'sha256' must be 64 hex digits, got {digest!r}")
+    return rows, digest
+
+
+def _rows_of(blob: bytes) -> int | str:
+    try:
+        return len(pd.read_csv(io.BytesIO(blob)))
+    except (ValueError, UnicodeDecodeError):
+        return "unreadable"
+
+
+def reseal(path: str | os.PathLike[str]) -> Path:
+    """Record the CSV's current row count and sha256 in its sidecar (an explicit acceptance of
+    the file as it is: for tables written before sidecars held them, or edited on purpose).
+
+    Raises:
+        CalibrationError: the CSV or sidecar is missing or unreadable.
+    """
+    path = Path(path)
+    side = path.with_suffix(".json")
+    meta = _sidecar(path, side)
+    blob = path.read_bytes()
+    df = _parse(path, blob)  # columns are checked when the table is read
+    meta |= {"rows": int(len(df)), "sha256": hashlib.sha256(blob).hexdigest()}
+    atomic_write_text(side, json.dumps(meta, indent=2, sort_keys=True))
+    return side
+
+
+def _sidecar(path: Path, side: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CalibrationError(f"{path}: table file not found (or not a regular file)")
+    if not side.is_file():
+        raise CalibrationError(f"{path}: provenance sidecar {side.name} not found")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CalibrationError(f"{side}: unreadable sidecar ({exc})") from exc
+    if not isinstance(meta, dict) or "kind" not in meta:
+        raise CalibrationError(f"{side}: sidecar lacks field 'kind'")
+    return meta
+
+
+def _parse(path: Path, blob: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.BytesIO(blob))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: unreadable CSV ({exc})") from exc
 
 
 def read_table(path: str | os.PathLike[str], kind: str | None = None) -> Table:
@@ -189,29 +253,34 @@ def read_table(path: str | os.PathLike[str], kind: str | None = None) -> Table:
 
     Raises:
         CalibrationError: missing file or sidecar, a sidecar of another kind, an unreadable file,
-            or a missing/non-numeric required column (the message names file and column).
+            a CSV whose row count or sha256 differs from the sidecar's (or a sidecar without
+            them: `reseal`), or a missing/non-numeric required column (the message names file
+            and column).
     """
     path = Path(path)
     side = path.with_suffix(".json")
-    if not path.is_file():
-        raise CalibrationError(f"{path}: table file not found")
-    if not side.is_file():
-        raise CalibrationError(f"{path}: provenance sidecar {side.name} not found")
-    try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"{side}: unreadable sidecar ({exc})") from exc
-    if not isinstance(meta, dict) or "kind" not in meta:
-        raise CalibrationError(f"{side}: sidecar lacks field 'kind'")
+    meta = _sidecar(path, side)
     side_kind = meta["kind"]
     if kind is not None and side_kind != kind:
         raise CalibrationError(f"{path}: expected a {kind!r} table, sidecar says {side_kind!r}")
     kind = side_kind
     _check_kind(kind)
+    rows, digest = _seal(meta, side)
     try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise CalibrationError(f"{path}: unreadable CSV ({exc})") from exc
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise CalibrationError(f"{path}: unreadable CSV ({exc.strerror})") from exc
+    found = hashlib.sha256(blob).hexdigest()
+    if found != digest:
+        raise CalibrationError(
+            f"{path}: does not match its sidecar {side.name}: expected {rows} rows with sha256 "
+            f"{digest[:16]}..., found {_rows_of(blob)} rows with sha256 {found[:16]}... (cut, "
+            "edited or replaced); regenerate the tables, or accept the file as it is with "
+            f"calib.tables.reseal({str(path)!r})")
+    df = _parse(path, blob)
+    if len(df) != rows:
+        raise CalibrationError(f"{path}: sidecar {side.name} records {rows} rows, the file "
+                               f"has {len(df)}")
     _check_columns(df, kind, str(path))
     provenance = meta.get("provenance", {})
     if not isinstance(provenance, dict):
@@ -231,4 +300,4 @@ def read_tables(directory: str | os.PathLike[str],
 
 
 __all__ = ["PROVENANCE_KEYS", "REGIMES", "SCHEMAS", "TABLE_FILES", "Table", "read_table",
-           "read_tables", "write_table"]
+           "read_tables", "reseal", "write_table"]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from calib.errors import CalibrationError
-from calib.tables import SCHEMAS, TABLE_FILES, Table, read_table, read_tables, write_table
+from calib.tables import SCHEMAS, TABLE_FILES, Table, read_table, read_tables, reseal, write_table
 
 PROV = {"design": {"c_mem_farads": 5e-13}, "model_cards": "bsim3", "ngspice_version": "39",
         "nmpkit_version": "0.1.0", "git_revision": "abc", "seed": 1, "grid": {"n": 2}}
@@ -37,6 +37,7 @@ def test_missing_column_names_file_and_column(tmp_path, kind):
     path = write_table(_frame(kind), tmp_path / f"{kind}.csv", kind=kind, provenance=PROV)
     dropped = SCHEMAS[kind][-1]
     pd.read_csv(path).drop(columns=[dropped]).to_csv(path, index=False)
+    reseal(path)  # accept the edit, so the column check is what fails
     with pytest.raises(CalibrationError, match=dropped) as exc:
         read_table(path, kind=kind)
     assert str(path) in str(exc.value)

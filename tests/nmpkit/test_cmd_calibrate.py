@@ -3,6 +3,7 @@ import json
 import pandas as pd
 
 from calib import Calibration
+from calib.tables import reseal
 from nmpkit.cli import main
 from tests.calib import synth_tables as syn
 
@@ -31,6 +32,7 @@ def test_calibrate_options(tmp_path, capsys):
 def test_bad_table_is_one_line_exit_2(tmp_path, capsys):
     d = syn.write_tables(tmp_path / "tables")
     pd.read_csv(d / "fi.csv").drop(columns=["rate_hertz"]).to_csv(d / "fi.csv", index=False)
+    reseal(d / "fi.csv")  # accept the edit: the missing column is what must be reported
     assert main(["calibrate", str(d), "--out", str(tmp_path / "c.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "rate_hertz" in err and "fi.csv" in err
