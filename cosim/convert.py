@@ -8,6 +8,11 @@ Identity vanish. With a calibration batch, each layer is normalized by the given
 is scaled by ``λ_{l-1}/λ_l`` and every bias in the layer by ``1/λ_l``, so rates estimate
 ``activation / λ_l``. A layer without weights (e.g. a final global average pooling) gets an
 explicit ``scale`` op carrying ``λ_{l-1}/λ_l``.
+
+What it cannot represent it refuses with a ``ConversionError`` naming the module path: any module
+whose class overrides ``forward`` (a residual block written as an ``nn.Sequential`` subclass, an
+``nn.Linear`` subclass with its own forward), forward hooks, non-float or non-finite weights.
+`check_state_dict` checks a checkpoint against a model before ``load_state_dict`` casts it.
 """
 
 from __future__ import annotations
@@ -16,19 +21,23 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cosim._convert_checks import (
+    _DROPOUTS,
+    _SUPPORTED,
+    check_forward,
+    check_state_dict,
+    check_weights,
+)
 from cosim.errors import ConversionError
 from cosim.network import WEIGHTED, SpikingLayer, SpikingNetwork, SynapticOp, apply_ops
 
-_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-             nn.FeatureAlphaDropout, nn.Identity)
 _OTHER_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6,
                       nn.PReLU, nn.SELU, nn.CELU, nn.Softplus, nn.Hardtanh, nn.Hardswish,
                       nn.Hardsigmoid, nn.Mish, nn.Softmax, nn.LogSoftmax, nn.Threshold)
-_SUPPORTED = ("Conv2d, ConvTranspose2d, Linear, ReLU, AvgPool2d, AdaptiveAvgPool2d(1), Flatten, "
-              "BatchNorm1d/2d (after a weighted layer), Dropout, nested Sequential")
 
 
 def _leaves(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
+    check_forward(prefix or "<model>", module)
     if isinstance(module, nn.Sequential):
         out = []
         for name, child in module.named_children():
@@ -41,14 +50,6 @@ def _leaves(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
             "(possible branches or functional calls), which cannot be converted; express the "
             "model as a chain of nn.Sequential of " + _SUPPORTED)
     return [(prefix or "<model>", module)]
-
-
-def _check_finite(path: str, module: nn.Module) -> None:
-    for pname, p in list(module.named_parameters()) + list(module.named_buffers()):
-        if torch.is_floating_point(p) and not bool(torch.isfinite(p).all()):
-            raise ConversionError(
-                f"module {path!r} of type {type(module).__name__} has NaN/Inf values in "
-                f"{pname!r}; use a checkpoint with finite weights (retrain or fix it)")
 
 
 def _unsupported(path: str, module: nn.Module, instead: str) -> ConversionError:
@@ -132,7 +133,7 @@ def _build_groups(model: nn.Module) -> list[tuple[str, list[SynapticOp], bool]]:
     groups: list[tuple[str, list[SynapticOp], bool]] = []
     pending: list[SynapticOp] = []
     for path, m in _leaves(model, ""):
-        _check_finite(path, m)
+        check_weights(path, m)
         if isinstance(m, _DROPOUTS):
             continue
         if isinstance(m, nn.ReLU):
@@ -196,16 +197,24 @@ def convert(model: nn.Module, calibration_inputs: Tensor | None = None, *,
 
     Raises:
         ConversionError: a module that cannot be converted (naming its path, type and what to
-            use instead), NaN/Inf weights, or a bad ``percentile``.
+            use instead: also a subclass of a supported class with its own ``forward``, or a
+            module with forward hooks), non-float or NaN/Inf weights, integer
+            ``calibration_inputs``, or a bad ``percentile``.
     """
-    if not (isinstance(percentile, int | float) and 0 < percentile <= 100):
+    if isinstance(percentile, bool) or not (isinstance(percentile, int | float)
+                                            and 0 < percentile <= 100):
         raise ConversionError(f"percentile must be in (0, 100], got {percentile!r}")
     if not isinstance(model, nn.Module):
         raise ConversionError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     groups = _build_groups(model)
     scales = [1.0] * len(groups)
     if calibration_inputs is not None:
-        x = torch.as_tensor(calibration_inputs).detach().float().cpu()
+        x = torch.as_tensor(calibration_inputs).detach()
+        if not torch.is_floating_point(x):
+            raise ConversionError(
+                f"calibration_inputs must be floating point, scaled as in training, got dtype "
+                f"{x.dtype} (raw pixels? they are not rescaled here)")
+        x = x.float().cpu()
         if x.ndim < 2 or not bool(torch.isfinite(x).all()):
             raise ConversionError("calibration_inputs must be a finite (B, ...) batch, got "
                                   f"shape {tuple(x.shape)}")
@@ -222,6 +231,11 @@ def convert(model: nn.Module, calibration_inputs: Tensor | None = None, *,
         ops = _normalize(ops, prev, lam)
         layers.append(SpikingLayer(name=name, ops=tuple(ops), shape=(), scale=lam, relu=relu))
         prev = lam
+    for ly in layers:  # huge weights divided by a tiny scale can overflow float32
+        for op in ly.ops:
+            if op.weight is not None and not bool(torch.isfinite(op.weight).all()):
+                raise ConversionError(f"layer {ly.name!r}: weights of {op.source!r} overflow "
+                                      f"after normalization by λ = {ly.scale!r}")
     if input_shape is None and groups[0][1][0].kind == "linear":
         input_shape = (groups[0][1][0].weight.shape[1],)
     net = SpikingNetwork(layers=tuple(layers), input_shape=tuple(input_shape or ()))
@@ -261,4 +275,4 @@ def resolve_shapes(net: SpikingNetwork, input_shape: tuple[int, ...]) -> Spiking
     return SpikingNetwork(layers=tuple(layers), input_shape=tuple(input_shape))
 
 
-__all__ = ["convert", "resolve_shapes"]
+__all__ = ["check_state_dict", "convert", "resolve_shapes"]

@@ -87,7 +87,8 @@ finite = st.floats(1e-15, 1e3, allow_nan=False)
        rates=st.lists(st.floats(0, 1e9), min_size=2, max_size=6))
 def test_round_trip_property(cal, tmp_path_factory, dt, g, gs, corr, rates):
     rates = sorted(rates)
-    c = dataclasses.replace(cal, dt_seconds=dt, spike_width_seconds=min(cal.spike_width_seconds, dt),
+    c = dataclasses.replace(cal, dt_seconds=dt,
+                            spike_width_seconds=min(cal.spike_width_seconds, dt),
                             gain_mean=g, gain_std=gs, gain_threshold_corr=corr,
                             transfer_i_amps=tuple(float(i) for i in range(len(rates))),
                             transfer_rate_hertz=tuple(rates), notes=("a", "b"),

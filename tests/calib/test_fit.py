@@ -124,7 +124,8 @@ def test_sidecar_of_wrong_kind(tmp_path):
 @settings(max_examples=25, deadline=None)
 # q <= C·V_TH: a charge per spike above that makes one θ larger than the sense level, so the
 # rest level would lie below 0 V, under the V_NEG = 0 floor (refused as a positive floor)
-@given(q=st.floats(1e-14, syn.C_MEM * syn.V_TH), t_ref=st.floats(1e-9, 1e-6), frac=st.floats(0.05, 1.0))
+@given(q=st.floats(1e-14, syn.C_MEM * syn.V_TH), t_ref=st.floats(1e-9, 1e-6),
+       frac=st.floats(0.05, 1.0))
 def test_transfer_is_monotone_and_ideal_at_low_rate(q, t_ref, frac):
     fi = _tables()["fi"]
     df = fi.df.copy()

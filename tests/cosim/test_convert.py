@@ -147,3 +147,116 @@ def test_convert_leaves_the_model_untouched():
     with torch.no_grad():
         torch.testing.assert_close(apply_ops(net.layers[0].ops, x) * net.layers[0].scale,
                                    model[:2](x), atol=1e-5, rtol=1e-5)
+
+
+# ---- hostile models and weights: refused with the module path and what to do instead --------
+class _Residual(nn.Sequential):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class _ScaledLinear(nn.Linear):
+    def forward(self, x):
+        return 2.0 * super().forward(x)
+
+
+class _SneakyConv(nn.Conv2d):
+    def _conv_forward(self, x, w, b):
+        return super()._conv_forward(x, -w, b)
+
+
+class _PlainSeq(nn.Sequential):  # a subclass that changes nothing converts
+    pass
+
+
+@pytest.mark.parametrize(("model", "path", "base"), [
+    (lambda: nn.Sequential(nn.Linear(4, 4), nn.ReLU(),
+                           _Residual(nn.Linear(4, 4), nn.ReLU()), nn.Linear(4, 2)),
+     "2", "Sequential"),
+    (lambda: _Residual(nn.Linear(4, 4), nn.ReLU()), "<model>", "Sequential"),
+    (lambda: nn.Sequential(_ScaledLinear(4, 4), nn.ReLU(), nn.Linear(4, 2)), "0", "Linear"),
+    (lambda: nn.Sequential(nn.Sequential(nn.Flatten(), _ScaledLinear(4, 2))), "0.1", "Linear"),
+    (lambda: nn.Sequential(_SneakyConv(1, 2, 3), nn.ReLU()), "0", "Conv2d"),
+])
+def test_subclasses_with_their_own_forward_are_refused(model, path, base):
+    with pytest.raises(cosim.ConversionError) as exc:
+        cosim.convert(model(), input_shape=(1, 6, 6) if base == "Conv2d" else (4,))
+    msg = str(exc.value)
+    assert f"module {path!r}" in msg and f"subclasses nn.{base}" in msg
+    assert "overrides" in msg and "express it as a plain chain" in msg
+
+
+def test_forward_hooks_are_refused_and_plain_subclasses_convert():
+    m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    m[2].register_forward_hook(lambda mod, i, o: o * 3)
+    with pytest.raises(cosim.ConversionError, match="module '2'.*forward_hooks"):
+        cosim.convert(m)
+    ok = _PlainSeq(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).eval()
+    x = torch.rand(5, 4)
+    net = cosim.convert(ok, input_shape=(4,))
+    with torch.no_grad():
+        torch.testing.assert_close(_ann(net, x), ok(x), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool,
+                                   torch.complex64])
+def test_non_float_weights_are_refused_not_cast(dtype):
+    m = nn.Sequential(nn.Linear(3, 2))
+    m[0].weight = nn.Parameter(torch.ones(2, 3).to(dtype), requires_grad=False)
+    with pytest.raises(cosim.ConversionError, match=rf"module '0'.*'weight' has dtype "
+                       rf"{dtype}.*expected a floating-point tensor"):
+        cosim.convert(m)
+
+
+def test_bad_batchnorm_statistics_and_overflow_are_refused():
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.ReLU()).eval()
+    m[1].running_var.fill_(-1.0)
+    with pytest.raises(cosim.ConversionError, match="module '1': 'running_var' has negative"):
+        cosim.convert(m)
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 2))
+    with torch.no_grad():  # λ_1 ~ 3e30; layer 2 never activates (λ_2 = 1): w · λ_1 overflows
+        m[0].weight.fill_(1e30)
+        m[2].weight.fill_(-1e10)
+        m[2].bias.fill_(-1.0)
+    with pytest.raises(cosim.ConversionError, match="overflow after normalization"):
+        cosim.convert(m, torch.rand(4, 3))
+
+
+@pytest.mark.parametrize("bad", [torch.randint(0, 255, (4, 3), dtype=torch.uint8),
+                                 torch.ones(4, 3, dtype=torch.int64)])
+def test_integer_calibration_inputs_are_refused(bad):
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 2))
+    with pytest.raises(cosim.ConversionError, match=r"calibration_inputs must be floating "
+                       rf"point.*{bad.dtype}"):
+        cosim.convert(m, bad)
+
+
+@pytest.mark.parametrize("percentile", [True, float("nan"), 0, 101, "99"])
+def test_bad_percentile(percentile):
+    with pytest.raises(cosim.ConversionError, match="percentile must be in"):
+        cosim.convert(nn.Sequential(nn.Linear(3, 2)), percentile=percentile)
+
+
+def test_state_dict_checked_before_load_state_dict_casts_it():
+    from cosim.convert import check_state_dict
+
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.ReLU(), nn.Linear(2, 2))
+    sd = m.state_dict()
+    check_state_dict(sd, m)  # a good one passes (num_batches_tracked stays int64)
+    as_int = {k: v.long() for k, v in sd.items()}
+    with pytest.raises(cosim.ConversionError, match=r"w.pt: '0.weight' has dtype torch.int64, "
+                       "expected a floating-point"):
+        check_state_dict(as_int, m, where="w.pt")
+    cases = [({k: v for k, v in sd.items() if k != "3.bias"}, r"missing \['3.bias'\]"),
+             (sd | {"x": torch.ones(1)}, r"unexpected \['x'\]"),
+             (sd | {"0.weight": torch.ones(3, 3)}, r"'0.weight' has shape \(3, 3\), expected"),
+             (sd | {"0.bias": torch.tensor([1.0, float("nan")])}, "'0.bias' holds NaN"),
+             (sd | {"0.bias": [1.0, 2.0]}, "'0.bias' is a list, expected a tensor"),
+             ([1, 2], "expected a dict of tensors")]
+    for bad, match in cases:
+        with pytest.raises(cosim.ConversionError, match=match):
+            check_state_dict(bad, m)
+    # what the check prevents: load_state_dict casts the int64 weights without a word
+    m2 = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.ReLU(), nn.Linear(2, 2))
+    m2.load_state_dict(as_int)
+    assert m2[0].weight.dtype == torch.float32
