@@ -442,8 +442,10 @@ def from_nir(graph: Any, *, dt: float = 1.0) -> SpikingNetwork:
         if meta is not None and m is None:
             raise NIRError(f"metadata['{SCHEMA_KEY}']['layers'] has no entry for IF node {name!r}")
         neurons.append(_neuron(name, node, m, dt))
+        r_shape = tuple(_a(node.r).shape)  # () or (1,): one value for the layer (Norse)
         layers.append(SpikingLayer(
-            name=m["name"] if m else name, ops=tuple(pending), shape=tuple(_a(node.r).shape),
+            name=m["name"] if m else name, ops=tuple(pending),
+            shape=r_shape if int(np.prod(r_shape)) > 1 else (),
             scale=float(m["scale"]) if m else 1.0,
             relu=(m["ann_activation"] == "relu") if m else True))
         pending = []
@@ -451,15 +453,20 @@ def from_nir(graph: Any, *, dt: float = 1.0) -> SpikingNetwork:
         raise NIRError(f"the graph must end with an IF node before its Output (cosim's output "
                        f"layer spikes); found {len(pending)} op(s) after the last IF"
                        if layers else "the graph has no IF node")
+    first = next(op for ly in layers for op in ly.ops)
+    want = {"linear": 1, "conv2d": 3}.get(first.kind)
+    if meta is None and want and len(input_shape) == want + 1 and input_shape[0] == 1:
+        input_shape = input_shape[1:]  # a batch of one in the Input (nirtorch's tracer writes it)
     net = SpikingNetwork(layers=tuple(layers), input_shape=input_shape, neuron=tuple(neurons))
     try:
         resolved = resolve_shapes(net, input_shape)
     except ConversionError as err:
         raise NIRError(f"the graph's shapes do not fit: {err}") from err
     for ly, got in zip(net.layers, resolved.layers, strict=True):
-        if tuple(got.shape) != tuple(ly.shape):
+        if ly.shape and tuple(got.shape) != tuple(ly.shape):
             raise NIRError(f"layer {ly.name!r}: its ops give shape {got.shape} but its IF node "
                            f"has shape {ly.shape}")
+    net = resolved
     if meta is None:
         warnings.warn(
             "NIR graph has no 'nmpkit' metadata: imported as NMP (no floor), reset by "
