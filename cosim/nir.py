@@ -33,6 +33,8 @@ metadata under ``graph.metadata["nmpkit"]``, schema version 1 (``SCHEMA_VERSION`
 * ``calibration`` (only for calibrated neurons): where the neuron came from — the calibration
   file's sha256, the preset, V_DD, the V_NEG used, model cards, mismatch seed
   (``calibration_provenance``).
+* ``source`` (optional): what the network was made from (``nmpkit export-nir`` writes the
+  network and dataset names, the weights' sha256, the normalization percentile and provenance).
 
 The update rule every layer follows (``cosim.neuron``), per step: ``v += r·I``; ``s = v >=
 v_threshold``; ``v -= s·v_threshold`` (subtract) or ``v = 0`` where ``s`` (zero); ``v = max(v,
@@ -164,7 +166,8 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def to_nir(net: SpikingNetwork, neuron: IFNeuron | Sequence[IFNeuron] | None = None, *,
-           provenance: Mapping[str, Any] | None = None) -> Any:
+           provenance: Mapping[str, Any] | None = None,
+           source: Mapping[str, Any] | None = None) -> Any:
     """The network and its neuron model as a ``nir.NIRGraph`` (see the module docstring).
 
     Args:
@@ -173,6 +176,8 @@ def to_nir(net: SpikingNetwork, neuron: IFNeuron | Sequence[IFNeuron] | None = N
             ``cosim.calibrated_neurons``); default ``net.neuron``, else the ideal IF (NMP).
         provenance: Where a calibrated neuron came from (``calibration_provenance``), stored as
             ``metadata["nmpkit"]["calibration"]``.
+        source: What the network was made from (network name, dataset, weights hash, …),
+            stored as ``metadata["nmpkit"]["source"]``.
 
     Raises:
         NIRError: an op NIR cannot express (naming the layer, the op and its source), unknown
@@ -220,6 +225,8 @@ def to_nir(net: SpikingNetwork, neuron: IFNeuron | Sequence[IFNeuron] | None = N
             "layers": layers_meta}
     if provenance is not None:
         meta["calibration"] = _plain(dict(provenance), "calibration")
+    if source is not None:
+        meta["source"] = _plain(dict(source), "source")
     return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)),
                         metadata={SCHEMA_KEY: meta}, type_check=True)
 
