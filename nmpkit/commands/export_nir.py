@@ -165,6 +165,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import warnings
     from pathlib import Path
 
+    import nir
     import pandas as pd
     import torch
     from tqdm import tqdm
@@ -176,8 +177,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from nmpkit.errors import UsageError
     from nmpkit.provenance import provenance, write_json_atomic
     from nmpkit.zoo import get_network
-
-    import nir
 
     path = Path(args.nir)
     if not path.is_file():

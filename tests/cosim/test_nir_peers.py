@@ -73,7 +73,7 @@ def imported(graph, **kw):
         return from_nir(graph, **kw)
 
 
-# ---- SpikingJelly --------------------------------------------------------------------------------
+# ---- SpikingJelly ----------------------------------------------------------------
 def sj_run(gm: nn.Module, x: torch.Tensor, T: int) -> list[torch.Tensor]:
     wrappers = [m for m in gm.modules() if type(m).__name__ == "_NIRStatefulModule"]
     counts: list = [0] * len(wrappers)
@@ -152,7 +152,7 @@ def test_exported_here_runs_in_spikingjelly(reset, dyadic, tmp_path):
     assert diffs(sj_run(gm, x, T), simulate(from_nir(path), x, timesteps=T)) == [0, 0, 0]
 
 
-# ---- sinabs ---------------------------------------------------------------------------------------
+# ---- sinabs ----------------------------------------------------------------
 def sinabs_run(model: nn.Module, x: torch.Tensor, T: int) -> list[torch.Tensor]:
     import sinabs.layers as sl
 
@@ -224,7 +224,7 @@ def test_exported_here_runs_in_sinabs(floor, tmp_path):
         assert sum(diffs(peer, simulate(net, x, timesteps=T), bound=None)) > 0
 
 
-# ---- Norse ----------------------------------------------------------------------------------------
+# ---- Norse ----------------------------------------------------------------
 def norse_run(model: nn.Module, x: torch.Tensor, T: int) -> list[torch.Tensor]:
     import norse.torch as nt
 
