@@ -59,9 +59,11 @@ def _write_atomic(graph, out) -> None:
     os.close(fd)
     try:
         nir.write(tmp, graph)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a network file is meant to be shared
         os.replace(tmp, out)
     except BaseException:
-        os.unlink(tmp) if os.path.exists(tmp) else None
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
 
 
