@@ -89,6 +89,41 @@ def test_export_calibrated_neurons_with_provenance(files, tmp_path):
     assert rc == 0
     side = json.loads((tmp_path / "e.json").read_text())
     assert side["nir_calibration"]["v_neg_volts"] == -0.5 and side["floor"] != "none"
+    # the same calibrated neurons built here and simulated directly: the same accuracy curve
+    import cosim
+    from calib import Calibration
+    from nmpkit import evaluate as ev
+    from nmpkit.data import load_dataset, to_tensor
+    from nmpkit.train import load_weights
+    from nmpkit.zoo import get_network
+
+    spec, ds = get_network("mnist"), load_dataset("mnist", data)
+    mean, std = spec.norm_for("mnist")
+    cfg = ev.EvalConfig(timesteps=8, lower_bound=None, calibration_samples=30)
+    net = ev.convert(load_weights(spec, w), to_tensor(ds.x_train[:30], mean, std), cfg)
+    neurons = cosim.calibrated_neurons(Calibration.load(cal_path), [ly.shape for ly in net.layers],
+                                       v_neg_volts=-0.5, generator=torch.Generator().manual_seed(3))
+    res = cosim.simulate(net, to_tensor(ds.x_test, mean, std), timesteps=8, neuron=neurons)
+    direct = res.accuracy_per_step(torch.from_numpy(ds.y_test)).numpy()
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "e.csv").accuracy.to_numpy(), direct)
+
+
+def test_a_graph_without_nmpkit_metadata_is_evaluated_with_a_note(files, tmp_path, capsys):
+    d, w, data = files
+    out = tmp_path / "plain.nir"
+    assert main(["--quiet", "export-nir", "mnist", "--weights", str(w), "--data-root", str(data),
+                 "--calibration-samples", "30", "--out", str(out)]) == 0
+    graph = nir.read(out)
+    graph.metadata = {}  # as another tool would write it
+    nir.write(out, graph)
+    rc = main(["evaluate", "--nir", str(out), "--data-root", str(data), "--timesteps", "6",
+               "--out", str(tmp_path / "p.csv")])
+    assert rc == 2 and "names no network" in capsys.readouterr().err
+    rc = main(["evaluate", "mnist", "--nir", str(out), "--data-root", str(data), "--timesteps",
+               "6", "--out", str(tmp_path / "p.csv")])
+    assert rc == 0 and "note: NIR graph has no 'nmpkit' metadata" in capsys.readouterr().out
+    side = json.loads((tmp_path / "p.json").read_text())
+    assert side["floor"] == "none" and "NMP" in side["notes"][0]
 
 
 def test_bad_inputs_get_one_line_errors(files, tmp_path, capsys):
