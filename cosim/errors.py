@@ -11,4 +11,8 @@ class SimulationInputError(ValueError):
     """Bad argument to the simulator (shape, timesteps, bound): names the argument and value."""
 
 
-__all__ = ["ConversionError", "SimulationInputError"]
+class NIRError(ValueError):
+    """A NIR graph cannot be read or written: names the node (or layer), its type and why."""
+
+
+__all__ = ["ConversionError", "NIRError", "SimulationInputError"]
