@@ -21,26 +21,30 @@ spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fas
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 
 from cosim.convert import resolve_shapes
-from cosim.engine_setup import LayerParams, check_args, layer_params
+from cosim.engine_setup import SimConfig, check_inputs, layer_params, plan_memory
 from cosim.errors import SimulationInputError
 from cosim.kernels import load as load_kernels
+from cosim.kernels import require as require_kernels
 from cosim.kernels import status as kernels_status
 from cosim.network import SpikingLayer, SpikingNetwork
-from cosim.neuron import IFNeuron, Reset
+from cosim.neuron import StepParams
 from cosim.result import SimulationResult
-from cosim.schedule import Bits, OpsRunner, Schedule, phys_shape, to_logical, to_phys_param
+from cosim.schedule import Bits, OpsRunner, phys_shape, to_logical, to_phys_param
 
 
-def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: LayerParams,
+def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: StepParams,
               spikes: Tensor, readout=None) -> None:
-    """IF update for ``spikes.shape[0]`` steps; writes 0/1 spikes (tb, b, *phys) in place."""
+    """IF update for ``spikes.shape[0]`` steps; writes 0/1 spikes (tb, b, *phys) in place.
+
+    ``cosim.neuron.if_step`` in place (no temporaries for the state); tested bit for bit
+    against it (tests/cosim/test_neuron.py)."""
     for t in range(spikes.shape[0]):
         x = cur if const else cur[t]
         if p.gain is not None:
@@ -86,85 +90,79 @@ class _MembraneReadout:
         self.t += 1
 
 
-def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
-             lower_bound: float | None = None, reset: Reset = "subtract",
-             neuron: IFNeuron | Sequence[IFNeuron] | None = None,
-             device: torch.device | str | None = None, encoding: str = "current",
-             generator: torch.Generator | None = None, record_ann: bool = False,
-             schedule: Schedule = "auto", time_block: int = 8,
-             memory_budget_bytes: int = 1 << 30, chunk_size: int | None = None,
-             dtype: torch.dtype = torch.float32, kernels: bool | None = None
-             ) -> SimulationResult:
-    """Run the converted network on a batch of inputs for ``timesteps`` steps.
+def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = None,
+             **options: object) -> SimulationResult:
+    """Run the converted network on a batch of inputs for ``config.timesteps`` steps.
 
-    IF semantics per step and layer: v += input; spike if v >= threshold (at most one spike
-    per neuron per step); reset by subtraction (default) or to zero; then v = max(v, floor).
-    Every layer spikes, the output layer too; see ``cosim.result`` for the readout.
+    IF semantics per step and layer: ``cosim.neuron.if_step`` (v += input; spike if v >=
+    threshold, at most one spike per neuron per step; reset by subtraction or to zero; then
+    v = max(v, floor)). Every layer spikes, the output layer too; see ``cosim.result`` for the
+    readout.
+
+    Two forms: ``simulate(net, x, SimConfig(timesteps=T, neuron=...))``, or the keywords of
+    ``SimConfig`` (``simulate(net, x, timesteps=T, lower_bound=-0.5)``), where ``lower_bound``
+    (``None`` = NMP, ``0.0`` = ZMP, negative = floor in threshold units) and ``reset`` stand for
+    ``neuron=IFNeuron(lower_bound=..., reset=...)`` (see ``SimConfig.from_keywords``).
 
     Args:
         net: From ``cosim.convert``.
         inputs: (B, *input_shape) analog inputs.
-        timesteps: T >= 1.
-        lower_bound: ``None`` = NMP (no floor), ``0.0`` = ZMP, negative = floor in threshold
-            units. Ignored in favour of ``neuron`` when that is given (then it must be left at
-            its default or agree with it).
-        reset: ``"subtract"`` or ``"zero"`` (same rule as ``lower_bound`` with ``neuron``).
-        neuron: An ``IFNeuron`` for every spiking layer, or one per layer; default the ideal IF.
-        device: Where to run (e.g. ``"cuda"``); default CPU. Results come back on the CPU.
-        encoding: ``"current"`` (input applied as a constant current every step) or
-            ``"poisson"`` (inputs in [-1, 1] give spikes of sign(x) with probability |x| per
-            step; draws: for each batch chunk in order, each step in order, one
-            ``torch.rand((chunk, *input_shape), generator=generator)`` on the CPU).
-        generator: Required for ``"poisson"``: a seeded ``torch.Generator`` (CPU).
-        record_ann: Also store every layer's normalized ANN activation (for correlations).
-        schedule: ``"auto"`` (measured per layer), ``"dense"`` or ``"sparse"``.
-        time_block: Steps per block (the unit of batched synaptic work).
-        memory_budget_bytes: Bound on the engine's working memory (sets the chunk size).
-        chunk_size: Samples per chunk; overrides the budget.
-        dtype: Floating type of state and weights (float32 default).
-        kernels: Use the compiled CPU kernels (``cosim.kernels``): ``None`` = when available
-            (CPU, float32), ``True`` = required, ``False`` = pure torch.
+        config: The settings; or None and ``options`` as keywords.
 
     Returns:
         A ``SimulationResult``.
 
     Raises:
-        SimulationInputError: a bad argument, naming it and its value.
+        SimulationInputError: a bad argument (naming it and its value), or a memory budget too
+            small for the outputs (naming the budget and the need), before any work.
+        KernelBuildError: ``kernels=True`` and the compiled kernels are unavailable.
     """
-    check_args(net, inputs, timesteps=timesteps, lower_bound=lower_bound, reset=reset,
-               encoding=encoding, generator=generator, schedule=schedule,
-               time_block=time_block, memory_budget_bytes=memory_budget_bytes,
-               chunk_size=chunk_size)
+    if config is None:
+        config = SimConfig.from_keywords(**options)
+    elif options:
+        raise SimulationInputError(
+            f"pass either a SimConfig or keyword options, got both (config and "
+            f"{', '.join(sorted(options))})")
+    elif not isinstance(config, SimConfig):
+        raise SimulationInputError(f"config must be a cosim.SimConfig, got "
+                                   f"{type(config).__name__}")
+    return _run(net, inputs, config)
+
+
+def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResult:
+    check_inputs(net, inputs, cfg)
+    dtype, T = cfg.dtype, cfg.timesteps
     inputs = torch.as_tensor(inputs).detach().to("cpu", dtype)
     if tuple(net.input_shape) != tuple(inputs.shape[1:]) or not net.layers[0].shape:
         net = resolve_shapes(net, tuple(inputs.shape[1:]))
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    ext = _kernels(kernels, dev, dtype)
-    params = layer_params(net, neuron, lower_bound, reset, dev, dtype)
+    dev = cfg.torch_device
+    params = layer_params(net, cfg.neuron, dev, dtype)
+    shapes = [ly.shape for ly in net.layers]
+    sizes = [ly.size for ly in net.layers]
+    B, L = inputs.shape[0], len(shapes)
+    one_d = len(shapes[-1]) == 1
+    plan = plan_memory(cfg, B, sizes, sizes[-1], inputs[0].numel(), one_d)
+    ext, kernel_note = _kernels(cfg.kernels, dev, dtype)
     fan_in = net_input_fan_out(net)
     run = net.to(dev, dtype)
-    shapes = [ly.shape for ly in run.layers]
-    runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape, schedule,
-                         dev, binary=i > 0, ext=ext if i > 0 else None)
+    runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape,
+                         cfg.schedule, dev, binary=i > 0, ext=ext if i > 0 else None)
                for i, ly in enumerate(run.layers)]
     fused = [ext is not None] * len(params)  # IF update in C++, spikes bit-packed
     nrn = [_kernel_neuron(p, dev, dtype) for p in params]
     flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
-    B, T, L = inputs.shape[0], timesteps, len(shapes)
-    tb_max = min(time_block, T)
-    sizes = [ly.size for ly in run.layers]
-    per_sample = sum(sizes) * (12 + 9 * tb_max) + 4 * inputs[0].numel() * (1 + tb_max)
-    b_chunk = chunk_size or max(1, min(B, memory_budget_bytes // per_sample))
+    tb_max = min(cfg.time_block, T)
+    b_chunk = plan.chunk
     count_dtype = torch.int16 if T < 2**15 else torch.int32
     counts_out = [torch.zeros((B, *s), dtype=count_dtype) for s in shapes]
     out_spikes = torch.zeros((T, B, *shapes[-1]), dtype=torch.bool)
-    preds = torch.zeros((T, B), dtype=torch.int16) if len(shapes[-1]) == 1 else None
+    preds = torch.zeros((T, B), dtype=torch.int16) if one_d else None
     no_preds = torch.zeros(0, dtype=torch.int16)
     in_events = torch.zeros(B, dtype=torch.float64)
     syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
-    poisson = encoding == "poisson"
+    poisson, generator = cfg.encoding == "poisson", cfg.generator
     with torch.no_grad(), _full_fp32(dev):
         for b0 in range(0, B, b_chunk):
             x = inputs[b0:b0 + b_chunk]
@@ -228,7 +226,7 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
                 syn[i][b0:b0 + b] = (counts[i].reshape(b, -1).double()
                                      @ fan_out[i]).cpu()
     ann = None
-    if record_ann:
+    if cfg.record_ann:
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
         ann = [torch.cat([a[j] for a in acts]) for j in range(L)]
     return SimulationResult(
@@ -238,7 +236,7 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
         synaptic_events=syn, input_synaptic_events=in_events, ann_activations=ann,
         schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
         | {"chunk_size": b_chunk, "time_block": tb_max,
-           "kernels": kernels_status() if ext is not None or kernels is None else "torch only"})
+           "kernels": kernel_note})
 
 
 @contextmanager
@@ -260,16 +258,20 @@ def _full_fp32(dev: torch.device) -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32 = old
 
 
-def _kernels(kernels: bool | None, dev: torch.device, dtype: torch.dtype) -> object | None:
+def _kernels(kernels: bool | None, dev: torch.device,
+             dtype: torch.dtype) -> tuple[object | None, str]:
+    """The compiled module (or None) and what ``SimulationResult.schedule["kernels"]`` says."""
     if kernels is False:
-        return None
+        return None, "torch only"
     usable = dev.type == "cpu" and dtype == torch.float32
-    ext = load_kernels() if usable else None
-    if kernels and ext is None:
+    if kernels and not usable:
         raise SimulationInputError(
-            f"kernels=True but the compiled kernels are unavailable here ({kernels_status()}; "
-            f"they need device='cpu' and float32, got {dev.type!r}, {dtype}); use kernels=None")
-    return ext
+            f"kernels=True needs device='cpu' and dtype=torch.float32, got {dev.type!r}, "
+            f"{dtype}; use kernels=None")
+    if not usable:
+        return None, f"torch only (the kernels need CPU and float32; here {dev.type}, {dtype})"
+    ext = require_kernels() if kernels else load_kernels()  # a failed build: KernelBuildError
+    return ext, kernels_status()                             # or a warning, and recorded here
 
 
 def _as_tensor(value: float | Tensor, dev: torch.device, dtype: torch.dtype) -> Tensor:
@@ -278,7 +280,7 @@ def _as_tensor(value: float | Tensor, dev: torch.device, dtype: torch.dtype) -> 
     return torch.tensor([value], device=dev, dtype=dtype)
 
 
-def _kernel_neuron(p: LayerParams, dev: torch.device, dtype: torch.dtype) -> list[Tensor]:
+def _kernel_neuron(p: StepParams, dev: torch.device, dtype: torch.dtype) -> list[Tensor]:
     """threshold, floor, gain, transfer xs, ys for ``cosim.kernels`` (empty = identity)."""
     none = torch.zeros(0, device=dev, dtype=dtype)
     xs, ys = p.transfer if p.transfer is not None else (none, none)
@@ -312,4 +314,4 @@ def net_input_fan_out(net: SpikingNetwork) -> Tensor:
     return probe.fan_out(0).reshape(-1)
 
 
-__all__ = ["simulate"]
+__all__ = ["SimConfig", "simulate"]

@@ -72,6 +72,26 @@ def interp(x: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     return y0 + (x - x0) * ((y1 - y0) / (x1 - x0))
 
 
+def ref_step(v: Tensor, r: Tensor, h: Tensor, n: RefNeuron) -> tuple[Tensor, Tensor, Tensor]:
+    """One step, float64, straight from the spec: returns (bool spikes, v, r)."""
+    v, h = v.double(), h.double()
+    th = torch.as_tensor(n.threshold, dtype=torch.float64)
+    xin = h * torch.as_tensor(n.gain, dtype=torch.float64)
+    if n.transfer is not None:
+        xin = interp(xin, n.transfer[0].double(), n.transfer[1].double())
+    active = r == 0
+    v = v + torch.where(active, xin, torch.zeros_like(xin))
+    s = (v >= th) & active
+    if n.reset == "subtract":
+        v = v - s.double() * th
+    else:
+        v = torch.where(s, torch.zeros_like(v), v)
+    if n.lower_bound is not None:
+        v = torch.maximum(v, n.lower_bound * th * torch.ones_like(v))
+    r = torch.where(s, torch.full_like(r, n.refractory_steps), torch.clamp(r - 1, min=0))
+    return s, v, r
+
+
 def poisson_train(x: Tensor, timesteps: int, seed: int, chunk: int) -> Tensor:
     """(T, B, ...) input spikes drawn as cosim documents: chunk by chunk, step by step."""
     g = torch.Generator().manual_seed(seed)
@@ -101,26 +121,11 @@ def run_reference(model: nn.Module, x: Tensor, timesteps: int, neurons: list[Ref
             for i, seg in enumerate(segs):
                 for m in seg:
                     h = m(h)
-                n = neurons[i]
-                th = torch.as_tensor(n.threshold, dtype=torch.float64)
                 if v[i] is None:
                     v[i] = torch.zeros_like(h)
                     r[i] = torch.zeros_like(h, dtype=torch.long)
                     counts[i] = torch.zeros_like(h)
-                xin = h * torch.as_tensor(n.gain, dtype=torch.float64)
-                if n.transfer is not None:
-                    xin = interp(xin, n.transfer[0].double(), n.transfer[1].double())
-                active = r[i] == 0
-                v[i] = v[i] + torch.where(active, xin, torch.zeros_like(xin))
-                s = (v[i] >= th) & active
-                if n.reset == "subtract":
-                    v[i] = v[i] - s.double() * th
-                else:
-                    v[i] = torch.where(s, torch.zeros_like(v[i]), v[i])
-                if n.lower_bound is not None:
-                    v[i] = torch.maximum(v[i], n.lower_bound * th * torch.ones_like(v[i]))
-                r[i] = torch.where(s, torch.full_like(r[i], n.refractory_steps),
-                                   torch.clamp(r[i] - 1, min=0))
+                s, v[i], r[i] = ref_step(v[i], r[i], h, neurons[i])
                 counts[i] = counts[i] + s.double()
                 h = s.double()
             out_spikes.append(h.bool())
