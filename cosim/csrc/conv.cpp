@@ -122,6 +122,15 @@ static void conv_pass(const float* WM, const float* WT, const int64_t* off, cons
   }
 }
 
+// The passes by vectors of 16 channels (nv = 0 .. 4) and tail lanes (tl = 0, 4, 8): index
+// nv * 3 + tl / 4.
+using PassFn = void (*)(const float*, const float*, const int64_t*, const int32_t*, const Geo&,
+                        int64_t, int64_t, float*);
+const PassFn kPasses[15] = {nullptr,         conv_pass<0, 4>, conv_pass<0, 8>, conv_pass<1, 0>,
+                            conv_pass<1, 4>, conv_pass<1, 8>, conv_pass<2, 0>, conv_pass<2, 4>,
+                            conv_pass<2, 8>, conv_pass<3, 0>, conv_pass<3, 4>, conv_pass<3, 8>,
+                            conv_pass<4, 0>, conv_pass<4, 4>, conv_pass<4, 8>};
+
 // The current of output row oy: x[ox * O + o] = sum + bias[o]. acc: scratch of OW * 64 floats.
 // Passes of 64 channels; the tail joins the last one.
 static void conv_out_row(const float* WM, const float* WT, const float* BI, const int64_t* off,
@@ -129,18 +138,9 @@ static void conv_out_row(const float* WM, const float* WT, const float* BI, cons
   for (int64_t o0 = 0; o0 < g.O; o0 += 64) {
     const int nv = (int)std::min<int64_t>(4, std::max<int64_t>(0, (g.OM - o0) / 16));
     const int tl = o0 + 64 >= g.O ? (int)g.TL : 0;
-    switch (nv * 3 + tl / 4) {
-#define NMP_PASS(n, t)                                    \
-  case n * 3 + t / 4:                                     \
-    conv_pass<n, t>(WM, WT, off, starts, g, oy, o0, acc); \
-    break;
-      NMP_PASS(0, 4)
-      NMP_PASS(0, 8)
-      NMP_PASS(1, 0) NMP_PASS(1, 4) NMP_PASS(1, 8) NMP_PASS(2, 0) NMP_PASS(2, 4) NMP_PASS(2, 8)
-          NMP_PASS(3, 0) NMP_PASS(3, 4) NMP_PASS(3, 8) NMP_PASS(4, 0) NMP_PASS(4, 4) NMP_PASS(4, 8)
-#undef NMP_PASS
-              default : TORCH_CHECK(false, "conv pass without channels");
-    }
+    const PassFn pass = kPasses[nv * 3 + tl / 4];
+    TORCH_CHECK(pass != nullptr, "conv pass without channels");
+    pass(WM, WT, off, starts, g, oy, o0, acc);
     const int64_t len = std::min<int64_t>(64, g.O - o0);
     for (int64_t ox = 0; ox < g.OW; ++ox)
       for (int64_t q = 0; q < len; ++q) x[ox * g.O + o0 + q] = acc[ox * 64 + q] + BI[o0 + q];

@@ -217,7 +217,7 @@ def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_
     v, counts = v0.clone(), torch.zeros((b, n))
     r = r0.clone() if refractory else torch.zeros(0, dtype=torch.int32)
     words = torch.empty((tb * b, (n + 63) // 64), dtype=torch.int64)
-    preds = torch.zeros((tb, b), dtype=torch.int16) if readout else torch.zeros(0, dtype=torch.int16)
+    preds = torch.zeros((tb, b) if readout else (0,), dtype=torch.int16)
     ext = kernels.load()
     ext.if_bits(cur, const, v, counts, r, _kernel_neuron(p, torch.device("cpu"), torch.float32),
                 lb is not None, reset == "zero", refractory, words, preds)
