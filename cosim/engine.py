@@ -39,12 +39,13 @@ from cosim.result import SimulationResult
 from cosim.schedule import Bits, OpsRunner, phys_shape, to_logical, to_phys_param
 
 
-def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: StepParams,
-              spikes: Tensor, readout=None) -> None:
+def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, d: Tensor | None,
+              p: StepParams, spikes: Tensor, readout=None) -> None:
     """IF update for ``spikes.shape[0]`` steps; writes 0/1 spikes (tb, b, *phys) in place.
 
     ``cosim.neuron.if_step`` in place (no temporaries for the state); tested bit for bit
-    against it (tests/cosim/test_neuron.py)."""
+    against it (tests/cosim/test_neuron.py). ``d`` (with a floor): accumulates the charge the
+    floor removes, floor - v where v < floor."""
     for t in range(spikes.shape[0]):
         x = cur if const else cur[t]
         if p.gain is not None:
@@ -66,6 +67,8 @@ def _if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, p: StepPara
         else:
             v.sub_(s, alpha=p.threshold)
         if p.floor is not None:
+            if d is not None:
+                d.add_((p.floor - v).clamp_(min=0.0))
             if isinstance(p.floor, Tensor):
                 torch.maximum(v, p.floor, out=v)
             else:
@@ -160,6 +163,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
     no_preds = torch.zeros(0, dtype=torch.int16)
     in_events = torch.zeros(B, dtype=torch.float64)
     syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
+    floor_charge = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]
+    floor_hits = [torch.zeros(B, dtype=torch.int64) for _ in range(L)]
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
     poisson, generator = cfg.encoding == "poisson", cfg.generator
@@ -171,6 +176,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
             r = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=torch.int32)
                  if p.refractory else None for s, p in zip(shapes, params, strict=True)]
             counts = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype) for s in shapes]
+            disc = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype)
+                    if p.floor is not None else None for s, p in zip(shapes, params, strict=True)]
             bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
                     else torch.empty((tb_max, b, *phys_shape(shapes[i])), device=dev, dtype=dtype)
                     for i, n in enumerate(sizes)]
@@ -196,8 +203,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
                         if fused[i] and mode == "sparse" and runners[i].kind == "conv" \
                                 and not (i == L - 1 and preds is not None):
                             words = bufs[i][:tb * b]
-                            runners[i].conv_if(spk, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
-                                               words)
+                            runners[i].conv_if(spk, v[i], counts[i], _r(r[i]), _d(disc[i]),
+                                               nrn[i], *flags[i], words)
                             spk = Bits(words, sizes[i])
                             continue
                         nxt = runners[i].current(spk, mode)
@@ -206,12 +213,12 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
                         words = bufs[i][:tb * b]
                         pv = preds[t0:t0 + tb, b0:b0 + b] \
                             if i == L - 1 and preds is not None else no_preds
-                        ext.if_bits(cur, const, v[i], counts[i], _r(r[i]), nrn[i], *flags[i],
-                                    words, pv)
+                        ext.if_bits(cur, const, v[i], counts[i], _r(r[i]), _d(disc[i]),
+                                    nrn[i], *flags[i], words, pv)
                         spk = Bits(words, sizes[i])
                     else:
                         s = bufs[i][:tb]
-                        _if_block(cur, const, v[i], r[i], params[i], s,
+                        _if_block(cur, const, v[i], r[i], disc[i], params[i], s,
                                   readout if i == L - 1 else None)
                         counts[i] += s.sum(0)
                         spk = s.reshape(tb * b, *s.shape[2:])
@@ -225,6 +232,11 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
                                                                                count_dtype)
                 syn[i][b0:b0 + b] = (counts[i].reshape(b, -1).double()
                                      @ fan_out[i]).cpu()
+                if disc[i] is not None:  # in thresholds; neurons that hit the floor
+                    th = params[i].threshold
+                    th = th.double() if isinstance(th, Tensor) else th
+                    floor_charge[i][b0:b0 + b] = (disc[i].double() / th).reshape(b, -1).sum(1).cpu()
+                    floor_hits[i][b0:b0 + b] = (disc[i] > 0).reshape(b, -1).sum(1).cpu()
     ann = None
     if cfg.record_ann:
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
@@ -234,6 +246,7 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
         output_spikes=out_spikes, predictions_membrane=preds, output_scale=net.output_scale,
         layer_names=tuple(ly.name for ly in net.layers), layer_sizes=tuple(sizes),
         synaptic_events=syn, input_synaptic_events=in_events, ann_activations=ann,
+        floor_discarded=floor_charge, floor_hits=floor_hits,
         schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
         | {"chunk_size": b_chunk, "time_block": tb_max,
            "kernels": kernel_note})
@@ -291,6 +304,10 @@ def _kernel_neuron(p: StepParams, dev: torch.device, dtype: torch.dtype) -> list
 
 def _r(r: Tensor | None) -> Tensor:
     return r if r is not None else _NO_STATE
+
+
+def _d(d: Tensor | None) -> Tensor:
+    return d if d is not None else _NO_OUT
 
 
 _NO_STATE = torch.zeros(0, dtype=torch.int32)

@@ -221,7 +221,7 @@ def plan_memory(cfg: SimConfig, batch: int, sizes: Sequence[int], out_size: int,
     tb = min(cfg.time_block, T)
     count_bytes = 2 if T < 2**15 else 4
     outputs = (batch * sum(sizes) * count_bytes + T * batch * out_size  # counts, spike train
-               + (2 * T * batch if preds else 0) + 8 * batch * (len(sizes) + 1))
+               + (2 * T * batch if preds else 0) + 8 * batch * (3 * len(sizes) + 1))
     per_sample = sum(sizes) * (12 + 9 * tb) + 4 * input_numel * (1 + tb)
     chunk = cfg.chunk_size or max(1, min(batch, cfg.memory_budget_bytes // per_sample))
     need = outputs + per_sample * min(chunk, batch) if cfg.chunk_size else \

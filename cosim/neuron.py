@@ -11,6 +11,7 @@ returned); one step of a layer, for input current ``x`` (the synaptic current of
         s = v >= threshold               # at most one spike per neuron per step
         v = v - s * threshold            # reset "subtract"  (or v = 0 where s, reset "zero")
         v = max(v, floor)                # floor = lower_bound * threshold; None = no floor (NMP)
+                                         # (what it removes, floor - v, is the discarded charge)
         r = refractory_steps where s
 
 ``lower_bound=None`` is NMP (no floor), ``0.0`` is ZMP, a negative value is a floor at that many
@@ -180,10 +181,13 @@ class StepParams:
 
 
 class IFState(NamedTuple):
-    """A layer's state: membrane ``v`` and refractory counters ``r`` (int32; None = all 0)."""
+    """A layer's state: membrane ``v``, refractory counters ``r`` (int32; None = all 0) and,
+    when kept (not None), ``d``: the charge the floor has discarded so far, per neuron (the sum
+    of floor - v over the steps where v fell below the floor; absolute units)."""
 
     v: Tensor
     r: Tensor | None = None
+    d: Tensor | None = None
 
 
 def if_step(state: IFState | Tensor, current: Tensor,
@@ -201,7 +205,7 @@ def if_step(state: IFState | Tensor, current: Tensor,
     """
     if isinstance(p, IFNeuron):
         p = StepParams.of(p)
-    v, r = (state, None) if isinstance(state, Tensor) else state
+    v, r, d = (state, None, None) if isinstance(state, Tensor) else state
     x = current
     if p.gain is not None:
         x = x * p.gain
@@ -219,10 +223,13 @@ def if_step(state: IFState | Tensor, current: Tensor,
     spikes = fired.to(v.dtype)
     v = torch.where(fired, 0.0, v) if p.reset == "zero" else v - spikes * p.threshold
     if p.floor is not None:
-        v = torch.maximum(v, torch.as_tensor(p.floor, dtype=v.dtype, device=v.device))
+        floor = torch.as_tensor(p.floor, dtype=v.dtype, device=v.device)
+        if d is not None:
+            d = d + (floor - v).clamp(min=0.0)
+        v = torch.maximum(v, floor)
     if active is not None:
         r = torch.where(fired, p.refractory, (r - 1).clamp(min=0)).to(torch.int32)
-    return spikes, IFState(v, r)
+    return spikes, IFState(v, r, d)
 
 
 __all__ = ["IFNeuron", "IFState", "RESETS", "Reset", "StepParams", "apply_transfer", "if_step"]

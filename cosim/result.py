@@ -45,6 +45,10 @@ class SimulationResult:
             Poisson coding).
         ann_activations: Per layer (B, *shape) normalized ANN activations (``record_ann``).
         schedule: How each layer's synaptic ops were computed (for the benchmark report).
+        floor_discarded: One (B,) float64 tensor per spiking layer: the charge its floor
+            removed (sum over neurons and steps of floor - v where v fell below the floor), in
+            thresholds; zeros for a layer without a floor.
+        floor_hits: One (B,) int64 tensor per layer: neurons that hit the floor at least once.
     """
 
     timesteps: int
@@ -59,6 +63,8 @@ class SimulationResult:
     input_synaptic_events: Tensor
     ann_activations: list[Tensor] | None = None
     schedule: dict = field(default_factory=dict)
+    floor_discarded: list[Tensor] | None = None
+    floor_hits: list[Tensor] | None = None
 
     @classmethod
     def concat(cls, parts: Sequence[SimulationResult]) -> SimulationResult:
@@ -81,6 +87,7 @@ class SimulationResult:
                         f"concat: part {i} has {name}={getattr(p, name)!r}, part 0 "
                         f"{getattr(first, name)!r}; only chunks of one simulation join")
             if (p.ann_activations is None) != (first.ann_activations is None) or \
+                    (p.floor_hits is None) != (first.floor_hits is None) or \
                     (p.predictions_membrane is None) != (first.predictions_membrane is None):
                 raise SimulationInputError(
                     f"concat: part {i} differs from part 0 in record_ann or output shape")
@@ -109,6 +116,10 @@ class SimulationResult:
             input_synaptic_events=cat([p.input_synaptic_events for p in parts]),
             ann_activations=None if first.ann_activations is None
             else [cat([p.ann_activations[i] for p in parts]) for i in layers],
+            floor_discarded=None if first.floor_discarded is None
+            else [cat([p.floor_discarded[i] for p in parts]) for i in layers],
+            floor_hits=None if first.floor_hits is None
+            else [cat([p.floor_hits[i] for p in parts]) for i in layers],
             schedule=schedule)
 
     @property
@@ -119,6 +130,22 @@ class SimulationResult:
     def layer_rates(self) -> tuple[float, ...]:
         """Mean spikes per neuron per step, for each spiking layer."""
         return tuple(float(c.double().mean()) / self.timesteps for c in self.spike_counts)
+
+    @property
+    def floor_charge(self) -> tuple[float, ...]:
+        """Charge the floor discarded, in thresholds per neuron per step, for each layer."""
+        if self.floor_discarded is None:
+            raise SimulationInputError("this result has no floor statistics (floor_discarded)")
+        return tuple(float(d.sum()) / (self.batch_size * n * self.timesteps)
+                     for d, n in zip(self.floor_discarded, self.layer_sizes, strict=True))
+
+    @property
+    def floor_hit_fraction(self) -> tuple[float, ...]:
+        """Fraction of each layer's neurons (over the batch) that hit the floor at least once."""
+        if self.floor_hits is None:
+            raise SimulationInputError("this result has no floor statistics (floor_hits)")
+        return tuple(float(h.sum()) / (self.batch_size * n)
+                     for h, n in zip(self.floor_hits, self.layer_sizes, strict=True))
 
     @property
     def synaptic_event_totals(self) -> tuple[int, ...]:

@@ -184,12 +184,13 @@ at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wm, const at::Tens
 
 void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
              const at::Tensor& bias, const std::vector<int64_t>& geo, at::Tensor v,
-             at::Tensor counts, at::Tensor r, const std::vector<at::Tensor>& neuron, bool has_floor,
-             bool reset_zero, int64_t refractory, at::Tensor bits_out) {
+             at::Tensor counts, at::Tensor r, at::Tensor discard,
+             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
+             int64_t refractory, at::Tensor bits_out) {
   // Conv2d of the spikes in ``bits`` (rows t * b + i) fused with the IF update of the next
-  // layer (v, counts, r: (b, OH OW O)); its spikes go to bits_out (rows t * b + i). Samples in
-  // parallel; per sample, output row by output row, the steps in order: the row's membranes
-  // stay in L1 for the whole block, each step's current is used while in L1.
+  // layer (v, counts, r, discard: (b, OH OW O), as in if_bits); its spikes go to bits_out (rows t *
+  // b + i). Samples in parallel; per sample, output row by output row, the steps in order: the
+  // row's membranes stay in L1 for the whole block, each step's current is used while in L1.
   const Geo g = make_geo(wm, wt, geo);
   const int64_t b = v.size(0), n = v.numel() / b, nwi = bits.size(1), nwo = n_words(n);
   const int64_t tb = bits.size(0) / b, m = g.OW * g.O, HW1 = g.H * g.W + 1;
@@ -199,6 +200,10 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
               "conv_if: bad layout");
   const IFP p = make_ifp(neuron, has_floor, reset_zero, refractory);
   TORCH_CHECK(!p.ref || (r.is_contiguous() && r.numel() == b * n), "conv_if: refractory state");
+  TORCH_CHECK(!discard.numel() || (discard.is_contiguous() && discard.numel() == b * n &&
+                                   discard.scalar_type() == at::kFloat),
+              "conv_if: discard");
+  float* D = discard.numel() && p.has_floor ? discard.data_ptr<float>() : nullptr;
   const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
   uint64_t* BO = (uint64_t*)bits_out.data_ptr<int64_t>();
   const float* WM = wm.data_ptr<float>();
@@ -212,7 +217,7 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
     std::vector<int64_t> first(tb);  // step t's events start at s.off[first[t]]
     Floats x(m);
     for (int64_t i = i0; i < i1; ++i) {
-      const IFS st = sample_state(p, V, C, RR, i, n);
+      const IFS st = sample_state(p, V, C, RR, D, i, n);
       int64_t tot = 0;
       for (int64_t t = 0; t < tb; ++t)
         for (int64_t k = 0; k < nwi; ++k) tot += __builtin_popcountll(B[(t * b + i) * nwi + k]);

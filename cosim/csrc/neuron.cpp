@@ -17,12 +17,12 @@ static inline int64_t readout(const float* c, const float* v, int64_t n) {
 
 template <bool CAL>
 static void if_rows(const float* X, bool cst, at::Tensor& v, at::Tensor& counts, at::Tensor& r,
-                    const IFP& p, uint64_t* B, int16_t* P, int64_t ps0, int64_t ps1, int64_t tb,
-                    int64_t b, int64_t n, int64_t chunk, int64_t i0, int64_t i1) {
+                    float* D, const IFP& p, uint64_t* B, int16_t* P, int64_t ps0, int64_t ps1,
+                    int64_t tb, int64_t b, int64_t n, int64_t chunk, int64_t i0, int64_t i1) {
   const int64_t nw = n_words(n);
   for (int64_t i = i0; i < i1; ++i) {
     const IFS st = sample_state(p, v.data_ptr<float>(), counts.data_ptr<float>(),
-                                p.ref ? r.data_ptr<int32_t>() : nullptr, i, n);
+                                p.ref ? r.data_ptr<int32_t>() : nullptr, D, i, n);
     for (int64_t c0 = 0; c0 < n; c0 += chunk)
       for (int64_t t = 0; t < tb; ++t) {
         const float* x = cst ? X + i * n : X + (t * b + i) * n;
@@ -45,12 +45,13 @@ static void if_rows(const float* X, bool cst, at::Tensor& v, at::Tensor& counts,
 }  // namespace
 
 void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, at::Tensor r,
-             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
-             int64_t refractory, at::Tensor bits, at::Tensor preds) {
+             at::Tensor discard, const std::vector<at::Tensor>& neuron, bool has_floor,
+             bool reset_zero, int64_t refractory, at::Tensor bits, at::Tensor preds) {
   // cur: (tb, b, n) or, when cst, (b, n); v, counts, r (int32, or empty without refractory
-  // steps): (b, n); bits: (tb * b, ceil(n / 64)), row t * b + i; preds: empty, or an int16
-  // (tb, b) view (strided) for the readout. Per sample, a chunk of 1024 neurons at a time
-  // through all the steps (its state stays in L1); the whole layer at once with the readout.
+  // steps), discard (the floor's discarded charge, float; empty: not kept): (b, n); bits: (tb * b,
+  // ceil(n / 64)), row t * b + i; preds: empty, or an int16 (tb, b) view (strided) for the readout.
+  // Per sample, a chunk of 1024 neurons at a time through all the steps (its state stays in L1);
+  // the whole layer at once with the readout.
   const int64_t b = v.size(0), n = v.numel() / b, nw = n_words(n);
   const int64_t tb = bits.size(0) / b;
   const IFP p = make_ifp(neuron, has_floor, reset_zero, refractory);
@@ -59,6 +60,10 @@ void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, a
                   cur.numel() == (cst ? 1 : tb) * b * n &&
                   (!p.ref || (r.is_contiguous() && r.numel() == b * n)),
               "if_bits: bad layout");
+  TORCH_CHECK(!discard.numel() || (discard.is_contiguous() && discard.numel() == b * n &&
+                                   discard.scalar_type() == at::kFloat),
+              "if_bits: discard");
+  float* D = discard.numel() && p.has_floor ? discard.data_ptr<float>() : nullptr;
   const float* X = cur.data_ptr<float>();
   uint64_t* B = (uint64_t*)bits.data_ptr<int64_t>();
   int16_t* P = preds.numel() ? preds.data_ptr<int16_t>() : nullptr;
@@ -66,9 +71,9 @@ void if_bits(const at::Tensor& cur, bool cst, at::Tensor v, at::Tensor counts, a
   const int64_t chunk = P ? nw * 64 : 1024;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
     if (p.cal())
-      if_rows<true>(X, cst, v, counts, r, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
+      if_rows<true>(X, cst, v, counts, r, D, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
     else
-      if_rows<false>(X, cst, v, counts, r, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
+      if_rows<false>(X, cst, v, counts, r, D, p, B, P, ps0, ps1, tb, b, n, chunk, i0, i1);
   });
 }
 

@@ -22,10 +22,11 @@ struct IFP {
   alignas(64) float lx[64], ly[64], ls[64];
 };
 
-struct IFS {  // one sample's neuron state
-  float* v;
-  float* c;
-  int32_t* r;
+struct IFS {   // one sample's neuron state
+  float* v;    // membrane
+  float* c;    // spike counts
+  int32_t* r;  // refractory counters (nullptr without refractory steps)
+  float* d;    // charge the floor discarded, sum of floor - v where v < floor (nullptr: not kept)
 };
 
 // nt: threshold, floor, gain, transfer xs, transfer ys (float32, contiguous; per-neuron ones in
@@ -71,13 +72,15 @@ static inline __m512 lut64(__m512i idx, const __m512* t) {
 }
 #endif
 
-inline IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, int64_t i, int64_t n) {
-  return IFS{V + i * n, C + i * n, p.ref ? R + i * n : nullptr};
+inline IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, float* D, int64_t i,
+                        int64_t n) {
+  return IFS{V + i * n, C + i * n, p.ref ? R + i * n : nullptr, D ? D + i * n : nullptr};
 }
 
 // Neurons j0 .. j0+len-1 (len <= 16) of one sample, cosim.neuron.if_step exactly (the same
 // float32 operations as the torch step): x = transfer(gain * x); refractory neurons get 0 and
-// cannot fire; v += x; fire = v >= th; reset; floor; counts += fire; refractory counters.
+// cannot fire; v += x; fire = v >= th; reset; floor (adding what it removes to s.d when kept);
+// counts += fire; refractory counters.
 // Returns the fire mask (bit l = neuron j0 + l). CAL = false: the plain IF (no gain, transfer
 // or refractoriness; the caller checks p.cal()).
 template <bool CAL>
@@ -134,7 +137,12 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
   if (p.has_floor) {
     const __m512 fl =
         p.floor_vec ? _mm512_maskz_loadu_ps(k, p.floor + j0) : _mm512_set1_ps(p.floor[0]);
-    vv = _mm512_mask_mov_ps(vv, _mm512_cmp_ps_mask(vv, fl, _CMP_LT_OQ), fl);
+    const __mmask16 below = _mm512_mask_cmp_ps_mask(k, vv, fl, _CMP_LT_OQ);
+    if (s.d && below) {
+      const __m512 dv = _mm512_maskz_loadu_ps(k, s.d + j0);
+      _mm512_mask_storeu_ps(s.d + j0, k, _mm512_mask_add_ps(dv, below, dv, _mm512_sub_ps(fl, vv)));
+    }
+    vv = _mm512_mask_mov_ps(vv, below, fl);
   }
   _mm512_mask_storeu_ps(s.v + j0, k, vv);
   const __m512 cv = _mm512_maskz_loadu_ps(k, s.c + j0);
@@ -167,7 +175,10 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
     if (fire) vv = p.zero ? 0.f : vv - thj;
     if (p.has_floor) {
       const float f = p.floor_vec ? p.floor[j] : p.floor[0];
-      vv = vv < f ? f : vv;
+      if (vv < f) {
+        if (s.d) s.d[j] += f - vv;
+        vv = f;
+      }
     }
     s.v[j] = vv;
     if (fire) s.c[j] += 1.f;

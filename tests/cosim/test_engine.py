@@ -16,6 +16,7 @@ from torch import nn
 import cosim
 from tests.cosim.cosim_reference import (
     RefNeuron,
+    check_floor_statistics,
     layer_shapes,
     membrane_predictions,
     poisson_train,
@@ -115,6 +116,7 @@ def _check_equal(res, ref, shapes):
         assert torch.equal(a.long(), b.long()), f"layer {i} spike counts differ"
     assert torch.equal(res.output_spikes, ref["out_spikes"])
     assert torch.equal(res.output_counts.long(), ref["counts"][-1].long())
+    check_floor_statistics(res, ref)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,6 +31,7 @@ import cosim
 from cosim import kernels
 from tests.cosim.cosim_reference import (
     RefNeuron,
+    check_floor_statistics,
     layer_shapes,
     membrane_predictions,
     run_reference,
@@ -89,6 +90,7 @@ def test_wide_layers_equal_reference(data):
     for i, (a, b) in enumerate(zip(res.spike_counts, ref["counts"], strict=True)):
         assert torch.equal(a.long(), b.long()), f"layer {i} spike counts differ"
     assert torch.equal(res.output_spikes, ref["out_spikes"])
+    check_floor_statistics(res, ref)
     assert torch.equal(res.predictions_membrane.long(),
                        membrane_predictions(ref["out_spikes"], ref["out_v"]))
 
@@ -215,14 +217,17 @@ def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_
     v0 = torch.randn((b, n), generator=g) * 0.5
     r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
     v, counts = v0.clone(), torch.zeros((b, n))
+    discard = torch.zeros((b, n)) if lb is not None else torch.zeros(0)
     r = r0.clone() if refractory else torch.zeros(0, dtype=torch.int32)
     words = torch.empty((tb * b, (n + 63) // 64), dtype=torch.int64)
     preds = torch.zeros((tb, b) if readout else (0,), dtype=torch.int16)
     ext = kernels.load()
-    ext.if_bits(cur, const, v, counts, r, _kernel_neuron(p, torch.device("cpu"), torch.float32),
-                lb is not None, reset == "zero", refractory, words, preds)
+    ext.if_bits(cur, const, v, counts, r, discard,
+                _kernel_neuron(p, torch.device("cpu"), torch.float32), lb is not None,
+                reset == "zero", refractory, words, preds)
     spikes = ext.unpack_bits(words, n, torch.zeros(0)).reshape(tb, b, n)
-    state, total = IFState(v0, r0), torch.zeros((b, n))
+    state = IFState(v0, r0, torch.zeros((b, n)) if lb is not None else None)
+    total = torch.zeros((b, n))
     for t in range(tb):
         s, state = if_step(state, cur if const else cur[t], p)
         total += s
@@ -234,6 +239,8 @@ def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_
     assert torch.equal(state.v, v) and torch.equal(total, counts)
     if refractory:
         assert torch.equal(state.r, r)
+    if lb is not None:
+        assert torch.equal(state.d, discard)
 
 
 def test_a_failed_build_names_file_and_line(tmp_path):

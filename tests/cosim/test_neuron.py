@@ -84,11 +84,15 @@ def test_if_step_equals_the_float64_reference_on_the_dyadic_grid(case):
     neuron = IFNeuron(**fields)
     ref = RefNeuron(**fields)
     n = currents.shape[1]
-    state = IFState(torch.zeros(n))
+    state = IFState(torch.zeros(n), None, torch.zeros(n))
     v_ref, r_ref = torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.long)
     for t in range(currents.shape[0]):
+        d_before = state.d
         spikes, state = if_step(state, currents[t], neuron)
-        s_ref, v_ref, r_ref = ref_step(v_ref, r_ref, currents[t], ref)
+        s_ref, v_ref, r_ref, c_ref = ref_step(v_ref, r_ref, currents[t], ref)
+        charge = state.d - d_before  # this step's discarded charge (absolute)
+        assert torch.equal(charge.double() / torch.as_tensor(fields["threshold"]).double(),
+                           c_ref), f"step {t}: discarded charge differs"
         assert torch.equal(spikes.bool(), s_ref), f"step {t}: spikes differ"
         assert torch.equal(state.v.double(), v_ref), f"step {t}: membrane differs"
         if neuron.refractory_steps:
@@ -131,12 +135,15 @@ def test_engine_torch_step_is_if_step_bit_for_bit(seed, const, tb, kind, lb, res
     v0 = torch.randn((b, n), generator=g) * 0.5
     r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
     v, r = v0.clone(), None if r0 is None else r0.clone()
+    d = torch.zeros((b, n)) if lb is not None else None
     spikes = torch.empty((tb, b, n))
-    _if_block(cur, const, v, r, p, spikes)
-    state = IFState(v0, r0)
+    _if_block(cur, const, v, r, d, p, spikes)
+    state = IFState(v0, r0, None if d is None else torch.zeros((b, n)))
     for t in range(tb):
         s, state = if_step(state, cur if const else cur[t], p)
         assert torch.equal(s, spikes[t])
     assert torch.equal(state.v, v)
     if refractory:
         assert torch.equal(state.r, r)
+    if lb is not None:
+        assert torch.equal(state.d, d)
