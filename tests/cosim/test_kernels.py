@@ -199,7 +199,7 @@ def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_
                                                  reset, refractory, readout):
     """Arbitrary floats: the C++ IF update (cosim/csrc/neuron.h) is ``cosim.neuron.if_step``:
     spikes, membranes, counts, refractory counters and the output readout."""
-    from cosim.engine import _kernel_neuron
+    from cosim.engine_parts import kernel_neuron as _kernel_neuron
     from cosim.neuron import IFState, StepParams, if_step
 
     g = torch.Generator().manual_seed(seed)

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosim.engine import _if_block
+from cosim.engine_parts import if_block as _if_block
 from cosim.neuron import IFNeuron, IFState, StepParams, apply_transfer, if_step
 from tests.cosim.cosim_reference import RefNeuron, ref_step
 
