@@ -128,7 +128,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
                  if p.refractory else None for s, p in zip(shapes, params, strict=True)]
             counts = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype) for s in shapes]
             disc = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype)
-                    if p.floor is not None else None for s, p in zip(shapes, params, strict=True)]
+                    if p.floor is not None and cfg.record_floor else None
+                    for s, p in zip(shapes, params, strict=True)]
             r_k = [state_or_empty(t) for t in r]  # the kernels' form: empty = none
             d_k = [discard_or_empty(t) for t in disc]
             bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
@@ -199,7 +200,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
         output_spikes=out_spikes, predictions_membrane=preds, output_scale=net.output_scale,
         layer_names=tuple(ly.name for ly in net.layers), layer_sizes=tuple(sizes),
         synaptic_events=syn, input_synaptic_events=in_events, ann_activations=ann,
-        floor_discarded=floor_charge, floor_hits=floor_hits,
+        floor_discarded=floor_charge if cfg.record_floor else None,
+        floor_hits=floor_hits if cfg.record_floor else None,
         schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
         | {"chunk_size": b_chunk, "time_block": tb_max,
            "kernels": kernel_note})

@@ -45,10 +45,11 @@ class SimulationResult:
             Poisson coding).
         ann_activations: Per layer (B, *shape) normalized ANN activations (``record_ann``).
         schedule: How each layer's synaptic ops were computed (for the benchmark report).
-        floor_discarded: One (B,) float64 tensor per spiking layer: the charge its floor
-            removed (sum over neurons and steps of floor - v where v fell below the floor), in
-            thresholds; zeros for a layer without a floor.
-        floor_hits: One (B,) int64 tensor per layer: neurons that hit the floor at least once.
+        floor_discarded: With ``record_floor``: one (B,) float64 tensor per spiking layer, the
+            charge its floor removed (sum over neurons and steps of floor - v where v fell
+            below the floor), in thresholds; zeros for a layer without a floor.
+        floor_hits: With ``record_floor``: one (B,) int64 tensor per layer, the neurons that
+            hit the floor at least once.
     """
 
     timesteps: int
@@ -90,7 +91,8 @@ class SimulationResult:
                     (p.floor_hits is None) != (first.floor_hits is None) or \
                     (p.predictions_membrane is None) != (first.predictions_membrane is None):
                 raise SimulationInputError(
-                    f"concat: part {i} differs from part 0 in record_ann or output shape")
+                    f"concat: part {i} differs from part 0 in record_ann, record_floor or "
+                    "output shape")
 
         def cat(tensors: list[Tensor], dim: int = 0) -> Tensor:
             dtype = tensors[0].dtype
@@ -135,7 +137,7 @@ class SimulationResult:
     def floor_charge(self) -> tuple[float, ...]:
         """Charge the floor discarded, in thresholds per neuron per step, for each layer."""
         if self.floor_discarded is None:
-            raise SimulationInputError("this result has no floor statistics (floor_discarded)")
+            raise SimulationInputError("floor_charge needs simulate(..., record_floor=True)")
         return tuple(float(d.sum()) / (self.batch_size * n * self.timesteps)
                      for d, n in zip(self.floor_discarded, self.layer_sizes, strict=True))
 
@@ -143,7 +145,8 @@ class SimulationResult:
     def floor_hit_fraction(self) -> tuple[float, ...]:
         """Fraction of each layer's neurons (over the batch) that hit the floor at least once."""
         if self.floor_hits is None:
-            raise SimulationInputError("this result has no floor statistics (floor_hits)")
+            raise SimulationInputError(
+                "floor_hit_fraction needs simulate(..., record_floor=True)")
         return tuple(float(h.sum()) / (self.batch_size * n)
                      for h, n in zip(self.floor_hits, self.layer_sizes, strict=True))
 

@@ -168,7 +168,11 @@ def membrane_predictions(out_spikes: Tensor, out_v: Tensor) -> Tensor:
 def check_floor_statistics(res, ref: dict) -> None:
     """The engine's floor statistics against the reference: hits exactly; the discarded charge
     to float32 accuracy (the engine sums the absolute charge in float32 per neuron and divides by
-    the threshold once; the reference divides every step, in float64)."""
+    the threshold once; the reference divides every step, in float64). Without
+    ``record_floor`` the result has none."""
+    if res.floor_hits is None:
+        assert res.floor_discarded is None
+        return
     for i, (a, b) in enumerate(zip(res.floor_hits, ref["floor_hits"], strict=True)):
         assert torch.equal(a.long(), b.long()), f"layer {i}: floor hits differ"
     for i, (a, b) in enumerate(zip(res.floor_discarded, ref["floor_charge"], strict=True)):
