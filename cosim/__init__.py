@@ -17,6 +17,7 @@ from cosim.engine import SimConfig, simulate
 from cosim.errors import ConversionError, KernelBuildError, SimulationInputError
 from cosim.network import SpikingLayer, SpikingNetwork, SynapticOp
 from cosim.neuron import IFNeuron, IFState, StepParams, if_step
+from cosim.nir import from_nir, to_nir
 from cosim.result import SimulationResult
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "calibrated_neurons",
     "convert",
     "energy",
+    "from_nir",
     "if_step",
     "simulate",
+    "to_nir",
 ]

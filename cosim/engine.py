@@ -56,7 +56,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = Non
     Two forms: ``simulate(net, x, SimConfig(timesteps=T, neuron=...))``, or the keywords of
     ``SimConfig`` (``simulate(net, x, timesteps=T, lower_bound=-0.5)``), where ``lower_bound``
     (``None`` = NMP, ``0.0`` = ZMP, negative = floor in threshold units) and ``reset`` stand for
-    ``neuron=IFNeuron(lower_bound=..., reset=...)`` (see ``SimConfig.from_keywords``).
+    ``neuron=IFNeuron(lower_bound=..., reset=...)`` (see ``SimConfig.from_keywords``). Without
+    ``neuron``, a network with its own model (``net.neuron``, from ``cosim.from_nir``) runs
+    with it (its floor/reset replaced by ``lower_bound``/``reset`` where given).
 
     Args:
         net: From ``cosim.convert``.
@@ -72,7 +74,7 @@ def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = Non
         KernelBuildError: ``kernels=True`` and the compiled kernels are unavailable.
     """
     if config is None:
-        config = SimConfig.from_keywords(**options)
+        config = SimConfig.from_keywords(getattr(net, "neuron", None), **options)
     elif options:
         raise SimulationInputError(
             f"pass either a SimConfig or keyword options, got both (config and "

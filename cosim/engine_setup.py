@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields, replace
 
 import torch
 from torch import Tensor
@@ -29,8 +29,9 @@ class SimConfig:
 
     Attributes:
         timesteps: T >= 1.
-        neuron: An ``IFNeuron`` for every spiking layer, or one per layer (a tuple); the floor
-            (``IFNeuron.lower_bound``) and the reset live here and nowhere else.
+        neuron: An ``IFNeuron`` for every spiking layer, or one per layer (a tuple); None =
+            the network's own model (``net.neuron``, e.g. from ``cosim.from_nir``), else the
+            ideal IF. The floor (``IFNeuron.lower_bound``) and the reset live here only.
         device: Where to run (e.g. ``"cuda"``); None = CPU. Results come back on the CPU.
         encoding: ``"current"`` (input applied as a constant current every step) or
             ``"poisson"`` (inputs in [-1, 1] give spikes of sign(x) with probability |x| per
@@ -53,7 +54,7 @@ class SimConfig:
     """
 
     timesteps: int
-    neuron: IFNeuron | tuple[IFNeuron, ...] = field(default_factory=IFNeuron)
+    neuron: IFNeuron | tuple[IFNeuron, ...] | None = None
     device: torch.device | str | None = None
     encoding: str = "current"
     generator: torch.Generator | None = None
@@ -73,7 +74,7 @@ class SimConfig:
         if self.chunk_size is not None:
             _int("chunk_size", self.chunk_size, 1)
         n = self.neuron
-        if not isinstance(n, IFNeuron):
+        if n is not None and not isinstance(n, IFNeuron):
             if isinstance(n, Sequence) and not isinstance(n, str) and n \
                     and all(isinstance(m, IFNeuron) for m in n):
                 object.__setattr__(self, "neuron", tuple(n))
@@ -114,12 +115,14 @@ class SimConfig:
         return torch.device(self.device) if self.device is not None else torch.device("cpu")
 
     @classmethod
-    def from_keywords(cls, *, lower_bound: float | None = None, reset: str = "subtract",
+    def from_keywords(cls, net_neuron: tuple[IFNeuron, ...] | None = None, /, *,
+                      lower_bound: float | None = None, reset: str = "subtract",
                       neuron: IFNeuron | Sequence[IFNeuron] | None = None,
                       **options: object) -> SimConfig:
         """The keyword form of ``simulate``: ``lower_bound``/``reset`` stand for
         ``neuron=IFNeuron(lower_bound=..., reset=...)``; with ``neuron`` given they must be
-        left at their defaults or agree with every neuron."""
+        left at their defaults or agree with every neuron; without it and with a network that
+        has its own model (``net_neuron``), they replace its floor/reset where given."""
         known = {f.name for f in fields(cls)} - {"neuron"}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -135,7 +138,12 @@ class SimConfig:
                 f"threshold units), got {lower_bound!r}")
         if reset not in RESETS:
             raise SimulationInputError(f"reset must be one of {RESETS}, got {reset!r}")
-        if neuron is None:
+        if neuron is None and net_neuron is not None:
+            neuron = tuple(replace(n, lower_bound=n.lower_bound if lower_bound is None
+                                   else lower_bound,
+                                   reset=n.reset if reset == "subtract" else reset)
+                           for n in net_neuron)
+        elif neuron is None:
             neuron = IFNeuron(lower_bound=lower_bound, reset=reset)
         else:
             many = [neuron] if isinstance(neuron, IFNeuron) else \
@@ -177,6 +185,8 @@ def check_inputs(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> None:
 
 
 def _neurons(neuron: IFNeuron | tuple[IFNeuron, ...], n_layers: int) -> list[IFNeuron]:
+    if neuron is None:
+        return [IFNeuron()] * n_layers
     if isinstance(neuron, IFNeuron):
         return [neuron] * n_layers
     if len(neuron) != n_layers:
@@ -186,9 +196,12 @@ def _neurons(neuron: IFNeuron | tuple[IFNeuron, ...], n_layers: int) -> list[IFN
     return list(neuron)
 
 
-def layer_params(net: SpikingNetwork, neuron: IFNeuron | tuple[IFNeuron, ...],
+def layer_params(net: SpikingNetwork, neuron: IFNeuron | tuple[IFNeuron, ...] | None,
                  device: torch.device, dtype: torch.dtype) -> list[StepParams]:
-    """Every layer's ``StepParams`` in the engine's physical layout, on ``device``."""
+    """Every layer's ``StepParams`` in the engine's physical layout, on ``device`` (``neuron``
+    None: the network's own model, else the ideal IF)."""
+    if neuron is None:
+        neuron = net.neuron
     out = []
     for ly, n in zip(net.layers, _neurons(neuron, len(net.layers)), strict=True):
         def lay(name: str, value: Tensor, ly=ly) -> Tensor:

@@ -17,4 +17,8 @@ class KernelBuildError(RuntimeError):
     says why and, for a failed build, ends with the compiler's diagnostics."""
 
 
-__all__ = ["ConversionError", "KernelBuildError", "SimulationInputError"]
+class NIRError(ValueError):
+    """A NIR graph cannot be read or written: names the node (or layer), its type and why."""
+
+
+__all__ = ["ConversionError", "KernelBuildError", "NIRError", "SimulationInputError"]
