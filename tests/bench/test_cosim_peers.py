@@ -37,14 +37,21 @@ def _if_step_loop(layers, x, T, floor):
     return counts
 
 
-@pytest.mark.parametrize(("seed", "floor"), [(0, None), (1, 0.0), (2, -0.5)])
-def test_plain_loop_is_if_step(seed, floor):
+@pytest.mark.parametrize(("seed", "floor", "grid"), [
+    (0, None, False), (1, 0.0, False), (2, -0.5, False), (3, None, True), (4, -0.5, True)])
+def test_plain_loop_is_if_step(seed, floor, grid):
+    """grid: weights and inputs in multiples of 1/16 (exact sums: v lands on θ exactly)."""
     torch.manual_seed(seed)
     layers = [nn.Conv2d(1, 4, 3), nn.Conv2d(4, 6, 5), nn.Linear(6 * 5 * 5, 20), nn.Linear(20, 5)]
     with torch.no_grad():
         for m in layers:
             m.weight.mul_(2.5)
+            if grid:
+                m.weight.copy_((m.weight * 16).round() / 16)
+                m.bias.copy_((m.bias * 16).round() / 16)
     x = torch.rand(6, 1, 11, 11) * 1.5
+    if grid:
+        x = (x * 16).round() / 16
     ours = _if_step_loop(layers, x, 17, floor)
     loop = plain_torch_loop(layers, x, 17, chunk=6, floor=floor)
     assert sum(int(c.sum()) for c in loop) > 0

@@ -194,18 +194,21 @@ def test_weight_layouts_follow_in_place_changes(kernels_on):
        n=st.sampled_from([1, 15, 16, 17, 64, 100, 1030]), knots=st.sampled_from([0, 2, 64, 65]),
        per_neuron=st.booleans(), lb=st.sampled_from([None, 0.0, -0.37]),
        reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]),
-       readout=st.booleans())
+       readout=st.booleans(), grid=st.booleans())
 def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_neuron, lb,
-                                                 reset, refractory, readout):
-    """Arbitrary floats: the C++ IF update (cosim/csrc/neuron.h) is ``cosim.neuron.if_step``:
-    spikes, membranes, counts, refractory counters and the output readout."""
+                                                 reset, refractory, readout, grid):
+    """Arbitrary floats (or, with ``grid``, multiples of 1/8, so that v lands exactly on the
+    threshold and the floor): the C++ IF update (cosim/csrc/neuron.h) is
+    ``cosim.neuron.if_step``: spikes, membranes, counts, refractory counters, the discarded
+    charge and the output readout."""
     from cosim.engine_parts import kernel_neuron as _kernel_neuron
     from cosim.neuron import IFState, StepParams, if_step
 
     g = torch.Generator().manual_seed(seed)
     b = 3
-    per = (lambda lo, hi: torch.rand(n, generator=g) * (hi - lo) + lo) if per_neuron else \
-        (lambda lo, hi: float(torch.rand(1, generator=g)) * (hi - lo) + lo)
+    q = (lambda t: (t * 8).round() / 8) if grid else (lambda t: t)
+    per = (lambda lo, hi: q(torch.rand(n, generator=g) * (hi - lo) + lo)) if per_neuron else \
+        (lambda lo, hi: float(q(torch.rand(1, generator=g) * (hi - lo) + lo)))
     transfer = None
     if knots:
         xs = torch.sort(torch.randn(knots, generator=g) * 1.5).values + torch.arange(knots) * 1e-3
@@ -213,8 +216,8 @@ def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_
     neuron = cosim.IFNeuron(threshold=per(0.6, 1.4), gain=per(0.2, 1.7), lower_bound=lb,
                             reset=reset, transfer=transfer, refractory_steps=refractory)
     p = StepParams.of(neuron)
-    cur = torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3
-    v0 = torch.randn((b, n), generator=g) * 0.5
+    cur = q(torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3)
+    v0 = q(torch.randn((b, n), generator=g) * 0.5)
     r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
     v, counts = v0.clone(), torch.zeros((b, n))
     discard = torch.zeros((b, n)) if lb is not None else torch.zeros(0)

@@ -117,22 +117,27 @@ def test_if_step_is_pure_and_returns_the_state():
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), const=st.booleans(), tb=st.integers(1, 9),
        kind=st.sampled_from(["plain", "calibrated"]), lb=st.sampled_from([None, 0.0, -0.37]),
-       reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]))
+       reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]),
+       grid=st.booleans())
 def test_engine_torch_step_is_if_step_bit_for_bit(seed, const, tb, kind, lb, reset,
-                                                  refractory):
-    """Arbitrary floats: the engine's in-place torch IF block performs if_step's operations."""
+                                                  refractory, grid):
+    """Arbitrary floats (or, with ``grid``, multiples of 1/8, so that v lands exactly on the
+    threshold and the floor): the engine's in-place torch IF block performs if_step's
+    operations."""
     g = torch.Generator().manual_seed(seed)
     b, n = 3, 37
     cal = kind == "calibrated"
+    q = (lambda t: (t * 8).round() / 8) if grid else (lambda t: t)
     neuron = IFNeuron(
-        threshold=torch.rand(n, generator=g) * 0.8 + 0.6 if cal else 1.0,
-        gain=torch.rand(n, generator=g) * 1.5 + 0.2 if cal else 1.0, lower_bound=lb,
+        threshold=q(torch.rand(n, generator=g) * 0.8 + 0.6) if cal else 1.0,
+        gain=q(torch.rand(n, generator=g) * 1.5 + 0.2) if cal else 1.0,
+        lower_bound=-0.5 if grid and lb == -0.37 else lb,
         reset=reset, refractory_steps=refractory,
         transfer=(torch.sort(torch.randn(9, generator=g)).values + torch.arange(9) * 1e-3,
                   torch.cumsum(torch.rand(9, generator=g), 0) - 1.0) if cal else None)
     p = StepParams.of(neuron)
-    cur = torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3
-    v0 = torch.randn((b, n), generator=g) * 0.5
+    cur = q(torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3)
+    v0 = q(torch.randn((b, n), generator=g) * 0.5)
     r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
     v, r = v0.clone(), None if r0 is None else r0.clone()
     d = torch.zeros((b, n)) if lb is not None else None
