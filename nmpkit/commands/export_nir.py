@@ -148,19 +148,6 @@ def net_floor(neuron) -> str:
     return ", ".join(lbs)
 
 
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion k/n."""
-    import math
-
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     """`nmpkit evaluate --nir FILE`: simulate a NIR file on a classifier's test set."""
     import json
@@ -178,6 +165,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from nmpkit.data import load_dataset, to_tensor
     from nmpkit.errors import UsageError
     from nmpkit.provenance import provenance, write_json_atomic
+    from nmpkit.stats import wilson
     from nmpkit.zoo import get_network
 
     path = Path(args.nir)
