@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from calib.io import atomic_write
+
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 
 
@@ -95,8 +97,5 @@ def get_model(data: dict[str, torch.Tensor], weights: Path | None,
         load_state(model, cached)
         return model.eval(), f"{cached} (1 epoch, trained by the bench)"
     model = train_one_epoch(data)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(cached)
+    atomic_write(cached, lambda tmp: torch.save(model.state_dict(), tmp))
     return model, f"{cached} (1 epoch, trained now)"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import numpy as np
 from calib._checks import validate
 from calib.energy_model import EnergyLookups
 from calib.errors import CalibrationError
+from calib.io import atomic_write_text
 
 FORMAT = "nmpkit-calibration"
 SCHEMA_VERSION = 1
@@ -277,20 +277,7 @@ class Calibration(EnergyLookups):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the calibration as JSON, atomically. Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a calibration is meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Calibration:

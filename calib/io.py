@@ -4,13 +4,13 @@ calib is the floor every package may import (circuits -> calib <- cosim, nmpkit 
 module is where circuits, calib, cosim and nmpkit write files and hash content, instead of each
 keeping a copy.
 
-Atomic writes: the data goes to a temporary file in the destination's directory whose name is
-unique to the process and the call (``.<name>.<random>.tmp<suffix>``), is flushed and fsync'ed, gets the
-usual file mode (``0o666`` less the umask; ``mkstemp`` makes ``0o600``) and is renamed over the
-destination with ``os.replace``. A reader therefore sees the old file or the new one, never a torn
-one, and the temporary file is removed on every exit path (an exception, ``KeyboardInterrupt``).
-``atomic_write(path, writer)`` takes any ``writer(tmp_path)`` (``torch.save``, ``np.savez``,
-``DataFrame.to_csv``), so calib never imports torch.
+Atomic writes: the data goes to a temporary file in the destination's directory, named uniquely
+per process and call (``.<name>.<random>.tmp``); it is flushed, fsync'ed, given the usual
+mode (``0o666`` less the umask, where ``mkstemp`` makes ``0o600``) and renamed over the destination
+with ``os.replace``. A reader sees the old file or the new one, never a torn one, and the temporary
+file is removed on every exit path (an exception, ``KeyboardInterrupt``). ``atomic_write(path,
+writer)`` takes any ``writer(tmp_path)`` (``torch.save``, ``np.savez``, ``DataFrame.to_csv``), so
+calib never imports torch.
 
 Example::
 
@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
@@ -52,13 +53,13 @@ def atomic_write(path: PathLike, writer: Callable[[Path], object]) -> Path:
 
     The parent directory is created. ``writer`` receives the temporary path (in the same
     directory, so the rename is atomic); it may open and write it itself or hand it to a library
-    (``torch.save``, ``np.savez_compressed``). Returns ``path``.
+    (``torch.save``). The temporary name ends in ``.tmp``, so no glob for the real suffix sees
+    it; ``np.save``/``np.savez`` append their suffix to such a name, so hand them an open file
+    (``with open(tmp, "wb") as fh: np.savez(fh, ...)``). Returns ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the destination's suffix last: np.save / np.savez append ".npy" / ".npz" to other names
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
-                                dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -167,14 +168,20 @@ def utc_now() -> str:
 
 
 def provenance(**extra: Any) -> dict[str, Any]:
-    """A provenance record: versions, git revision, host, UTC time, plus the caller's fields."""
-    return {
+    """A provenance record: versions, git revision, host, UTC time, plus the caller's fields.
+
+    Where torch is loaded (calib never imports it), ``torch_threads`` records its thread count.
+    """
+    rec: dict[str, Any] = {
         "versions": dict(versions()),
         "git_revision": git_revision(),
         "host": platform.node(),
         "created_utc": utc_now(),
-        **extra,
     }
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "get_num_threads"):
+        rec["torch_threads"] = torch.get_num_threads()
+    return {**rec, **extra}
 
 
 __all__ = ["DISTRIBUTIONS", "atomic_write", "atomic_write_bytes", "atomic_write_csv",

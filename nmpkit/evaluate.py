@@ -15,8 +15,6 @@ firing rate (spikes / t) of the matching spiking layer at step ``t``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from calib.io import atomic_write, content_hash
 from nmpkit.errors import UsageError
 
 
@@ -80,14 +79,6 @@ class EvalConfig:
         from nmpkit.train import resolve_device
 
         resolve_device(self.device)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def convert(model: nn.Module, calib_x: torch.Tensor, cfg: EvalConfig):
@@ -152,9 +143,7 @@ def run_chunks(
             if snapshots:
                 rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
             if part is not None:
-                tmp = part.with_name(part.name + ".tmp")
-                torch.save(rec, tmp)
-                tmp.replace(part)
+                atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
         total += rec["metric"].numpy() * rec["n"]
         r = rec["rates"].numpy() * rec["n"]
         rates_sum = r if rates_sum is None else rates_sum + r
@@ -260,8 +249,8 @@ def correlation_data(
 
 
 def config_key(**parts: object) -> str:
-    """Short content hash of everything that changes a chunk's result."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """Short content hash (``calib.io.content_hash``) of all that changes a chunk's result."""
+    return content_hash(parts)[:12]
 
 
 __all__ = [
@@ -272,7 +261,6 @@ __all__ = [
     "convert",
     "correlation_data",
     "decoded_output",
-    "file_sha256",
     "layer_scales",
     "parse_lower_bound",
     "run_chunks",

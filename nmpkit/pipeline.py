@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calib.io import atomic_write_json, content_hash, provenance
 from nmpkit import __version__
 from nmpkit.errors import UsageError
-from nmpkit.provenance import provenance, stable_hash, write_json_atomic
 
 RECORD = "stage.json"
 
@@ -72,7 +72,7 @@ class Outcome:
 
 
 def stage_key(stage: Stage, inputs: Mapping[str, Any], upstream_keys: Mapping[str, str]) -> str:
-    return stable_hash({"stage": stage.name, "inputs": inputs, "upstream": dict(upstream_keys),
+    return content_hash({"stage": stage.name, "inputs": inputs, "upstream": dict(upstream_keys),
                         "nmpkit": __version__})
 
 
@@ -133,7 +133,7 @@ def run_stages(
         t0 = time.perf_counter()
         summary = dict(stage.run(ctx) or {})
         seconds = time.perf_counter() - t0
-        write_json_atomic(partial / RECORD, {
+        atomic_write_json(partial / RECORD, {
             "stage": stage.name, "key": key, "status": "done", "inputs": inputs,
             "upstream": {n: keys[n] for n in stage.needs}, "seconds": round(seconds, 3),
             "summary": summary, "provenance": provenance(),

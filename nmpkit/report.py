@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nmpkit.provenance import provenance  # noqa: E402
+from calib.io import atomic_write_text, provenance  # noqa: E402
 
 FigureFn = Callable[[Path], "plt.Figure | None"]
 
@@ -323,8 +323,4 @@ floors), energy, device variation and the co-simulation check of run
 <script>{_CHECK_JS}</script>
 </body></html>
 """
-    path = out_dir / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
-    return path
+    return atomic_write_text(out_dir / "report.html", page)

@@ -155,9 +155,9 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
                                              "notes": [str(exc)]}
         evals[key] = rec
         if part is not None:
-            from nmpkit.provenance import write_json_atomic
+            from calib.io import atomic_write_json
 
-            write_json_atomic(part, rec)
+            atomic_write_json(part, rec)
         if progress is not None:
             progress(f"V_NEG {key}: accuracy {rec['accuracy']:.4f}")
     ideal = []
@@ -172,9 +172,9 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
         rec = {"floor_theta": f, "accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"]}
         ideal.append(rec)
         if part is not None:
-            from nmpkit.provenance import write_json_atomic
+            from calib.io import atomic_write_json
 
-            write_json_atomic(part, rec)
+            atomic_write_json(part, rec)
     nmp = evals.pop("nmp")
     points = []
     for rec in evals.values():
@@ -222,15 +222,12 @@ def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[
     """tradeoff.csv (all points), tradeoff.json (summary + provenance), tradeoff.png."""
     import pandas as pd
 
-    from nmpkit.provenance import write_json_atomic
+    from calib.io import atomic_write, atomic_write_csv, atomic_write_json
 
     out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame([{k: v for k, v in p.items() if k != "notes"} for p in res["points"]])
-    csv = out / "tradeoff.csv"
-    tmp = csv.with_name(".tradeoff.csv.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(csv)
-    js = write_json_atomic(out / "tradeoff.json", {**res, **meta})
+    csv = atomic_write_csv(out / "tradeoff.csv", df)
+    js = atomic_write_json(out / "tradeoff.json", {**res, **meta})
     c, rule = res.get("chosen"), res.get("rule") or {}
     rec = dict(c or {})
     if c:
@@ -246,7 +243,7 @@ def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[
     else:
         rec["text"] = "no operating point within the tolerance of NMP was priced"
     rec["rule"] = rule
-    paths = [csv, js, write_json_atomic(out / "recommendation.json", rec)]
+    paths = [csv, js, atomic_write_json(out / "recommendation.json", rec)]
     try:
         import matplotlib
 
@@ -265,7 +262,7 @@ def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[
         ax.legend(fontsize=7)
         fig.tight_layout()
         png = out / "tradeoff.png"
-        fig.savefig(png, dpi=120)
+        atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
         plt.close(fig)
         paths.append(png)
     except Exception:  # a figure is a convenience; the CSV/JSON are the result

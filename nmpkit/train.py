@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,22 +18,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from calib.io import atomic_write, atomic_write_json, provenance
 from nmpkit.data import Dataset, to_tensor
 from nmpkit.errors import UsageError
-from nmpkit.provenance import provenance as _provenance
-from nmpkit.provenance import write_json_atomic
 from nmpkit.zoo import NetworkSpec, Recipe, get_network
 
 
-def provenance(**extra: object) -> dict:
-    """What produced a result file (`nmpkit.provenance.provenance`) plus torch's thread count."""
-    return _provenance(torch_threads=torch.get_num_threads(), **extra)
-
-
 def _torch_save(obj: object, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def save_weights(model: nn.Module, path: str | Path, meta: dict, *, half: bool = False) -> Path:
@@ -46,7 +37,7 @@ def save_weights(model: nn.Module, path: str | Path, meta: dict, *, half: bool =
         for k, v in model.state_dict().items()
     }
     _torch_save(sd, path)
-    write_json_atomic(path.with_suffix(".json"),
+    atomic_write_json(path.with_suffix(".json"),
                       {**meta, "dtype": "float16" if half else "float32"})
     return path
 

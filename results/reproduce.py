@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from calib.io import atomic_write_text  # noqa: E402
+
 SECTIONS = {
     "mnist": dict(
         network="mnist",
@@ -247,7 +249,7 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
         + [r["_cmd"] for r in list(runs.values()) + list(sweep.values())]
         + ["```", ""]
     )
-    (HERE / f"{name}.md").write_text("\n".join(lines))
+    atomic_write_text(HERE / f"{name}.md", "\n".join(lines))
     plot_section(name, sec, runs, sweep)
 
 

@@ -44,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from calib.io import atomic_write_text  # noqa: E402
 from nmpkit.data import load_dataset, to_tensor  # noqa: E402
 from nmpkit.evaluate import EvalConfig, convert  # noqa: E402
 from nmpkit.train import TrainConfig, load_weights, train  # noqa: E402
@@ -93,7 +94,7 @@ def phase(name: str, clock: Clock, args, fn, *a, **k) -> object:
 
 
 def write_log() -> None:
-    (HERE / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
+    atomic_write_text(HERE / "gpu_run.json", json.dumps(LOG, indent=1, default=str))
 
 
 PART_BYTES = 15 * 2**20
@@ -127,7 +128,7 @@ def archive(args) -> None:
         part = dest.with_name(f"{dest.name}.{i // PART_BYTES:02d}")
         part.write_bytes(data[i : i + PART_BYTES])
     tmp.unlink()
-    (dest.parent / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
+    atomic_write_text(dest.parent / "gpu_run.json", json.dumps(LOG, indent=1, default=str))
 
 
 # ----- phases -------------------------------------------------------------------------------------

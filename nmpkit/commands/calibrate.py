@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from calib import fit
-    from nmpkit.provenance import provenance
+    from calib.io import provenance
 
     cal = fit(args.table_dir, dt_seconds=args.dt, rate_fraction=args.rate_fraction,
               v_dd_volts=args.v_dd, v_neg_volts=args.v_neg)

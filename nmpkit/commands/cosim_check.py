@@ -35,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from calib import Calibration
+    from calib.io import atomic_write_csv, atomic_write_json, provenance
     from nmpkit.cosim_check import run_check, small_network, summarize
     from nmpkit.data import load_dataset
     from nmpkit.errors import UsageError
-    from nmpkit.provenance import provenance, write_json_atomic
 
     if args.timesteps < 1 or args.hidden < 1 or args.samples < 1:
         raise UsageError("--timesteps, --hidden and --samples must be >= 1, got "
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                             "count_calibrated": int(p.cosim["calibrated"][li][i]),
                             "count_ideal": int(p.cosim["ideal_nominal"][li][i]),
                             "count_ideal_unit": int(p.cosim["ideal_unit"][li][i])})
-    pd.DataFrame(per).to_csv(out / "counts.csv", index=False)
+    atomic_write_csv(out / "counts.csv", pd.DataFrame(per))
     summary = {
         "summary": rows,
         "network": {"layers": [list(ly.shape) for ly in net.layers], "inputs": 49,
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                                  calibration_sources=cal.sources, seed=args.seed,
                                  hidden=args.hidden, samples=args.samples, v_neg=args.v_neg),
     }
-    write_json_atomic(out / "cosim_check.json", summary)
+    atomic_write_json(out / "cosim_check.json", summary)
     if args.json:
         print(json.dumps({"summary": rows, "out": str(out)}))
     elif not quiet:

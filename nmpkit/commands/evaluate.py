@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from calib.io import atomic_write_csv, atomic_write_json, file_digest, provenance
     from nmpkit import evaluate as ev
     from nmpkit.errors import UsageError
-    from nmpkit.provenance import write_json_atomic
-    from nmpkit.train import load_weights, provenance
+    from nmpkit.train import load_weights
     from nmpkit.zoo import get_network
 
     spec = get_network(args.network)
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     ann_model = model if on_cpu else copy.deepcopy(model).to(cfg.device)
     ann_metric = evaluate_ann(ann_model, x, None if spec.task == "reconstruct" else target)
     net = ev.convert(model, calib_x, cfg)
-    weights_sha = ev.file_sha256(args.weights)
+    weights_sha = file_digest(args.weights)
     key = ev.config_key(
         network=spec.name,
         weights=weights_sha,
@@ -165,9 +165,7 @@ def run(args: argparse.Namespace) -> int:
 
     col = "accuracy" if spec.task == "classify" else "mse"
     df = pd.DataFrame({"t": range(1, cfg.timesteps + 1), col: res["metric"]})
-    tmp = out.with_name(out.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(out)
+    atomic_write_csv(out, df)
     best_i = int(df[col].idxmax() if col == "accuracy" else df[col].idxmin())
     summary = {
         "network": spec.name,
@@ -190,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.correlation_samples > 0:
         rows, corr = ev.correlation_data(model, net, x[: cfg.correlation_samples], calib_x, cfg)
         cpath = out.with_name(out.stem + "_corr.csv")
-        pd.DataFrame(rows).to_csv(cpath.with_name(cpath.name + ".tmp"), index=False)
-        cpath.with_name(cpath.name + ".tmp").replace(cpath)
+        atomic_write_csv(cpath, pd.DataFrame(rows))
         summary["correlation"] = {
             "file": cpath.name,
             "t": min(cfg.correlation_at, cfg.timesteps),
@@ -200,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         }
     if snapshots:
         summary["reconstructions"] = _save_snapshots(res["snapshots"], x, out)
-    write_json_atomic(
+    atomic_write_json(
         out.with_suffix(".json"),
         {
             **summary,
@@ -271,6 +268,7 @@ def _save_snapshots(snaps: dict, x, out) -> dict:
 
     import numpy as np
 
+    from calib.io import atomic_write
     from nmpkit.data import PATCH, patches_to_image
 
     side = PATCH * math.isqrt(len(x))
@@ -280,7 +278,10 @@ def _save_snapshots(snaps: dict, x, out) -> dict:
     }
     images["target"] = patches_to_image(x.numpy(), side, side)
     path = out.with_name(out.stem + "_recon.npz")
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **images)
-    tmp.replace(path)
+
+    def savez(tmp):
+        with open(tmp, "wb") as fh:  # np.savez would append ".npz" to a temporary name
+            np.savez_compressed(fh, **images)
+
+    atomic_write(path, savez)
     return {"file": path.name, "steps": [int(t) for t in snaps]}

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from calib import Calibration
+    from calib.io import atomic_write_csv, atomic_write_json, provenance
     from cosim.modulation import ModulationConfig
     from nmpkit.errors import UsageError
     from nmpkit.modulation_study import run_study
-    from nmpkit.provenance import provenance, write_json_atomic
     from nmpkit.tradeoff import load_classifier
 
     if any(s < 0 for s in args.sigma):
@@ -75,20 +75,21 @@ def run(args: argparse.Namespace) -> int:
             "provenance": provenance(command="nmpkit modulate", calibration=args.calibration,
                                      calibration_sources=cal.sources, seed=args.seed,
                                      **clf.info)}
-    write_json_atomic(out / "modulate.json", res)
+    atomic_write_json(out / "modulate.json", res)
     flat = [{"sigma": r["sigma"], "accuracy_before": r["accuracy_before"],
              "accuracy_after": r["accuracy_after"], **{f"{k}": ly[k] for k in (
                  "layer", "iterations", "pulses", "estimate_error_rms_before",
                  "estimate_error_rms_after", "true_error_rms_after", "not_converged")}}
             for r in res["rows"] for ly in r["layers"]]
-    pd.DataFrame(flat).to_csv(out / "modulation_layers.csv", index=False)
-    pd.DataFrame([{"sigma": r["sigma"], "accuracy_ideal": res["ideal_accuracy"],
+    atomic_write_csv(out / "modulation_layers.csv", pd.DataFrame(flat))
+    atomic_write_csv(out / "modulation.csv", pd.DataFrame([{
+                   "sigma": r["sigma"], "accuracy_ideal": res["ideal_accuracy"],
                    "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
                    "iterations": max(ly["iterations"] for ly in r["layers"]),
                    "pulses": sum(ly["pulses"] for ly in r["layers"]),
                    "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
                    "synapses": sum(ly["synapses"] for ly in r["layers"])}
-                  for r in res["rows"]]).to_csv(out / "modulation.csv", index=False)
+                  for r in res["rows"]]))
     if args.json:
         print(json.dumps({"ideal_accuracy": res["ideal_accuracy"],
                           "rows": [{k: r[k] for k in ("sigma", "accuracy_before",

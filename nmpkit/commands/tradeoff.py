@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from calib import Calibration
+    from calib.io import content_hash, provenance
     from nmpkit.errors import UsageError
-    from nmpkit.provenance import provenance, stable_hash
     from nmpkit.tradeoff import fmt_joules, load_classifier, run_tradeoff, write_outputs
 
     if args.timesteps < 1 or args.threads < 1:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     cal = Calibration.load(args.calibration)
     clf = load_classifier(network=args.network, weights=args.weights, dataset=args.dataset,
                           data_root=args.data_root, limit=args.limit)
-    key = stable_hash({"cal": cal.to_dict(), "clf": clf.info, "T": args.timesteps})[:16]
+    key = content_hash({"cal": cal.to_dict(), "clf": clf.info, "T": args.timesteps})[:16]
     out = Path(args.out)
     quiet = bool(args.quiet) or bool(args.json)
     res = run_tradeoff(cal, clf, v_neg_volts=args.v_neg, v_dd_volts=args.v_dd,

@@ -14,7 +14,7 @@ from calib import io
 
 
 def _leftovers(d: Path) -> list[str]:
-    return sorted(p.name for p in d.iterdir() if ".tmp" in p.name)
+    return sorted(p.name for p in d.iterdir() if p.name.endswith(".tmp"))
 
 
 def test_text_json_bytes_csv_round_trip(tmp_path):
@@ -25,7 +25,8 @@ def test_text_json_bytes_csv_round_trip(tmp_path):
     obj = {"b": 1, "a": [1.5, None], "p": Path("/x")}
     js = io.atomic_write_json(tmp_path / "o.json", obj)
     assert json.loads(js.read_text()) == {"a": [1.5, None], "b": 1, "p": "/x"}
-    assert js.read_text().endswith("\n") and js.read_text().index('"a"') < js.read_text().index('"b"')
+    text = js.read_text()
+    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')
     assert io.atomic_write_bytes(tmp_path / "b.bin", b"\x00\xff").read_bytes() == b"\x00\xff"
     df = pd.DataFrame({"x": [1, 2], "y": [0.5, 0.25]})
     pd.testing.assert_frame_equal(pd.read_csv(io.atomic_write_csv(tmp_path / "d.csv", df)), df)
@@ -58,12 +59,17 @@ def test_temp_names_are_unique_per_call(tmp_path):
         io.atomic_write(tmp_path / "u.txt", lambda tmp: (seen.append(tmp), tmp.write_text("x")))
     assert len(set(seen)) == 3
     assert all(t.parent == tmp_path and t.name.startswith(".u.txt.") for t in seen)
+    assert all(t.suffix == ".tmp" for t in seen)  # a glob for "*.txt" never sees a temp file
 
 
-def test_atomic_write_takes_a_library_writer_that_appends_a_suffix(tmp_path):
+def test_atomic_write_takes_a_library_writer(tmp_path):
     import numpy as np
 
-    path = io.atomic_write(tmp_path / "a.npz", lambda tmp: np.savez_compressed(tmp, a=[1, 2]))
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, a=[1, 2])
+
+    path = io.atomic_write(tmp_path / "a.npz", writer)
     assert np.load(path)["a"].tolist() == [1, 2] and _leftovers(tmp_path) == []
 
 
