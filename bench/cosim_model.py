@@ -13,6 +13,7 @@ directory.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -27,7 +28,9 @@ ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "m
 
 def add_common_arguments(ap: argparse.ArgumentParser) -> None:
     """Options shared by bench/cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
+    env = os.environ.get("NMPKIT_DATA")
+    ap.add_argument("--data", type=Path, default=Path(env) / "mnist.npz" if env else None,
+                    help="MNIST as .npz (default: $NMPKIT_DATA/mnist.npz)")
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
     ap.add_argument("--batch", type=int, default=256)
@@ -41,7 +44,9 @@ def mnist_net() -> nn.Sequential:
         nn.Linear(50 * 22 * 22, 500), nn.ReLU(), nn.Dropout(0.5), nn.Linear(500, 10))
 
 
-def load_mnist(path: Path) -> dict[str, torch.Tensor]:
+def load_mnist(path: Path | None) -> dict[str, torch.Tensor]:
+    if path is None:
+        raise SystemExit("bench: no MNIST file: pass --data FILE.npz or set NMPKIT_DATA")
     with np.load(path) as d:
         out = {k: torch.from_numpy(d[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
     for k in ("x_train", "x_test"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ import numpy as np
 from nmpkit.errors import UsageError
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "svhn")
+
+DATA_ENV = "NMPKIT_DATA"
+"""Environment variable naming the folder that holds the datasets (bench/ and results/ read it)."""
 
 _IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -107,6 +111,23 @@ class Dataset:
                     f"{self.source}: y_{split} labels must be in 0..9, "
                     f"got range {int(y.min())}..{int(y.max())}"
                 )
+
+
+def data_dir(given: str | os.PathLike[str] | None = None) -> Path:
+    """The datasets' folder: ``given`` (a ``--data-dir`` argument), else ``$NMPKIT_DATA``.
+
+    Raises:
+        DatasetError: neither is set, or the folder does not exist.
+    """
+    where = "--data-dir" if given is not None else f"${DATA_ENV}"
+    value = given if given is not None else os.environ.get(DATA_ENV)
+    if value is None or str(value) == "":
+        raise DatasetError(f"no data folder: pass --data-dir or set {DATA_ENV} to the folder "
+                           "holding mnist.npz, cifar10.npz, ...")
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"{where} {str(path)!r} is not a folder (expected the datasets' folder)")
+    return path
 
 
 def load_dataset(name: str, root: str | Path) -> Dataset:
@@ -431,6 +452,8 @@ def patches_to_image(
 
 __all__ = [
     "DATASETS",
+    "DATA_ENV",
+    "data_dir",
     "Dataset",
     "DatasetError",
     "image_to_patches",

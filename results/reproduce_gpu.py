@@ -19,8 +19,8 @@ Every phase ends by re-archiving what exists (``--archive PATH``), so a run cut 
 returns what it finished. The archive is written as ``PATH.00``, ``PATH.01``, … of at most 15 MB
 each (a device call returns files of at most 16 MB; ``cat PATH.* | tar xz`` joins them), with
 ``gpu_run.json`` beside them. Fetch everything in the same call: the next call re-copies the
-working tree, and whatever this run wrote inside it is gone. Data are read where
-``results/reproduce.py`` expects them (``/work/shared/datasets/{mnist,cifar10}.npz``).
+working tree, and whatever this run wrote inside it is gone. Data are read from ``--data-dir``
+(default ``$NMPKIT_DATA``): the folder holding ``mnist.npz`` and ``cifar10.npz``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from calib.io import atomic_write_text  # noqa: E402
-from nmpkit.data import load_dataset, to_tensor  # noqa: E402
+from nmpkit.data import data_dir, load_dataset, to_tensor  # noqa: E402
 from nmpkit.evaluate import EvalConfig, convert  # noqa: E402
 from nmpkit.train import TrainConfig, load_weights, train  # noqa: E402
 from nmpkit.zoo import get_network  # noqa: E402
@@ -98,6 +98,7 @@ def write_log() -> None:
 
 
 PART_BYTES = 15 * 2**20
+DATA_DIR: str | None = None  # --data-dir (None: $NMPKIT_DATA)
 
 
 def archive(args) -> None:
@@ -143,7 +144,7 @@ def run_tests(timeout: float) -> dict:
 
 
 def mnist_net(dev: str, limit: int | None = None):
-    data = load_dataset("mnist", "/work/shared/datasets/mnist.npz")
+    data = load_dataset("mnist", data_dir(DATA_DIR) / "mnist.npz")
     spec = get_network("mnist")
     mean, std = spec.norm_for("mnist")
     model = load_weights(spec, REPO / "nmpkit/weights/mnist.pt")
@@ -205,7 +206,7 @@ def train_fitted(name: str, budget: float, dev: str, pilot: int = 60,
                  train_limit: int | None = None) -> dict:
     """Train ``name`` for as many recipe epochs as fit ``budget`` seconds (timed pilot)."""
     spec = get_network(name)
-    data = load_dataset("cifar10", "/work/shared/datasets/cifar10.npz")
+    data = load_dataset("cifar10", data_dir(DATA_DIR) / "cifar10.npz")
     scratch = Path("/tmp/nmpkit_gpu_pilot")
     scratch.mkdir(exist_ok=True)
     marks: dict[int, float] = {}
@@ -231,7 +232,7 @@ def train_fitted(name: str, budget: float, dev: str, pilot: int = 60,
     epochs = max(1, min(spec.recipe.epochs, int(left / per_epoch)))
     say(f"{name}: {per_batch * 1e3:.2f} ms/batch, {per_epoch:.1f} s/epoch -> {epochs} epochs")
     out = REPO / "nmpkit" / "weights" / f"{name}.pt"
-    cmd = (f"nmpkit train {name} --data-root /work/shared/datasets/cifar10.npz --out "
+    cmd = (f"nmpkit train {name} --data-root {data_dir(DATA_DIR) / 'cifar10.npz'} --out "
            f"nmpkit/weights/{name}.pt --epochs {epochs} --seed 0 --device {dev} --amp")
     if train_limit:
         cmd += f" --train-limit {train_limit}"
@@ -250,6 +251,8 @@ def section_args(name: str, args, limit: int | None, sweep_t: int) -> argparse.N
     argv = [name, "--timesteps", str(T[0]), "--sweep-timesteps", str(sweep_t), "--device",
             args.device, "--memory-gb", str(args.memory_gb), "--batch-size",
             str(args.batch[name]), "--threads", "8"]
+    if DATA_DIR is not None:
+        argv += ["--data-dir", DATA_DIR]
     if limit is not None:
         argv[1:1] = ["--limit", str(limit)]
     return rp.parse_args(argv)
@@ -310,6 +313,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=500.0, help="seconds for the whole run")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding mnist.npz, cifar10.npz (default: $NMPKIT_DATA)")
     p.add_argument("--memory-gb", type=float, default=40.0)
     p.add_argument("--archive", default=None, help="tar.gz of the outputs, rewritten per phase")
     p.add_argument("--skip", nargs="*", default=[], help="phases to skip")
@@ -323,6 +328,8 @@ def main() -> int:
     p.add_argument("--timesteps", type=int, default=1000)
     p.add_argument("--train-limit", type=int, default=None, help="first N training images")
     args = p.parse_args()
+    global DATA_DIR
+    DATA_DIR = args.data_dir
     T[0] = args.timesteps
     FULL["mnist"] = args.mnist_full
     args.batch = {"mnist": min(2000, args.pilot[0]), "cifar10": min(500, args.pilot[1]),

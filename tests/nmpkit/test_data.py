@@ -222,3 +222,16 @@ def test_patches_reject_bad_sizes():
         image_to_patches(np.zeros((3, 50, 64)), 32)
     with pytest.raises(DatasetError, match="cannot tile"):
         patches_to_image(np.zeros((3, 3, 32, 32)))
+
+
+def test_data_dir_from_argument_or_environment(tmp_path, monkeypatch):
+    from nmpkit.data import DATA_ENV, DatasetError, data_dir
+
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    with pytest.raises(DatasetError, match="NMPKIT_DATA"):
+        data_dir()
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert data_dir() == tmp_path
+    assert data_dir(tmp_path / ".") == tmp_path / "."  # the argument wins
+    with pytest.raises(DatasetError, match="--data-dir .*nope.* not a folder"):
+        data_dir(tmp_path / "nope")
