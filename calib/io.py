@@ -135,14 +135,28 @@ def git_revision() -> str:
     missing.
     """
     try:
-        top = subprocess.run(["git", "-C", str(_REPO), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "-C", str(_REPO), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
         if Path(top).resolve() != _REPO:  # site-packages inside some other repository
             return "unknown"
-        rev = subprocess.run(["git", "-C", str(_REPO), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(_REPO), "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(_REPO), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(_REPO), "status", "--porcelain", "-uno"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -184,6 +198,20 @@ def provenance(**extra: Any) -> dict[str, Any]:
     return {**rec, **extra}
 
 
-__all__ = ["DISTRIBUTIONS", "atomic_write", "atomic_write_bytes", "atomic_write_csv",
-           "atomic_write_json", "atomic_write_text", "canonical_json", "content_hash", "digest",
-           "file_digest", "git_revision", "package_version", "provenance", "utc_now", "versions"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_csv",
+    "atomic_write_json",
+    "atomic_write_text",
+    "canonical_json",
+    "content_hash",
+    "digest",
+    "file_digest",
+    "git_revision",
+    "package_version",
+    "provenance",
+    "utc_now",
+    "versions",
+]

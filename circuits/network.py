@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from circuits.errors import SimulationError
+from circuits.render import NETLIST_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-NETLIST_DIR = REPO / "netlists"
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
 
 

@@ -28,12 +28,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
 
-NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
+NETLIST_DIR = Path(str(resources.files("netlists")))
+"""The installed ``netlists`` package (``if_neuron.sub``, ``models/*.lib``): package data."""
 SUBCKT_FILE = NETLIST_DIR / "if_neuron.sub"
 DEVICES: tuple[str, ...] = (
     "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp4a", "mp4b", "mn4a", "mn4b", "mp5", "mn5", "mp6",

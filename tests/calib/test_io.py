@@ -20,8 +20,9 @@ def _leftovers(d: Path) -> list[str]:
 def test_text_json_bytes_csv_round_trip(tmp_path):
     import pandas as pd
 
-    assert io.atomic_write_text(tmp_path / "a" / "t.txt", "é\r\nx").read_bytes() == \
-        "é\r\nx".encode()
+    assert (
+        io.atomic_write_text(tmp_path / "a" / "t.txt", "é\r\nx").read_bytes() == "é\r\nx".encode()
+    )
     obj = {"b": 1, "a": [1.5, None], "p": Path("/x")}
     js = io.atomic_write_json(tmp_path / "o.json", obj)
     assert json.loads(js.read_text()) == {"a": [1.5, None], "b": 1, "p": "/x"}
@@ -73,9 +74,13 @@ def test_atomic_write_takes_a_library_writer(tmp_path):
     assert np.load(path)["a"].tolist() == [1, 2] and _leftovers(tmp_path) == []
 
 
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.floats(allow_nan=False),
-                                                        st.text(max_size=5), st.none()),
-                       max_size=6))
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=5), st.none()),
+        max_size=6,
+    )
+)
 def test_content_hash_is_sha256_of_the_canonical_json_and_ignores_key_order(d):
     text = json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)
     assert io.content_hash(d) == hashlib.sha256(text.encode()).hexdigest()
