@@ -1,6 +1,6 @@
 """The benchmark's MNIST network (20C3-50C5-FC500-FC10) and its weights.
 
-Layer names (``nn.Sequential`` indices, the same as ``nmpkit.zoo.mnist_net``):
+Layer names (``nn.Sequential`` indices, the same as ``nmpkit.ml.zoo.mnist_net``):
 ``0`` Conv2d(1, 20, 3), ``1`` ReLU, ``2`` Conv2d(20, 50, 5), ``3`` ReLU, ``4`` Flatten,
 ``5`` Linear(24200, 500), ``6`` ReLU, ``7`` Dropout(0.5), ``8`` Linear(500, 10).
 

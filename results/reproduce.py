@@ -82,7 +82,7 @@ SECTIONS["cifar10_1000"] = SECTIONS["cifar10"]
 
 def data_root(sec: dict, args) -> Path:
     """The section's dataset: ``sec["data"]`` under --data-dir / $NMPKIT_DATA (or absolute)."""
-    from nmpkit.data import data_dir
+    from nmpkit.ml.data import data_dir
 
     return Path(sec["data"]) if Path(sec["data"]).is_absolute() else \
         data_dir(args.data_dir) / sec["data"]
@@ -94,7 +94,7 @@ def bound_name(b: str | float) -> str:
 
 def evaluate(sec: dict, name: str, bound: str | float, T: int, args, *, corr: bool) -> dict:
     """Run (or resume) one `nmpkit evaluate`; returns its sidecar."""
-    from nmpkit.cli import main
+    from nmpkit.app.cli import main
 
     out = HERE / name / f"{bound_name(bound)}_T{T}.csv"
     argv = [

@@ -45,10 +45,10 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from calib.io import atomic_write_text  # noqa: E402
-from nmpkit.data import data_dir, load_dataset, to_tensor  # noqa: E402
-from nmpkit.evaluate import EvalConfig, convert  # noqa: E402
-from nmpkit.train import TrainConfig, load_weights, train  # noqa: E402
-from nmpkit.zoo import get_network  # noqa: E402
+from nmpkit.ml.data import data_dir, load_dataset, to_tensor  # noqa: E402
+from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
+from nmpkit.ml.zoo import get_network  # noqa: E402
+from nmpkit.studies.evaluate import EvalConfig, convert  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("reproduce", HERE / "reproduce.py")
 rp = importlib.util.module_from_spec(_spec)

@@ -21,7 +21,7 @@ print(json.dumps({
     "netlist_dir": str(render.NETLIST_DIR), "nmpkit": nmpkit.__file__,
     "version": nmpkit.__version__, "deck_has_subckt": ".subckt" in deck.lower(),
     "weights": resources.files("nmpkit").joinpath("weights/mnist.pt").is_file(),
-    "config": resources.files("nmpkit").joinpath("configs/default.toml").is_file(),
+    "config": resources.files("nmpkit.app").joinpath("configs/default.toml").is_file(),
 }))
 """
 

@@ -9,13 +9,13 @@ MNIST=${NMPKIT_DATA:?set NMPKIT_DATA to the folder holding mnist.npz}/mnist.npz
 TABLES=${TABLES:-runs/tables-default}
 CAL=runs/cal-quick.json
 if [ -f "$TABLES/mismatch.json" ]; then
-  $PY -m nmpkit.cli calibrate "$TABLES" --out runs/cal-default.json && CAL=runs/cal-default.json
+  $PY -m nmpkit calibrate "$TABLES" --out runs/cal-default.json && CAL=runs/cal-default.json
 fi
 echo "CAL=$CAL"
 date -u
-$PY -m nmpkit.cli cosim-check --calibration $CAL --data-root "$MNIST" --timesteps 100 --v-neg 0 -0.5 --out runs/cc
+$PY -m nmpkit cosim-check --calibration $CAL --data-root "$MNIST" --timesteps 100 --v-neg 0 -0.5 --out runs/cc
 date -u
-$PY -m nmpkit.cli tradeoff --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --out runs/tradeoff
+$PY -m nmpkit tradeoff --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --out runs/tradeoff
 date -u
-$PY -m nmpkit.cli modulate --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --sigma 0.05 0.1 0.2 --out runs/modulate
+$PY -m nmpkit modulate --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --sigma 0.05 0.1 0.2 --out runs/modulate
 date -u
