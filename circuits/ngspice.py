@@ -16,7 +16,7 @@ Fixes over plain PySpice 1.5:
 * every run happens inside a private temporary directory (BSIM3 writes ``b3v33check.log`` into
   the working directory).
 
-Reusable by other code (e.g. ``circuits/network.py``): ``run_deck(text, vectors={...})`` with any
+Reusable by other code (``circuits/spice_network.py``): ``run_deck(text, vectors={...})`` with any
 netlist that ends in a ``.tran`` line.
 """
 

@@ -4,7 +4,7 @@ A fully connected network (input → hidden → 10 outputs; ≥ 2 spiking layers
 trained here on images average-pooled to 7×7 (``small_network``), converted with data-based
 normalization, and run for T steps
 
-* in ngspice (``circuits.network``): one ``if_neuron`` per neuron, layer 1 driven by constant
+* in ngspice (``circuits.spice_network``): one ``if_neuron`` per neuron, layer 1 driven by constant
   currents, every later synapse a spike-gated current pulse of charge |w|·q_spike;
 * in cosim with the calibrated neuron (floor at the chosen V_NEG, transfer curve, saturation);
 * in cosim with the ideal IF, uncalibrated: θ = the design's nominal reset charge q_reset, floor
@@ -120,7 +120,7 @@ def run_check(cal: Calibration, net, inputs: torch.Tensor, *, v_neg_volts: Seque
         v_neg_volts: negative supplies to check.
         timesteps: T (≥ 50 for the study's check).
     """
-    from circuits.network import measure_gate_seconds, simulate_network
+    from circuits.spice_network import measure_gate_seconds, simulate_network
     from cosim import simulate
 
     design = design or dict(cal.sources["fi"]["provenance"]["design"])

@@ -1,11 +1,11 @@
-"""circuits.network with ngspice really running: charge bookkeeping of spike-gated synapses."""
+"""circuits.spice_network in real ngspice: charge bookkeeping of spike-gated synapses."""
 
 import shutil
 
 import numpy as np
 import pytest
 
-from circuits.network import measure_gate_seconds, simulate_network, subckt_param_names
+from circuits.spice_network import measure_gate_seconds, simulate_network, subckt_param_names
 
 pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None, reason="needs ngspice")
 
