@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 
-class ConversionError(ValueError):
+class CosimError(Exception):
+    """Base of every error the co-simulator raises on purpose."""
+
+
+class ConversionError(CosimError, ValueError):
     """A module cannot be converted: names its path, its type and what to use instead."""
 
 
-class SimulationInputError(ValueError):
+class SimulationInputError(CosimError, ValueError):
     """Bad argument to the simulator (shape, timesteps, bound): names the argument and value."""
 
 
-__all__ = ["ConversionError", "SimulationInputError"]
+__all__ = ["ConversionError", "CosimError", "SimulationInputError"]

@@ -2,8 +2,10 @@
 
 Each command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``; heavy imports happen inside ``run`` so ``nmpkit --help`` is instant.
-Expected failures (bad input, bad files, failed simulations) print one line on stderr and
-exit with code 2; anything else is a bug and keeps its traceback.
+Expected failures print one line on stderr and exit with code 2: every error of a project
+package (``CircuitError``, ``CalibrationError``, ``CosimError``, ``NmpkitError`` and their
+subclasses), a missing file, and a ``ValueError`` raised by project code itself (a bad value
+checked there, e.g. ``cosim.IFNeuron``'s). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -29,16 +31,30 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    from calib.errors import CalibrationError
-    from circuits.errors import CharacterizationError, DesignError, RenderError, SimulationError
-    from cosim.errors import ConversionError, SimulationInputError
-    from nmpkit.errors import UsageError
+PROJECT_PACKAGES: frozenset[str] = frozenset({"calib", "circuits", "cosim", "nmpkit"})
 
-    return (
-        UsageError, CalibrationError, DesignError, RenderError, SimulationError,
-        CharacterizationError, ConversionError, SimulationInputError, FileNotFoundError,
-    )
+
+def _raised_in_project(exc: BaseException) -> bool:
+    """Whether the frame that raised ``exc`` belongs to one of the project's packages."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0] in PROJECT_PACKAGES
+
+
+def is_expected(exc: BaseException) -> bool:
+    """An error the user can act on (one line, exit 2), not a bug (traceback)."""
+    from calib.errors import CalibrationError
+    from circuits.errors import CircuitError
+    from cosim.errors import CosimError
+    from nmpkit.errors import NmpkitError
+
+    if isinstance(exc, (CircuitError, CalibrationError, CosimError, NmpkitError,
+                        FileNotFoundError)):
+        return True
+    return isinstance(exc, ValueError) and _raised_in_project(exc)
 
 
 def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
@@ -77,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         return int(args._run(args) or 0)
-    except _expected_errors() as exc:
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"nmpkit {args.command}: error: {msg}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from nmpkit.errors import UsageError
+from nmpkit.app.errors import UsageError
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "svhn", "autoencoder")
 

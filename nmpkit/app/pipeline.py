@@ -21,7 +21,7 @@ from typing import Any
 
 from calib.io import atomic_write_json, content_hash, provenance
 from nmpkit import __version__
-from nmpkit.errors import UsageError
+from nmpkit.app.errors import UsageError
 
 RECORD = "stage.json"
 

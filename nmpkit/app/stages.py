@@ -100,7 +100,7 @@ def _train(ctx: StageContext) -> dict[str, Any]:
     if net["weights"]:
         src = Path(net["weights"])
         if not src.is_file():
-            from nmpkit.errors import UsageError
+            from nmpkit.app.errors import UsageError
 
             raise UsageError(f"network.weights {str(src)!r} does not exist")
         shutil.copy2(src, out)

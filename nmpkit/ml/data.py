@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "svhn")
 
@@ -72,7 +72,7 @@ _SHAPES = {
 }
 
 
-class DatasetError(UsageError):
+class DatasetError(ConfigError):
     """A dataset file is missing or not what its format promises; names the file and the rule."""
 
 

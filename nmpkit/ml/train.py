@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from calib.io import atomic_write, atomic_write_json, provenance
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 from nmpkit.ml.data import Dataset, to_tensor
 from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network
 
@@ -47,13 +47,13 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
     spec = get_network(network) if isinstance(network, str) else network
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"weights file {str(path)!r} not found")
+        raise ConfigError(f"weights file {str(path)!r} not found")
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors on a corrupt file
-        raise UsageError(f"{path}: not a torch state_dict file ({exc})") from exc
+        raise ConfigError(f"{path}: not a torch state_dict file ({exc})") from exc
     if not isinstance(sd, dict):
-        raise UsageError(
+        raise ConfigError(
             f"{path}: expected a state_dict (dict of tensors), got {type(sd).__name__}"
         )
     model = spec.build()
@@ -61,7 +61,7 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
     try:
         model.load_state_dict(sd)
     except RuntimeError as exc:
-        raise UsageError(
+        raise ConfigError(
             f"{path}: weights do not fit network {spec.name!r}: "
             f"{str(exc).splitlines()[0]} {str(exc).splitlines()[1:2]}"
         ) from exc
@@ -128,12 +128,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
-            raise UsageError(f"epochs must be >= 1, got {self.epochs!r}")
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs!r}")
         resolve_device(self.device)
         for f in ("train_limit", "eval_limit", "max_batches"):
             v = getattr(self, f)
             if v is not None and v < 1:
-                raise UsageError(f"{f} must be >= 1, got {v!r}")
+                raise ConfigError(f"{f} must be >= 1, got {v!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -141,14 +141,14 @@ def resolve_device(name: str) -> torch.device:
     try:
         dev = torch.device(name)
     except (RuntimeError, TypeError):
-        raise UsageError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
+        raise ConfigError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise UsageError(f"device {name!r}: no CUDA GPU is available here (use cpu)")
+            raise ConfigError(f"device {name!r}: no CUDA GPU is available here (use cpu)")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UsageError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) here")
+            raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) here")
     elif dev.type != "cpu":
-        raise UsageError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+        raise ConfigError(f"device must be cpu, cuda or cuda:N, got {name!r}")
     return dev
 
 
@@ -216,7 +216,7 @@ def train(
     if cfg.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         if ck["network"] != spec.name or ck["seed"] != cfg.seed or ck["n_train"] != n:
-            raise UsageError(
+            raise ConfigError(
                 f"{ckpt_path}: checkpoint is for network {ck['network']!r}, seed "
                 f"{ck['seed']}, {ck['n_train']} samples; not this run — delete it or "
                 f"drop --resume"

@@ -22,7 +22,7 @@ from typing import Literal
 
 from torch import nn
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 
 CIFAR_MEAN = (125.307 / 255, 122.950 / 255, 113.865 / 255)
 CIFAR_STD = (62.993 / 255, 62.089 / 255, 66.705 / 255)
@@ -256,11 +256,11 @@ NETWORKS: dict[str, NetworkSpec] = {
 
 
 def get_network(name: str) -> NetworkSpec:
-    """The zoo entry called ``name``; `UsageError` listing the choices otherwise."""
+    """The zoo entry called ``name``; `ConfigError` listing the choices otherwise."""
     try:
         return NETWORKS[name]
     except KeyError:
-        raise UsageError(f"network must be one of {', '.join(NETWORKS)}, got {name!r}") from None
+        raise ConfigError(f"network must be one of {', '.join(NETWORKS)}, got {name!r}") from None
 
 
 __all__ = [

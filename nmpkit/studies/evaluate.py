@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from calib.io import atomic_write, content_hash
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 
 
 def parse_lower_bound(text: str) -> float | None:
@@ -38,9 +38,9 @@ def parse_lower_bound(text: str) -> float | None:
     try:
         v = float(t)
     except ValueError:
-        raise UsageError(f"--lower-bound must be nmp, zmp or a float <= 0, got {text!r}") from None
+        raise ConfigError(f"--lower-bound must be nmp, zmp or a float <= 0, got {text!r}") from None
     if not math.isfinite(v) or v > 0:
-        raise UsageError(f"--lower-bound must be nmp, zmp or a finite float <= 0, got {text!r}")
+        raise ConfigError(f"--lower-bound must be nmp, zmp or a finite float <= 0, got {text!r}")
     return v
 
 
@@ -67,15 +67,15 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if self.timesteps < 1:
-            raise UsageError(f"timesteps must be >= 1, got {self.timesteps!r}")
+            raise ConfigError(f"timesteps must be >= 1, got {self.timesteps!r}")
         if self.batch_size < 1:
-            raise UsageError(f"batch_size must be >= 1, got {self.batch_size!r}")
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size!r}")
         if not 0 < self.percentile <= 100:
-            raise UsageError(f"percentile must be in (0, 100], got {self.percentile!r}")
+            raise ConfigError(f"percentile must be in (0, 100], got {self.percentile!r}")
         if self.calibration_samples < 1:
-            raise UsageError(f"calibration_samples must be >= 1, got {self.calibration_samples!r}")
+            raise ConfigError(f"calibration_samples must be >= 1, got {self.calibration_samples!r}")
         if not (math.isfinite(self.memory_budget_gb) and self.memory_budget_gb > 0):
-            raise UsageError(f"memory_budget_gb must be > 0, got {self.memory_budget_gb!r}")
+            raise ConfigError(f"memory_budget_gb must be > 0, got {self.memory_budget_gb!r}")
         from nmpkit.ml.train import resolve_device
 
         resolve_device(self.device)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from circuits.characterization import characterize, default_grid, grid_from_mapping, quick_grid
     from circuits.design import default_design, load_design
     from circuits.ngspice import available
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")

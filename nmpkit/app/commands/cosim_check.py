@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calib import Calibration
     from calib.io import atomic_write_csv, atomic_write_json, provenance
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.ml.data import load_dataset
     from nmpkit.studies.cosim_check import run_check, small_network, summarize
 

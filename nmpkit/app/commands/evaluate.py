@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from calib.io import atomic_write_csv, atomic_write_json, file_digest, provenance
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.ml.train import load_weights
     from nmpkit.ml.zoo import get_network
     from nmpkit.studies import evaluate as ev
@@ -220,7 +220,7 @@ def _inputs(spec, dataset: str, args, cfg):
     """(x, target, calibration batch, source description) for the network's task."""
     import torch
 
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.ml.data import PATCH, image_to_patches, load_dataset, load_test_image, to_tensor
 
     mean, std = spec.norm_for(dataset)
@@ -253,7 +253,7 @@ def _inputs(spec, dataset: str, args, cfg):
 
 
 def _parse_snapshots(text: str, timesteps: int) -> tuple[int, ...]:
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
 
     try:
         steps = sorted({int(v) for v in text.split(",") if v.strip()})

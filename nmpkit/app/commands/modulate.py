@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from calib import Calibration
     from calib.io import atomic_write_csv, atomic_write_json, provenance
     from cosim.modulation import ModulationConfig
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.studies.modulation import run_study
     from nmpkit.studies.tradeoff import load_classifier
 

@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from nmpkit.app.config import load_config
+    from nmpkit.app.errors import UsageError
     from nmpkit.app.pipeline import run_stages
     from nmpkit.app.stages import default_stages
-    from nmpkit.errors import UsageError
 
     cfg = load_config(args.config)
     stages = default_stages()

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calib import Calibration
     from calib.io import content_hash, provenance
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.studies.tradeoff import fmt_joules, load_classifier, run_tradeoff, write_outputs
 
     if args.timesteps < 1 or args.threads < 1:

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from nmpkit.errors import UsageError
+    from nmpkit.app.errors import UsageError
     from nmpkit.ml.data import load_dataset
     from nmpkit.ml.train import TrainConfig, train
     from nmpkit.ml.zoo import get_network

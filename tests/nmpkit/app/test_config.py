@@ -1,7 +1,7 @@
 import pytest
 
 from nmpkit.app.config import default_config, load_config
-from nmpkit.errors import UsageError
+from nmpkit.app.errors import UsageError
 
 
 def test_default_is_valid_and_fashion():

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from nmpkit.app.errors import UsageError
 from nmpkit.app.pipeline import Stage, run_stages
-from nmpkit.errors import UsageError
 
 
 def _stages(calls: list[str], fail_in: str | None = None):

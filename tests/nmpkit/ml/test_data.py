@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 from nmpkit.ml.data import (
     DatasetError,
     image_to_patches,
@@ -83,7 +83,7 @@ def test_idx_corrupt_and_missing_files_name_the_file(tmp_path):
 
 
 def test_dataset_error_is_a_usage_error_and_names_the_root(tmp_path):
-    with pytest.raises(UsageError, match="no cifar10 data under"):
+    with pytest.raises(ConfigError, match="no cifar10 data under"):
         load_dataset("cifar10", tmp_path)
     with pytest.raises(DatasetError, match="does not exist"):
         load_dataset("mnist", tmp_path / "nope")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 from nmpkit.ml.data import Dataset
 from nmpkit.ml.train import (
     TrainConfig,
@@ -114,7 +114,7 @@ def test_resume_mid_epoch_gives_the_same_weights(tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
     other = torch.load(tmp_path / "b.pt.ckpt", weights_only=True)
     assert other["epoch"] == 2
-    with pytest.raises(UsageError, match="checkpoint is for network"):
+    with pytest.raises(ConfigError, match="checkpoint is for network"):
         train(spec, data, tmp_path / "b.pt", TrainConfig(epochs=3, seed=6, resume=True))
 
 
@@ -129,12 +129,12 @@ def test_half_weights_roundtrip_and_load_errors(tmp_path):
     assert w1.dtype == torch.float32
     torch.testing.assert_close(w1, w0.half().float(), rtol=0, atol=0)
     assert not loaded.training
-    with pytest.raises(UsageError, match="do not fit network 'mnist'"):
+    with pytest.raises(ConfigError, match="do not fit network 'mnist'"):
         load_weights("mnist", tmp_path / "ae.pt")
-    with pytest.raises(UsageError, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):
         load_weights("mnist", tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(UsageError, match="junk.pt"):
+    with pytest.raises(ConfigError, match="junk.pt"):
         load_weights("mnist", tmp_path / "junk.pt")
 
 
@@ -161,9 +161,9 @@ def test_evaluate_ann_counts_and_mse():
 
 
 def test_train_config_rejects_bad_values():
-    with pytest.raises(UsageError, match="epochs"):
+    with pytest.raises(ConfigError, match="epochs"):
         TrainConfig(epochs=0)
-    with pytest.raises(UsageError, match="train_limit"):
+    with pytest.raises(ConfigError, match="train_limit"):
         TrainConfig(epochs=1, train_limit=0)
 
 
@@ -203,10 +203,10 @@ def test_augment_crop_flip_equals_the_per_sample_loop(b, c, h, w, pad, seed):
 
 
 def test_train_config_checks_the_device():
-    with pytest.raises(UsageError, match="device must be cpu, cuda or cuda:N, got 'gpu0'"):
+    with pytest.raises(ConfigError, match="device must be cpu, cuda or cuda:N, got 'gpu0'"):
         TrainConfig(epochs=1, device="gpu0")
     if not torch.cuda.is_available():
-        with pytest.raises(UsageError, match="no CUDA GPU"):
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
             TrainConfig(epochs=1, device="cuda")
 
 

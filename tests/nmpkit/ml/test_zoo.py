@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 from nmpkit.ml.zoo import NETWORKS, Recipe, get_network
 
 CONVERTIBLE = (
@@ -100,7 +100,7 @@ def test_autoencoder_matches_the_study_and_code_size():
 
 
 def test_get_network_unknown_lists_choices():
-    with pytest.raises(UsageError, match="mnist, svhn, cifar10, autoencoder.*'lenet'"):
+    with pytest.raises(ConfigError, match="mnist, svhn, cifar10, autoencoder.*'lenet'"):
         get_network("lenet")
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from nmpkit.errors import UsageError
+from nmpkit.errors import ConfigError
 from nmpkit.studies.evaluate import (
     EvalConfig,
     ann_activations,
@@ -24,7 +24,7 @@ def test_parse_lower_bound():
     assert parse_lower_bound("-0.3") == -0.3
     assert parse_lower_bound("0") == 0.0
     for bad in ("0.1", "abc", "nan", "-inf"):
-        with pytest.raises(UsageError, match="--lower-bound"):
+        with pytest.raises(ConfigError, match="--lower-bound"):
             parse_lower_bound(bad)
 
 
@@ -38,9 +38,9 @@ def test_bound_label():
 
 
 def test_eval_config_validation():
-    with pytest.raises(UsageError, match="timesteps"):
+    with pytest.raises(ConfigError, match="timesteps"):
         EvalConfig(timesteps=0, lower_bound=None)
-    with pytest.raises(UsageError, match="percentile"):
+    with pytest.raises(ConfigError, match="percentile"):
         EvalConfig(timesteps=5, lower_bound=None, percentile=101)
 
 
@@ -276,7 +276,7 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
 
 
 def test_eval_config_checks_device_and_memory():
-    with pytest.raises(UsageError, match="device must be cpu, cuda or cuda:N, got 'tpu'"):
+    with pytest.raises(ConfigError, match="device must be cpu, cuda or cuda:N, got 'tpu'"):
         EvalConfig(timesteps=3, lower_bound=None, device="tpu")
-    with pytest.raises(UsageError, match="memory_budget_gb must be > 0, got 0"):
+    with pytest.raises(ConfigError, match="memory_budget_gb must be > 0, got 0"):
         EvalConfig(timesteps=3, lower_bound=None, memory_budget_gb=0)
