@@ -12,6 +12,7 @@ import html
 import io
 import json
 import shutil
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -280,7 +281,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         if fig is None:
             missing.append(caption)
             continue
-        parts.append(f'<figure id="{key}"><img class="figure" alt="{html.escape(caption)}" '
+        parts.append(f'<figure id="{html.escape(key, quote=True)}"><img class="figure" alt="{html.escape(caption)}" '
                      f'src="data:image/png;base64,{_png(fig)}"><figcaption>'
                      f"{html.escape(caption)}</figcaption></figure>")
     csv_links = []
@@ -289,7 +290,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             continue
         dest = out_dir / f"{csv.parent.name}__{csv.name}"
         shutil.copyfile(csv, dest)
-        csv_links.append(f'<li><a href="{dest.name}">{html.escape(dest.name)}</a></li>')
+        href = html.escape(urllib.parse.quote(dest.name), quote=True)
+        csv_links.append(f'<li><a href="{href}">{html.escape(dest.name)}</a></li>')
     rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>"
                    for a, b in _summary_rows(run))
     rec = _json(run, "tradeoff/recommendation.json")

@@ -111,3 +111,34 @@ def test_report_loads_in_headless_chromium(tmp_path):
     assert res.console == ()
     shot = mpimg.imread(res.screenshot)
     assert shot.shape[0] > 1000 and shot[..., :3].std() > 0.05
+
+
+def test_everything_interpolated_into_the_page_is_escaped(tmp_path):
+    """File names, stage summaries, the recommendation and the run path may hold HTML."""
+    from html.parser import HTMLParser
+
+    evil = '<img src=x onerror="alert(1)">'
+    run = tmp_path / 'run<b id="p">'
+    _fake_run(run)
+    (run / "evaluate" / 'x"><svg onload=alert(2)>.csv').write_text("a\n1\n")
+    (run / "evaluate" / "stage.json").write_text(json.dumps(
+        {"stage": f"evaluate{evil}", "summary": {"note": evil}}))
+    (run / "tradeoff/recommendation.json").write_text(json.dumps({"text": evil}))
+    page = write_report(run).read_text()
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attrs = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.attrs += attrs
+
+    p = Tags()
+    p.feed(page)
+    assert p.tags.count("script") == 1  # the page's own figure check, nothing injected
+    assert "svg" not in p.tags and ("id", "p") not in p.attrs
+    assert not {"onerror", "onload"} & {name for name, _ in p.attrs}
+    assert p.tags.count("img") == len(_images(page)) == len(FIGURES)  # the figures alone
+    assert "&lt;svg onload=alert(2)&gt;" in page and "&lt;img src=x" in page  # text, not HTML
