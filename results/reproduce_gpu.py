@@ -48,7 +48,7 @@ from calib.io import atomic_write_text  # noqa: E402
 from nmpkit.ml.data import data_dir, load_dataset, to_tensor  # noqa: E402
 from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
 from nmpkit.ml.zoo import get_network  # noqa: E402
-from nmpkit.studies.evaluate import EvalConfig, convert  # noqa: E402
+from nmpkit.studies.evaluate import EvalConfig, convert_normalized  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("reproduce", HERE / "reproduce.py")
 rp = importlib.util.module_from_spec(_spec)
@@ -148,7 +148,7 @@ def mnist_net(dev: str, limit: int | None = None):
     spec = get_network("mnist")
     mean, std = spec.norm_for("mnist")
     model = load_weights(spec, REPO / "nmpkit/weights/mnist.pt")
-    net = convert(model, to_tensor(data.x_train[:1000], mean, std),
+    net = convert_normalized(model, to_tensor(data.x_train[:1000], mean, std),
                   EvalConfig(timesteps=1, lower_bound=None))
     return (net, to_tensor(data.x_test[:limit], mean, std),
             torch.from_numpy(data.y_test[:limit]).long())

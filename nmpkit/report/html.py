@@ -281,7 +281,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         if fig is None:
             missing.append(caption)
             continue
-        parts.append(f'<figure id="{html.escape(key, quote=True)}"><img class="figure" alt="{html.escape(caption)}" '
+        fid, alt = html.escape(key, quote=True), html.escape(caption, quote=True)
+        parts.append(f'<figure id="{fid}"><img class="figure" alt="{alt}" '
                      f'src="data:image/png;base64,{_png(fig)}"><figcaption>'
                      f"{html.escape(caption)}</figcaption></figure>")
     csv_links = []

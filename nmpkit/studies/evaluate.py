@@ -81,7 +81,7 @@ class EvalConfig:
         resolve_device(self.device)
 
 
-def convert(model: nn.Module, calib_x: torch.Tensor, cfg: EvalConfig):
+def convert_normalized(model: nn.Module, calib_x: torch.Tensor, cfg: EvalConfig):
     """`cosim.convert` with data-based normalization on ``calib_x`` (N, C, H, W)."""
     import cosim
 
@@ -258,7 +258,7 @@ __all__ = [
     "ann_activations",
     "bound_label",
     "config_key",
-    "convert",
+    "convert_normalized",
     "correlation_data",
     "decoded_output",
     "layer_scales",

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     on_cpu = torch.device(cfg.device).type == "cpu"
     ann_model = model if on_cpu else copy.deepcopy(model).to(cfg.device)
     ann_metric = evaluate_ann(ann_model, x, None if spec.task == "reconstruct" else target)
-    net = ev.convert(model, calib_x, cfg)
+    net = ev.convert_normalized(model, calib_x, cfg)
     weights_sha = file_digest(args.weights)
     key = ev.config_key(
         network=spec.name,

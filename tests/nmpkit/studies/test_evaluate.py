@@ -110,13 +110,14 @@ def _mnist_weights(tmp_path):
 @needs_cosim
 def test_chunks_combine_to_the_whole_batch_metric(tmp_path):
     from nmpkit.ml.train import load_weights
-    from nmpkit.studies.evaluate import convert, run_chunks
+    from nmpkit.studies.evaluate import convert_normalized, run_chunks
 
     w, _ = _mnist_weights(tmp_path)
     model = load_weights("mnist", w)
     x = torch.rand(6, 1, 28, 28)
     y = torch.tensor([0, 1, 2, 3, 4, 5])
-    net = convert(model, torch.rand(20, 1, 28, 28), EvalConfig(timesteps=12, lower_bound=None))
+    cfg = EvalConfig(timesteps=12, lower_bound=None)
+    net = convert_normalized(model, torch.rand(20, 1, 28, 28), cfg)
     whole = run_chunks(
         net, x, y, EvalConfig(timesteps=12, lower_bound=0.0, batch_size=6), task="classify"
     )
@@ -260,7 +261,7 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
     from nmpkit.ml.train import load_weights
 
     w, _ = _mnist_weights(tmp_path)
-    net = ev.convert(load_weights("mnist", w), torch.rand(20, 1, 28, 28),
+    net = ev.convert_normalized(load_weights("mnist", w), torch.rand(20, 1, 28, 28),
                      EvalConfig(timesteps=5, lower_bound=None))
     x, y = torch.rand(7, 1, 28, 28), torch.arange(7) % 10
     cfg = EvalConfig(timesteps=5, lower_bound=None, batch_size=3)
