@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the peer SNN simulators for bench/cosim.py WITHOUT touching the venv's torch.
+# Install the peer SNN simulators for bench/cosim_speed.py WITHOUT touching the venv's torch.
 # Each peer declares torch (and sometimes torchvision) as a dependency; a plain `pip install` would
 # replace the CPU torch 2.13.0 with a multi-GB CUDA build. So: --no-deps into a separate target
 # folder, plus the small pure-Python packages they import, used through PYTHONPATH.

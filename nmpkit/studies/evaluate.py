@@ -26,6 +26,7 @@ from torch import nn
 
 from calib.io import atomic_write, content_hash
 from nmpkit.errors import ConfigError
+from nmpkit.studies.batched import batch_slices, metric_per_step
 
 
 def parse_lower_bound(text: str) -> float | None:
@@ -125,15 +126,15 @@ def run_chunks(
     snaps: list[torch.Tensor] = []
     if parts_dir is not None:
         parts_dir.mkdir(parents=True, exist_ok=True)
-    for start in range(0, n, cfg.batch_size):
-        xb, tb = x[start : start + cfg.batch_size], target[start : start + cfg.batch_size]
+    for sl in batch_slices(n, cfg.batch_size):
+        start, xb, tb = sl.start, x[sl], target[sl]
         name = f"chunk_{start:07d}_{len(xb)}.pt"
         part = parts_dir / name if parts_dir is not None else None
         if part is not None and part.is_file():
             rec = torch.load(part, weights_only=True)
         else:
             res = _simulate(net, xb, T, cfg)
-            per = res.accuracy_per_step(tb) if task == "classify" else res.mse_per_step(tb)
+            per = metric_per_step(res, tb, task)
             rates = [float(torch.as_tensor(r).double().mean()) for r in res.layer_rates]
             rec = {
                 "metric": torch.as_tensor(per, dtype=torch.float64).reshape(T),

@@ -50,13 +50,11 @@ def _representative(gain: torch.Tensor, thr: torch.Tensor) -> tuple[torch.Tensor
 
 
 def accuracy(net, x, y, neurons, timesteps: int, batch: int = 250) -> float:
-    import cosim
+    """Accuracy after ``timesteps`` over all of ``x`` (`nmpkit.studies.batched`)."""
+    from nmpkit.studies.batched import simulate_batched
 
-    correct = 0.0
-    for i in range(0, x.shape[0], batch):
-        r = cosim.simulate(net, x[i:i + batch], timesteps=timesteps, neuron=neurons)
-        correct += float(r.accuracy_per_step(y[i:i + batch])[-1]) * r.batch_size
-    return correct / x.shape[0]
+    run = simulate_batched(net, x, y, batch=batch, timesteps=timesteps, neuron=neurons)
+    return float(run.metric[-1])
 
 
 def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps: int,

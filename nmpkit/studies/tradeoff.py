@@ -80,16 +80,13 @@ def sweep_points(cal: Calibration, v_neg_volts: Sequence[float]) -> list[float]:
 
 
 def _eval(clf: Classifier, neuron, timesteps: int, batch: int) -> dict[str, Any]:
-    import cosim
+    from functools import reduce
 
-    n = clf.x.shape[0]
-    acc = torch.zeros(timesteps, dtype=torch.float64)
-    merged = None
-    for i in range(0, n, batch):
-        r = cosim.simulate(clf.net, clf.x[i:i + batch], timesteps=timesteps, neuron=neuron)
-        acc += r.accuracy_per_step(clf.y[i:i + batch]) * r.batch_size
-        merged = r if merged is None else _merge(merged, r)
-    acc /= n
+    from nmpkit.studies.batched import simulate_batched
+
+    run = simulate_batched(clf.net, clf.x, clf.y, batch=batch, keep=True, timesteps=timesteps,
+                           neuron=neuron)
+    acc, merged = run.metric, reduce(_merge, run.results)
     return {"accuracy": float(acc[-1]), "best_accuracy": float(acc.max()),
             "best_step": int(acc.argmax()) + 1, "result": merged}
 
