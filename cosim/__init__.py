@@ -16,6 +16,7 @@ from cosim.engine import simulate
 from cosim.errors import ConversionError, SimulationInputError
 from cosim.network import SpikingLayer, SpikingNetwork, SynapticOp
 from cosim.neuron import IFNeuron
+from cosim.nir import from_nir, to_nir
 from cosim.result import SimulationResult
 
 __all__ = [
@@ -31,5 +32,7 @@ __all__ = [
     "calibrated_neurons",
     "convert",
     "energy",
+    "from_nir",
     "simulate",
+    "to_nir",
 ]

@@ -109,7 +109,9 @@ def simulate(net: SpikingNetwork, inputs: Tensor, *, timesteps: int,
             units. Ignored in favour of ``neuron`` when that is given (then it must be left at
             its default or agree with it).
         reset: ``"subtract"`` or ``"zero"`` (same rule as ``lower_bound`` with ``neuron``).
-        neuron: An ``IFNeuron`` for every spiking layer, or one per layer; default the ideal IF.
+        neuron: An ``IFNeuron`` for every spiking layer, or one per layer; default
+            ``net.neuron`` (its floor/reset replaced by ``lower_bound``/``reset`` when given),
+            else the ideal IF.
         device: Where to run (e.g. ``"cuda"``); default CPU. Results come back on the CPU.
         encoding: ``"current"`` (input applied as a constant current every step) or
             ``"poisson"`` (inputs in [-1, 1] give spikes of sign(x) with probability |x| per

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -121,6 +121,11 @@ def layer_params(net: SpikingNetwork, neuron: IFNeuron | Sequence[IFNeuron] | No
                  lower_bound: float | None, reset: str, device: torch.device,
                  dtype: torch.dtype) -> list[LayerParams]:
     """Device-ready parameters of every layer (raises SimulationInputError on mismatch)."""
+    if neuron is None and net.neuron is not None:  # the network's own model (cosim.from_nir),
+        neuron = [replace(n, lower_bound=n.lower_bound if lower_bound is None else lower_bound,
+                          reset=n.reset if reset == "subtract" else reset)  # floor/reset asked
+                  for n in net.neuron]
+        lower_bound, reset = None, "subtract"
     out = []
     for ly, n in zip(net.layers, _neurons(neuron, len(net.layers), lower_bound, reset),
                      strict=True):

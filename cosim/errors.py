@@ -15,4 +15,8 @@ class SimulationInputError(CosimError, ValueError):
     """Bad argument to the simulator (shape, timesteps, bound): names the argument and value."""
 
 
-__all__ = ["ConversionError", "CosimError", "SimulationInputError"]
+class NIRError(CosimError, ValueError):
+    """A NIR graph cannot be read or written: names the node (or layer), its type and why."""
+
+
+__all__ = ["ConversionError", "CosimError", "NIRError", "SimulationInputError"]

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.app.commands.calibrate",
     "nmpkit.app.commands.train",
     "nmpkit.app.commands.evaluate",
+    "nmpkit.app.commands.export_nir",
     "nmpkit.app.commands.tradeoff",
     "nmpkit.app.commands.modulate",
     "nmpkit.app.commands.cosim_check",
