@@ -202,21 +202,22 @@ def _tradeoff(ctx: StageContext) -> dict[str, Any]:
 
 
 def _modulate(ctx: StageContext) -> dict[str, Any]:
+    from nmpkit.studies.modulation import ModulateConfig
+    from nmpkit.studies.modulation import run as run_study
+
     if (skip := _skip_unless_classifier(ctx)) is not None:
         return skip
-    v = ctx.config["variation"]
-    work = ctx.cache_dir / "out"
-    _command("modulate", [*_classifier_argv(ctx),
-                          "--weights", ctx.upstream["train"] / "weights.pt",
-                          "--limit", v["eval_limit"], "--timesteps", v["timesteps"],
-                          "--sigma", *v["sigmas"],
-                          *(["--window", v["window_steps"]] if v["window_steps"] else []),
-                          "--max-pulses", v["max_pulses"], "--seed", ctx.config["run"]["seed"],
-                          "--out", work], ctx)
-    _copy_results(work, ctx.out_dir)
-    res = json.loads((work / "modulate.json").read_text())
+    v, cfg = ctx.config["variation"], ctx.config
+    res = run_study(ModulateConfig(
+        calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
+        weights=str(ctx.upstream["train"] / "weights.pt"), data_root=cfg["data"]["root"],
+        network=cfg["network"]["name"], dataset=cfg["data"]["dataset"], limit=v["eval_limit"],
+        timesteps=v["timesteps"], sigmas=tuple(v["sigmas"]), window=v["window_steps"] or None,
+        max_pulses=v["max_pulses"], seed=cfg["run"]["seed"]),
+        progress=None if ctx.quiet else print)
+    res.save(ctx.out_dir)
     return {f"sigma={r['sigma']:g}": f"{r['accuracy_before']:.4f}->{r['accuracy_after']:.4f}"
-            for r in res["rows"]}
+            for r in res.rows}
 
 
 def _cosim_check(ctx: StageContext) -> dict[str, Any]:

@@ -39,67 +39,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    import pandas as pd
     import torch
 
-    from calib import Calibration
-    from calib.io import atomic_write_csv, atomic_write_json, provenance
-    from cosim.modulation import ModulationConfig
     from nmpkit.app.errors import UsageError
-    from nmpkit.studies.modulation import run_study
-    from nmpkit.studies.tradeoff import load_classifier
+    from nmpkit.studies.modulation import ModulateConfig
+    from nmpkit.studies.modulation import run as run_study
 
     if any(s < 0 for s in args.sigma):
         raise UsageError(f"--sigma values must be >= 0, got {args.sigma}")
-    try:
-        cfg = ModulationConfig(window=args.window, tolerance=args.tolerance,
-                               max_iterations=args.max_iterations,
-                               pulse_budget=args.max_pulses)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    cfg = ModulateConfig(
+        calibration=args.calibration, weights=args.weights, data_root=args.data_root,
+        network=args.network, dataset=args.dataset, limit=args.limit, timesteps=args.timesteps,
+        sigmas=tuple(args.sigma), v_neg_volts=args.v_neg, levels=args.levels,
+        sigma_pulse=args.sigma_pulse, window=args.window, tolerance=args.tolerance,
+        max_iterations=args.max_iterations, max_pulses=args.max_pulses, seed=args.seed)
     torch.set_num_threads(max(1, args.threads))
-    cal = Calibration.load(args.calibration)
-    v_neg = cal.v_neg_volts if args.v_neg is None else args.v_neg
-    clf = load_classifier(network=args.network, weights=args.weights, dataset=args.dataset,
-                          data_root=args.data_root, limit=args.limit)
     quiet = bool(args.quiet) or bool(args.json)
-    res = run_study(cal, clf.net, clf.x, clf.y, sigmas=args.sigma, timesteps=args.timesteps,
-                    v_neg_volts=v_neg, seed=args.seed, levels=args.levels,
-                    sigma_pulse=args.sigma_pulse, config=cfg,
-                    progress=None if quiet else print)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    res |= {"ann_accuracy": clf.ann_accuracy, "timesteps": args.timesteps,
-            "provenance": provenance(command="nmpkit modulate", calibration=args.calibration,
-                                     calibration_sources=cal.sources, seed=args.seed,
-                                     **clf.info)}
-    atomic_write_json(out / "modulate.json", res)
-    flat = [{"sigma": r["sigma"], "accuracy_before": r["accuracy_before"],
-             "accuracy_after": r["accuracy_after"], **{f"{k}": ly[k] for k in (
-                 "layer", "iterations", "pulses", "estimate_error_rms_before",
-                 "estimate_error_rms_after", "true_error_rms_after", "not_converged")}}
-            for r in res["rows"] for ly in r["layers"]]
-    atomic_write_csv(out / "modulation_layers.csv", pd.DataFrame(flat))
-    atomic_write_csv(out / "modulation.csv", pd.DataFrame([{
-                   "sigma": r["sigma"], "accuracy_ideal": res["ideal_accuracy"],
-                   "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
-                   "iterations": max(ly["iterations"] for ly in r["layers"]),
-                   "pulses": sum(ly["pulses"] for ly in r["layers"]),
-                   "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
-                   "synapses": sum(ly["synapses"] for ly in r["layers"])}
-                  for r in res["rows"]]))
+    res = run_study(cfg, progress=None if quiet else print)
+    paths = res.save(args.out)
     if args.json:
-        print(json.dumps({"ideal_accuracy": res["ideal_accuracy"],
+        print(json.dumps({"ideal_accuracy": res.ideal_accuracy,
                           "rows": [{k: r[k] for k in ("sigma", "accuracy_before",
-                                                      "accuracy_after")} for r in res["rows"]]}))
+                                                      "accuracy_after")} for r in res.rows]}))
     elif not args.quiet:
-        print(f"ideal {res['ideal_accuracy']:.4f}")
-        for r in res["rows"]:
+        print(f"ideal {res.ideal_accuracy:.4f}")
+        for r in res.rows:
             nc = sum(ly["not_converged"] for ly in r["layers"])
             pulses = sum(ly["pulses"] for ly in r["layers"])
             print(f"σ={r['sigma']:g}: before {r['accuracy_before']:.4f} → after "
                   f"{r['accuracy_after']:.4f} ({pulses} pulses, {nc} synapses not converged)")
-        print(f"wrote {out / 'modulate.json'}")
+        print(f"wrote {paths[0]}")
     return 0

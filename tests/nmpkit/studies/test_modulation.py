@@ -50,3 +50,32 @@ def test_with_weights_replaces_only_the_given_ops():
     assert torch.equal(new.layers[0].ops[0].weight, torch.zeros(2, 3))
     assert torch.equal(new.layers[1].ops[0].weight, net.layers[1].ops[0].weight)
     assert torch.equal(new.layers[0].ops[0].bias, net.layers[0].ops[0].bias)
+
+
+def test_modulate_config_refuses_bad_values_and_the_result_round_trips(tmp_path):
+    import pytest
+
+    from nmpkit.errors import ConfigError
+    from nmpkit.studies.modulation import ModulateConfig, ModulateResult
+
+    base = dict(calibration="c.json", weights="w.pt", data_root="d")
+    with pytest.raises(ConfigError, match=r"sigmas must be >= 0, got \[0.1, -0.2\]"):
+        ModulateConfig(**base, sigmas=(0.1, -0.2))
+    with pytest.raises(ConfigError, match="window"):
+        ModulateConfig(**base, window=0)
+    with pytest.raises(ConfigError, match="no modulation result"):
+        ModulateResult.load(tmp_path)
+    layer = {"layer": "fc1", "iterations": 3, "pulses": 7, "estimate_error_rms_before": 0.2,
+             "estimate_error_rms_after": 0.01, "true_error_rms_after": 0.02, "not_converged": 1,
+             "synapses": 40}
+    rec = {"ideal_accuracy": 0.9, "rows": [{"sigma": 0.1, "accuracy_before": 0.7,
+                                            "accuracy_after": 0.88, "layers": [layer, layer]}]}
+    paths = ModulateResult(rec).save(tmp_path)
+    assert [p.name for p in paths] == ["modulate.json", "modulation_layers.csv", "modulation.csv"]
+    back = ModulateResult.load(tmp_path)
+    assert back.record == rec and back.ideal_accuracy == 0.9
+    import pandas as pd
+
+    per_sigma = pd.read_csv(tmp_path / "modulation.csv")
+    assert per_sigma.loc[0, "pulses"] == 14 and per_sigma.loc[0, "synapses"] == 80  # hand sums
+    assert len(pd.read_csv(tmp_path / "modulation_layers.csv")) == 2
