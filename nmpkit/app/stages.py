@@ -226,18 +226,19 @@ def _cosim_check(ctx: StageContext) -> dict[str, Any]:
         note = f"not run: the co-simulation network reads 28x28 digits, dataset is {ds!r}"
         (ctx.out_dir / "skipped.txt").write_text(note + "\n")
         return {"skipped": note}
+    from nmpkit.studies.cosim_check import CosimCheckConfig
+    from nmpkit.studies.cosim_check import run as run_check
+
     c = ctx.config["cosim_check"]
-    work = ctx.cache_dir / "out"
-    _command("cosim_check", ["--calibration",
-                             ctx.upstream["calibrate"] / "calibration.json",
-                             "--dataset", ds, "--data-root", ctx.config["data"]["root"],
-                             "--hidden", c["hidden"], "--timesteps", c["timesteps"],
-                             "--v-neg", *c["v_neg_volts"], "--seed", ctx.config["run"]["seed"],
-                             "--out", work], ctx)
-    _copy_results(work, ctx.out_dir)
-    res = json.loads((work / "cosim_check.json").read_text())
+    res = run_check(CosimCheckConfig(
+        calibration=str(ctx.upstream["calibrate"] / "calibration.json"), dataset=ds,
+        data_root=ctx.config["data"]["root"], hidden=c["hidden"], timesteps=c["timesteps"],
+        v_neg_volts=tuple(c["v_neg_volts"]), seed=ctx.config["run"]["seed"]),
+        progress=None if ctx.quiet else (lambda p: print(
+            f"V_NEG {p.v_neg_volts:g} V sample {p.sample}: ngspice {p.ngspice_seconds:.1f} s")))
+    res.save(ctx.out_dir)
     return {f"{r['model']}@{r['v_neg_volts']:g}V": f"{100 * r['rel_mae']:.2f}%"
-            for r in res["summary"]}
+            for r in res.rows}
 
 
 # --- report ---------------------------------------------------------------------------------

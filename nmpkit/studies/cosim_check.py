@@ -11,13 +11,15 @@ normalization, and run for T steps
   V_NEG / V_th,nominal (what the design values alone predict), and the plain network (gain 1).
 
 Per-neuron spike counts are compared: MAE and MAE / mean circuit count (the figure of merit).
+As a typed call: ``run(CosimCheckConfig(...)) -> CosimCheckResult`` (``.save(dir)``/``.load``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from calib.calibration import Calibration
+from nmpkit.errors import ConfigError
 
 MODELS = ("calibrated", "ideal_nominal", "ideal_unit")
 
@@ -176,4 +179,105 @@ def summarize(points: Sequence[CheckPoint]) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["MODELS", "CheckPoint", "run_check", "small_network", "summarize"]
+# --- the study as a typed call: CosimCheckConfig -> run -> CosimCheckResult --------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CosimCheckConfig:
+    """Everything `run` needs (the values of `nmpkit cosim-check`'s options)."""
+
+    calibration: str
+    data_root: str
+    dataset: str = "mnist"
+    hidden: int = 20
+    timesteps: int = 100
+    v_neg_volts: tuple[float, ...] = (0.0, -0.5)
+    samples: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "v_neg_volts", tuple(float(v) for v in self.v_neg_volts))
+        for name in ("timesteps", "hidden", "samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if any(v > 0 for v in self.v_neg_volts):
+            raise ConfigError(f"v_neg_volts must be <= 0, got {list(self.v_neg_volts)}")
+
+
+@dataclass(frozen=True, slots=True)
+class CosimCheckResult:
+    """``summary`` (what ``cosim_check.json`` holds: per V_NEG and model the MAE, the network,
+    the calibration's units, provenance) and ``counts`` (one row per neuron and sample)."""
+
+    summary: dict[str, Any]
+    counts: list[dict[str, Any]]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self.summary["summary"])
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """``cosim_check.json`` and ``counts.csv`` into ``out_dir``."""
+        import pandas as pd
+
+        from calib.io import atomic_write_csv, atomic_write_json
+
+        out = Path(out_dir)
+        return [atomic_write_csv(out / "counts.csv", pd.DataFrame(self.counts)),
+                atomic_write_json(out / "cosim_check.json", self.summary)]
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> CosimCheckResult:
+        """The result `save` wrote into ``out_dir``."""
+        import json
+
+        import pandas as pd
+
+        out = Path(out_dir)
+        if not (out / "cosim_check.json").is_file():
+            raise ConfigError(f"{out}: no co-simulation check result here")
+        return cls(json.loads((out / "cosim_check.json").read_text(encoding="utf-8")),
+                   pd.read_csv(out / "counts.csv").to_dict("records"))
+
+
+def run(cfg: CosimCheckConfig,
+        progress: Callable[[CheckPoint], None] | None = None) -> CosimCheckResult:
+    """Train the small network, run it in ngspice and in cosim for every V_NEG; compare."""
+    from calib.io import provenance
+    from nmpkit.ml.data import load_dataset
+
+    cal = Calibration.load(cfg.calibration)
+    ds = load_dataset(cfg.dataset, cfg.data_root)
+    net, pool = small_network(ds.x_train, ds.y_train, hidden=cfg.hidden, seed=cfg.seed)
+    x = pool(ds.x_test[:cfg.samples])
+    with torch.no_grad():
+        acc = float((torch.as_tensor(net.ann_forward(pool(ds.x_test[:2000]))[-1]).argmax(1)
+                     == torch.as_tensor(ds.y_test[:2000])).double().mean())
+    points = run_check(cal, net, x, v_neg_volts=cfg.v_neg_volts, timesteps=cfg.timesteps,
+                       progress=progress)
+    counts = [{"v_neg_volts": p.v_neg_volts, "sample": p.sample, "layer": li, "neuron": i,
+               "count_spice": int(c[i]), "count_calibrated": int(p.cosim["calibrated"][li][i]),
+               "count_ideal": int(p.cosim["ideal_nominal"][li][i]),
+               "count_ideal_unit": int(p.cosim["ideal_unit"][li][i])}
+              for p in points for li, c in enumerate(p.circuit) for i in range(len(c))]
+    vs = list(cfg.v_neg_volts)
+    summary = {
+        "summary": summarize(points),
+        "network": {"layers": [list(ly.shape) for ly in net.layers], "inputs": 49,
+                    "ann_accuracy_2000_test": acc, "dataset": cfg.dataset,
+                    "data_source": ds.source},
+        "timesteps": cfg.timesteps, "dt_seconds": cal.dt_seconds,
+        "i_unit_amps": cal.i_unit_amps,
+        "rest_volts": {str(v): cal.rest_at(v) for v in vs},
+        "floor_theta": {str(v): cal.floor_theta(v) for v in vs},
+        "gate_seconds": {str(p.v_neg_volts): p.gate_seconds for p in points},
+        "ngspice_seconds": sum(p.ngspice_seconds for p in points),
+        "provenance": provenance(command="nmpkit cosim-check", calibration=cfg.calibration,
+                                 calibration_sources=cal.sources, seed=cfg.seed,
+                                 hidden=cfg.hidden, samples=cfg.samples, v_neg=vs),
+    }
+    return CosimCheckResult(summary, counts)
+
+
+__all__ = ["MODELS", "CheckPoint", "CosimCheckConfig", "CosimCheckResult", "run", "run_check",
+           "small_network", "summarize"]

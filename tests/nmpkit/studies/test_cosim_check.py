@@ -44,3 +44,22 @@ def test_calibrated_cosim_tracks_the_transistor_network(cal):
     assert rows["calibrated"]["mae"] <= rows["ideal_nominal"]["mae"], rows
     assert rows["calibrated"]["mae"] <= rows["ideal_unit"]["mae"], rows
     assert pts[0].gate_seconds > 0 and len(pts[0].circuit) == 2
+
+
+def test_cosim_check_config_refuses_bad_values_and_the_result_round_trips(tmp_path):
+    from nmpkit.errors import ConfigError
+    from nmpkit.studies.cosim_check import CosimCheckConfig, CosimCheckResult
+
+    with pytest.raises(ConfigError, match="hidden must be >= 1, got 0"):
+        CosimCheckConfig(calibration="c.json", data_root="d", hidden=0)
+    with pytest.raises(ConfigError, match=r"v_neg_volts must be <= 0, got \[0.0, 0.3\]"):
+        CosimCheckConfig(calibration="c.json", data_root="d", v_neg_volts=(0, 0.3))
+    with pytest.raises(ConfigError, match="no co-simulation check result"):
+        CosimCheckResult.load(tmp_path)
+    counts = [{"v_neg_volts": -0.5, "sample": 0, "layer": li, "neuron": i, "count_spice": 3,
+               "count_calibrated": 3, "count_ideal": 4, "count_ideal_unit": 5}
+              for li in range(2) for i in range(3)]
+    summary = {"summary": [{"v_neg_volts": -0.5, "model": "calibrated", "rel_mae": 0.0}]}
+    CosimCheckResult(summary, counts).save(tmp_path)
+    back = CosimCheckResult.load(tmp_path)
+    assert back.summary == summary and back.counts == counts and back.rows == summary["summary"]
