@@ -79,11 +79,9 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
 # --- calibrate ------------------------------------------------------------------------------
 
 def _calibrate(ctx: StageContext) -> dict[str, Any]:
-    out = ctx.out_dir / "calibration.json"
-    _command("calibrate", [ctx.upstream["characterize"], "--out", out], ctx)
-    from calib import Calibration
+    from nmpkit.app.commands.calibrate import calibrate
 
-    cal = Calibration.load(out)
+    cal, _ = calibrate(ctx.upstream["characterize"], ctx.out_dir / "calibration.json")
     return {"dt_seconds": cal.dt_seconds, "i_unit_amps": cal.i_unit_amps}
 
 

@@ -11,6 +11,7 @@ import argparse
 
 NAME = "calibrate"
 HELP = "fit a calibration (unit mapping, transfer curve, floor, energy, mismatch) from tables"
+RATE_FRACTION = 0.25
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="calibration file to write (default: %(default)s)")
     p.add_argument("--dt", type=float, default=None, metavar="SECONDS",
                    help="network timestep (default: 1 / (rate-fraction x max rate))")
-    p.add_argument("--rate-fraction", type=float, default=0.25,
+    p.add_argument("--rate-fraction", type=float, default=RATE_FRACTION,
                    help="fraction of the circuit's max rate that one spike per step maps to "
                    "(default: %(default)s)")
     p.add_argument("--v-dd", type=float, default=None, help="operating V_DD (default: design's)")
@@ -27,20 +28,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="operating V_NEG of the transfer curve (default: design's)")
 
 
-def run(args: argparse.Namespace) -> int:
+def calibrate(table_dir, out, *, dt_seconds: float | None = None,
+              rate_fraction: float = RATE_FRACTION, v_dd_volts: float | None = None,
+              v_neg_volts: float | None = None):
+    """``calib.fit`` of ``table_dir`` with this command's provenance, saved to ``out``.
+
+    Returns ``(calibration, path)``; `nmpkit run`'s calibrate stage calls it too.
+    """
     import dataclasses
-    import json
 
     from calib import fit
     from calib.io import provenance
 
-    cal = fit(args.table_dir, dt_seconds=args.dt, rate_fraction=args.rate_fraction,
-              v_dd_volts=args.v_dd, v_neg_volts=args.v_neg)
-    prov = provenance(command="nmpkit calibrate", table_dir=str(args.table_dir),
-                      dt_seconds=args.dt, rate_fraction=args.rate_fraction,
-                      v_dd_volts=args.v_dd, v_neg_volts=args.v_neg)
+    fit_args = dict(dt_seconds=dt_seconds, rate_fraction=rate_fraction, v_dd_volts=v_dd_volts,
+                    v_neg_volts=v_neg_volts)
+    cal = fit(table_dir, **fit_args)
+    prov = provenance(command="nmpkit calibrate", table_dir=str(table_dir), **fit_args)
     cal = dataclasses.replace(cal, sources=cal.sources | {"calibrate": prov})
-    path = cal.save(args.out)
+    return cal, cal.save(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    cal, path = calibrate(args.table_dir, args.out, dt_seconds=args.dt,
+                          rate_fraction=args.rate_fraction, v_dd_volts=args.v_dd,
+                          v_neg_volts=args.v_neg)
     summary = {
         "calibration": str(path), "dt_seconds": cal.dt_seconds,
         "i_unit_amps": cal.i_unit_amps, "q_spike_coulombs": cal.q_spike_coulombs,
