@@ -106,9 +106,10 @@ def _train(ctx: StageContext) -> dict[str, Any]:
         meta = json.loads(side.read_text()) if side.is_file() else {"source": str(src)}
     else:
         cache_w = ctx.cache_dir / "weights.pt"
-        _command("train", [net["name"], "--data-root", data["root"], "--dataset",
-                           _dataset(ctx.config), "--out", cache_w, "--epochs", net["epochs"],
-                           "--seed", ctx.inputs["seed"], "--resume"], ctx)
+        from nmpkit.app.commands.train import train_zoo
+
+        train_zoo(net["name"], data_root=data["root"], dataset=_dataset(ctx.config), out=cache_w,
+                  quiet=ctx.quiet, epochs=net["epochs"], seed=ctx.inputs["seed"], resume=True)
         shutil.copy2(cache_w, out)
         meta = json.loads(cache_w.with_suffix(".json").read_text())
     (ctx.out_dir / "weights.json").write_text(json.dumps(meta, indent=2, default=str))

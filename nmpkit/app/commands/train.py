@@ -64,6 +64,34 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     import torch
+
+    from nmpkit.app.errors import UsageError
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    quiet = getattr(args, "quiet", False)
+    meta = train_zoo(args.network, data_root=args.data_root, dataset=args.dataset, out=args.out,
+                     quiet=quiet, epochs=args.epochs, seed=args.seed,
+                     train_limit=args.train_limit, eval_limit=args.eval_limit, half=args.half,
+                     checkpoint_seconds=args.checkpoint_seconds, resume=args.resume,
+                     max_batches=args.max_batches, device=args.device, amp=args.amp)
+    last = meta["history"][-1] if meta["history"] else {}
+    if getattr(args, "json", False):
+        print(json.dumps({"out": str(args.out), **last}))
+    elif not quiet:
+        print(f"wrote {args.out} after {meta['epochs_done']} epochs: {last}")
+    return 0
+
+
+def train_zoo(network: str, *, data_root, dataset: str | None, out, quiet: bool = False,
+              epochs: int | None = None, **options) -> dict:
+    """Train zoo ``network`` on ``dataset`` (default: its own) with a progress bar per epoch.
+
+    ``options`` are `TrainConfig` fields; ``epochs`` None is the recipe's. Returns the
+    sidecar's metadata. `nmpkit run`'s train stage calls it too.
+    """
     from tqdm import tqdm
 
     from nmpkit.app.errors import UsageError
@@ -71,31 +99,15 @@ def run(args: argparse.Namespace) -> int:
     from nmpkit.ml.train import TrainConfig, train
     from nmpkit.ml.zoo import get_network
 
-    spec = get_network(args.network)
-    dataset = args.dataset or spec.datasets[0]
+    spec = get_network(network)
+    dataset = dataset or spec.datasets[0]
     if dataset not in spec.datasets:
         raise UsageError(
             f"--dataset for {spec.name} must be one of {', '.join(spec.datasets)}, got {dataset!r}"
         )
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        epochs=args.epochs or spec.recipe.epochs,
-        seed=args.seed,
-        train_limit=args.train_limit,
-        eval_limit=args.eval_limit,
-        half=args.half,
-        checkpoint_seconds=args.checkpoint_seconds,
-        resume=args.resume,
-        command_line=_command_line(),
-        max_batches=args.max_batches,
-        device=args.device,
-        amp=args.amp,
-    )
-    data = load_dataset(dataset, args.data_root)
-    quiet = getattr(args, "quiet", False)
+    cfg = TrainConfig(epochs=epochs or spec.recipe.epochs, command_line=_command_line(),
+                      **options)
+    data = load_dataset(dataset, data_root)
     bar = None
 
     def on_epoch_start(epoch: int, n_batches: int) -> None:
@@ -115,15 +127,10 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
-    meta = train(spec, data, args.out, cfg, on_batch=on_batch, on_epoch_start=on_epoch_start)
+    meta = train(spec, data, out, cfg, on_batch=on_batch, on_epoch_start=on_epoch_start)
     if bar is not None:
         bar.close()
-    last = meta["history"][-1] if meta["history"] else {}
-    if getattr(args, "json", False):
-        print(json.dumps({"out": str(args.out), **last}))
-    elif not quiet:
-        print(f"wrote {args.out} after {meta['epochs_done']} epochs: {last}")
-    return 0
+    return meta
 
 
 def _command_line() -> str:
