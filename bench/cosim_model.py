@@ -27,7 +27,7 @@ ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "m
 
 
 def add_common_arguments(ap: argparse.ArgumentParser) -> None:
-    """Options shared by bench/cosim_speed.py and bench/cosim_profile.py (data, weights, B, T)."""
+    """Options shared by bench/bench_cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
     env = os.environ.get("NMPKIT_DATA")
     ap.add_argument("--data", type=Path, default=Path(env) / "mnist.npz" if env else None,
                     help="MNIST as .npz (default: $NMPKIT_DATA/mnist.npz)")

@@ -137,19 +137,6 @@ def net_floor(neuron) -> str:
     return ", ".join(lbs)
 
 
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion k/n."""
-    import math
-
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     """`nmpkit evaluate --nir FILE`: simulate a NIR file on a classifier's test set."""
     import json
@@ -168,6 +155,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from nmpkit.ml.data import load_dataset, to_tensor
     from nmpkit.ml.zoo import get_network
     from nmpkit.studies import evaluate as ev
+    from nmpkit.studies.stats import wilson
 
     path = Path(args.nir)
     if not path.is_file():
