@@ -149,7 +149,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     import cosim
-    from calib.io import atomic_write_json, file_digest, provenance
+    from calib.io import atomic_write_csv, atomic_write_json, file_digest, provenance
     from cosim.nir import nir_metadata, with_neuron
     from nmpkit.app.errors import UsageError
     from nmpkit.ml.data import load_dataset, to_tensor
@@ -207,9 +207,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                         parts_dir=out.with_name(f"{out.name}.parts-{key}"), progress=bar.update)
     bar.close()
     df = pd.DataFrame({"t": range(1, cfg.timesteps + 1), "accuracy": res["metric"]})
-    tmp = out.with_name(out.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(out)
+    atomic_write_csv(out, df)
     n = len(x)
     final = float(df.accuracy.iloc[-1])
     summary = {"nir": str(path), "nir_sha256": sha, "network": spec.name, "dataset": dataset,
