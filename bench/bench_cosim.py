@@ -41,7 +41,7 @@ from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E40
 from cosim_peers import PEERS, SEMANTICS, plain_torch_loop  # noqa: E402
 
 import cosim  # noqa: E402
-from calib.provenance import git_revision  # noqa: E402
+from calib.io import git_revision  # noqa: E402
 
 MAC_PER_SAMPLE_STEP = 20 * 9 * 26 * 26 + 50 * 20 * 25 * 22 * 22 + 24200 * 500 + 500 * 10
 

@@ -66,8 +66,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--timesteps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get(
-        "NMPKIT_DATASETS", "/work/shared/datasets")) / "mnist.npz")
+    env = os.environ.get("NMPKIT_DATA")  # the datasets' folder (README: data paths)
+    ap.add_argument("--data", type=Path, default=Path(env) / "mnist.npz" if env else None)
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
     ap.add_argument("--child", type=str, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

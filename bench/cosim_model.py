@@ -1,6 +1,6 @@
 """The benchmark's MNIST network (20C3-50C5-FC500-FC10) and its weights.
 
-Layer names (``nn.Sequential`` indices, the same as ``nmpkit.zoo.mnist_net``):
+Layer names (``nn.Sequential`` indices, the same as ``nmpkit.ml.zoo.mnist_net``):
 ``0`` Conv2d(1, 20, 3), ``1`` ReLU, ``2`` Conv2d(20, 50, 5), ``3`` ReLU, ``4`` Flatten,
 ``5`` Linear(24200, 500), ``6`` ReLU, ``7`` Dropout(0.5), ``8`` Linear(500, 10).
 
@@ -21,16 +21,16 @@ import numpy as np
 import torch
 from torch import nn
 
-DATASETS = Path(os.environ.get("NMPKIT_DATASETS", "/work/shared/datasets"))
+from calib.io import atomic_write
+
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 
 
 def add_common_arguments(ap: argparse.ArgumentParser) -> None:
     """Options shared by bench/bench_cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
-    ap.add_argument("--data", type=Path, default=DATASETS / "mnist.npz",
-                    help="MNIST .npz (x_train, y_train, x_test, y_test); default "
-                         "$NMPKIT_DATASETS/mnist.npz, NMPKIT_DATASETS defaulting to "
-                         "/work/shared/datasets")
+    env = os.environ.get("NMPKIT_DATA")
+    ap.add_argument("--data", type=Path, default=Path(env) / "mnist.npz" if env else None,
+                    help="MNIST as .npz (default: $NMPKIT_DATA/mnist.npz)")
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
     ap.add_argument("--batch", type=int, default=256)
@@ -44,7 +44,9 @@ def mnist_net() -> nn.Sequential:
         nn.Linear(50 * 22 * 22, 500), nn.ReLU(), nn.Dropout(0.5), nn.Linear(500, 10))
 
 
-def load_mnist(path: Path) -> dict[str, torch.Tensor]:
+def load_mnist(path: Path | None) -> dict[str, torch.Tensor]:
+    if path is None:
+        raise SystemExit("bench: no MNIST file: pass --data FILE.npz or set NMPKIT_DATA")
     with np.load(path) as d:
         out = {k: torch.from_numpy(d[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
     for k in ("x_train", "x_test"):
@@ -100,8 +102,5 @@ def get_model(data: dict[str, torch.Tensor], weights: Path | None,
         load_state(model, cached)
         return model.eval(), f"{cached} (1 epoch, trained by the bench)"
     model = train_one_epoch(data)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(cached)
+    atomic_write(cached, lambda tmp: torch.save(model.state_dict(), tmp))
     return model, f"{cached} (1 epoch, trained now)"

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# the repository root first: bench/cosim.py would shadow the cosim package
+# the repository root first: a bench script named like a package would shadow it
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cosim import IFNeuron, convert, from_nir, simulate, to_nir  # noqa: E402

@@ -28,10 +28,8 @@ are refused naming the field (`calib._checks`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,8 @@ import numpy as np
 from calib._checks import validate
 from calib.energy_model import EnergyLookups
 from calib.errors import CalibrationError
+from calib.io import atomic_write_text
+from calib.io import content_hash as io_content_hash
 
 FORMAT = "nmpkit-calibration"
 SCHEMA_VERSION = 1
@@ -50,8 +50,7 @@ SEAL = "content_sha256"
 
 def content_hash(data: dict[str, Any]) -> str:
     """sha256 of a calibration dict's canonical JSON (sorted keys, no ``content_sha256``)."""
-    rest = {k: v for k, v in data.items() if k != SEAL}
-    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
+    return io_content_hash({k: v for k, v in data.items() if k != SEAL})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,22 +289,9 @@ class Calibration(EnergyLookups):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the calibration as JSON, atomically. Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = self.to_dict()
         data[SEAL] = content_hash(data)
-        text = json.dumps(data, indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a calibration is meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Calibration:

@@ -27,7 +27,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from calib.errors import CalibrationError
+from calib.io import atomic_write_text
 
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "fi": ("i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz", "n_spikes",
@@ -81,10 +81,6 @@ class Table:
             raise CalibrationError(f"kind must be one of {sorted(SCHEMAS)}, got {self.kind!r}")
 
 
-_UMASK = os.umask(0)  # read the process umask (os has no getter)
-os.umask(_UMASK)
-
-
 def _check_kind(kind: str) -> tuple[str, ...]:
     if kind not in SCHEMAS:
         raise CalibrationError(f"table kind must be one of {sorted(SCHEMAS)}, got {kind!r}")
@@ -115,21 +111,6 @@ def _check_columns(df: pd.DataFrame, kind: str, where: str) -> None:
                 f"{where}: column 'regime' must hold only {sorted(REGIMES)}, got {bad}"
             )
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file, fsync, rename) with the usual mode."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _jsonable(value: Any) -> Any:

@@ -25,8 +25,6 @@ The ``regime`` column comes from the measured V_DD dependence: the local exponen
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calib.provenance import git_revision
+from calib.io import digest, package_version
+from calib.io import provenance as _provenance
 from calib.tables import write_table
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError
@@ -165,26 +164,24 @@ def grid_points(design: NeuronDesign, grid: Grid) -> dict[str, list[Point]]:
 
 def provenance(design: NeuronDesign, grid: Grid, stats: SweepStats | None = None
                ) -> dict[str, Any]:
-    """The provenance every table carries (``calib.tables.PROVENANCE_KEYS`` and more)."""
+    """The provenance every table carries: ``calib.io.provenance()`` with
+    ``calib.tables.PROVENANCE_KEYS`` and the sweep's statistics."""
     from circuits.ngspice import ngspice_version
-    from nmpkit import __version__
 
     cards = model_text(design.model_cards)
     sub = subckt_text(design.model_cards)
-    return {
+    return _provenance(**{
         "design": design.to_dict(),
         "model_cards": {"name": design.model_cards,
-                        "sha256": hashlib.sha256(cards.encode()).hexdigest()},
-        "netlist_sha256": hashlib.sha256(sub.encode()).hexdigest(),
+                        "sha256": digest(cards)},
+        "netlist_sha256": digest(sub),
         "ngspice_version": ngspice_version(),
-        "nmpkit_version": __version__,
-        "git_revision": git_revision(),
+        "nmpkit_version": package_version("nmpkit"),
         "seed": grid.seed,
         "grid": grid.to_dict(),
         "producer": "circuits.characterization.characterize",
-        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "sweep": dataclasses.asdict(stats) if stats else None,
-    }
+    })
 
 
 def energy_regime(df: pd.DataFrame) -> pd.DataFrame:

@@ -28,11 +28,13 @@ import os
 import re
 import stat
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 from circuits.errors import DeckError
 
-NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
+NETLIST_DIR = Path(str(resources.files("netlists")))
+"""The installed ``netlists`` package (``if_neuron.sub``, ``models/*.lib``): package data."""
 ROOTS_ENV = "NMPKIT_MODEL_DIRS"
 """Environment variable: extra model-card folders (``os.pathsep``-separated) decks may include."""
 MAX_FILE_BYTES = 64 * 2**20

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 
-class DesignError(ValueError):
+class CircuitError(Exception):
+    """Base of every error the circuit layer raises on purpose."""
+
+
+class DesignError(CircuitError, ValueError):
     """A design or stimulus value is outside its allowed range (names field, value, range)."""
 
 
-class RenderError(ValueError):
+class RenderError(CircuitError, ValueError):
     """A value could not be rendered into SPICE text (non-numeric, non-finite, unsafe)."""
 
 
@@ -16,7 +20,7 @@ class DeckError(RenderError):
     outside the allowed folders (names the file, the line and the rule, never its content)."""
 
 
-class SimulationError(RuntimeError):
+class SimulationError(CircuitError, RuntimeError):
     """ngspice failed on a point after retries; carries the point and ngspice's last messages."""
 
     def __init__(self, message: str, *, point: dict | None = None, log_tail: str = "") -> None:
@@ -30,8 +34,9 @@ class SimulationError(RuntimeError):
         super().__init__(text)
 
 
-class CharacterizationError(RuntimeError):
+class CharacterizationError(CircuitError, RuntimeError):
     """A measurement could not be made from a waveform (e.g. too few spikes for a rate)."""
 
 
-__all__ = ["DeckError", "DesignError", "RenderError", "SimulationError", "CharacterizationError"]
+__all__ = ["CharacterizationError", "CircuitError", "DeckError", "DesignError", "RenderError",
+           "SimulationError"]

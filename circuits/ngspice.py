@@ -18,7 +18,7 @@ Fixes over plain PySpice 1.5:
 * every deck passes `circuits.deck_guard.check_deck` (no control language, includes only from
   allowed folders, inlined), so no input reaches ngspice's control language.
 
-Reusable by other code (e.g. ``circuits/network.py``): ``run_deck(text, vectors={...})`` with any
+Reusable by other code (``circuits/spice_network.py``): ``run_deck(text, vectors={...})`` with any
 netlist that ends in a ``.tran`` line.
 """
 

@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from circuits.deck_guard import allowed_roots, identifier, read_file
+from circuits.deck_guard import NETLIST_DIR, allowed_roots, identifier, read_file
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
 
-NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
 SUBCKT_FILE = NETLIST_DIR / "if_neuron.sub"
 DEVICES: tuple[str, ...] = (
     "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp4a", "mp4b", "mn4a", "mn4b", "mp5", "mn5", "mp6",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calib.tables import atomic_write_text
+from calib.io import atomic_write_text, digest
 from circuits.design import NeuronDesign
 from circuits.point import MEASURE_VERSION, Point, deck_for, simulate_point
 
@@ -52,7 +51,11 @@ class SweepStats:
 
 
 def point_key(design: NeuronDesign, p: Point, ngspice_version: str) -> str:
-    """Content address of a point: hash of deck text + point + design + versions."""
+    """Content address of a point: hash of deck text + point + design + versions.
+
+    The payload is spelled with ``json.dumps(sort_keys=True)`` (not ``calib.io.canonical_json``):
+    that is the format the existing point caches are keyed by, pinned by a test.
+    """
     payload = json.dumps({
         "deck": deck_for(design, p),
         "point": p.as_dict(),
@@ -60,7 +63,7 @@ def point_key(design: NeuronDesign, p: Point, ngspice_version: str) -> str:
         "ngspice_version": ngspice_version,
         "measure_version": MEASURE_VERSION,
     }, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return digest(payload)
 
 
 def _entry(cache_dir: Path, key: str) -> Path:
@@ -68,7 +71,7 @@ def _entry(cache_dir: Path, key: str) -> Path:
 
 
 def _row_hash(row: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True).encode("utf-8")).hexdigest()
+    return digest(json.dumps(row, sort_keys=True))
 
 
 def _entry_problem(blob: bytes, key: str) -> tuple[str, dict[str, Any] | None]:

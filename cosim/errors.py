@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 
-class ConversionError(ValueError):
+class CosimError(Exception):
+    """Base of every error the co-simulator raises on purpose."""
+
+
+class ConversionError(CosimError, ValueError):
     """A module cannot be converted: names its path, its type and what to use instead."""
 
 
-class SimulationInputError(ValueError):
+class SimulationInputError(CosimError, ValueError):
     """Bad argument to the simulator or bad neuron parameter (shape, timesteps, floor, memory
     budget): names the argument, its value and what was expected."""
 
 
-class KernelBuildError(RuntimeError):
+class KernelBuildError(CosimError, RuntimeError):
     """The compiled kernels were required (``kernels=True``) but are unavailable: the message
     says why and, for a failed build, ends with the compiler's diagnostics."""
 
 
-class NIRError(ValueError):
+class NIRError(CosimError, ValueError):
     """A NIR graph cannot be read or written: names the node (or layer), its type and why."""
 
 
-__all__ = ["ConversionError", "KernelBuildError", "NIRError", "SimulationInputError"]
+__all__ = ["ConversionError", "CosimError", "KernelBuildError", "NIRError",
+           "SimulationInputError"]

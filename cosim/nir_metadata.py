@@ -93,14 +93,16 @@ def calibration_provenance(calibration: Any, *, v_neg_volts: float | None,
         path: the calibration file (its sha256 is recorded); else the sha256 of its JSON.
         seed: the mismatch generator's seed, if mismatch was drawn.
     """
-    import hashlib
     import json
 
+    from calib.io import digest as sha256_hex
+    from calib.io import file_digest
+
     if path is not None:
-        digest, file = hashlib.sha256(Path(path).read_bytes()).hexdigest(), str(path)
+        digest, file = file_digest(path), str(path)
     else:
         text = json.dumps(calibration.to_dict(), sort_keys=True, default=str)
-        digest, file = hashlib.sha256(text.encode()).hexdigest(), "none"
+        digest, file = sha256_hex(text), "none"
     cards: dict[str, str] = {}
     preset, netlist = "none", "none"
     for src in calibration.sources.values():

@@ -1,3 +1,5 @@
 """nmpkit: co-design of a spiking neuron circuit with the network that runs on it."""
 
-__version__ = "0.1.0"
+from calib.io import package_version
+
+__version__ = package_version("nmpkit")

@@ -1,10 +1,14 @@
-"""Errors of the orchestration layer."""
+"""Errors of nmpkit's library parts (ml, studies, report); the CLI's own `ConfigError` is in app."""
 
 from __future__ import annotations
 
 
-class UsageError(ValueError):
-    """Bad command-line or config input: one line for the user, exit code 2."""
+class NmpkitError(Exception):
+    """Base of every error nmpkit raises on purpose (the CLI prints it as one line, exit 2)."""
 
 
-__all__ = ["UsageError"]
+class ConfigError(NmpkitError, ValueError):
+    """A bad value in a study's config or a file it reads: names the field, the value, the rule."""
+
+
+__all__ = ["ConfigError", "NmpkitError"]

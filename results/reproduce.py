@@ -24,12 +24,14 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from calib.io import atomic_write_text  # noqa: E402
+
 SECTIONS = {
     "mnist": dict(
         network="mnist",
         dataset="mnist",
         weights="nmpkit/weights/mnist.pt",
-        data_root="/work/shared/datasets/mnist.npz",
+        data="mnist.npz",
         floors=[-0.1, -0.2, -0.3, -0.4, -0.5],
         metric="accuracy",
         study={
@@ -43,7 +45,7 @@ SECTIONS = {
         network="mnist",
         dataset="fashion-mnist",
         weights="nmpkit/weights/mnist_fashion.pt",
-        data_root="/usr/share/datasets/fashion-mnist",
+        data="/usr/share/datasets/fashion-mnist",  # Debian's dataset-fashion-mnist,
         floors=[-0.1, -0.2, -0.3, -0.4, -0.5],
         metric="accuracy",
         study={},
@@ -52,7 +54,7 @@ SECTIONS = {
         network="cifar10",
         dataset="cifar10",
         weights="nmpkit/weights/cifar10.pt",
-        data_root="/work/shared/datasets/cifar10.npz",
+        data="cifar10.npz",
         floors=[-0.1, -0.2, -0.3, -0.4, -0.5],
         metric="accuracy",
         study={
@@ -66,7 +68,7 @@ SECTIONS = {
         network="autoencoder",
         dataset="cifar10",
         weights="nmpkit/weights/autoencoder.pt",
-        data_root="/work/shared/datasets/cifar10.npz",
+        data="cifar10.npz",
         floors=[round(-0.2 * k, 1) for k in range(1, 11)],
         metric="mse",
         study={"ZMP / NMP MSE at t=750": "≈ 10×", "ZMP reconstruction": "image not restored"},
@@ -78,13 +80,21 @@ SECTIONS["mnist10k"] = SECTIONS["mnist"]
 SECTIONS["cifar10_1000"] = SECTIONS["cifar10"]
 
 
+def data_root(sec: dict, args) -> Path:
+    """The section's dataset: ``sec["data"]`` under --data-dir / $NMPKIT_DATA (or absolute)."""
+    from nmpkit.ml.data import data_dir
+
+    return Path(sec["data"]) if Path(sec["data"]).is_absolute() else \
+        data_dir(args.data_dir) / sec["data"]
+
+
 def bound_name(b: str | float) -> str:
     return b if isinstance(b, str) else f"floor{b:+.1f}"
 
 
 def evaluate(sec: dict, name: str, bound: str | float, T: int, args, *, corr: bool) -> dict:
     """Run (or resume) one `nmpkit evaluate`; returns its sidecar."""
-    from nmpkit.cli import main
+    from nmpkit.app.cli import main
 
     out = HERE / name / f"{bound_name(bound)}_T{T}.csv"
     argv = [
@@ -100,7 +110,7 @@ def evaluate(sec: dict, name: str, bound: str | float, T: int, args, *, corr: bo
         "--dataset",
         sec["dataset"],
         "--data-root",
-        sec["data_root"],
+        str(data_root(sec, args)),
         "--out",
         str(out),
         "--batch-size",
@@ -247,7 +257,7 @@ def write_section(name: str, sec: dict, runs: dict, sweep: dict, args) -> None:
         + [r["_cmd"] for r in list(runs.values()) + list(sweep.values())]
         + ["```", ""]
     )
-    (HERE / f"{name}.md").write_text("\n".join(lines))
+    atomic_write_text(HERE / f"{name}.md", "\n".join(lines))
     plot_section(name, sec, runs, sweep)
 
 
@@ -334,6 +344,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("section", choices=list(SECTIONS))
     p.add_argument("--limit", type=int, default=None, help="first N test samples")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding mnist.npz, cifar10.npz (default: $NMPKIT_DATA)")
     p.add_argument("--timesteps", type=int, default=1000)
     p.add_argument("--sweep-timesteps", type=int, default=None, help="T of the floor sweep")
     p.add_argument("--no-sweep", action="store_true")

@@ -19,8 +19,8 @@ Every phase ends by re-archiving what exists (``--archive PATH``), so a run cut 
 returns what it finished. The archive is written as ``PATH.00``, ``PATH.01``, … of at most 15 MB
 each (a device call returns files of at most 16 MB; ``cat PATH.* | tar xz`` joins them), with
 ``gpu_run.json`` beside them. Fetch everything in the same call: the next call re-copies the
-working tree, and whatever this run wrote inside it is gone. Data are read where
-``results/reproduce.py`` expects them (``/work/shared/datasets/{mnist,cifar10}.npz``).
+working tree, and whatever this run wrote inside it is gone. Data are read from ``--data-dir``
+(default ``$NMPKIT_DATA``): the folder holding ``mnist.npz`` and ``cifar10.npz``.
 """
 
 from __future__ import annotations
@@ -44,10 +44,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from nmpkit.data import load_dataset, to_tensor  # noqa: E402
-from nmpkit.evaluate import EvalConfig, convert  # noqa: E402
-from nmpkit.train import TrainConfig, load_weights, train  # noqa: E402
-from nmpkit.zoo import get_network  # noqa: E402
+from calib.io import atomic_write_text  # noqa: E402
+from nmpkit.ml.data import data_dir, load_dataset, to_tensor  # noqa: E402
+from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
+from nmpkit.ml.zoo import get_network  # noqa: E402
+from nmpkit.studies.evaluate import EvalConfig, convert_normalized  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("reproduce", HERE / "reproduce.py")
 rp = importlib.util.module_from_spec(_spec)
@@ -93,10 +94,11 @@ def phase(name: str, clock: Clock, args, fn, *a, **k) -> object:
 
 
 def write_log() -> None:
-    (HERE / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
+    atomic_write_text(HERE / "gpu_run.json", json.dumps(LOG, indent=1, default=str))
 
 
 PART_BYTES = 15 * 2**20
+DATA_DIR: str | None = None  # --data-dir (None: $NMPKIT_DATA)
 
 
 def archive(args) -> None:
@@ -127,7 +129,7 @@ def archive(args) -> None:
         part = dest.with_name(f"{dest.name}.{i // PART_BYTES:02d}")
         part.write_bytes(data[i : i + PART_BYTES])
     tmp.unlink()
-    (dest.parent / "gpu_run.json").write_text(json.dumps(LOG, indent=1, default=str))
+    atomic_write_text(dest.parent / "gpu_run.json", json.dumps(LOG, indent=1, default=str))
 
 
 # ----- phases -------------------------------------------------------------------------------------
@@ -142,11 +144,11 @@ def run_tests(timeout: float) -> dict:
 
 
 def mnist_net(dev: str, limit: int | None = None):
-    data = load_dataset("mnist", "/work/shared/datasets/mnist.npz")
+    data = load_dataset("mnist", data_dir(DATA_DIR) / "mnist.npz")
     spec = get_network("mnist")
     mean, std = spec.norm_for("mnist")
     model = load_weights(spec, REPO / "nmpkit/weights/mnist.pt")
-    net = convert(model, to_tensor(data.x_train[:1000], mean, std),
+    net = convert_normalized(model, to_tensor(data.x_train[:1000], mean, std),
                   EvalConfig(timesteps=1, lower_bound=None))
     return (net, to_tensor(data.x_test[:limit], mean, std),
             torch.from_numpy(data.y_test[:limit]).long())
@@ -204,7 +206,7 @@ def train_fitted(name: str, budget: float, dev: str, pilot: int = 60,
                  train_limit: int | None = None) -> dict:
     """Train ``name`` for as many recipe epochs as fit ``budget`` seconds (timed pilot)."""
     spec = get_network(name)
-    data = load_dataset("cifar10", "/work/shared/datasets/cifar10.npz")
+    data = load_dataset("cifar10", data_dir(DATA_DIR) / "cifar10.npz")
     scratch = Path("/tmp/nmpkit_gpu_pilot")
     scratch.mkdir(exist_ok=True)
     marks: dict[int, float] = {}
@@ -230,7 +232,7 @@ def train_fitted(name: str, budget: float, dev: str, pilot: int = 60,
     epochs = max(1, min(spec.recipe.epochs, int(left / per_epoch)))
     say(f"{name}: {per_batch * 1e3:.2f} ms/batch, {per_epoch:.1f} s/epoch -> {epochs} epochs")
     out = REPO / "nmpkit" / "weights" / f"{name}.pt"
-    cmd = (f"nmpkit train {name} --data-root /work/shared/datasets/cifar10.npz --out "
+    cmd = (f"nmpkit train {name} --data-root {data_dir(DATA_DIR) / 'cifar10.npz'} --out "
            f"nmpkit/weights/{name}.pt --epochs {epochs} --seed 0 --device {dev} --amp")
     if train_limit:
         cmd += f" --train-limit {train_limit}"
@@ -249,6 +251,8 @@ def section_args(name: str, args, limit: int | None, sweep_t: int) -> argparse.N
     argv = [name, "--timesteps", str(T[0]), "--sweep-timesteps", str(sweep_t), "--device",
             args.device, "--memory-gb", str(args.memory_gb), "--batch-size",
             str(args.batch[name]), "--threads", "8"]
+    if DATA_DIR is not None:
+        argv += ["--data-dir", DATA_DIR]
     if limit is not None:
         argv[1:1] = ["--limit", str(limit)]
     return rp.parse_args(argv)
@@ -309,6 +313,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=500.0, help="seconds for the whole run")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding mnist.npz, cifar10.npz (default: $NMPKIT_DATA)")
     p.add_argument("--memory-gb", type=float, default=40.0)
     p.add_argument("--archive", default=None, help="tar.gz of the outputs, rewritten per phase")
     p.add_argument("--skip", nargs="*", default=[], help="phases to skip")
@@ -322,6 +328,8 @@ def main() -> int:
     p.add_argument("--timesteps", type=int, default=1000)
     p.add_argument("--train-limit", type=int, default=None, help="first N training images")
     args = p.parse_args()
+    global DATA_DIR
+    DATA_DIR = args.data_dir
     T[0] = args.timesteps
     FULL["mnist"] = args.mnist_full
     args.batch = {"mnist": min(2000, args.pilot[0]), "cifar10": min(500, args.pilot[1]),

@@ -6,9 +6,14 @@ python results/training_table.py        # writes results/training.md
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from calib.io import atomic_write_text  # noqa: E402
+
 WEIGHTS = HERE.parent / "nmpkit" / "weights"
 
 
@@ -80,7 +85,7 @@ def main() -> int:
         if cmd:
             rows.append(f"|  | command: `{cmd}` |||||||||")
     rows += ["", "## How and where (what the sidecars do not say)", ""] + NOTES + [""]
-    (HERE / "training.md").write_text("\n".join(rows))
+    atomic_write_text(HERE / "training.md", "\n".join(rows))
     print(f"wrote {HERE / 'training.md'}")
     return 0
 

@@ -1,17 +1,21 @@
 #!/bin/bash
-# heavy runs of the calibration helper, one lock acquisition
+# heavy runs of the calibration study, one lock acquisition:
+#   NMPKIT_DATA=DIR [TABLES=DIR] [PYTHON=.venv/bin/python] bash results/calibration/heavy.sh
+# DIR holds mnist.npz; TABLES (default runs/tables-default) holds a characterization's tables.
 set -x
-cd /work/wt-calib
-PY=/work/venv/bin/python
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+MNIST=${NMPKIT_DATA:?set NMPKIT_DATA to the folder holding mnist.npz}/mnist.npz
+TABLES=${TABLES:-runs/tables-default}
 CAL=runs/cal-quick.json
-if [ -f /work/tables-default/mismatch.json ]; then
-  $PY -m nmpkit.cli calibrate /work/tables-default --out runs/cal-default.json && CAL=runs/cal-default.json
+if [ -f "$TABLES/mismatch.json" ]; then
+  $PY -m nmpkit calibrate "$TABLES" --out runs/cal-default.json && CAL=runs/cal-default.json
 fi
 echo "CAL=$CAL"
 date -u
-$PY -m nmpkit.cli cosim-check --calibration $CAL --data-root /work/shared/datasets/mnist.npz --timesteps 100 --v-neg 0 -0.5 --out runs/cc
+$PY -m nmpkit cosim-check --calibration $CAL --data-root "$MNIST" --timesteps 100 --v-neg 0 -0.5 --out runs/cc
 date -u
-$PY -m nmpkit.cli tradeoff --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root /work/shared/datasets/mnist.npz --limit 200 --timesteps 150 --out runs/tradeoff
+$PY -m nmpkit tradeoff --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --out runs/tradeoff
 date -u
-$PY -m nmpkit.cli modulate --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root /work/shared/datasets/mnist.npz --limit 200 --timesteps 150 --sigma 0.05 0.1 0.2 --out runs/modulate
+$PY -m nmpkit modulate --calibration $CAL --weights nmpkit/weights/mnist.pt --data-root "$MNIST" --limit 200 --timesteps 150 --sigma 0.05 0.1 0.2 --out runs/modulate
 date -u

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from circuits.spice_network import measure_gate_seconds, simulate_network, subckt_param_names
 
 from circuits import deck_guard, ngspice, render
 from circuits.design import default_design, load_design
 from circuits.errors import DeckError, DesignError, RenderError
-from circuits.network import measure_gate_seconds, simulate_network, subckt_param_names
 from circuits.point import Point, deck_for
 from circuits.render import Stimulus, model_text, render_deck
 from tests.circuits.conftest import needs_ngspice
@@ -190,7 +190,7 @@ def test_pyspice_circuits_and_retries_pass_the_same_gate(marker):
                                  attempts=3)
 
 
-# ---- circuits.network: models=, netlist_dir=, design values --------------------------------
+# ---- circuits.spice_network: models=, netlist_dir=, design values --------------------------------
 def _net(**kw):
     args = dict(v_dd_volts=1.0, v_neg_volts=-0.5, first_currents=np.array([0.5]), weights=[],
                 biases=[], i_unit_amps=2e-7, dt_seconds=1e-6, timesteps=5, gate_seconds=1e-7)

@@ -202,3 +202,21 @@ def test_corrupt_cache_entries_are_discarded_and_recomputed(tmp_path, caplog, da
     assert len(warned) == 1 and "discarded" in warned[0] and path.name in warned[0]
     _, third = run_points(default_design(), points, cache_dir=cache, workers=1, progress=False)
     assert third.computed == 0
+
+
+def test_point_key_value_is_pinned(monkeypatch):
+    """The cache's key format: a change here orphans every point cache (bump MEASURE_VERSION)."""
+    import circuits.sweep as sw
+
+    class Design:
+        def to_dict(self):
+            return {"c_mem_farads": 1e-13, "name": "paper", "v_dd_volts": 1.0}
+
+    class Pt:
+        def as_dict(self):
+            return {"kind": "fi", "i_exc_amps": 2.5e-10, "mc_sample": -1}
+
+    monkeypatch.setattr(sw, "deck_for", lambda d, p: "* deck\nX1 a b if_neuron\n.end\n")
+    monkeypatch.setattr(sw, "MEASURE_VERSION", "1")
+    assert sw.point_key(Design(), Pt(), "42") == \
+        "209ec59debff9e80485a2c0943b49a0935f0b67282c08f461f7877b87c0856e3"

@@ -1,0 +1,312 @@
+"""A spiking network at transistor level in ngspice: one ``if_neuron`` subcircuit per neuron.
+
+Network units (θ, one timestep dt) map to the circuit through a calibration's unit current
+``i_unit_amps`` (= one threshold's charge per dt):
+
+* layer 1 gets a constant current ``x · i_unit`` per neuron (its input current of every step):
+  positive into the excitatory port (drawn out of ``exc`` by a current source), negative into the
+  inhibitory port (pushed into ``inh``);
+* every synapse of a later layer is a current pulse gated by its presynaptic spike and scaled by its
+  weight: a gate node ``g_j = clip((V(out_j) − 0.3·V_DD) / (0.4·V_DD), 0, 1)`` (a B source) drives
+  one VCCS per synapse of transconductance ``|w| · q_spike / gate_seconds`` into the excitatory or
+  inhibitory port, so each presynaptic spike delivers the charge ``|w| · q_spike`` if the gate
+  integrates to ``gate_seconds`` per spike; biases are constant currents.
+
+``gate_seconds`` is measured first (``measure_gate_seconds``: one neuron, the same gate, an
+integrating capacitor). Membranes start at ``v_init_volts`` (``.ic``). Runs use the ngspice
+executable in batch mode (``ngspice -b -r waves.raw``, a binary rawfile of the ``.save``d
+vectors) in a private temporary directory with ``set num_threads=1`` (``.spiceinit``).
+
+No input can reach ngspice's control language: the deck has no ``.control`` block; every value is
+written as a number (strings, booleans and non-finite values are refused); ``models`` must be an
+identifier and ``netlist_dir`` a folder inside ``netlists/`` or ``$NMPKIT_MODEL_DIRS`` (checked
+after symlinks); the model cards and ``if_neuron.sub`` are scanned and inlined, and the whole deck
+passes `circuits.deck_guard.check_deck`. Spikes are rising crossings of V(out) through V_DD/2.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from circuits._tmp import private_dir
+from circuits.deck_guard import (
+    NETLIST_DIR,
+    allowed_roots,
+    check_deck,
+    identifier,
+    inside,
+    read_file,
+)
+from circuits.errors import RenderError, SimulationError
+
+_GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
+
+
+def _num(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RenderError(f"{name} must be a finite real number to go into a netlist, got "
+                          f"{value!r} ({type(value).__name__})")
+    v = float(value)
+    if not math.isfinite(v):
+        raise RenderError(f"{name} must be finite to go into a netlist, got {value!r}")
+    return f"{v:.9e}"
+
+
+def _netlist_files(models: object, netlist_dir: Path,
+                   allowed_dirs: Sequence[str | os.PathLike[str]] = ()) -> tuple[str, str]:
+    """Texts of ``<netlist_dir>/models/<models>.lib`` and ``<netlist_dir>/if_neuron.sub``:
+    ``models`` an identifier, both files inside the allowed folders (after symlinks), scanned
+    and with their includes inlined (`circuits.deck_guard`)."""
+    identifier(models, field="models")
+    roots = allowed_roots(allowed_dirs)
+    folder = inside(netlist_dir, field="netlist_dir", roots=roots)
+    cards = read_file(folder / "models" / f"{models}.lib", field="models", roots=roots)
+    sub = read_file(folder / "if_neuron.sub", field="netlist_dir", roots=roots)
+    return cards, sub
+
+
+def subckt_param_names(netlist_dir: Path = NETLIST_DIR) -> tuple[str, ...]:
+    """Names in the ``params:`` list of ``if_neuron.sub``."""
+    roots = allowed_roots()
+    text = read_file(inside(netlist_dir, field="netlist_dir", roots=roots) / "if_neuron.sub",
+                     field="netlist_dir", roots=roots)
+    head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
+    return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkRun:
+    """Result of one transistor-level run.
+
+    Attributes:
+        counts: spikes per neuron in [0, t_stop], one int array per layer.
+        spike_times: per layer, per neuron, the rising-edge times (seconds).
+        t_stop_seconds: simulated time.
+        gate_seconds: gate integral per spike that the synapses were scaled with.
+        netlist: the deck that ran.
+        wall_seconds: time the ngspice run took.
+        ngspice_version: first banner line.
+    """
+
+    counts: tuple[np.ndarray, ...]
+    spike_times: tuple[tuple[np.ndarray, ...], ...]
+    t_stop_seconds: float
+    gate_seconds: float
+    netlist: str
+    wall_seconds: float
+    ngspice_version: str
+
+
+def _instance_params(design: Mapping[str, float], sub_text: str) -> str:
+    head = sub_text.split(".subckt", 1)[1].split("\n*", 1)[0]
+    allowed = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
+    return " ".join(f"{k}={_num(k, v)}" for k, v in sorted(design.items()) if k in allowed)
+
+
+def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str,
+          netlist_dir: Path, layers: Sequence[int], body: list[str], t_stop: float,
+          t_max: float, probes: list[str], v_init: float = 0.0) -> str:
+    cards, sub = _netlist_files(models, netlist_dir)
+    params = _instance_params(design, sub)
+    lines = [f"* nmpkit transistor-level network: layers {list(layers)}",
+             cards.rstrip("\n"), sub.rstrip("\n"),
+             f"Vdd vdd 0 dc {_num('v_dd_volts', v_dd)}",
+             f"Vneg vneg 0 dc {_num('v_neg_volts', v_neg)}"]
+    ics = []
+    for li, n in enumerate(layers):
+        for i in range(n):
+            s = f"{li}_{i}"
+            lines.append(f"X{s} e{s} h{s} m{s} o{s} vdd vneg 0 if_neuron {params}")
+            lines.append(f"Bg{s} g{s} 0 V=max(0,min(1,(v(o{s})-{_num('lo', _GATE_LO * v_dd)})"
+                         f"/{_num('span', _GATE_SPAN * v_dd)}))")
+            ics.append(f"v(m{s})={_num('v_init_volts', v_init)}")
+    lines += body
+    lines.append(".ic " + " ".join(ics))
+    lines += [".save " + " ".join(probes),
+              f".tran {_num('tstep', t_max / 4)} {_num('t_stop', t_stop)} 0 {_num('t_max', t_max)}",
+              ".end"]
+    return check_deck("\n".join(lines) + "\n")  # the gate every deck passes (no includes left)
+
+
+def _read_raw(path: Path) -> tuple[np.ndarray, list[str]]:
+    """An ngspice binary rawfile of one real analysis: (points × variables) float64, names."""
+    blob = path.read_bytes()
+    head, sep, data = blob.partition(b"Binary:\n")
+    if not sep:
+        raise SimulationError("ngspice wrote no binary data into its rawfile")
+    text = head.decode("utf-8", "replace")
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    if "complex" in fields.get("Flags", ""):
+        raise SimulationError("ngspice rawfile holds complex data, expected a transient")
+    n_vars = int(fields["No. Variables"])
+    names = re.findall(r"^\s+\d+\s+(\S+)", text.split("\nVariables:", 1)[1], re.M)[:n_vars]
+    n_points = len(data) // (8 * n_vars)
+    return np.frombuffer(data[: n_points * n_vars * 8], dtype="<f8").reshape(n_points,
+                                                                          n_vars).copy(), names
+
+
+def _run(deck: str, timeout: float) -> tuple[np.ndarray, list[str], float, str]:
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise SimulationError("ngspice executable not found (install Debian's ngspice)")
+    t_stop = float(deck.rsplit(".tran ", 1)[1].split()[1])
+    with private_dir("nmpkit-net-") as tmp:
+        d = Path(tmp)
+        (d / ".spiceinit").write_text("set num_threads=1\n")
+        (d / "net.cir").write_text(deck, encoding="utf-8")
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run([exe, "-b", "-r", "waves.raw", "net.cir"], cwd=d,
+                                  capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise SimulationError(f"network run exceeded {timeout} s") from exc
+        wall = time.perf_counter() - t0
+        out = d / "waves.raw"
+        log = (proc.stdout + proc.stderr).strip().splitlines()
+        if proc.returncode != 0 or not out.is_file():
+            raise SimulationError("ngspice network run failed: " + " | ".join(log[-8:]))
+        data, header = _read_raw(out)
+    wanted = ["time", *deck.split("\n.save ", 1)[1].split("\n", 1)[0].split()]
+    missing = [w for w in wanted if w.lower() not in header]
+    if missing:
+        raise SimulationError(f"vectors {missing} not in ngspice's rawfile (have {header})")
+    data = data[:, [header.index(w.lower()) for w in wanted]]
+    if data.shape[0] < 2 or data[-1, 0] < t_stop * (1 - 1e-6):
+        reached = data[-1, 0] if data.size else 0.0
+        raise SimulationError(f"network transient stopped at {reached:.6g} s before its stop "
+                              f"time {t_stop:.6g} s: " + " | ".join(log[-8:]))
+    return data, header, wall, _banner(exe)
+
+
+@functools.lru_cache(maxsize=4)
+def _banner(exe: str) -> str:
+    """``ngspice-39`` (from ``ngspice --version``), or ``ngspice`` if it does not say."""
+    try:
+        text = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "ngspice"
+    match = re.search(r"ngspice-[\w.]+", text)
+    return match.group(0) if match else "ngspice"
+
+
+def _rising(t: np.ndarray, v: np.ndarray, level: float) -> np.ndarray:
+    above = v >= level
+    idx = np.nonzero(~above[:-1] & above[1:])[0]
+    t0, t1, v0, v1 = t[idx], t[idx + 1], v[idx], v[idx + 1]
+    return t0 + (level - v0) * (t1 - t0) / (v1 - v0)
+
+
+def measure_gate_seconds(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts: float,
+                         i_amps: float, n_spikes: int = 8, models: str = "generic_bsim3",
+                         netlist_dir: Path = NETLIST_DIR, timeout: float = 300.0,
+                         q_guess_coulombs: float = 3e-13) -> float:
+    """Gate integral ∫g dt per spike of one neuron driven by ``i_amps`` (seconds)."""
+    t_stop = (n_spikes + 1.5) * q_guess_coulombs / i_amps
+    body = [f"Iin e0_0 0 dc {_num('i_amps', i_amps)}",
+            "Gq 0 q g0_0 0 1e-6", "Cq q 0 1e-12", "Rq q 0 1e15"]
+    deck = _deck(design=design, v_dd=v_dd_volts, v_neg=v_neg_volts, models=models,
+                 netlist_dir=netlist_dir, layers=[1], body=body, t_stop=t_stop,
+                 t_max=min(5e-9, t_stop / 2000), probes=["v(o0_0)", "v(q)"])
+    deck = deck.replace(".ic ", ".ic v(q)=0 ")
+    data, _, _, _ = _run(deck, timeout)
+    t, vo, q = data[:, 0], data[:, 1], data[:, 2]
+    rises = _rising(t, vo, 0.5 * v_dd_volts)
+    if rises.size < 3:
+        raise SimulationError(f"gate measurement: only {rises.size} spikes at {i_amps} A")
+    before_last = np.interp(rises[-1] - 1e-12, t, q)
+    return float(before_last * 1e-6 / (rises.size - 1))
+
+
+def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts: float,
+                     first_currents: np.ndarray, weights: Sequence[np.ndarray],
+                     biases: Sequence[np.ndarray], i_unit_amps: float, dt_seconds: float,
+                     timesteps: int, gate_seconds: float, v_init_volts: float = 0.0,
+                     models: str = "generic_bsim3",
+                     netlist_dir: Path = NETLIST_DIR, t_max_seconds: float | None = None,
+                     timeout: float = 3000.0) -> NetworkRun:
+    """Run a feed-forward network of ``if_neuron`` instances for ``timesteps`` × dt.
+
+    Args:
+        design: subcircuit parameters (keys outside the ``params:`` list are ignored).
+        v_dd_volts, v_neg_volts: supplies.
+        first_currents: (N1,) input current of layer 1 per step, θ units.
+        weights: for layers 2.., (N_l, N_{l-1}) weights in θ units.
+        biases: for layers 2.., (N_l,) bias per step, θ units.
+        i_unit_amps: current of weight 1 (q_spike / dt).
+        dt_seconds: one timestep.
+        timesteps: steps to simulate.
+        gate_seconds: gate integral per spike (``measure_gate_seconds``).
+        v_init_volts: initial membrane voltage (the network's v = 0 is the calibration's
+            ``v_rest_volts``).
+        t_max_seconds: maximum internal timestep (default dt/100, at most 5 ns).
+
+    Raises:
+        SimulationError: ngspice missing or failing. ValueError: bad shapes or values.
+    """
+    first = np.asarray(first_currents, dtype=float).reshape(-1)
+    layers = [first.size] + [np.asarray(w).shape[0] for w in weights]
+    q = i_unit_amps * dt_seconds
+    body = []
+    for i, x in enumerate(first):
+        body.append(_current(f"I0_{i}", f"0_{i}", x * i_unit_amps))
+    for li, (w, b) in enumerate(zip(weights, biases), start=1):
+        w = np.asarray(w, dtype=float)
+        b = np.asarray(b, dtype=float).reshape(-1)
+        if w.shape != (layers[li], layers[li - 1]) or b.shape != (layers[li],):
+            raise ValueError(f"layer {li}: weights {w.shape} / biases {b.shape} do not match "
+                             f"{layers[li]} x {layers[li - 1]}")
+        for i in range(layers[li]):
+            s = f"{li}_{i}"
+            if b[i] != 0:
+                body.append(_current(f"Ib{s}", s, b[i] * i_unit_amps))
+            for j in range(layers[li - 1]):
+                if w[i, j] == 0:
+                    continue
+                gm = _num("gm", abs(w[i, j]) * q / gate_seconds)
+                src = f"g{li - 1}_{j}"
+                body.append(f"Gs{s}_{j} e{s} 0 {src} 0 {gm}" if w[i, j] > 0
+                            else f"Gs{s}_{j} 0 h{s} {src} 0 {gm}")
+    t_stop = timesteps * dt_seconds
+    t_max = t_max_seconds or min(5e-9, dt_seconds / 100)
+    probes = [f"v(o{li}_{i})" for li, n in enumerate(layers) for i in range(n)]
+    deck = _deck(design=design, v_dd=v_dd_volts, v_neg=v_neg_volts, models=models,
+                 netlist_dir=netlist_dir, layers=layers, body=body, t_stop=t_stop, t_max=t_max,
+                 probes=probes, v_init=v_init_volts)
+    data, _, wall, banner = _run(deck, timeout)
+    t = data[:, 0]
+    times, counts, col = [], [], 1
+    for n in layers:
+        lt = []
+        for _ in range(n):
+            lt.append(_rising(t, data[:, col], 0.5 * v_dd_volts))
+            col += 1
+        times.append(tuple(lt))
+        counts.append(np.array([x.size for x in lt], dtype=np.int64))
+    return NetworkRun(counts=tuple(counts), spike_times=tuple(times), t_stop_seconds=t_stop,
+                      gate_seconds=gate_seconds, netlist=deck, wall_seconds=wall,
+                      ngspice_version=banner)
+
+
+def _current(name: str, s: str, amps: float) -> str:
+    """A constant input current: > 0 drawn out of the excitatory port, < 0 into the inhibitory."""
+    if amps >= 0:
+        return f"{name} e{s} 0 dc {_num(name, amps)}"
+    return f"{name} 0 h{s} dc {_num(name, -amps)}"
+
+
+__all__ = ["NETLIST_DIR", "NetworkRun", "measure_gate_seconds", "simulate_network",
+           "subckt_param_names"]

@@ -1,0 +1,1 @@
+"""nmpkit.ml: datasets, the study's networks (the zoo) and their training."""

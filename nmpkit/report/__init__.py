@@ -1,0 +1,1 @@
+"""nmpkit.report: the HTML report of a run (figures, page, the headless-browser check)."""

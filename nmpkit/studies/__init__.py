@@ -1,0 +1,1 @@
+"""nmpkit.studies: the study's experiments (evaluate, tradeoff, modulation, cosim_check)."""

@@ -1,0 +1,65 @@
+"""The co-simulation check end to end on a tiny network: real ngspice tables → calibration →
+transistor-level network vs calibrated cosim (the calibrated model must beat the ideal IF)."""
+
+import shutil
+
+import pytest
+import torch
+from torch import nn
+
+from calib import fit
+
+pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None, reason="needs ngspice")
+
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory):
+    from circuits.characterization import Grid, characterize
+    from circuits.design import default_design
+
+    grid = Grid(i_exc_amps=(3e-9, 1e-8, 3e-8, 1e-7, 3e-7), v_dd_volts=(0.9, 1.0),
+                v_neg_volts=(0.0, -0.5), i_inh_amps=(1e-6,), mc_samples=3, name="test")
+    out = tmp_path_factory.mktemp("tables")
+    characterize(default_design(), grid, out, workers=1, progress=False)
+    return fit(out)
+
+
+def test_calibrated_cosim_tracks_the_transistor_network(cal):
+    from nmpkit.studies.cosim_check import run_check, summarize
+
+    g = torch.Generator().manual_seed(3)
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.rand(7, 5, generator=g) * 0.8 - 0.2)
+        model[2].weight.copy_(torch.rand(3, 7, generator=g) * 1.0 - 0.3)
+    from cosim import convert
+
+    x = torch.rand(64, 5, generator=g)
+    net = convert(model, x, percentile=100)
+    pts = run_check(cal, net, x[:1], v_neg_volts=[-0.5], timesteps=60)
+    rows = {r["model"]: r for r in summarize(pts)}
+    assert rows["calibrated"]["mean_count"] > 5  # the network is active
+    assert rows["calibrated"]["rel_mae"] <= 0.05, rows  # the must-have bound
+    assert rows["calibrated"]["mae"] <= rows["ideal_nominal"]["mae"], rows
+    assert rows["calibrated"]["mae"] <= rows["ideal_unit"]["mae"], rows
+    assert pts[0].gate_seconds > 0 and len(pts[0].circuit) == 2
+
+
+def test_cosim_check_config_refuses_bad_values_and_the_result_round_trips(tmp_path):
+    from nmpkit.errors import ConfigError
+    from nmpkit.studies.cosim_check import CosimCheckConfig, CosimCheckResult
+
+    with pytest.raises(ConfigError, match="hidden must be >= 1, got 0"):
+        CosimCheckConfig(calibration="c.json", data_root="d", hidden=0)
+    with pytest.raises(ConfigError, match=r"v_neg_volts must be <= 0, got \[0.0, 0.3\]"):
+        CosimCheckConfig(calibration="c.json", data_root="d", v_neg_volts=(0, 0.3))
+    with pytest.raises(ConfigError, match="no co-simulation check result"):
+        CosimCheckResult.load(tmp_path)
+    counts = [{"v_neg_volts": -0.5, "sample": 0, "layer": li, "neuron": i, "count_spice": 3,
+               "count_calibrated": 3, "count_ideal": 4, "count_ideal_unit": 5}
+              for li in range(2) for i in range(3)]
+    summary = {"summary": [{"v_neg_volts": -0.5, "model": "calibrated", "rel_mae": 0.0}]}
+    CosimCheckResult(summary, counts).save(tmp_path)
+    back = CosimCheckResult.load(tmp_path)
+    assert back.summary == summary and back.counts == counts and back.rows == summary["summary"]
