@@ -38,6 +38,9 @@ from circuits.errors import SimulationError
 REPO = Path(__file__).resolve().parent.parent
 NETLIST_DIR = REPO / "netlists"
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
+T_INIT_SECONDS = 5e-9
+"""``study`` neurons: the membrane controller holds every membrane at rest (0 V) until this time
+(the network simulator's v = 0 start); inputs run from t = 0 but cannot move a held membrane."""
 
 
 def _num(name: str, value: float) -> str:
@@ -47,9 +50,20 @@ def _num(name: str, value: float) -> str:
     return f"{v:.9e}"
 
 
-def subckt_param_names(netlist_dir: Path = NETLIST_DIR) -> tuple[str, ...]:
-    """Names in the ``params:`` list of ``if_neuron.sub``."""
-    text = (Path(netlist_dir) / "if_neuron.sub").read_text()
+_SUB_FILES = {"study": "if_neuron.sub", "raised_rest": "if_neuron_raised_rest.sub"}
+
+
+def _topology(design: Mapping[str, float]) -> str:
+    topo = design.get("topology", "study")
+    if topo not in _SUB_FILES:
+        raise ValueError(f"design topology must be one of {sorted(_SUB_FILES)}, got {topo!r}")
+    return str(topo)
+
+
+def subckt_param_names(netlist_dir: Path = NETLIST_DIR, topology: str = "study"
+                       ) -> tuple[str, ...]:
+    """Names in the ``params:`` list of the topology's subcircuit (``if_neuron.sub``)."""
+    text = (Path(netlist_dir) / _SUB_FILES[topology]).read_text()
     head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
     return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
 
@@ -78,7 +92,7 @@ class NetworkRun:
 
 
 def _instance_params(design: Mapping[str, float], netlist_dir: Path) -> str:
-    allowed = set(subckt_param_names(netlist_dir))
+    allowed = set(subckt_param_names(netlist_dir, _topology(design)))
     return " ".join(f"{k}={_num(k, v)}" for k, v in sorted(design.items()) if k in allowed)
 
 
@@ -86,16 +100,24 @@ def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str
           netlist_dir: Path, layers: Sequence[int], body: list[str], t_stop: float,
           t_max: float, probes: list[str], v_init: float = 0.0) -> str:
     params = _instance_params(design, netlist_dir)
+    topo = _topology(design)
     lines = [f"* nmpkit transistor-level network: layers {list(layers)}",
              f".include {netlist_dir / 'models' / (models + '.lib')}",
-             f".include {netlist_dir / 'if_neuron.sub'}",
+             f".include {netlist_dir / _SUB_FILES[topo]}",
              f"Vdd vdd 0 dc {_num('v_dd_volts', v_dd)}",
              f"Vneg vneg 0 dc {_num('v_neg_volts', v_neg)}"]
+    extra_ports = ""
+    if topo == "study":  # reset rail; the membrane controller holds every membrane at rest
+        v_rst = _num("v_rst_volts", design.get("v_rst_volts", -1.2))
+        lines += [f"Vrst vrst 0 dc {v_rst}",
+                  f"Vctl ctl 0 PWL(0 {_num('v', v_dd)} {_num('t', T_INIT_SECONDS)} "
+                  f"{_num('v', v_dd)} {_num('t', T_INIT_SECONDS + 1e-9)} {v_rst})"]
+        extra_ports = " vrst ctl"
     ics = []
     for li, n in enumerate(layers):
         for i in range(n):
             s = f"{li}_{i}"
-            lines.append(f"X{s} e{s} h{s} m{s} o{s} vdd vneg 0 if_neuron {params}")
+            lines.append(f"X{s} e{s} h{s} m{s} o{s} vdd vneg 0{extra_ports} if_neuron {params}")
             lines.append(f"Bg{s} g{s} 0 V=max(0,min(1,(v(o{s})-{_num('lo', _GATE_LO * v_dd)})"
                          f"/{_num('span', _GATE_SPAN * v_dd)}))")
             ics.append(f"v(m{s})={_num('v_init_volts', v_init)}")
