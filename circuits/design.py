@@ -29,11 +29,11 @@ from typing import Any
 from circuits.errors import DesignError
 
 MODEL_CARDS = ("generic_bsim3", "generic_level1")
-TOPOLOGIES = ("study", "raised_rest")
-"""Netlist variants: ``study`` = ``netlists/if_neuron.sub`` (rest 0 V, theta = threshold, reset rail,
-membrane controller); ``raised_rest`` = ``netlists/if_neuron_raised_rest.sub`` (the earlier design:
-a fixed charge packet smaller than C*threshold, so it rests above ground)."""
 """Model sets in ``netlists/models/`` (file stem); both define ``nch`` and ``pch``."""
+TOPOLOGIES = ("study", "raised_rest")
+"""Netlist variants: ``study`` = ``netlists/if_neuron.sub`` (rest 0 V, theta = threshold, reset
+rail, membrane controller); ``raised_rest`` = ``netlists/if_neuron_raised_rest.sub`` (the
+earlier design: a fixed charge packet smaller than C*threshold, so it rests above ground)."""
 
 # field -> (low, high), inclusive; SI units.
 _RANGES: dict[str, tuple[float, float]] = {

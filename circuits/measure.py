@@ -166,5 +166,6 @@ def mean_power(w: dict[str, np.ndarray], *, v_dd_volts: float, v_neg_volts: floa
             integrate(t, p_vneg, start, float(t[-1])) / span)
 
 
-__all__ = ["Spikes", "crossings", "find_spikes", "integrate", "mean_power", "rail_powers", "rest_level",
-           "spike_width", "steady_rate", "supply_powers", "threshold_swing", "window_energy"]
+__all__ = ["Spikes", "crossings", "find_spikes", "integrate", "mean_power", "rail_powers",
+           "rest_level", "spike_width", "steady_rate", "supply_powers", "threshold_swing",
+           "window_energy"]

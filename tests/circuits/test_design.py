@@ -2,8 +2,14 @@ import dataclasses
 
 import pytest
 
-from circuits.design import (PRESETS, NeuronDesign, default_design, design_from_mapping, load_design,
-                             preset)
+from circuits.design import (
+    PRESETS,
+    NeuronDesign,
+    default_design,
+    design_from_mapping,
+    load_design,
+    preset,
+)
 from circuits.errors import DesignError
 
 BAD_VALUES = [
@@ -26,7 +32,8 @@ def test_default_is_valid_and_frozen():
         d.c_mem_farads = 1e-12  # type: ignore[misc]
     # the study's neuron: one spike removes C_total * V_DD/2 (the threshold above rest)
     assert d.topology == "study"
-    assert d.q_reset_coulombs == pytest.approx((d.c_mem_farads + d.c_fb_farads) * 0.5 * d.v_dd_volts)
+    c_total = d.c_mem_farads + d.c_fb_farads
+    assert d.q_reset_coulombs == pytest.approx(c_total * 0.5 * d.v_dd_volts)
     assert d.v_th_nominal_volts == pytest.approx(0.5 * d.v_dd_volts)
     old = preset("raised_rest")
     assert old.q_reset_coulombs == pytest.approx(old.i_reset_amps * old.t_pulse_seconds)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from circuits import ngspice
-from circuits.design import default_design, preset
+from circuits.design import preset
 from circuits.errors import SimulationError
 from circuits.render import SAVED, Stimulus, render_deck
 from tests.circuits.conftest import needs_ngspice

@@ -1,8 +1,9 @@
 """The study's neuron (the default design), ngspice really running: the numbers of issue 9.
 
-rest 0 V (a membrane controller initializes it), theta = the threshold above rest (~V_DD/2) and
-independent of V_NEG, floor = V_NEG (0 V: the ZMP neuron; -V_DD: about -2 theta), mirrors that weigh
-excitation and inhibition alike, f-I = I / (C theta) in the linear region -- at V_DD 0.8, 1.0, 1.2 V.
+rest 0 V (a membrane controller initializes it), theta = the threshold above rest (~V_DD/2)
+and independent of V_NEG, floor = V_NEG (0 V: the ZMP neuron; -V_DD: about -2 theta), mirrors
+that weigh excitation and inhibition alike, f-I = I / (C theta) in the linear region -- at V_DD
+0.8, 1.0, 1.2 V.
 """
 
 import dataclasses
