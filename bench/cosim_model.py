@@ -13,6 +13,7 @@ directory.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -20,12 +21,16 @@ import numpy as np
 import torch
 from torch import nn
 
+DATASETS = Path(os.environ.get("NMPKIT_DATASETS", "/work/shared/datasets"))
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 
 
 def add_common_arguments(ap: argparse.ArgumentParser) -> None:
-    """Options shared by bench/cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/mnist.npz"))
+    """Options shared by bench/bench_cosim.py and bench/cosim_profile.py (data, weights, B, T)."""
+    ap.add_argument("--data", type=Path, default=DATASETS / "mnist.npz",
+                    help="MNIST .npz (x_train, y_train, x_test, y_test); default "
+                         "$NMPKIT_DATASETS/mnist.npz, NMPKIT_DATASETS defaulting to "
+                         "/work/shared/datasets")
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/nmpkit-bench"))
     ap.add_argument("--batch", type=int, default=256)

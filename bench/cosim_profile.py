@@ -2,7 +2,7 @@
 
 Run under the lock (it is a CPU-heavy job):
 
-    flock /work/heavy.lock /work/venv/bin/python bench/cosim_profile.py --threads 2
+    flock /work/heavy.lock .venv/bin/python bench/cosim_profile.py --threads 2
 
 Every call into ``cosim.kernels`` is timed (wall clock around the call); "other" is the rest of
 ``simulate`` (first layer's dense convolution, setup, Python, result assembly). One warm-up

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install the peer SNN simulators for bench/cosim.py WITHOUT touching the venv's torch.
+# Install the peer SNN simulators for bench/bench_cosim.py WITHOUT touching the venv's torch.
 # Each peer declares torch (and sometimes torchvision) as a dependency; a plain `pip install` would
 # replace the CPU torch 2.13.0 with a multi-GB CUDA build. So: --no-deps into a separate target
 # folder, plus the small pure-Python packages they import, used through PYTHONPATH.
 #   usage: bench/setup_peers.sh [TARGET]   (default /work/peers)
 set -euo pipefail
 TARGET="${1:-/work/peers}"
-PY="${PYTHON:-/work/venv/bin/python}"
+PY="${PYTHON:-$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python}"
 mkdir -p "$TARGET"
 # Peers themselves (no deps).
 "$PY" -m pip install --quiet --no-deps --upgrade --target "$TARGET" \

@@ -2,6 +2,7 @@
 
     net = cosim.convert(model, calibration_batch, percentile=99.99)
     res = cosim.simulate(net, x_test, timesteps=1000, lower_bound=None)   # NMP; 0.0 = ZMP
+    res = cosim.simulate(net, x_test, cosim.SimConfig(timesteps=1000, neuron=cosim.IFNeuron()))
     acc = res.accuracy_per_step(y_test)        # (T,) accuracy after every step
     res.spike_counts, res.layer_rates, res.synaptic_events
 
@@ -12,24 +13,32 @@ against an independent reference in tests/cosim on a dyadic grid, where every su
 from cosim.calibrated import calibrated_neuron, calibrated_neurons
 from cosim.convert import convert
 from cosim.energy import EnergyReport, energy
-from cosim.engine import simulate
-from cosim.errors import ConversionError, SimulationInputError
+from cosim.engine import SimConfig, simulate
+from cosim.errors import ConversionError, KernelBuildError, SimulationInputError
 from cosim.network import SpikingLayer, SpikingNetwork, SynapticOp
-from cosim.neuron import IFNeuron
+from cosim.neuron import IFNeuron, IFState, StepParams, if_step
+from cosim.nir import from_nir, to_nir
 from cosim.result import SimulationResult
 
 __all__ = [
     "ConversionError",
     "EnergyReport",
     "IFNeuron",
+    "IFState",
+    "KernelBuildError",
+    "SimConfig",
     "SimulationInputError",
     "SimulationResult",
     "SpikingLayer",
     "SpikingNetwork",
+    "StepParams",
     "SynapticOp",
     "calibrated_neuron",
     "calibrated_neurons",
     "convert",
     "energy",
+    "from_nir",
+    "if_step",
     "simulate",
+    "to_nir",
 ]

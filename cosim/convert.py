@@ -258,7 +258,7 @@ def resolve_shapes(net: SpikingNetwork, input_shape: tuple[int, ...]) -> Spiking
                     f"(from input_shape={tuple(input_shape)}): {err}") from err
             layers.append(SpikingLayer(name=ly.name, ops=ly.ops, shape=tuple(x.shape[1:]),
                                        scale=ly.scale, relu=ly.relu))
-    return SpikingNetwork(layers=tuple(layers), input_shape=tuple(input_shape))
+    return SpikingNetwork(layers=tuple(layers), input_shape=tuple(input_shape), neuron=net.neuron)
 
 
 __all__ = ["convert", "resolve_shapes"]

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from cosim.neuron import IFNeuron
+
 OpKind = Literal["conv2d", "conv_transpose2d", "linear", "avg_pool2d", "global_avg_pool",
                  "flatten", "scale"]
 WEIGHTED: tuple[str, ...] = ("conv2d", "conv_transpose2d", "linear")
@@ -109,14 +111,22 @@ class SpikingNetwork:
     Attributes:
         layers: Spiking layers, input side first; the last is the output layer.
         input_shape: Shape of one input sample (without batch), e.g. ``(1, 28, 28)``.
+        neuron: The neuron model the network came with (one ``IFNeuron`` per layer, e.g. read
+            from a NIR file by ``cosim.from_nir``); ``simulate`` uses it when given no
+            ``neuron``. ``None`` (``convert``'s networks): the ideal IF.
     """
 
     layers: tuple[SpikingLayer, ...]
     input_shape: tuple[int, ...]
+    neuron: tuple[IFNeuron, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("a SpikingNetwork needs at least one layer, got none")
+        if self.neuron is not None and (len(self.neuron) != len(self.layers) or not all(
+                isinstance(n, IFNeuron) for n in self.neuron)):
+            raise ValueError(f"neuron must be None or a tuple of {len(self.layers)} IFNeurons "
+                             f"(one per layer), got {self.neuron!r}")
 
     @property
     def output_scale(self) -> float:
@@ -134,7 +144,7 @@ class SpikingNetwork:
             SpikingLayer(name=ly.name, ops=tuple(op.to(device, dtype) for op in ly.ops),
                          shape=ly.shape, scale=ly.scale, relu=ly.relu)
             for ly in self.layers)
-        return SpikingNetwork(layers=layers, input_shape=self.input_shape)
+        return SpikingNetwork(layers=layers, input_shape=self.input_shape, neuron=self.neuron)
 
     @torch.no_grad()
     def ann_forward(self, inputs: Tensor) -> list[Tensor]:

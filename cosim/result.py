@@ -12,6 +12,7 @@ highest output membrane potential (then the lowest index).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +45,11 @@ class SimulationResult:
             Poisson coding).
         ann_activations: Per layer (B, *shape) normalized ANN activations (``record_ann``).
         schedule: How each layer's synaptic ops were computed (for the benchmark report).
+        floor_discarded: With ``record_floor``: one (B,) float64 tensor per spiking layer, the
+            charge its floor removed (sum over neurons and steps of floor - v where v fell
+            below the floor), in thresholds; zeros for a layer without a floor.
+        floor_hits: With ``record_floor``: one (B,) int64 tensor per layer, the neurons that
+            hit the floor at least once.
     """
 
     timesteps: int
@@ -58,6 +64,65 @@ class SimulationResult:
     input_synaptic_events: Tensor
     ann_activations: list[Tensor] | None = None
     schedule: dict = field(default_factory=dict)
+    floor_discarded: list[Tensor] | None = None
+    floor_hits: list[Tensor] | None = None
+
+    @classmethod
+    def concat(cls, parts: Sequence[SimulationResult]) -> SimulationResult:
+        """One result for the samples of ``parts`` in order (results of consecutive sample
+        chunks of one network, one T): every per-sample tensor joined along the batch.
+
+        ``schedule`` is the first part's, with ``"parts"`` (their count) and ``"chunk_size"``
+        the largest of theirs. Raises ``SimulationInputError`` when the parts do not match
+        (timesteps, layers, output scale, ANN activations recorded or not).
+        """
+        parts = list(parts)
+        if not parts or not all(isinstance(p, SimulationResult) for p in parts):
+            raise SimulationInputError(
+                f"concat needs a non-empty sequence of SimulationResults, got {parts!r:.200}")
+        first = parts[0]
+        for i, p in enumerate(parts[1:], 1):
+            for name in ("timesteps", "layer_names", "layer_sizes", "output_scale"):
+                if getattr(p, name) != getattr(first, name):
+                    raise SimulationInputError(
+                        f"concat: part {i} has {name}={getattr(p, name)!r}, part 0 "
+                        f"{getattr(first, name)!r}; only chunks of one simulation join")
+            if (p.ann_activations is None) != (first.ann_activations is None) or \
+                    (p.floor_hits is None) != (first.floor_hits is None) or \
+                    (p.predictions_membrane is None) != (first.predictions_membrane is None):
+                raise SimulationInputError(
+                    f"concat: part {i} differs from part 0 in record_ann, record_floor or "
+                    "output shape")
+
+        def cat(tensors: list[Tensor], dim: int = 0) -> Tensor:
+            dtype = tensors[0].dtype
+            for t in tensors[1:]:
+                dtype = torch.promote_types(dtype, t.dtype)  # int16 and int32 counts
+            return torch.cat([t.to(dtype) for t in tensors], dim)
+
+        layers = range(len(first.spike_counts))
+        spike_counts = [cat([p.spike_counts[i] for p in parts]) for i in layers]
+        schedule = dict(first.schedule) | {"parts": len(parts)}
+        chunks = [p.schedule.get("chunk_size") for p in parts]
+        if all(isinstance(c, int) for c in chunks):
+            schedule["chunk_size"] = max(chunks)
+        return cls(
+            timesteps=first.timesteps, output_counts=spike_counts[-1],
+            spike_counts=spike_counts,
+            output_spikes=cat([p.output_spikes for p in parts], 1),
+            predictions_membrane=None if first.predictions_membrane is None
+            else cat([p.predictions_membrane for p in parts], 1),
+            output_scale=first.output_scale, layer_names=first.layer_names,
+            layer_sizes=first.layer_sizes,
+            synaptic_events=[cat([p.synaptic_events[i] for p in parts]) for i in layers],
+            input_synaptic_events=cat([p.input_synaptic_events for p in parts]),
+            ann_activations=None if first.ann_activations is None
+            else [cat([p.ann_activations[i] for p in parts]) for i in layers],
+            floor_discarded=None if first.floor_discarded is None
+            else [cat([p.floor_discarded[i] for p in parts]) for i in layers],
+            floor_hits=None if first.floor_hits is None
+            else [cat([p.floor_hits[i] for p in parts]) for i in layers],
+            schedule=schedule)
 
     @property
     def batch_size(self) -> int:
@@ -67,6 +132,23 @@ class SimulationResult:
     def layer_rates(self) -> tuple[float, ...]:
         """Mean spikes per neuron per step, for each spiking layer."""
         return tuple(float(c.double().mean()) / self.timesteps for c in self.spike_counts)
+
+    @property
+    def floor_charge(self) -> tuple[float, ...]:
+        """Charge the floor discarded, in thresholds per neuron per step, for each layer."""
+        if self.floor_discarded is None:
+            raise SimulationInputError("floor_charge needs simulate(..., record_floor=True)")
+        return tuple(float(d.sum()) / (self.batch_size * n * self.timesteps)
+                     for d, n in zip(self.floor_discarded, self.layer_sizes, strict=True))
+
+    @property
+    def floor_hit_fraction(self) -> tuple[float, ...]:
+        """Fraction of each layer's neurons (over the batch) that hit the floor at least once."""
+        if self.floor_hits is None:
+            raise SimulationInputError(
+                "floor_hit_fraction needs simulate(..., record_floor=True)")
+        return tuple(float(h.sum()) / (self.batch_size * n)
+                     for h, n in zip(self.floor_hits, self.layer_sizes, strict=True))
 
     @property
     def synaptic_event_totals(self) -> tuple[int, ...]:

@@ -125,12 +125,12 @@ class OpsRunner:
     def current(self, x: Tensor | Bits, mode: str) -> Tensor:
         return self._sparse(x) if mode == "sparse" else self._dense(x)
 
-    def conv_if(self, x: Tensor | Bits, v: Tensor, counts: Tensor, r: Tensor,
+    def conv_if(self, x: Tensor | Bits, v: Tensor, counts: Tensor, r: Tensor, discard: Tensor,
                 neuron: list[Tensor], has_floor: bool, reset_zero: bool, refractory: int,
                 out: Tensor) -> None:
         """Event-driven Conv2d fused with the next layer's IF update (``cosim.kernels``)."""
         self.ext.conv_if(self._words(x), self.w_t, self.w_tail, self.bias, self.geo, v, counts,
-                         r, neuron, has_floor, reset_zero, refractory, out)
+                         r, discard, neuron, has_floor, reset_zero, refractory, out)
 
     def _words(self, x: Tensor | Bits) -> Tensor:
         if isinstance(x, Bits):

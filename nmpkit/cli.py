@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.commands.calibrate",
     "nmpkit.commands.train",
     "nmpkit.commands.evaluate",
+    "nmpkit.commands.export_nir",
     "nmpkit.commands.tradeoff",
     "nmpkit.commands.modulate",
     "nmpkit.commands.cosim_check",
@@ -32,12 +33,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from calib.errors import CalibrationError
     from circuits.errors import CharacterizationError, DesignError, RenderError, SimulationError
-    from cosim.errors import ConversionError, SimulationInputError
+    from cosim.errors import ConversionError, NIRError, SimulationInputError
     from nmpkit.errors import UsageError
 
     return (
         UsageError, CalibrationError, DesignError, RenderError, SimulationError,
-        CharacterizationError, ConversionError, SimulationInputError, FileNotFoundError,
+        CharacterizationError, ConversionError, SimulationInputError, FileNotFoundError, NIRError,
     )
 
 

@@ -27,6 +27,11 @@ fi
 .venv/bin/python -m pip install -q "torch==2.13.0"
 if [ "$dev" = 1 ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # peer SNN tools for the NIR interop tests (tests/cosim/test_nir_peers.py): --no-deps, since
+  # each declares torch/torchvision and pip would replace the CPU torch; pbr (sinabs) and loguru
+  # (SpikingJelly) are their only missing pure-Python imports
+  .venv/bin/python -m pip install -q --no-deps "nirtorch==2.6" "spikingjelly==2.0.0" \
+    "sinabs==3.1.3" "norse==1.1.0" "pbr>=6" "loguru>=0.7,<1"
 else
   .venv/bin/python -m pip install -q -e .
 fi

@@ -12,13 +12,18 @@ HELP = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("network", help="mnist | svhn | cifar10 | autoencoder")
-    p.add_argument("--weights", required=True, help="state_dict written by `nmpkit train`")
+    p.add_argument("network", nargs="?", default=None,
+                   help="mnist | svhn | cifar10 | autoencoder (with --nir: optional)")
+    p.add_argument("--weights", default=None, help="state_dict written by `nmpkit train`")
     p.add_argument(
         "--lower-bound",
-        required=True,
-        help="nmp (no floor), zmp (floor 0) or a float <= 0 in threshold units",
+        default=None,
+        help="nmp (no floor), zmp (floor 0) or a float <= 0 in threshold units "
+        "(with --nir: replaces the file's floor; default: the file's)",
     )
+    p.add_argument("--nir", default=None,
+                   help="evaluate this NIR file (nmpkit export-nir, or another tool's) instead "
+                   "of converting NETWORK; its floor, reset and neurons come from the file")
     p.add_argument("--timesteps", type=int, required=True, help="simulation steps T")
     p.add_argument(
         "--data-root",
@@ -91,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
     from nmpkit.train import load_weights, provenance
     from nmpkit.zoo import get_network
 
+    if args.nir is not None:
+        from nmpkit.commands.export_nir import run_evaluate
+
+        return run_evaluate(args)
+    for flag, value in (("NETWORK", args.network), ("--weights", args.weights),
+                        ("--lower-bound", args.lower_bound)):
+        if value is None:
+            raise UsageError(f"{flag} is required (unless --nir FILE is given)")
     spec = get_network(args.network)
     lb = ev.parse_lower_bound(args.lower_bound)
     cfg = ev.EvalConfig(

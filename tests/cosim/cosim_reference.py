@@ -72,6 +72,31 @@ def interp(x: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     return y0 + (x - x0) * ((y1 - y0) / (x1 - x0))
 
 
+def ref_step(v: Tensor, r: Tensor, h: Tensor,
+             n: RefNeuron) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One step, float64, straight from the spec: returns (bool spikes, v, r, charge), charge =
+    what the floor removed from each neuron, in thresholds (0 without a floor)."""
+    v, h = v.double(), h.double()
+    th = torch.as_tensor(n.threshold, dtype=torch.float64)
+    xin = h * torch.as_tensor(n.gain, dtype=torch.float64)
+    if n.transfer is not None:
+        xin = interp(xin, n.transfer[0].double(), n.transfer[1].double())
+    active = r == 0
+    v = v + torch.where(active, xin, torch.zeros_like(xin))
+    s = (v >= th) & active
+    if n.reset == "subtract":
+        v = v - s.double() * th
+    else:
+        v = torch.where(s, torch.zeros_like(v), v)
+    charge = torch.zeros_like(v)
+    if n.lower_bound is not None:
+        floor = n.lower_bound * th * torch.ones_like(v)
+        charge = torch.where(v < floor, (floor - v) / th, charge)
+        v = torch.maximum(v, floor)
+    r = torch.where(s, torch.full_like(r, n.refractory_steps), torch.clamp(r - 1, min=0))
+    return s, v, r, charge
+
+
 def poisson_train(x: Tensor, timesteps: int, seed: int, chunk: int) -> Tensor:
     """(T, B, ...) input spikes drawn as cosim documents: chunk by chunk, step by step."""
     g = torch.Generator().manual_seed(seed)
@@ -87,13 +112,17 @@ def poisson_train(x: Tensor, timesteps: int, seed: int, chunk: int) -> Tensor:
 
 def run_reference(model: nn.Module, x: Tensor, timesteps: int, neurons: list[RefNeuron],
                   input_train: Tensor | None = None) -> dict:
-    """Returns counts (per layer, logical shapes), out_spikes (T, B, ...), out_v (T, B, ...)."""
+    """Returns counts (per layer, logical shapes), out_spikes (T, B, ...), out_v (T, B, ...),
+    floor_charge (per layer (B,): charge the floor removed, thresholds, summed over neurons and
+    steps) and floor_hits (per layer (B,): neurons that hit the floor at least once)."""
     model = copy.deepcopy(model).eval().double()
     segs = segments(model)
     assert len(neurons) == len(segs)
     v: list[Tensor | None] = [None] * len(segs)
     r: list[Tensor | None] = [None] * len(segs)
     counts: list[Tensor | None] = [None] * len(segs)
+    charge: list[Tensor | None] = [None] * len(segs)
+    hit: list[Tensor | None] = [None] * len(segs)
     out_spikes, out_v = [], []
     with torch.no_grad():
         for t in range(timesteps):
@@ -101,31 +130,22 @@ def run_reference(model: nn.Module, x: Tensor, timesteps: int, neurons: list[Ref
             for i, seg in enumerate(segs):
                 for m in seg:
                     h = m(h)
-                n = neurons[i]
-                th = torch.as_tensor(n.threshold, dtype=torch.float64)
                 if v[i] is None:
                     v[i] = torch.zeros_like(h)
                     r[i] = torch.zeros_like(h, dtype=torch.long)
                     counts[i] = torch.zeros_like(h)
-                xin = h * torch.as_tensor(n.gain, dtype=torch.float64)
-                if n.transfer is not None:
-                    xin = interp(xin, n.transfer[0].double(), n.transfer[1].double())
-                active = r[i] == 0
-                v[i] = v[i] + torch.where(active, xin, torch.zeros_like(xin))
-                s = (v[i] >= th) & active
-                if n.reset == "subtract":
-                    v[i] = v[i] - s.double() * th
-                else:
-                    v[i] = torch.where(s, torch.zeros_like(v[i]), v[i])
-                if n.lower_bound is not None:
-                    v[i] = torch.maximum(v[i], n.lower_bound * th * torch.ones_like(v[i]))
-                r[i] = torch.where(s, torch.full_like(r[i], n.refractory_steps),
-                                   torch.clamp(r[i] - 1, min=0))
+                    charge[i] = torch.zeros(h.shape[0], dtype=torch.float64)
+                    hit[i] = torch.zeros_like(h, dtype=torch.bool)
+                s, v[i], r[i], c = ref_step(v[i], r[i], h, neurons[i])
+                charge[i] = charge[i] + c.reshape(c.shape[0], -1).sum(1)
+                hit[i] = hit[i] | (c > 0)
                 counts[i] = counts[i] + s.double()
                 h = s.double()
             out_spikes.append(h.bool())
             out_v.append(v[-1].clone())
-    return {"counts": counts, "out_spikes": torch.stack(out_spikes), "out_v": torch.stack(out_v)}
+    return {"counts": counts, "out_spikes": torch.stack(out_spikes), "out_v": torch.stack(out_v),
+            "floor_charge": charge,
+            "floor_hits": [h.reshape(h.shape[0], -1).sum(1) for h in hit]}
 
 
 def membrane_predictions(out_spikes: Tensor, out_v: Tensor) -> Tensor:
@@ -143,3 +163,17 @@ def membrane_predictions(out_spikes: Tensor, out_v: Tensor) -> Tensor:
                     best = (key, k)
             preds[t, b] = best[1]
     return preds
+
+
+def check_floor_statistics(res, ref: dict) -> None:
+    """The engine's floor statistics against the reference: hits exactly; the discarded charge
+    to float32 accuracy (the engine sums the absolute charge in float32 per neuron and divides by
+    the threshold once; the reference divides every step, in float64). Without
+    ``record_floor`` the result has none."""
+    if res.floor_hits is None:
+        assert res.floor_discarded is None
+        return
+    for i, (a, b) in enumerate(zip(res.floor_hits, ref["floor_hits"], strict=True)):
+        assert torch.equal(a.long(), b.long()), f"layer {i}: floor hits differ"
+    for i, (a, b) in enumerate(zip(res.floor_discarded, ref["floor_charge"], strict=True)):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6), f"layer {i}: discarded charge"

@@ -16,6 +16,7 @@ from torch import nn
 import cosim
 from tests.cosim.cosim_reference import (
     RefNeuron,
+    check_floor_statistics,
     layer_shapes,
     membrane_predictions,
     poisson_train,
@@ -115,6 +116,7 @@ def _check_equal(res, ref, shapes):
         assert torch.equal(a.long(), b.long()), f"layer {i} spike counts differ"
     assert torch.equal(res.output_spikes, ref["out_spikes"])
     assert torch.equal(res.output_counts.long(), ref["counts"][-1].long())
+    check_floor_statistics(res, ref)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,7 +143,8 @@ def test_every_schedule_equals_reference(arch, data):
     kw |= dict(schedule=data.draw(st.sampled_from(["auto", "dense", "sparse"]), label="sched"),
                time_block=data.draw(st.integers(1, 5), label="time_block"),
                chunk_size=data.draw(st.sampled_from([None, 1, 2, 3]), label="chunk"),
-               kernels=data.draw(st.sampled_from([None, False]), label="kernels"))
+               kernels=data.draw(st.sampled_from([None, False]), label="kernels"),
+               record_floor=data.draw(st.booleans(), label="record_floor"))
     train = None
     if data.draw(st.integers(0, 3), label="poisson") == 0:
         chunk = kw["chunk_size"] or B
@@ -172,7 +175,8 @@ def test_mnist_like_net_sparse_and_dense_agree_with_reference():
     for sched in ("auto", "dense", "sparse"):
         for kernels in (None, False):
             res = cosim.simulate(net, x, timesteps=30, lower_bound=-0.5, schedule=sched,
-                                 kernels=kernels)
+                                 kernels=kernels, record_floor=True)
+            assert res.floor_hit_fraction[1] > 0 and res.floor_charge[1] > 0
             _check_equal(res, ref, layer_shapes(model, (1, 14, 14)))
 
 

@@ -79,3 +79,57 @@ def test_cuda_uses_full_fp32_not_tf32():
     for ca, cb in zip(a.spike_counts, b.spike_counts, strict=True):
         assert torch.equal(ca, cb)
     assert torch.backends.cudnn.allow_tf32  # torch's default is restored afterwards
+
+
+def test_config_form_equals_keyword_form_and_is_frozen():
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(5, 3, generator=g)
+    cfg = cosim.SimConfig(timesteps=11, neuron=cosim.IFNeuron(lower_bound=-0.5, reset="zero"),
+                          time_block=3)
+    a = cosim.simulate(NET, x, cfg)
+    b = cosim.simulate(NET, x, timesteps=11, lower_bound=-0.5, reset="zero", time_block=3)
+    assert torch.equal(a.output_spikes, b.output_spikes)
+    assert torch.equal(a.spike_counts[0], b.spike_counts[0])
+    with pytest.raises(AttributeError):
+        cfg.timesteps = 3  # type: ignore[misc]
+    assert cosim.SimConfig(timesteps=2, neuron=[cosim.IFNeuron()]).neuron == (cosim.IFNeuron(),)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(timesteps=True), "timesteps"),
+    (dict(timesteps=3, neuron="ifn"), "neuron"),
+    (dict(timesteps=3, neuron=[]), "neuron"),
+    (dict(timesteps=3, record_ann=1), "record_ann"),
+    (dict(timesteps=3, kernels=1), "kernels"),
+    (dict(timesteps=3, dtype=torch.int32), "dtype"),
+    (dict(timesteps=3, device="nowhere"), "device"),
+    (dict(timesteps=3, memory_budget_bytes=0), "memory_budget_bytes"),
+])
+def test_config_fields_are_validated(kwargs, match):
+    with pytest.raises(cosim.SimulationInputError, match=match):
+        cosim.SimConfig(**kwargs)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: cosim.simulate(NET, X, cosim.SimConfig(timesteps=2), timesteps=3), "either"),
+    (lambda: cosim.simulate(NET, X, timesteps=2, lower_bnd=0.0), "unknown.*lower_bnd"),
+    (lambda: cosim.simulate(NET, X, lower_bound=0.0), "timesteps is required"),
+    (lambda: cosim.simulate(NET, X, {"timesteps": 2}), "SimConfig"),
+    (lambda: cosim.simulate(NET, X, timesteps=2, lower_bound=False), "lower_bound"),
+    (lambda: cosim.IFNeuron(lower_bound=True), "lower_bound"),
+])
+def test_bad_forms_are_named(call, match):
+    with pytest.raises(cosim.SimulationInputError, match=match):
+        call()
+
+
+def test_memory_budget_is_checked_before_allocating():
+    """timesteps = 1e9 on a tiny net must fail at once, naming the budget and the need."""
+    with pytest.raises(cosim.SimulationInputError,
+                       match=r"memory_budget_bytes=1,073,741,824 .* timesteps=1,000,000,000 "
+                             r"× batch=4: the output buffers need 16,000,000,\d+ bytes"):
+        cosim.simulate(NET, X, timesteps=10**9)
+    with pytest.raises(cosim.SimulationInputError, match="a chunk of 4 samples"):
+        cosim.simulate(NET, X, timesteps=100, memory_budget_bytes=2_500, chunk_size=4)
+    res = cosim.simulate(NET, X, timesteps=100, memory_budget_bytes=50_000)
+    assert res.output_spikes.shape == (100, 4, 2)

@@ -31,6 +31,7 @@ import cosim
 from cosim import kernels
 from tests.cosim.cosim_reference import (
     RefNeuron,
+    check_floor_statistics,
     layer_shapes,
     membrane_predictions,
     run_reference,
@@ -84,11 +85,12 @@ def test_wide_layers_equal_reference(data):
         cosim.convert(model), x, timesteps=T, neuron=neurons,
         schedule=data.draw(st.sampled_from(["auto", "dense", "sparse"]), label="schedule"),
         time_block=data.draw(st.integers(1, 7), label="time_block"),
-        chunk_size=data.draw(st.sampled_from([None, 1, 3]), label="chunk"))
+        chunk_size=data.draw(st.sampled_from([None, 1, 3]), label="chunk"), record_floor=True)
     ref = run_reference(model, x, T, refs)
     for i, (a, b) in enumerate(zip(res.spike_counts, ref["counts"], strict=True)):
         assert torch.equal(a.long(), b.long()), f"layer {i} spike counts differ"
     assert torch.equal(res.output_spikes, ref["out_spikes"])
+    check_floor_statistics(res, ref)
     assert torch.equal(res.predictions_membrane.long(),
                        membrane_predictions(ref["out_spikes"], ref["out_v"]))
 
@@ -185,3 +187,94 @@ def test_weight_layouts_follow_in_place_changes(kernels_on):
             op.weight.zero_()
             op.bias.fill_(-1.0)
     assert int(cosim.simulate(net, x, **kw).output_counts.sum()) == 0
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), const=st.booleans(), tb=st.integers(1, 6),
+       n=st.sampled_from([1, 15, 16, 17, 64, 100, 1030]), knots=st.sampled_from([0, 2, 64, 65]),
+       per_neuron=st.booleans(), lb=st.sampled_from([None, 0.0, -0.37]),
+       reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]),
+       readout=st.booleans(), grid=st.booleans())
+def test_compiled_if_step_is_if_step_bit_for_bit(seed, const, tb, n, knots, per_neuron, lb,
+                                                 reset, refractory, readout, grid):
+    """Arbitrary floats (or, with ``grid``, multiples of 1/8, so that v lands exactly on the
+    threshold and the floor): the C++ IF update (cosim/csrc/neuron.h) is
+    ``cosim.neuron.if_step``: spikes, membranes, counts, refractory counters, the discarded
+    charge and the output readout."""
+    from cosim.engine_parts import kernel_neuron as _kernel_neuron
+    from cosim.neuron import IFState, StepParams, if_step
+
+    g = torch.Generator().manual_seed(seed)
+    b = 3
+    q = (lambda t: (t * 8).round() / 8) if grid else (lambda t: t)
+    per = (lambda lo, hi: q(torch.rand(n, generator=g) * (hi - lo) + lo)) if per_neuron else \
+        (lambda lo, hi: float(q(torch.rand(1, generator=g) * (hi - lo) + lo)))
+    transfer = None
+    if knots:
+        xs = torch.sort(torch.randn(knots, generator=g) * 1.5).values + torch.arange(knots) * 1e-3
+        transfer = (xs, torch.cumsum(torch.rand(knots, generator=g) * 0.8, 0) - 1.3)
+    neuron = cosim.IFNeuron(threshold=per(0.6, 1.4), gain=per(0.2, 1.7), lower_bound=lb,
+                            reset=reset, transfer=transfer, refractory_steps=refractory)
+    p = StepParams.of(neuron)
+    cur = q(torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3)
+    v0 = q(torch.randn((b, n), generator=g) * 0.5)
+    r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
+    v, counts = v0.clone(), torch.zeros((b, n))
+    discard = torch.zeros((b, n)) if lb is not None else torch.zeros(0)
+    r = r0.clone() if refractory else torch.zeros(0, dtype=torch.int32)
+    words = torch.empty((tb * b, (n + 63) // 64), dtype=torch.int64)
+    preds = torch.zeros((tb, b) if readout else (0,), dtype=torch.int16)
+    ext = kernels.load()
+    ext.if_bits(cur, const, v, counts, r, discard,
+                _kernel_neuron(p, torch.device("cpu"), torch.float32), lb is not None,
+                reset == "zero", refractory, words, preds)
+    spikes = ext.unpack_bits(words, n, torch.zeros(0)).reshape(tb, b, n)
+    state = IFState(v0, r0, torch.zeros((b, n)) if lb is not None else None)
+    total = torch.zeros((b, n))
+    for t in range(tb):
+        s, state = if_step(state, cur if const else cur[t], p)
+        total += s
+        assert torch.equal(s, spikes[t]), f"step {t}: spikes differ"
+        if readout:  # most spikes so far, ties to the highest membrane, then the lowest index
+            key = torch.where(total == total.max(1, keepdim=True).values, state.v,
+                              float("-inf"))
+            assert torch.equal(preds[t].long(), key.argmax(1))
+    assert torch.equal(state.v, v) and torch.equal(total, counts)
+    if refractory:
+        assert torch.equal(state.r, r)
+    if lb is not None:
+        assert torch.equal(state.d, discard)
+
+
+def test_a_failed_build_names_file_and_line(tmp_path):
+    """A compile error comes back as KernelBuildError with the compiler's file:line."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in kernels.SOURCES:
+        (src / name).write_text("// empty\n")
+    (src / "conv.cpp").write_text("// a broken kernel\nint f() { return undefined_name; }\n")
+    with pytest.raises(cosim.KernelBuildError) as err:
+        kernels.build(source_dir=src, build_dir=tmp_path / "build")
+    assert "conv.cpp:2" in str(err.value) and "undefined_name" in str(err.value)
+    (src / "linear.cpp").unlink()
+    with pytest.raises(cosim.KernelBuildError, match="missing.*linear.cpp"):
+        kernels.build(source_dir=src)
+
+
+def test_a_failed_build_is_loud_with_kernels_and_recorded_without(monkeypatch):
+    def broken(mode):
+        raise cosim.KernelBuildError("RuntimeError: Error building extension\n"
+                                     "conv.cpp:7:3: error: 'boom' was not declared")
+
+    monkeypatch.setattr(kernels, "_STATE", {})
+    monkeypatch.setattr(kernels, "build", broken)
+    monkeypatch.setenv("NMPKIT_COSIM_KERNELS", "1")
+    net = cosim.convert(nn.Sequential(nn.Flatten(), nn.Linear(12, 4)))
+    x = torch.ones(2, 3, 4)
+    with pytest.warns(RuntimeWarning, match="(?s)did not build.*conv.cpp:7"):
+        res = cosim.simulate(net, x, timesteps=3)
+    assert "kernel build failed" in res.schedule["kernels"]
+    with pytest.raises(cosim.KernelBuildError, match="conv.cpp:7:3: error"):
+        cosim.simulate(net, x, timesteps=3, kernels=True)
+    assert cosim.simulate(net, x, timesteps=3, kernels=False).schedule["kernels"] == \
+        "torch only"

@@ -98,3 +98,59 @@ def test_synaptic_events_are_spikes_times_fan_out():
     expected1 = res.spike_counts[1].double().sum((1, 2, 3)) * 4  # Linear: 4 outputs each
     assert torch.equal(res.synaptic_events[1], expected1)
     assert torch.equal(res.synaptic_events[2], torch.zeros(5, dtype=torch.float64))
+
+
+def test_concat_of_sample_chunks_equals_one_call():
+    g = torch.Generator().manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 7), nn.ReLU(), nn.Linear(7, 3)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / 16)
+    x = torch.randint(0, 17, (7, 3, 4), generator=g).float() / 16
+    net = cosim.convert(model)
+    cfg = cosim.SimConfig(timesteps=9, neuron=cosim.IFNeuron(lower_bound=-0.5), record_ann=True,
+                          record_floor=True)
+    whole = cosim.simulate(net, x, cfg)
+    joined = cosim.SimulationResult.concat(
+        [cosim.simulate(net, x[a:b], cfg) for a, b in ((0, 2), (2, 3), (3, 7))])
+    assert joined.batch_size == 7 and joined.schedule["parts"] == 3
+    for name in ("output_counts", "output_spikes", "predictions_membrane",
+                 "input_synaptic_events"):
+        assert torch.equal(getattr(joined, name), getattr(whole, name)), name
+    for name in ("spike_counts", "synaptic_events", "ann_activations", "floor_discarded",
+                 "floor_hits"):
+        for a, b in zip(getattr(joined, name), getattr(whole, name), strict=True):
+            assert torch.equal(a, b), name
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    assert torch.equal(joined.accuracy_per_step(y), whole.accuracy_per_step(y))
+
+
+def test_concat_refuses_parts_of_different_simulations():
+    net = _identity_net(3)
+    x = torch.rand(2, 3)
+    a = cosim.simulate(net, x, timesteps=4)
+    with pytest.raises(cosim.SimulationInputError, match="timesteps=5"):
+        cosim.SimulationResult.concat([a, cosim.simulate(net, x, timesteps=5)])
+    with pytest.raises(cosim.SimulationInputError, match="non-empty"):
+        cosim.SimulationResult.concat([])
+
+
+@pytest.mark.parametrize("kernels", [None, False])
+def test_floor_statistics_are_a_hand_count(kernels):
+    # identity weights, T = 8, threshold 2: input -0.25 under a ZMP floor loses 0.25 every step
+    # (8 × 0.25 / 2 = 1.0 θ); -1.0 under the floor -0.5 θ = -1.0 loses nothing at step 1, then
+    # 1.0 every step (7 × 1.0 / 2 = 3.5 θ); 0.5 never reaches a floor.
+    net = _identity_net(3)
+    x = torch.tensor([[-0.25, 0.5, 0.0], [-1.0, 0.5, 0.0]])
+    zmp = cosim.simulate(net, x[:1], timesteps=8, kernels=kernels, record_floor=True,
+                         neuron=cosim.IFNeuron(threshold=2.0, lower_bound=0.0))
+    assert zmp.floor_discarded[0].tolist() == [1.0]
+    assert zmp.floor_hits[0].tolist() == [1]
+    assert zmp.floor_charge == (1.0 / (3 * 8),) and zmp.floor_hit_fraction == (1 / 3,)
+    deep = cosim.simulate(net, x[1:], timesteps=8, kernels=kernels, record_floor=True,
+                          neuron=cosim.IFNeuron(threshold=2.0, lower_bound=-0.5))
+    assert deep.floor_discarded[0].tolist() == [3.5] and deep.floor_hits[0].tolist() == [1]
+    nmp = cosim.simulate(net, x, timesteps=8, kernels=kernels, record_floor=True)
+    assert nmp.floor_charge == (0.0,) and nmp.floor_hit_fraction == (0.0,)
+    with pytest.raises(cosim.SimulationInputError, match="record_floor=True"):
+        _ = cosim.simulate(net, x, timesteps=8).floor_charge

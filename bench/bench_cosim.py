@@ -2,7 +2,7 @@
 
 Run under the lock, with the peers installed by ``bench/setup_peers.sh``:
 
-    flock /work/heavy.lock env PYTHONPATH=.:/work/peers /work/venv/bin/python bench/cosim.py
+    flock /work/heavy.lock env PYTHONPATH=.:/work/peers .venv/bin/python bench/bench_cosim.py
 
 Everything is measured in this one run (the machine is shared; compare only ratios within a
 run): medians of ``--reps`` runs of B × T sample-steps each (default B = 256, T = 100, 2 threads,
