@@ -49,12 +49,14 @@ def run(args: argparse.Namespace) -> int:
     if not available():
         raise UsageError("libngspice not found: install Debian's ngspice and libngspice0")
     design = load_design(args.config) if args.config else default_design()
-    if getattr(args, "preset", None):
-        overrides = design.to_dict() if args.config else {}
-        base = preset(args.preset).to_dict()
-        changed = {k: v for k, v in overrides.items() if v != default_design().to_dict().get(k)}
-        design = preset(args.preset, **{k: v for k, v in {**base, **changed}.items()
-                                         if k != "q_reset_coulombs"})
+    if getattr(args, "preset", None):  # the named design, the config's [design] fields on top
+        fields: dict = {}
+        if args.config:
+            with open(args.config, "rb") as fh:
+                data = tomllib.load(fh)
+            table = data.get("design", data)
+            fields = {k: v for k, v in table.items() if not isinstance(v, dict) and k != "preset"}
+        design = preset(args.preset, **fields)
     grid = (quick_grid if args.quick else default_grid)(design, seed=args.seed)
     if args.config:
         with open(args.config, "rb") as fh:
