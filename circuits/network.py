@@ -54,7 +54,9 @@ _SUB_FILES = {"study": "if_neuron.sub", "raised_rest": "if_neuron_raised_rest.su
 
 
 def _topology(design: Mapping[str, float]) -> str:
-    topo = design.get("topology", "study")
+    """The design's netlist variant; a design without ``topology`` (a calibration made before the
+    presets) is the earlier ``raised_rest`` design."""
+    topo = design.get("topology", "raised_rest")
     if topo not in _SUB_FILES:
         raise ValueError(f"design topology must be one of {sorted(_SUB_FILES)}, got {topo!r}")
     return str(topo)
