@@ -14,6 +14,7 @@ Example::
     from circuits import NeuronDesign, default_design
     d = default_design()
     deeper = dataclasses.replace(d, v_neg_volts=-1.0)
+    old = preset("raised_rest")          # the earlier design, kept for comparison
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from circuits.errors import DesignError
 
 MODEL_CARDS = ("generic_bsim3", "generic_level1")
 """Model sets in ``netlists/models/`` (file stem); both define ``nch`` and ``pch``."""
+TOPOLOGIES = ("study", "raised_rest")
+"""Netlist variants: ``study`` = ``netlists/if_neuron.sub`` (rest 0 V, theta = threshold, reset
+rail, membrane controller); ``raised_rest`` = ``netlists/if_neuron_raised_rest.sub`` (the
+earlier design: a fixed charge packet smaller than C*threshold, so it rests above ground)."""
 
 # field -> (low, high), inclusive; SI units.
 _RANGES: dict[str, tuple[float, float]] = {
@@ -49,6 +54,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "w_reset_meters": (2.2e-7, 1e-4),
     "l_reset_meters": (1.8e-7, 2e-5),
     "reset_bias_ratio": (1.0, 100.0),
+    "v_rst_volts": (-2.5, 0.0),
 }
 
 
@@ -70,27 +76,35 @@ class NeuronDesign:
         c_delay_farads: capacitor of the RC pulse timer.
         w_reset_meters, l_reset_meters: bias device of the reset sink mirror.
         reset_bias_ratio: reset sink / bias current ratio (the bias is i_reset/ratio).
+        v_rst_volts: reset rail of the ``study`` topology (at or below the deepest floor V_NEG).
         model_cards: model set, one of ``MODEL_CARDS``.
+        topology: netlist variant, one of ``TOPOLOGIES`` (``preset(name)`` gives the named designs).
+
+    The defaults are the study's neuron (``preset("default")``); ``preset("raised_rest")`` is the
+    earlier design. For ``study`` the pulse is set by the timer (``t_pulse_seconds`` is the pulse
+    at a 0.5 V switching point) and one spike removes C_total * threshold.
     """
 
-    c_mem_farads: float = 7.5e-13
-    c_fb_farads: float = 2.5e-13
+    c_mem_farads: float = 4e-13
+    c_fb_farads: float = 5e-14
     v_dd_volts: float = 1.0
     v_neg_volts: float = -0.5
-    w_exc_meters: float = 2e-6
-    l_exc_meters: float = 1e-6
-    w_inh_meters: float = 1e-6
-    l_inh_meters: float = 1e-6
+    w_exc_meters: float = 1e-6
+    l_exc_meters: float = 4e-6
+    w_inh_meters: float = 2e-6
+    l_inh_meters: float = 1.6e-5
     mirror_ratio: float = 1.0
-    w_sense_meters: float = 4e-7
-    l_sense_meters: float = 1e-6
-    i_reset_amps: float = 1.5e-6
-    t_pulse_seconds: float = 1e-7
-    c_delay_farads: float = 5e-14
+    w_sense_meters: float = 2.2e-7
+    l_sense_meters: float = 2e-6
+    i_reset_amps: float = 3.92e-7
+    t_pulse_seconds: float = 4e-7
+    c_delay_farads: float = 1e-13
     w_reset_meters: float = 1e-6
-    l_reset_meters: float = 1e-6
+    l_reset_meters: float = 2e-6
     reset_bias_ratio: float = 10.0
+    v_rst_volts: float = -1.2
     model_cards: str = "generic_bsim3"
+    topology: str = "study"
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _RANGES.items():
@@ -105,7 +119,17 @@ class NeuronDesign:
         if self.model_cards not in MODEL_CARDS:
             raise DesignError(f"model_cards must be one of {list(MODEL_CARDS)}, "
                               f"got {self.model_cards!r}")
-        # The feedback kick must hold the spike up for the whole pulse, else it is cut short.
+        if self.topology not in TOPOLOGIES:
+            raise DesignError(f"topology must be one of {list(TOPOLOGIES)}, "
+                              f"got {self.topology!r}")
+        if self.topology == "study":
+            if self.v_rst_volts > self.v_neg_volts:
+                raise DesignError(
+                    f"v_rst_volts must be at or below v_neg_volts (the deepest floor), else the "
+                    f"reset path conducts backwards; got v_rst_volts={self.v_rst_volts!r}, "
+                    f"v_neg_volts={self.v_neg_volts!r}")
+            return
+        # raised_rest: the feedback kick must hold the spike up for the whole pulse.
         kick = self.c_fb_farads * self.v_dd_volts
         if self.q_reset_coulombs >= kick:
             raise DesignError(
@@ -116,7 +140,10 @@ class NeuronDesign:
 
     @property
     def q_reset_coulombs(self) -> float:
-        """Nominal charge one spike removes from the membrane (reset by subtraction)."""
+        """Nominal charge one spike removes (reset by subtraction): ``study``: C_total * V_DD/2
+        (the packet tracks the threshold); ``raised_rest``: i_reset_amps * t_pulse_seconds."""
+        if self.topology == "study":
+            return (float(self.c_mem_farads) + float(self.c_fb_farads)) * 0.5 * self.v_dd_volts
         return float(self.i_reset_amps) * float(self.t_pulse_seconds)
 
     @property
@@ -126,8 +153,10 @@ class NeuronDesign:
 
     def subckt_params(self) -> dict[str, float]:
         """The subcircuit's ``params:`` values (every numeric field except the supplies)."""
-        return {name: getattr(self, name) for name in _RANGES
-                if name not in ("v_dd_volts", "v_neg_volts")}
+        from circuits.render import subckt_param_names  # the variant's own params: list
+
+        names = subckt_param_names(self.topology)
+        return {name: getattr(self, name) for name in _RANGES if name in names}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for provenance: every field plus ``q_reset_coulombs``."""
@@ -136,8 +165,35 @@ class NeuronDesign:
         return out
 
 
+RAISED_REST: dict[str, Any] = {
+    "c_mem_farads": 7.5e-13, "c_fb_farads": 2.5e-13, "w_exc_meters": 2e-6, "l_exc_meters": 1e-6,
+    "w_inh_meters": 1e-6, "l_inh_meters": 1e-6, "w_sense_meters": 4e-7, "l_sense_meters": 1e-6,
+    "i_reset_amps": 1.5e-6, "t_pulse_seconds": 1e-7, "c_delay_farads": 5e-14,
+    "w_reset_meters": 1e-6, "l_reset_meters": 1e-6, "reset_bias_ratio": 10.0, "v_rst_volts": 0.0,
+    "topology": "raised_rest",
+}
+"""Field values of the ``raised_rest`` preset (the design before issue 9, unchanged netlist)."""
+
+PRESETS: tuple[str, ...] = ("default", "raised_rest")
+
+
+def preset(name: str = "default", **overrides: Any) -> NeuronDesign:
+    """A named design: ``"default"`` (the study's neuron: rest 0 V, theta = threshold ~ V_DD/2,
+    floor = V_NEG, membrane controller, reset rail) or ``"raised_rest"`` (the earlier design:
+    rests ~0.3 V above ground, theta set by a fixed charge packet). ``overrides`` replace fields.
+
+    Raises:
+        DesignError: an unknown preset name or an invalid override.
+    """
+    if name not in PRESETS:
+        raise DesignError(f"preset must be one of {list(PRESETS)}, got {name!r}")
+    base: dict[str, Any] = dict(RAISED_REST) if name == "raised_rest" else {}
+    return design_from_mapping({**base, **overrides}, source=f"preset {name!r}")
+
+
 def default_design() -> NeuronDesign:
-    """The built-in default design (generic 180 nm-class BSIM3 cards, V_DD 1 V, V_NEG -0.5 V)."""
+    """The built-in default design: the study's neuron (generic 180 nm-class BSIM3 cards,
+    V_DD 1 V, V_NEG -0.5 V, reset rail -1.2 V)."""
     return NeuronDesign()
 
 
@@ -150,6 +206,11 @@ def design_from_mapping(values: dict[str, Any], *, source: str = "design") -> Ne
     known = {f.name for f in dataclasses.fields(NeuronDesign)}
     values = dict(values)
     values.pop("q_reset_coulombs", None)  # derived; accepted so to_dict() round-trips
+    name = values.pop("preset", None)
+    if name is not None:  # a [design] table may start from a named preset
+        if name not in PRESETS:
+            raise DesignError(f"{source}: preset must be one of {list(PRESETS)}, got {name!r}")
+        values = {**(dict(RAISED_REST) if name == "raised_rest" else {}), **values}
     unknown = sorted(set(values) - known)
     if unknown:
         raise DesignError(f"{source}: unknown design field {unknown[0]!r}; "
@@ -176,4 +237,5 @@ def load_design(path: str | Path) -> NeuronDesign:
                                source=str(path))
 
 
-__all__ = ["MODEL_CARDS", "NeuronDesign", "default_design", "design_from_mapping", "load_design"]
+__all__ = ["MODEL_CARDS", "PRESETS", "RAISED_REST", "TOPOLOGIES", "NeuronDesign", "default_design",
+           "design_from_mapping", "load_design", "preset"]

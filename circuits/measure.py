@@ -93,6 +93,26 @@ def threshold_swing(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
     return float(np.median(swings)) if swings else float("nan")
 
 
+def rest_level(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
+    """Median post-reset level ("rest") over cycles 2..N (V): the line fitted to the middle
+    20-80 % of each inter-spike ramp, evaluated at the end of the spike; NaN if < 3 spikes."""
+    levels = []
+    for k in range(1, sp.n - 1):
+        a, b = sp.fall[k], sp.rise[k + 1]
+        if not (np.isfinite(a) and b > a):
+            continue
+        lo, hi = a + 0.2 * (b - a), a + 0.8 * (b - a)
+        sel = (t >= lo) & (t <= hi)
+        if np.count_nonzero(sel) < 3:
+            grid = np.linspace(lo, hi, 5)
+            vals = np.interp(grid, t, v_mem)
+        else:
+            grid, vals = t[sel], v_mem[sel]
+        slope, icpt = np.polyfit(grid, vals, 1)
+        levels.append(slope * a + icpt)
+    return float(np.median(levels)) if levels else float("nan")
+
+
 def integrate(t: np.ndarray, y: np.ndarray, start: float, stop: float) -> float:
     """Trapezoidal integral of ``y(t)`` over [start, stop], ends interpolated."""
     if not stop > start:
@@ -106,10 +126,22 @@ def integrate(t: np.ndarray, y: np.ndarray, start: float, stop: float) -> float:
 
 def supply_powers(w: dict[str, np.ndarray], *, v_dd_volts: float, v_neg_volts: float,
                   i_exc_amps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Instantaneous power (W) from V_DD (input-mirror charge excluded) and from V_NEG."""
+    """Instantaneous power (W) from V_DD (input-mirror charge and, where metered, the bias
+    generator excluded) and from V_NEG."""
     p_vdd = -v_dd_volts * w["i_vdd"] - v_dd_volts * (i_exc_amps + w["i_exc_out"])
+    if "i_bias_vdd" in w:
+        p_vdd = p_vdd - v_dd_volts * w["i_bias_vdd"]
     p_vneg = -v_neg_volts * w["i_vneg"]
     return p_vdd, p_vneg
+
+
+def rail_powers(w: dict[str, np.ndarray], *, v_dd_volts: float, v_rst_volts: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``study`` testbenches: instantaneous power (W) into the reset rail (the reset packets, the
+    level shifter; the bias generator excluded) and of the bias generator (from V_DD and vrst)."""
+    p_vrst = -v_rst_volts * (w["i_vrst"] - w["i_bias_vrst"])
+    p_bias = v_dd_volts * w["i_bias_vdd"] - v_rst_volts * w["i_bias_vrst"]
+    return p_vrst, p_bias
 
 
 def window_energy(w: dict[str, np.ndarray], sp: Spikes, *, v_dd_volts: float,
@@ -134,5 +166,6 @@ def mean_power(w: dict[str, np.ndarray], *, v_dd_volts: float, v_neg_volts: floa
             integrate(t, p_vneg, start, float(t[-1])) / span)
 
 
-__all__ = ["Spikes", "crossings", "find_spikes", "integrate", "mean_power", "spike_width",
-           "steady_rate", "supply_powers", "threshold_swing", "window_energy"]
+__all__ = ["Spikes", "crossings", "find_spikes", "integrate", "mean_power", "rail_powers",
+           "rest_level", "spike_width", "steady_rate", "supply_powers", "threshold_swing",
+           "window_energy"]

@@ -25,12 +25,12 @@ from circuits import measure
 from circuits.design import NeuronDesign
 from circuits.errors import CharacterizationError, DesignError
 from circuits.ngspice import run_with_retries
-from circuits.render import ATTEMPTS, SAVED, Stimulus, render_deck
+from circuits.render import ATTEMPTS, T_INIT_SECONDS, Stimulus, render_deck, saved_for
 
 N_SPIKES = 8
 """Spikes aimed for per ``fi``/``mc`` run (the rate uses spikes 2..N)."""
 KINDS = ("fi", "mc", "floor", "idle")
-MEASURE_VERSION = "1"
+MEASURE_VERSION = "2"
 """Bump when a measurement changes meaning: it is part of every cache key."""
 
 
@@ -81,9 +81,13 @@ def stimulus_for(design: NeuronDesign, p: Point) -> Stimulus:
         first = c_tot * 0.7 * design.v_dd_volts / i_eff
         t_stop = first + (N_SPIKES + 0.5) * period
         t_max = min(period / 40.0, t_stop / 200.0)
+        if design.topology == "study":
+            t_stop += T_INIT_SECONDS
     elif p.kind == "floor":
         swing = 0.7 * design.v_dd_volts - design.v_neg_volts + 0.1
         t_stop = 4.0 * c_tot * swing / (p.i_inh_amps * design.mirror_ratio) + 1e-7
+        if design.topology == "study":
+            t_stop += T_INIT_SECONDS
         t_max = t_stop / 200.0
     else:  # idle
         t_stop = 2e-6
@@ -127,15 +131,24 @@ def simulate_point(design: NeuronDesign, p: Point, *, counter: list[int] | None 
             if counter is not None:
                 counter[0] += 1
         w, _ = run_with_retries(lambda a: render_deck(d, s, mismatch=mm, attempt=a),
-                                attempts=len(ATTEMPTS), vectors=SAVED, point=p.as_dict(),
+                                attempts=len(ATTEMPTS), vectors=saved_for(d.topology),
+                                point=p.as_dict(),
                                 on_run=bump)
         return w
 
     w = run(stim)
     if p.kind == "idle":
+        start = 0.5 * stim.t_stop_seconds
         pv, pn = measure.mean_power(w, v_dd_volts=d.v_dd_volts, v_neg_volts=d.v_neg_volts,
-                                    start=0.5 * stim.t_stop_seconds)
-        return {"p_static_vdd_watts": pv, "p_static_vneg_watts": pn}
+                                    start=start)
+        out = {"p_static_vdd_watts": pv, "p_static_vneg_watts": pn}
+        if d.topology == "study":
+            t = w["time"]
+            pr, pb = measure.rail_powers(w, v_dd_volts=d.v_dd_volts, v_rst_volts=d.v_rst_volts)
+            span = float(t[-1] - start)
+            out["p_static_vrst_watts"] = measure.integrate(t, pr, start, float(t[-1])) / span
+            out["p_bias_watts"] = measure.integrate(t, pb, start, float(t[-1])) / span
+        return out
     if p.kind == "floor":
         t = w["time"]
         tail = t >= 0.5 * t[-1]
@@ -155,7 +168,15 @@ def simulate_point(design: NeuronDesign, p: Point, *, counter: list[int] | None 
             "too few for a steady rate")
     e_vdd, e_vneg, window = measure.window_energy(
         w, sp, v_dd_volts=d.v_dd_volts, v_neg_volts=d.v_neg_volts, i_exc_amps=p.i_exc_amps)
-    return {
+    extra: dict[str, Any] = {}
+    if d.topology == "study":
+        extra["e_window_vrst_joules"] = float("nan")
+        if sp.n >= 3:
+            pr, _ = measure.rail_powers(w, v_dd_volts=d.v_dd_volts, v_rst_volts=d.v_rst_volts)
+            extra["e_window_vrst_joules"] = measure.integrate(
+                w["time"], pr, float(sp.rise[1]), float(sp.rise[-1]))
+        extra["v_rest_volts"] = measure.rest_level(w["time"], w["v_mem"], sp)
+    return {**extra,
         "rate_hertz": measure.steady_rate(sp) if sp.n >= 3 else 0.0,
         "n_spikes": sp.n,
         "v_th_volts": measure.threshold_swing(w["time"], w["v_mem"], sp),
@@ -181,7 +202,8 @@ def waveform(design: NeuronDesign, *, i_exc_amps: float, n_spikes: int = 4,
     stim = dataclasses.replace(stim, t_stop_seconds=t_stop,
                                t_max_step_seconds=min(stim.t_max_step_seconds, t_stop / 2000.0))
     w, _ = run_with_retries(lambda a: render_deck(design, stim, attempt=a),
-                            attempts=len(ATTEMPTS), vectors=SAVED, point=p.as_dict())
+                            attempts=len(ATTEMPTS), vectors=saved_for(design.topology),
+                            point=p.as_dict())
     return w
 
 

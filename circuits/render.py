@@ -37,16 +37,44 @@ from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
 
 SUBCKT_FILE = NETLIST_DIR / "if_neuron.sub"
-DEVICES: tuple[str, ...] = (
-    "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp4a", "mp4b", "mn4a", "mn4b", "mp5", "mn5", "mp6",
-    "mn6", "mp7", "mn7", "mp8", "mn8", "mp9", "mp10", "mn9", "mn10", "mp11", "mn11", "mr1", "mr2",
-    "mrb", "mp12",
-)
-"""Transistors of the subcircuit (lower case), each with ``dvt_<dev>``/``mu_<dev>`` parameters."""
+SUBCKT_FILES: dict[str, Path] = {"study": SUBCKT_FILE,
+                                 "raised_rest": NETLIST_DIR / "if_neuron_raised_rest.sub"}
+"""Netlist of each topology (both define ``.subckt if_neuron``)."""
+PORTS: dict[str, tuple[str, ...]] = {
+    "study": ("exc", "inh", "mem", "out", "vdd", "vneg", "0", "vrst", "ctl"),
+    "raised_rest": ("exc", "inh", "mem", "out", "vdd", "vneg", "0"),
+}
+"""Default port nodes of each topology, in the subcircuit's order."""
+T_INIT_SECONDS = 5e-8
+"""``study`` testbenches: the membrane controller holds the membrane at rest until this time;
+the input currents step on 1 ns later."""
+DEVICES_BY_TOPOLOGY: dict[str, tuple[str, ...]] = {
+    "raised_rest": (
+        "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp4a", "mp4b", "mn4a", "mn4b", "mp5", "mn5",
+        "mp6", "mn6", "mp7", "mn7", "mp8", "mn8", "mp9", "mp10", "mn9", "mn10", "mp11", "mn11",
+        "mr1", "mr2", "mrb", "mp12"),
+    "study": (
+        "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp13", "mn13", "mp14a", "mp14b", "mn14a",
+        "mn14b", "mp15a", "mp15b", "mn15a", "mn15b", "mp5", "mn5", "mp6", "mn6", "mpd", "mps",
+        "mn7", "mp8", "mn8", "mp16", "mn16", "mp9", "mp10", "mn9", "mn10", "mp11", "mn11", "mr1",
+        "mr2", "mrb", "mnb", "mpb", "mc1", "mc2", "mc3", "mc4"),
+}
+"""Transistors of each subcircuit (lower case), each with ``dvt_<dev>``/``mu_<dev>`` params."""
+DEVICES: tuple[str, ...] = DEVICES_BY_TOPOLOGY["study"]
+"""Transistors of the default (``study``) subcircuit."""
 
 SAVED = {"mem": "v_mem", "out": "v_out", "vdd#branch": "i_vdd", "vneg#branch": "i_vneg",
          "v.x1.vexc_meter#branch": "i_exc_out"}
-"""ngspice vector name -> waveform name, for the vectors a testbench saves."""
+"""ngspice vector name -> waveform name, for the vectors a ``raised_rest`` testbench saves."""
+SAVED_STUDY = {**SAVED, "vrst#branch": "i_vrst", "v.x1.vinh_meter#branch": "i_inh_out",
+               "v.x1.vbias_vdd_meter#branch": "i_bias_vdd",
+               "v.x1.vbias_vrst_meter#branch": "i_bias_vrst"}
+"""... and a ``study`` testbench (reset rail, inhibitory copy, the bias generator's currents)."""
+
+
+def saved_for(topology: str) -> dict[str, str]:
+    """The vectors a testbench of ``topology`` saves."""
+    return SAVED_STUDY if topology == "study" else SAVED
 
 # Retry ladder: options per attempt, and how much the max step shrinks.
 ATTEMPTS: tuple[tuple[str, float], ...] = (
@@ -117,9 +145,17 @@ def model_text(model_cards: str) -> str:
     return _text(NETLIST_DIR / "models" / f"{model_cards}.lib", "model_cards", allowed_roots())
 
 
-def subckt_text(model_cards: str) -> str:
+@cache
+def subckt_param_names(topology: str = "study") -> tuple[str, ...]:
+    """Names in the ``params:`` list of the topology's subcircuit."""
+    text = _text(SUBCKT_FILES[topology], "subckt", allowed_roots())
+    head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
+    return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
+
+
+def subckt_text(model_cards: str, topology: str = "study") -> str:
     """Text of the neuron subcircuit; for level-1 cards without the mismatch instance params."""
-    text = _text(SUBCKT_FILE, "subckt", allowed_roots())
+    text = _text(SUBCKT_FILES[topology], "subckt", allowed_roots())
     if model_cards == "generic_level1":  # level 1 in ngspice 39 rejects delvto/mulu0
         text = re.sub(r" delvto=\{dvt_\w+\} mulu0=\{mu_\w+\}", "", text)
     return text
@@ -137,7 +173,7 @@ def _wrap(head: str, pairs: list[str], width: int = 96) -> list[str]:
 
 
 def render_instance(design: NeuronDesign, *, name: str = "X1",
-                    nodes: tuple[str, ...] = ("exc", "inh", "mem", "out", "vdd", "vneg", "0"),
+                    nodes: tuple[str, ...] | None = None,
                     mismatch: Mapping[str, float] | None = None) -> str:
     """One ``X`` line (with ``+`` continuations) instantiating ``if_neuron`` for ``design``.
 
@@ -147,7 +183,8 @@ def render_instance(design: NeuronDesign, *, name: str = "X1",
     Args:
         design: the neuron (its supplies are not instance parameters).
         name: instance name, ``X`` followed by letters, digits or ``_``.
-        nodes: the 7 port nodes (exc, inh, mem, out, vdd, vneg, gnd); letters, digits, ``_``.
+        nodes: the port nodes (``PORTS[design.topology]``: exc, inh, mem, out, vdd, vneg, gnd
+            and, for ``study``, vrst, ctl); letters, digits, ``_``.
         mismatch: optional ``dvt_<dev>``/``mu_<dev>`` shifts (BSIM3 cards only).
 
     Raises:
@@ -155,19 +192,23 @@ def render_instance(design: NeuronDesign, *, name: str = "X1",
     """
     if not isinstance(name, str) or not re.fullmatch(r"[Xx]\w{1,40}", name):
         raise RenderError(f"instance name must match X[A-Za-z0-9_]+, got {name!r}")
-    if len(nodes) != 7 or not all(isinstance(n, str) and re.fullmatch(r"\w{1,40}", n)
-                                  for n in nodes):
-        raise RenderError(f"nodes must be 7 names of letters, digits or '_', got {nodes!r}")
+    ports = PORTS[design.topology]
+    nodes = ports if nodes is None else nodes
+    if len(nodes) != len(ports) or not all(isinstance(n, str) and re.fullmatch(r"\w{1,40}", n)
+                                           for n in nodes):
+        raise RenderError(f"nodes must be {len(ports)} names of letters, digits or '_' "
+                          f"({', '.join(ports)}), got {nodes!r}")
     params = {k: spice_number(v, name=k) for k, v in design.subckt_params().items()}
     if mismatch:
         if design.model_cards == "generic_level1":
             raise RenderError("mismatch needs BSIM3 cards (level 1 rejects delvto/mulu0), "
                               f"got model_cards={design.model_cards!r}")
-        allowed = {f"{p}_{d}" for d in DEVICES for p in ("dvt", "mu")}
+        devices = DEVICES_BY_TOPOLOGY[design.topology]
+        allowed = {f"{p}_{d}" for d in devices for p in ("dvt", "mu")}
         for key, value in mismatch.items():
             if key not in allowed:
                 raise RenderError(f"unknown mismatch parameter {key!r}; expected dvt_<dev> or "
-                                  f"mu_<dev> with <dev> in {list(DEVICES)}")
+                                  f"mu_<dev> with <dev> in {list(devices)}")
             params[key] = spice_number(value, name=key)
     head = f"{name} {' '.join(nodes)} if_neuron"
     return "\n".join(_wrap(head, [f"{k}={v}" for k, v in params.items()]))
@@ -203,24 +244,42 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
                       "v_mem_init_volts")}
     t_max = spice_number(stim.t_max_step_seconds * step_scale, name="t_max_step_seconds")
     t_step = spice_number(stim.t_stop_seconds / 1000.0, name="t_step")
+    study = design.topology == "study"
+    vdd = spice_number(design.v_dd_volts, name="v_dd_volts")
+    if study:  # the membrane controller holds the membrane at rest, then the input steps on
+        vrst = spice_number(design.v_rst_volts, name="v_rst_volts")
+        t0, t1 = spice_number(T_INIT_SECONDS), spice_number(T_INIT_SECONDS + 1e-9)
+        drive = [f"Vrst vrst 0 DC {vrst}",
+                 f"Vctl ctl 0 PWL(0 {vdd} {t0} {vdd} {t1} {vrst})",
+                 f"Iexc exc 0 PWL(0 0 {t1} 0 {spice_number(T_INIT_SECONDS + 2e-9)} "
+                 f"{n['i_exc_amps']})",
+                 f"Iinh 0 inh PWL(0 0 {t1} 0 {spice_number(T_INIT_SECONDS + 2e-9)} "
+                 f"{n['i_inh_amps']})"]
+        save = (".save v(mem) v(out) i(vdd) i(vneg) i(vrst) i(v.x1.vexc_meter) "
+                "i(v.x1.vinh_meter) i(v.x1.vbias_vdd_meter) i(v.x1.vbias_vrst_meter)")
+    else:
+        drive = [f"Iexc exc 0 PWL(0 0 1e-09 {n['i_exc_amps']})",
+                 f"Iinh 0 inh PWL(0 0 1e-09 {n['i_inh_amps']})"]
+        save = ".save v(mem) v(out) i(vdd) i(vneg) i(v.x1.vexc_meter)"
     lines = [
         "* nmpkit if_neuron testbench",
         f"* models: {design.model_cards}",
         model_text(design.model_cards).rstrip("\n"),
-        subckt_text(design.model_cards).rstrip("\n"),
-        f"Vdd vdd 0 DC {spice_number(design.v_dd_volts, name='v_dd_volts')}",
+        subckt_text(design.model_cards, design.topology).rstrip("\n"),
+        f"Vdd vdd 0 DC {vdd}",
         f"Vneg vneg 0 DC {spice_number(design.v_neg_volts, name='v_neg_volts')}",
-        f"Iexc exc 0 PWL(0 0 1e-09 {n['i_exc_amps']})",
-        f"Iinh 0 inh PWL(0 0 1e-09 {n['i_inh_amps']})",
+        *drive,
         render_instance(design, mismatch=mismatch),
         f".ic v(mem)={n['v_mem_init_volts']}",
         f".options temp={n['temp_celsius']} {options}",
-        ".save v(mem) v(out) i(vdd) i(vneg) i(v.x1.vexc_meter)",
+        save,
         f".tran {t_step} {n['t_stop_seconds']} 0 {t_max}",
         ".end",
     ]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ATTEMPTS", "DEVICES", "NETLIST_DIR", "SAVED", "Stimulus", "model_text",
-           "render_deck", "render_instance", "spice_number", "subckt_text"]
+__all__ = ["ATTEMPTS", "DEVICES", "DEVICES_BY_TOPOLOGY", "NETLIST_DIR", "PORTS", "SAVED",
+           "SAVED_STUDY", "SUBCKT_FILES", "T_INIT_SECONDS", "Stimulus", "model_text",
+           "render_deck", "render_instance", "saved_for", "spice_number", "subckt_param_names",
+           "subckt_text"]

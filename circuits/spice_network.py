@@ -52,6 +52,9 @@ from circuits.deck_guard import (
 from circuits.errors import RenderError, SimulationError
 
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
+T_INIT_SECONDS = 5e-9
+"""``study`` neurons: the membrane controller holds every membrane at rest (0 V) until this time
+(the network simulator's v = 0 start); inputs run from t = 0 but cannot move a held membrane."""
 
 
 def _num(name: str, value: object) -> str:
@@ -64,23 +67,36 @@ def _num(name: str, value: object) -> str:
     return f"{v:.9e}"
 
 
-def _netlist_files(models: object, netlist_dir: Path,
+_SUB_FILES = {"study": "if_neuron.sub", "raised_rest": "if_neuron_raised_rest.sub"}
+
+
+def _topology(design: Mapping[str, float]) -> str:
+    """The design's netlist variant; a design without ``topology`` (a calibration made before the
+    presets) is the earlier ``raised_rest`` design."""
+    topo = design.get("topology", "raised_rest")
+    if topo not in _SUB_FILES:
+        raise RenderError(f"design topology must be one of {sorted(_SUB_FILES)}, got {topo!r}")
+    return str(topo)
+
+
+def _netlist_files(models: object, netlist_dir: Path, topology: str = "study",
                    allowed_dirs: Sequence[str | os.PathLike[str]] = ()) -> tuple[str, str]:
-    """Texts of ``<netlist_dir>/models/<models>.lib`` and ``<netlist_dir>/if_neuron.sub``:
+    """Texts of ``<netlist_dir>/models/<models>.lib`` and the topology's subcircuit file:
     ``models`` an identifier, both files inside the allowed folders (after symlinks), scanned
     and with their includes inlined (`circuits.deck_guard`)."""
     identifier(models, field="models")
     roots = allowed_roots(allowed_dirs)
     folder = inside(netlist_dir, field="netlist_dir", roots=roots)
     cards = read_file(folder / "models" / f"{models}.lib", field="models", roots=roots)
-    sub = read_file(folder / "if_neuron.sub", field="netlist_dir", roots=roots)
+    sub = read_file(folder / _SUB_FILES[topology], field="netlist_dir", roots=roots)
     return cards, sub
 
 
-def subckt_param_names(netlist_dir: Path = NETLIST_DIR) -> tuple[str, ...]:
-    """Names in the ``params:`` list of ``if_neuron.sub``."""
+def subckt_param_names(netlist_dir: Path = NETLIST_DIR, topology: str = "study"
+                       ) -> tuple[str, ...]:
+    """Names in the ``params:`` list of the topology's subcircuit (``if_neuron.sub``)."""
     roots = allowed_roots()
-    text = read_file(inside(netlist_dir, field="netlist_dir", roots=roots) / "if_neuron.sub",
+    text = read_file(inside(netlist_dir, field="netlist_dir", roots=roots) / _SUB_FILES[topology],
                      field="netlist_dir", roots=roots)
     head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
     return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
@@ -118,17 +134,25 @@ def _instance_params(design: Mapping[str, float], sub_text: str) -> str:
 def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str,
           netlist_dir: Path, layers: Sequence[int], body: list[str], t_stop: float,
           t_max: float, probes: list[str], v_init: float = 0.0) -> str:
-    cards, sub = _netlist_files(models, netlist_dir)
+    topo = _topology(design)
+    cards, sub = _netlist_files(models, netlist_dir, topo)
     params = _instance_params(design, sub)
     lines = [f"* nmpkit transistor-level network: layers {list(layers)}",
              cards.rstrip("\n"), sub.rstrip("\n"),
              f"Vdd vdd 0 dc {_num('v_dd_volts', v_dd)}",
              f"Vneg vneg 0 dc {_num('v_neg_volts', v_neg)}"]
+    extra_ports = ""
+    if topo == "study":  # reset rail; the membrane controller holds every membrane at rest
+        v_rst = _num("v_rst_volts", design.get("v_rst_volts", -1.2))
+        lines += [f"Vrst vrst 0 dc {v_rst}",
+                  f"Vctl ctl 0 PWL(0 {_num('v', v_dd)} {_num('t', T_INIT_SECONDS)} "
+                  f"{_num('v', v_dd)} {_num('t', T_INIT_SECONDS + 1e-9)} {v_rst})"]
+        extra_ports = " vrst ctl"
     ics = []
     for li, n in enumerate(layers):
         for i in range(n):
             s = f"{li}_{i}"
-            lines.append(f"X{s} e{s} h{s} m{s} o{s} vdd vneg 0 if_neuron {params}")
+            lines.append(f"X{s} e{s} h{s} m{s} o{s} vdd vneg 0{extra_ports} if_neuron {params}")
             lines.append(f"Bg{s} g{s} 0 V=max(0,min(1,(v(o{s})-{_num('lo', _GATE_LO * v_dd)})"
                          f"/{_num('span', _GATE_SPAN * v_dd)}))")
             ics.append(f"v(m{s})={_num('v_init_volts', v_init)}")

@@ -126,7 +126,10 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
     evals: dict[str, dict[str, Any]] = {}
     todo = [("nmp", None)] + [(f"{v:.6f}", v) for v in sweep_points(cal, v_neg_volts)]
     for key, v in todo:
-        part = parts_dir / f"vneg_{key}.json" if parts_dir is not None else None
+        # the key names the V_DD set priced and the calibration's V_DD (the neuron simulated), so a
+        # sweep over other supplies never reuses a part made for different ones
+        vdd_tag = "-".join(f"{float(x):g}" for x in v_dd_volts) + f"_cal{cal.v_dd_volts:g}"
+        part = (parts_dir / f"vneg_{key}_vdd_{vdd_tag}.json" if parts_dir is not None else None)
         if part is not None and part.is_file():
             evals[key] = json.loads(part.read_text())
             continue

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from circuits.spice_network import measure_gate_seconds, simulate_network, subckt_param_names
 
 from circuits import deck_guard, ngspice, render
 from circuits.design import default_design, load_design
 from circuits.errors import DeckError, DesignError, RenderError
 from circuits.point import Point, deck_for
 from circuits.render import Stimulus, model_text, render_deck
+from circuits.spice_network import measure_gate_seconds, simulate_network, subckt_param_names
 from tests.circuits.conftest import needs_ngspice
 
 NET = {"c_mem_farads": 5e-13, "c_fb_farads": 5e-13, "i_reset_amps": 3e-6,

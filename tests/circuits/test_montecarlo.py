@@ -25,7 +25,7 @@ def test_pelgrom_scaling():
     n = 2000
     samples = [mismatch_for(d, seed=1, sample=k) for k in range(n)]
     sizes = device_sizes(d)
-    for dev in ("mp1", "mn3", "mr2", "mp4a"):
+    for dev in ("mp1", "mn3", "mr2", "mp14a", "mpd"):
         w, l_ = sizes[dev]
         dvt = np.array([s[f"dvt_{dev}"] for s in samples])
         mu = np.array([s[f"mu_{dev}"] for s in samples])

@@ -5,11 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from circuits.design import NeuronDesign, default_design
+from circuits.design import NeuronDesign, default_design, preset
 from circuits.errors import DesignError, RenderError
 from circuits.render import DEVICES, Stimulus, render_deck, spice_number
 
 GOLDEN = Path(__file__).parent / "golden" / "if_neuron_fi.cir"
+GOLDEN_RAISED = Path(__file__).parent / "golden" / "if_neuron_raised_rest_fi.cir"
 STIM = Stimulus(i_exc_amps=1e-7, t_stop_seconds=5e-5, t_max_step_seconds=1e-7)
 
 
@@ -20,15 +21,32 @@ def _lines(text: str) -> list[str]:
 def test_golden_netlist():
     """Regenerate with: python -c 'from tests.circuits.test_render import regen; regen()'."""
     assert _lines(render_deck(default_design(), STIM)) == _lines(GOLDEN.read_text())
+    assert _lines(render_deck(preset("raised_rest"), STIM)) == _lines(GOLDEN_RAISED.read_text())
 
 
 def regen() -> None:  # pragma: no cover - a maintenance helper
     GOLDEN.write_text(render_deck(default_design(), STIM))
+    GOLDEN_RAISED.write_text(render_deck(preset("raised_rest"), STIM))
+
+
+def test_every_transistor_has_junction_geometry_and_a_mismatch_hook():
+    import re
+
+    from circuits.render import DEVICES_BY_TOPOLOGY, SUBCKT_FILES
+    for topo, path in SUBCKT_FILES.items():
+        mos = [ln for ln in path.read_text().splitlines() if re.match(r"^M\w+ ", ln)]
+        assert {ln.split()[0].lower() for ln in mos} == set(DEVICES_BY_TOPOLOGY[topo])
+        if topo == "study":  # the study netlist: AD/AS/PD/PS on every transistor
+            for ln in mos:
+                assert all(f" {k}=" in ln for k in ("ad", "as", "pd", "ps")), ln
 
 
 def test_deck_structure():
     deck = render_deck(default_design(), STIM, attempt=2)
-    assert ".subckt if_neuron exc inh mem out vdd vneg gnd" in deck
+    assert ".subckt if_neuron exc inh mem out vdd vneg gnd vrst ctl" in deck
+    assert "Vctl ctl 0 PWL(" in deck and "Vrst vrst 0 DC -1.2" in deck
+    old = render_deck(preset("raised_rest"), STIM)
+    assert ".subckt if_neuron exc inh mem out vdd vneg gnd\n" in old and "Vrst" not in old
     assert "method=gear" in deck and deck.rstrip().endswith(".end")
     assert ".control" not in deck.lower()
     level1 = render_deck(NeuronDesign(model_cards="generic_level1"), STIM)
@@ -89,8 +107,11 @@ def test_render_instance_for_multi_neuron_decks():
     from circuits.render import render_instance
 
     line = render_instance(default_design(), name="Xn7",
-                           nodes=("e7", "i7", "m7", "o7", "vdd", "vneg", "0"))
-    assert line.startswith("Xn7 e7 i7 m7 o7 vdd vneg 0 if_neuron c_mem_farads=")
+                           nodes=("e7", "i7", "m7", "o7", "vdd", "vneg", "0", "vrst", "ctl"))
+    assert line.startswith("Xn7 e7 i7 m7 o7 vdd vneg 0 vrst ctl if_neuron c_mem_farads=")
+    old = render_instance(preset("raised_rest"), name="Xn7",
+                          nodes=("e7", "i7", "m7", "o7", "vdd", "vneg", "0"))
+    assert old.startswith("Xn7 e7 i7 m7 o7 vdd vneg 0 if_neuron c_mem_farads=")
     with pytest.raises(RenderError, match="instance name"):
         render_instance(default_design(), name="X1 0 0\n.control")
     with pytest.raises(RenderError, match="nodes"):

@@ -9,9 +9,9 @@ from circuits.spice_network import measure_gate_seconds, simulate_network, subck
 
 pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None, reason="needs ngspice")
 
-# the default design's subcircuit parameters (as the netlist's own defaults)
+# the raised_rest preset (its netlist, parameters as in the earlier test)
 DESIGN = {"c_mem_farads": 5e-13, "c_fb_farads": 5e-13, "i_reset_amps": 3e-6,
-          "t_pulse_seconds": 1e-7}
+          "t_pulse_seconds": 1e-7, "topology": "raised_rest"}
 DT = 1e-6
 
 
@@ -32,6 +32,20 @@ def unit():
 def test_param_names_come_from_the_subcircuit():
     names = subckt_param_names()
     assert "c_mem_farads" in names and "i_reset_amps" in names
+    assert "c_delay_farads" in subckt_param_names(topology="raised_rest")
+
+
+def test_default_neurons_start_at_rest_with_the_membrane_controller():
+    from circuits.design import default_design
+
+    d = {**default_design().subckt_params(), "topology": "study", "v_rst_volts": -1.2}
+    q = 0.49e-12 * 0.53  # C_eff * theta of the default at V_DD 1 V
+    run = simulate_network(d, v_dd_volts=1.0, v_neg_volts=-0.5, first_currents=np.array([0.3]),
+                           weights=[], biases=[], i_unit_amps=q / (4 * DT),
+                           dt_seconds=4 * DT, timesteps=40, gate_seconds=1e-7, v_init_volts=0.4)
+    assert "Vctl ctl 0 PWL(" in run.netlist and " vrst ctl if_neuron " in run.netlist
+    # from rest (not from the 0.4 V .ic): 0.3 theta per step -> floor(0.3 * 40) = 12 spikes
+    assert abs(int(run.counts[0][0]) - 12) <= 1
 
 
 def test_constant_current_counts_follow_charge(unit):

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address; run the sweep on that cluster")
     p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default: 0)")
+    p.add_argument("--preset", default=None, choices=("default", "raised_rest"),
+                   help="named design: 'default' (the study's neuron: rest 0 V, theta ~ V_DD/2) "
+                        "or 'raised_rest' (the earlier design); --config fields override it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import tomllib
 
     from circuits.characterization import characterize, default_grid, grid_from_mapping, quick_grid
-    from circuits.design import default_design, load_design
+    from circuits.design import default_design, load_design, preset
     from circuits.ngspice import available
     from nmpkit.app.errors import UsageError
 
@@ -46,6 +49,14 @@ def run(args: argparse.Namespace) -> int:
     if not available():
         raise UsageError("libngspice not found: install Debian's ngspice and libngspice0")
     design = load_design(args.config) if args.config else default_design()
+    if getattr(args, "preset", None):  # the named design, the config's [design] fields on top
+        fields: dict = {}
+        if args.config:
+            with open(args.config, "rb") as fh:
+                data = tomllib.load(fh)
+            table = data.get("design", data)
+            fields = {k: v for k, v in table.items() if not isinstance(v, dict) and k != "preset"}
+        design = preset(args.preset, **fields)
     grid = (quick_grid if args.quick else default_grid)(design, seed=args.seed)
     if args.config:
         with open(args.config, "rb") as fh:

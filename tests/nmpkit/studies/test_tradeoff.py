@@ -68,13 +68,17 @@ def test_tradeoff_pareto_choice_and_resume(cal, clf, tmp_path):
     e = {p["v_dd_volts"]: p["energy_joules"] for p in pts if p["v_neg_volts"] == 0.0}
     assert e[0.8] < e[1.0] < e[1.5]
     # resume: stored parts are reused, not recomputed (a poisoned part shows through)
-    f = next(parts.glob("vneg_nmp.json"))
+    f = next(parts.glob("vneg_nmp_vdd_*.json"))  # keyed by the V_DD set and the calibration's V_DD
     rec = json.loads(f.read_text())
     rec["accuracy"] = 0.123
     f.write_text(json.dumps(rec))
-    again = run_tradeoff(cal, clf, v_neg_volts=[0.0, -0.25, -1.0], v_dd_volts=[1.0],
-                         timesteps=40, parts_dir=parts)
+    again = run_tradeoff(cal, clf, v_neg_volts=[0.0, -0.25, -1.0],
+                         v_dd_volts=[0.8, 1.0, 1.5, 1.8], timesteps=40, parts_dir=parts)
     assert again["nmp"]["accuracy"] == 0.123
+    # ... but never for another V_DD set (the cache key includes v_dd_volts)
+    other = run_tradeoff(cal, clf, v_neg_volts=[0.0], v_dd_volts=[1.0], timesteps=40,
+                         parts_dir=parts)
+    assert other["nmp"]["accuracy"] != 0.123
     paths = write_outputs(tmp_path / "out", res, {"provenance": {"test": True}})
     assert (tmp_path / "out" / "tradeoff.csv").is_file()
     assert json.loads((tmp_path / "out" / "tradeoff.json").read_text())["provenance"]
