@@ -191,10 +191,10 @@ def test_pyspice_circuits_and_retries_pass_the_same_gate(marker):
 
 
 # ---- circuits.spice_network: models=, netlist_dir=, design values --------------------------------
-def _net(**kw):
+def _net(design=NET, **kw):
     args = dict(v_dd_volts=1.0, v_neg_volts=-0.5, first_currents=np.array([0.5]), weights=[],
                 biases=[], i_unit_amps=2e-7, dt_seconds=1e-6, timesteps=5, gate_seconds=1e-7)
-    return simulate_network(NET, **(args | kw))
+    return simulate_network(design, **(args | kw))
 
 
 @pytest.mark.parametrize("models", [
@@ -230,10 +230,13 @@ def test_network_model_file_inside_allowed_folder_is_scanned(tmp_path, monkeypat
     (nd / "models" / "link.lib").symlink_to("/etc/passwd")
     with pytest.raises(DeckError, match="outside the allowed folders"):
         _net(netlist_dir=nd, models="link")
-    with nd.joinpath("if_neuron.sub").open("a") as fh:
-        fh.write(f"*# shell touch {marker}\n")
-    with pytest.raises(DeckError, match="if_neuron.sub' line .*control-language line"):
+    for sub in ("if_neuron.sub", "if_neuron_raised_rest.sub"):  # both presets' subcircuits
+        with nd.joinpath(sub).open("a") as fh:
+            fh.write(f"*# shell touch {marker}\n")
+    with pytest.raises(DeckError, match="if_neuron_raised_rest.sub' line .*control-language"):
         _net(netlist_dir=nd)
+    with pytest.raises(DeckError, match="if_neuron.sub' line .*control-language line"):
+        _net(netlist_dir=nd, design=NET | {"topology": "study"})
 
 
 @pytest.mark.parametrize(("key", "value"), [
