@@ -116,6 +116,11 @@ def validate(self: Any) -> None:
     physical(self)
 
 
+ZMP_SLACK_THETA = 0.05
+"""A measured floor up to this many θ above the measured rest is the ZMP neuron (floor 0): the
+study's neuron at V_NEG = 0 floors at ground while its reset lands within a few mV of it."""
+
+
 def _refuse(name: str, value: Any, expected: str) -> None:
     raise CalibrationError(f"field {name!r} must be {expected}, got {value!r}")
 
@@ -145,7 +150,8 @@ def physical(self: Any) -> None:
         _refuse("mismatch_samples", n, "an integer >= 0")
     for v, vm in zip(self.floor_v_neg_volts, self.floor_v_mem_min_volts):
         rest = self.rest_at(v)
-        if vm > rest + 1e-9:  # a floor above rest: the membrane could never sit at rest
+        slack = ZMP_SLACK_THETA * self.theta_at(v)
+        if vm > rest + slack:  # a floor above rest: the membrane could never sit at rest
             _refuse("floor_v_mem_min_volts", list(self.floor_v_mem_min_volts),
-                    f"floors <= the rest level (at V_NEG = {v!r} V the floor {vm!r} V is above "
-                    f"rest {rest!r} V, a positive floor)")
+                    f"floors <= the rest level + {ZMP_SLACK_THETA} θ (at V_NEG = {v!r} V the "
+                    f"floor {vm!r} V is above rest {rest!r} V + {slack:.3g} V, a positive floor)")

@@ -226,7 +226,10 @@ class Calibration(EnergyLookups):
         return xs, ys
 
     def floor_theta(self, v_neg_volts: float) -> float:
-        """Membrane floor in θ units at ``v_neg_volts`` (interpolated, never extrapolated)."""
+        """Membrane floor in θ units at ``v_neg_volts`` (interpolated, never extrapolated).
+
+        A floor at most ``ZMP_SLACK_THETA`` above the measured rest (validated at load) is the
+        ZMP neuron: 0.0, never a positive floor."""
         xs = np.asarray(self.floor_v_neg_volts)
         v = float(v_neg_volts)
         tol = 1e-9
@@ -234,7 +237,7 @@ class Calibration(EnergyLookups):
             raise CalibrationError(
                 f"v_neg_volts={v!r} is outside the floor table's range [{xs[0]}, {xs[-1]}] V")
         vm = float(np.interp(v, xs, self.floor_v_mem_min_volts))
-        return (vm - self.rest_at(v)) / self.theta_at(v)
+        return min(0.0, (vm - self.rest_at(v)) / self.theta_at(v))
 
     def v_neg_for_floor(self, floor_theta: float) -> float:
         """The V_NEG whose measured floor is ``floor_theta`` (θ units); inverse of floor_theta."""

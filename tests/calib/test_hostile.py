@@ -173,3 +173,21 @@ def test_negative_energies_in_the_energy_table_stop_the_fit(fresh):
     reseal(path)
     with pytest.raises(CalibrationError, match="e_spike_vdd_joules.*>= 0"):
         fit(fresh)
+
+
+def test_floor_just_above_rest_is_the_zmp_neuron_and_far_above_is_refused(cal):
+    # The study's neuron at V_NEG = 0: the reset lands a few mV below ground, the floor is ground.
+    from dataclasses import replace
+
+    from calib._checks import ZMP_SLACK_THETA
+
+    top = max(cal.floor_v_neg_volts)
+    rest, theta = cal.rest_at(top), cal.theta_at(top)
+    floors = list(cal.floor_v_mem_min_volts)
+    k = cal.floor_v_neg_volts.index(top)
+    floors[k] = rest + 0.5 * ZMP_SLACK_THETA * theta
+    near = replace(cal, floor_v_mem_min_volts=tuple(floors))
+    assert near.floor_theta(top) == 0.0          # ZMP, never a positive floor
+    floors[k] = rest + 2 * ZMP_SLACK_THETA * theta
+    with pytest.raises(CalibrationError, match="floor_v_mem_min_volts.*positive floor"):
+        replace(cal, floor_v_mem_min_volts=tuple(floors))
