@@ -74,9 +74,9 @@ def spike_width(sp: Spikes) -> float:
     return float(np.median(w)) if w.size else float("nan")
 
 
-def threshold_swing(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
-    """Median membrane swing of the ramps between spikes k and k+1, k >= 2 (V); NaN if < 3."""
-    swings = []
+def _ramp_fits(t: np.ndarray, v_mem: np.ndarray, sp: Spikes):
+    """For cycles 2..N: (end of spike k, start of spike k+1, slope, intercept) of the line fitted
+    to the middle 20-80 % of the inter-spike ramp."""
     for k in range(1, sp.n - 1):
         a, b = sp.fall[k], sp.rise[k + 1]
         if not (np.isfinite(a) and b > a):
@@ -89,27 +89,19 @@ def threshold_swing(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
         else:
             grid, vals = t[sel], v_mem[sel]
         slope, icpt = np.polyfit(grid, vals, 1)
-        swings.append(slope * (b - a))
+        yield a, b, slope, icpt
+
+
+def threshold_swing(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
+    """Median membrane swing of the ramps between spikes k and k+1, k >= 2 (V); NaN if < 3."""
+    swings = [slope * (b - a) for a, b, slope, _ in _ramp_fits(t, v_mem, sp)]
     return float(np.median(swings)) if swings else float("nan")
 
 
 def rest_level(t: np.ndarray, v_mem: np.ndarray, sp: Spikes) -> float:
     """Median post-reset level ("rest") over cycles 2..N (V): the line fitted to the middle
     20-80 % of each inter-spike ramp, evaluated at the end of the spike; NaN if < 3 spikes."""
-    levels = []
-    for k in range(1, sp.n - 1):
-        a, b = sp.fall[k], sp.rise[k + 1]
-        if not (np.isfinite(a) and b > a):
-            continue
-        lo, hi = a + 0.2 * (b - a), a + 0.8 * (b - a)
-        sel = (t >= lo) & (t <= hi)
-        if np.count_nonzero(sel) < 3:
-            grid = np.linspace(lo, hi, 5)
-            vals = np.interp(grid, t, v_mem)
-        else:
-            grid, vals = t[sel], v_mem[sel]
-        slope, icpt = np.polyfit(grid, vals, 1)
-        levels.append(slope * a + icpt)
+    levels = [slope * a + icpt for a, _, slope, icpt in _ramp_fits(t, v_mem, sp)]
     return float(np.median(levels)) if levels else float("nan")
 
 

@@ -50,6 +50,7 @@ from circuits.deck_guard import (
     read_file,
 )
 from circuits.errors import RenderError, SimulationError
+from circuits.render import SUBCKT_FILES
 
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
 T_INIT_SECONDS = 5e-9
@@ -67,7 +68,8 @@ def _num(name: str, value: object) -> str:
     return f"{v:.9e}"
 
 
-_SUB_FILES = {"study": "if_neuron.sub", "raised_rest": "if_neuron_raised_rest.sub"}
+_SUB_FILES = {topology: path.name for topology, path in SUBCKT_FILES.items()}
+"""File name of each topology's subcircuit inside a netlist folder."""
 
 
 def _topology(design: Mapping[str, float]) -> str:
