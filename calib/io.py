@@ -127,6 +127,11 @@ def file_digest(path: PathLike) -> str:
 # --- the one provenance record -------------------------------------------------------------------
 
 
+def _git(*args: str, check: bool = True) -> str:
+    return subprocess.run(["git", "-C", str(_REPO), *args], capture_output=True, text=True,
+                          timeout=10, check=check).stdout.strip()
+
+
 @lru_cache(maxsize=1)
 def git_revision() -> str:
     """The checkout's commit (with '+dirty' when tracked files changed), or 'unknown'.
@@ -135,29 +140,10 @@ def git_revision() -> str:
     missing.
     """
     try:
-        top = subprocess.run(
-            ["git", "-C", str(_REPO), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        if Path(top).resolve() != _REPO:  # site-packages inside some other repository
-            return "unknown"
-        rev = subprocess.run(
-            ["git", "-C", str(_REPO), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(_REPO), "status", "--porcelain", "-uno"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
+        if Path(_git("rev-parse", "--show-toplevel")).resolve() != _REPO:
+            return "unknown"  # site-packages inside some other repository
+        dirty = _git("status", "--porcelain", "-uno", check=False)
+        return _git("rev-parse", "HEAD") + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
