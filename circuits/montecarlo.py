@@ -26,11 +26,8 @@ A_BETA_METERS = 1e-8
 """Pelgrom current-factor coefficient: 1 %*um."""
 
 
-def _study_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
-    logic = 1.8e-7
-    wr, lr = d.w_reset_meters, d.l_reset_meters
-    i_b = d.i_reset_amps / d.reset_bias_ratio
-    timer = d.c_delay_farads * 0.5 / d.t_pulse_seconds / i_b
+def _input_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
+    """The input mirrors and the sense inverter, the same in both topologies."""
     return {
         "mp1": (d.w_exc_meters, d.l_exc_meters),
         "mp2": (d.w_exc_meters * d.mirror_ratio, d.l_exc_meters),
@@ -38,6 +35,16 @@ def _study_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
         "mn2": (d.w_inh_meters * d.mirror_ratio, d.l_inh_meters),
         "mp3": (3 * d.w_sense_meters, d.l_sense_meters),
         "mn3": (d.w_sense_meters, d.l_sense_meters),
+    }
+
+
+def _study_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
+    logic = 1.8e-7
+    wr, lr = d.w_reset_meters, d.l_reset_meters
+    i_b = d.i_reset_amps / d.reset_bias_ratio
+    timer = d.c_delay_farads * 0.5 / d.t_pulse_seconds / i_b
+    return {
+        **_input_sizes(d),
         "mp13": (1e-6, logic), "mn13": (4e-7, logic),
         "mp14a": (2e-6, logic), "mp14b": (2e-6, logic), "mn14a": (4e-7, logic),
         "mn14b": (4e-7, logic), "mp15a": (2e-6, logic), "mp15b": (2e-6, logic),
@@ -60,12 +67,7 @@ def device_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
         return _study_sizes(d)
     logic = 1.8e-7
     return {
-        "mp1": (d.w_exc_meters, d.l_exc_meters),
-        "mp2": (d.w_exc_meters * d.mirror_ratio, d.l_exc_meters),
-        "mn1": (d.w_inh_meters, d.l_inh_meters),
-        "mn2": (d.w_inh_meters * d.mirror_ratio, d.l_inh_meters),
-        "mp3": (3 * d.w_sense_meters, d.l_sense_meters),
-        "mn3": (d.w_sense_meters, d.l_sense_meters),
+        **_input_sizes(d),
         "mp4a": (2e-6, logic), "mp4b": (2e-6, logic), "mn4a": (5e-7, logic),
         "mn4b": (5e-7, logic), "mp5": (2e-6, logic), "mn5": (7e-7, logic),
         "mp6": (8e-6, logic), "mn6": (3e-6, logic), "mp7": (1e-6, logic), "mn7": (4e-7, logic),
