@@ -18,10 +18,45 @@ from nmpkit.app.errors import UsageError
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "svhn", "autoencoder")
 
 
+NETWORK_ENTRY: dict[str, Any] = {"name": "mnist", "weights": "", "epochs": 1, "eval_limit": 0,
+                                 "tradeoff": True}
+"""The keys of one ``[[networks]]`` entry (or the legacy single ``[network]`` table) and the
+values an entry that omits them gets. ``eval_limit`` 0 = ``data.eval_limit``."""
+
+
 def default_config() -> dict[str, Any]:
-    """The embedded default run configuration (a fresh copy)."""
+    """The embedded default run configuration (a fresh copy); ``network`` = ``networks[0]``."""
     text = resources.files("nmpkit.app").joinpath("configs/default.toml").read_text()
-    return tomllib.loads(text)
+    cfg = tomllib.loads(text)
+    cfg["networks"] = [_network_entry(e, f"networks[{i}]", "default.toml")
+                       for i, e in enumerate(cfg["networks"])]
+    cfg["network"] = copy.deepcopy(cfg["networks"][0])
+    return cfg
+
+
+def _network_entry(user: Any, where: str, source: str) -> dict[str, Any]:
+    if not isinstance(user, dict):
+        raise UsageError(f"{source}: {where!r} must be a table, got {user!r}")
+    entry = copy.deepcopy(NETWORK_ENTRY)
+    _merge(entry, user, where, source)
+    return entry
+
+
+def _networks(user: dict[str, Any], source: str) -> list[dict[str, Any]] | None:
+    """The user's networks: ``[[networks]]`` entries, or the legacy ``[network]`` as the only one
+    (its ``tradeoff`` true); None when the file names neither. Both at once are refused."""
+    if "network" in user and "networks" in user:
+        raise UsageError(f"{source}: give either [network] (one network) or [[networks]], "
+                         "not both")
+    if "network" in user:
+        return [_network_entry(user.pop("network"), "network", source)]
+    if "networks" not in user:
+        return None
+    nets = user.pop("networks")
+    if not isinstance(nets, list) or not nets:
+        raise UsageError(f"{source}: 'networks' must be a non-empty array of tables "
+                         f"([[networks]]), got {nets!r}")
+    return [_network_entry(e, f"networks[{i}]", source) for i, e in enumerate(nets)]
 
 
 def _type_ok(default: Any, value: Any) -> bool:
@@ -69,7 +104,10 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
             raise UsageError(f"config file {str(path)!r} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+        nets = _networks(user, str(path))
         _merge(cfg, user, "", str(path))
+        if nets is not None:
+            cfg["networks"], cfg["network"] = nets, copy.deepcopy(nets[0])
     validate(cfg)
     return cfg
 
@@ -80,10 +118,17 @@ def validate(cfg: dict[str, Any]) -> None:
     if ds not in DATASETS:
         raise UsageError(f"data.dataset must be one of {DATASETS}, got {ds!r}")
     for section, key in (("evaluate", "timesteps"), ("tradeoff", "timesteps"),
-                         ("variation", "timesteps"), ("cosim_check", "timesteps"),
-                         ("network", "epochs")):
+                         ("variation", "timesteps"), ("cosim_check", "timesteps")):
         if cfg[section][key] < 1:
             raise UsageError(f"{section}.{key} must be >= 1, got {cfg[section][key]!r}")
+    names = [n["name"] for n in cfg["networks"]]
+    for i, n in enumerate(cfg["networks"]):
+        if n["epochs"] < 1 or n["eval_limit"] < 0:
+            raise UsageError(f"networks[{i}] ({n['name']!r}): epochs must be >= 1 and "
+                             f"eval_limit >= 0, got {n['epochs']!r}, {n['eval_limit']!r}")
+        if names.count(n["name"]) > 1:
+            raise UsageError(f"networks: each name once (their stages are named after them), "
+                             f"{n['name']!r} appears {names.count(n['name'])} times")
     for f in cfg["evaluate"]["floors"]:
         if not isinstance(f, int | float) or f > 0:
             raise UsageError(f"evaluate.floors entries must be numbers <= 0, got {f!r}")

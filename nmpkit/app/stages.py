@@ -1,7 +1,9 @@
 """The stages of `nmpkit run`, each a thin binding of the run config to a library call or to
 the same subcommand a user would type, so the pipeline and the CLI cannot drift apart.
 
-characterize → calibrate → train → evaluate → tradeoff → modulate → cosim_check → report.
+characterize → calibrate → (train → evaluate) per network → tradeoff → modulate → cosim_check →
+report. The first network's stages are ``train``/``evaluate``, the others' ``train-NAME``/
+``evaluate-NAME``; the trade-off runs on the networks marked ``tradeoff``.
 Long stages keep their resumable work (ngspice point cache, simulated chunks, finished sweep
 points) under ``RUN/cache/STAGE`` and copy their results into the stage folder when done.
 The autoencoder (an MSE task) runs characterize, calibrate, train and evaluate; the trade-off,
@@ -20,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from nmpkit.app.networks import paired_rows, resolve_weights, stage_name
 from nmpkit.app.pipeline import Stage, StageContext
 
 CLASSIFIERS = ("mnist", "fashion-mnist", "cifar10", "svhn")
@@ -85,22 +88,26 @@ def _calibrate(ctx: StageContext) -> dict[str, Any]:
     return {"dt_seconds": cal.dt_seconds, "i_unit_amps": cal.i_unit_amps}
 
 
-# --- train ----------------------------------------------------------------------------------
+# --- train ---------------------------------------------------------------------------------
 
-def _train_inputs(cfg):
-    return {"data": {k: cfg["data"][k] for k in ("dataset", "root")},
-            "network": cfg["network"], "seed": cfg["run"]["seed"]}
+def _train_inputs(net: Mapping[str, Any]):
+    def inputs(cfg):
+        return {"data": {k: cfg["data"][k] for k in ("dataset", "root")},
+                "network": {k: net[k] for k in ("name", "weights", "epochs")},
+                "seed": cfg["run"]["seed"]}
+    return inputs
 
 
 def _train(ctx: StageContext) -> dict[str, Any]:
     net, data = ctx.inputs["network"], ctx.inputs["data"]
     out = ctx.out_dir / "weights.pt"
     if net["weights"]:
-        src = Path(net["weights"])
+        src = resolve_weights(net["weights"])
         if not src.is_file():
             from nmpkit.app.errors import UsageError
 
-            raise UsageError(f"network.weights {str(src)!r} does not exist")
+            raise UsageError(f"network {net['name']!r}: weights {net['weights']!r} does not "
+                             f"exist (looked for {str(src)!r})")
         shutil.copy2(src, out)
         side = src.with_suffix(".json")
         meta = json.loads(side.read_text()) if side.is_file() else {"source": str(src)}
@@ -121,9 +128,12 @@ def _train(ctx: StageContext) -> dict[str, Any]:
 
 # --- evaluate -------------------------------------------------------------------------------
 
-def _evaluate_inputs(cfg):
-    return {"evaluate": cfg["evaluate"], "eval_limit": cfg["data"]["eval_limit"],
-            "dataset": cfg["data"]["dataset"], "root": cfg["data"]["root"]}
+def _evaluate_inputs(net: Mapping[str, Any]):
+    def inputs(cfg):
+        return {"evaluate": cfg["evaluate"], "network": net["name"],
+                "eval_limit": net["eval_limit"] or cfg["data"]["eval_limit"],
+                "dataset": cfg["data"]["dataset"], "root": cfg["data"]["root"]}
+    return inputs
 
 
 def _bounds(floors: Sequence[float]) -> list[tuple[str, float | None]]:
@@ -132,13 +142,18 @@ def _bounds(floors: Sequence[float]) -> list[tuple[str, float | None]]:
     return out
 
 
-def _evaluate(ctx: StageContext) -> dict[str, Any]:
+def _evaluate_stage(train_stage: str):
+    def run(ctx: StageContext) -> dict[str, Any]:
+        return _evaluate(ctx, ctx.upstream[train_stage] / "weights.pt")
+    return run
+
+
+def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
     ev, cfg = ctx.inputs["evaluate"], ctx.config
-    weights = ctx.upstream["train"] / "weights.pt"
-    curves, finals, corr = [], [], []
+    curves, finals, corr, correct = [], [], [], {}
     for label, lb in _bounds(ev["floors"]):
         csv = ctx.cache_dir / f"{label}.csv"
-        argv = [cfg["network"]["name"], "--weights", weights, "--timesteps", ev["timesteps"],
+        argv = [ctx.inputs["network"], "--weights", weights, "--timesteps", ev["timesteps"],
                 "--lower-bound", "nmp" if lb is None else lb, "--percentile", ev["percentile"],
                 "--out", csv, "--data-root", ctx.inputs["root"]]
         if _is_classifier(cfg):
@@ -153,25 +168,39 @@ def _evaluate(ctx: StageContext) -> dict[str, Any]:
         finals.append({"condition": label, "lower_bound": lb,
                        f"final_{metric}": float(df[metric].iloc[-1]),
                        f"best_{metric}": summ.get(f"best_{metric}"),
-                       "best_t": summ.get("best_t")})
+                       "best_t": summ.get("best_t"), "samples": summ.get("samples"),
+                       f"ann_{metric}": summ.get(f"ann_{metric}")})
         corr_csv = csv.with_name(csv.stem + "_corr.csv")
         if corr_csv.is_file() and label in ("nmp", "zmp"):
             corr.append(pd.read_csv(corr_csv).assign(condition=label))
+        if (cpath := csv.with_name(csv.stem + "_correct.npz")).is_file():
+            correct[label] = cpath
+            shutil.copy2(cpath, ctx.out_dir / cpath.name)
         shutil.copy2(csv.with_suffix(".json"), ctx.out_dir / f"{label}.json")
     pd.concat(curves).to_csv(ctx.out_dir / "accuracy_per_step.csv", index=False)
     pd.DataFrame(finals).to_csv(ctx.out_dir / "floors.csv", index=False)
     if corr:
         pd.concat(corr).to_csv(ctx.out_dir / "correlation.csv", index=False)
-    return {f["condition"]: round(next(v for k, v in f.items() if k.startswith("final_")), 5)
-            for f in finals}
+    summary: dict[str, Any] = {
+        f["condition"]: round(next(v for k, v in f.items() if k.startswith("final_")), 5)
+        for f in finals}
+    if "nmp" in correct:
+        rows = paired_rows(correct, ev.get("compare_at", []), ev["timesteps"])
+        pd.DataFrame(rows).to_csv(ctx.out_dir / "comparisons.csv", index=False)
+        summary["nmp_minus_zmp"] = {f"T={r['timesteps']}": f"{100 * r['nmp_minus']:+.2f} %p "
+                                    f"(95% CI {100 * r['diff_ci_low']:+.2f}..."
+                                    f"{100 * r['diff_ci_high']:+.2f}, p={r['p_vs_nmp']:.2g}, "
+                                    f"n={r['samples']})"
+                                    for r in rows if r["condition"] == "zmp"}
+    return summary
 
 
 # --- tradeoff, modulate, cosim-check (classifiers) ----------------------------------------
 
-def _classifier_argv(ctx: StageContext) -> list[Any]:
+def _classifier_argv(ctx: StageContext, network: str) -> list[Any]:
     cfg = ctx.config
     return ["--calibration", ctx.upstream["calibrate"] / "calibration.json",
-            "--network", cfg["network"]["name"], "--dataset", cfg["data"]["dataset"],
+            "--network", network, "--dataset", cfg["data"]["dataset"],
             "--data-root", cfg["data"]["root"]]
 
 
@@ -183,13 +212,19 @@ def _skip_unless_classifier(ctx: StageContext) -> dict[str, Any] | None:
     return {"skipped": note}
 
 
-def _tradeoff(ctx: StageContext) -> dict[str, Any]:
+def _tradeoff_stage(train_stage: str):
+    def run(ctx: StageContext) -> dict[str, Any]:
+        return _tradeoff(ctx, ctx.upstream[train_stage] / "weights.pt")
+    return run
+
+
+def _tradeoff(ctx: StageContext, weights: Path) -> dict[str, Any]:
     if (skip := _skip_unless_classifier(ctx)) is not None:
         return skip
     t = ctx.config["tradeoff"]
     work = ctx.cache_dir / "out"
-    _command("tradeoff", [*_classifier_argv(ctx),
-                          "--weights", ctx.upstream["train"] / "weights.pt",
+    _command("tradeoff", [*_classifier_argv(ctx, ctx.inputs["network"]),
+                          "--weights", weights,
                           "--limit", t["eval_limit"], "--timesteps", t["timesteps"],
                           "--v-neg", *t["v_neg_volts"],
                           "--v-dd", *t["v_dd_volts"], "--out", work], ctx)
@@ -210,7 +245,8 @@ def _modulate(ctx: StageContext) -> dict[str, Any]:
     res = run_study(ModulateConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
         weights=str(ctx.upstream["train"] / "weights.pt"), data_root=cfg["data"]["root"],
-        network=cfg["network"]["name"], dataset=cfg["data"]["dataset"], limit=v["eval_limit"],
+        network=cfg["networks"][0]["name"], dataset=cfg["data"]["dataset"],
+        limit=v["eval_limit"],
         timesteps=v["timesteps"], sigmas=tuple(v["sigmas"]), window=v["window_steps"] or None,
         max_pulses=v["max_pulses"], seed=cfg["run"]["seed"]),
         progress=None if ctx.quiet else print)
@@ -249,25 +285,48 @@ def _report(ctx: StageContext) -> dict[str, Any]:
     return {"report": str(ctx.run_dir / "report" / path.name)}
 
 
-def default_stages() -> list[Stage]:
-    """The stages of `nmpkit run`, in order."""
+def network_stages(cfg: Mapping[str, Any]) -> tuple[list[Stage], list[Stage]]:
+    """(train + evaluate stages of every network, trade-off stages of those with ``tradeoff``)."""
+    nets, trade = [], []
+    for i, net in enumerate(cfg["networks"]):
+        tr = stage_name("train", i, net)
+        nets += [Stage(name=tr, needs=(), inputs=_train_inputs(net), run=_train),
+                 Stage(name=stage_name("evaluate", i, net), needs=(tr,),
+                       inputs=_evaluate_inputs(net), run=_evaluate_stage(tr))]
+        if net["tradeoff"]:
+            name = "tradeoff" if not trade else f"tradeoff-{net['name']}"
+            trade.append(Stage(
+                name=name, needs=("calibrate", tr),
+                inputs=lambda c, n=net["name"]: {"data": c["data"], "network": n,
+                                                 "tradeoff": c["tradeoff"]},
+                run=_tradeoff_stage(tr)))
+    return nets, trade
+
+
+def default_stages(cfg: Mapping[str, Any] | None = None) -> list[Stage]:
+    """The stages of `nmpkit run` for ``cfg`` (default: the embedded config), in order.
+
+    Modulation runs on the first network (its weights in ``train/``).
+    """
+    from nmpkit.app.config import default_config
+
+    cfg = default_config() if cfg is None else cfg
     cfg_slice = lambda *names: (lambda cfg: {n: cfg[n] for n in names})  # noqa: E731
-    clf = lambda cfg: {"data": cfg["data"], "network": cfg["network"]["name"]}  # noqa: E731
+    clf = lambda cfg: {"data": cfg["data"], "network": cfg["networks"][0]["name"]}  # noqa: E731
+    nets, trade = network_stages(cfg)
     return [
         Stage(name="characterize", needs=(), inputs=_characterize_inputs, run=_characterize),
         Stage(name="calibrate", needs=("characterize",), inputs=lambda cfg: {},
               run=_calibrate),
-        Stage(name="train", needs=(), inputs=_train_inputs, run=_train),
-        Stage(name="evaluate", needs=("train",), inputs=_evaluate_inputs, run=_evaluate),
-        Stage(name="tradeoff", needs=("calibrate", "train"),
-              inputs=lambda cfg: {**clf(cfg), "tradeoff": cfg["tradeoff"]}, run=_tradeoff),
+        *nets,
+        *trade,
         Stage(name="modulate", needs=("calibrate", "train"),
               inputs=lambda cfg: {**clf(cfg), "variation": cfg["variation"],
                                   "seed": cfg["run"]["seed"]}, run=_modulate),
         Stage(name="cosim_check", needs=("calibrate",),
               inputs=lambda cfg: {**cfg_slice("cosim_check")(cfg), "data": cfg["data"],
                                   "seed": cfg["run"]["seed"]}, run=_cosim_check),
-        Stage(name="report", needs=("characterize", "calibrate", "train", "evaluate",
-                                    "tradeoff", "modulate", "cosim_check"),
+        Stage(name="report", needs=("characterize", "calibrate", *(s.name for s in nets),
+                                    *(s.name for s in trade), "modulate", "cosim_check"),
               inputs=lambda cfg: {}, run=_report),
     ]

@@ -378,7 +378,7 @@ def to_tensor(x: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]):
     """uint8 (N, C, H, W) → float32 tensor, scaled to [0, 1] then standardized per channel."""
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
+    t = torch.from_numpy(np.require(x, requirements=("C", "W"))).float().div_(255.0)
     m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     return (t - m) / s

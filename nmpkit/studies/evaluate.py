@@ -115,7 +115,8 @@ def run_chunks(
 ) -> dict:
     """Simulate ``x`` in chunks; returns ``{"metric": (T,) array, "layer_rates": [...], ...}``.
 
-    ``task`` "classify": ``target`` are labels, metric = accuracy per step.
+    ``task`` "classify": ``target`` are labels, metric = accuracy per step, and ``"correct"``:
+    (T, N) bool, per sample and step (for paired tests).
     ``task`` "reconstruct": ``target`` are images like ``x``, metric = MSE per step; with
     ``snapshots``, also ``"snapshots": {t: (N, *out_shape) decoded output after t steps}``
     (output spikes up to t / t × the output's normalization scale).
@@ -124,15 +125,15 @@ def run_chunks(
     total = np.zeros(T, dtype=np.float64)
     rates_sum: list[float] | None = None
     snaps: list[torch.Tensor] = []
+    correct: list[torch.Tensor] = []
     if parts_dir is not None:
         parts_dir.mkdir(parents=True, exist_ok=True)
     for sl in batch_slices(n, cfg.batch_size):
         start, xb, tb = sl.start, x[sl], target[sl]
         name = f"chunk_{start:07d}_{len(xb)}.pt"
         part = parts_dir / name if parts_dir is not None else None
-        if part is not None and part.is_file():
-            rec = torch.load(part, weights_only=True)
-        else:
+        rec = torch.load(part, weights_only=True) if part is not None and part.is_file() else None
+        if rec is None or (task == "classify" and "correct" not in rec):  # old parts: redo
             res = _simulate(net, xb, T, cfg)
             per = metric_per_step(res, tb, task)
             rates = [float(torch.as_tensor(r).double().mean()) for r in res.layer_rates]
@@ -141,10 +142,14 @@ def run_chunks(
                 "rates": torch.tensor(rates, dtype=torch.float64),
                 "n": len(xb),
             }
+            if task == "classify":
+                rec["correct"] = correct_per_step(res, tb)
             if snapshots:
                 rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
             if part is not None:
                 atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
+        if task == "classify":
+            correct.append(rec["correct"])
         total += rec["metric"].numpy() * rec["n"]
         r = rec["rates"].numpy() * rec["n"]
         rates_sum = r if rates_sum is None else rates_sum + r
@@ -153,10 +158,20 @@ def run_chunks(
         if progress:
             progress(rec["n"])
     out = {"metric": total / n, "layer_rates": (rates_sum / n).tolist() if n else []}
+    if correct:
+        out["correct"] = torch.cat(correct, dim=1)
     if snapshots:
         cat = torch.cat(snaps, dim=1)
         out["snapshots"] = {t: cat[i] for i, t in enumerate(snapshots)}
     return out
+
+
+def correct_per_step(res, labels: torch.Tensor) -> torch.Tensor:
+    """(T, B) bool: sample b classified right after t+1 steps (most output spikes; ties go to
+    the lowest index, as ``SimulationResult.accuracy_per_step(ties="first")``)."""
+    labels = torch.as_tensor(labels).reshape(-1).long().cpu()
+    spk = res.output_spikes.reshape(res.timesteps, res.batch_size, -1)
+    return spk.to(torch.int32).cumsum(0).argmax(-1) == labels
 
 
 def decoded_output(res, t: int) -> torch.Tensor:
@@ -260,6 +275,7 @@ __all__ = [
     "bound_label",
     "config_key",
     "convert_normalized",
+    "correct_per_step",
     "correlation_data",
     "decoded_output",
     "layer_scales",

@@ -179,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     col = "accuracy" if spec.task == "classify" else "mse"
     df = pd.DataFrame({"t": range(1, cfg.timesteps + 1), col: res["metric"]})
     atomic_write_csv(out, df)
+    if "correct" in res:  # per sample and step, for paired tests (McNemar) between bounds
+        _save_correct(res["correct"], out)
     best_i = int(df[col].idxmax() if col == "accuracy" else df[col].idxmin())
     summary = {
         "network": spec.name,
@@ -263,6 +265,29 @@ def _inputs(spec, dataset: str, args, cfg):
         calib = patches
         source = f"{args.image or 'skimage.data.astronaut'}; calibration: its own patches"
     return patches, patches, calib, source
+
+
+def _save_correct(correct, out) -> None:
+    """OUT_correct.npz: ``correct`` (T, N) bool, bit-packed along N (`load_correct` reads it)."""
+    import numpy as np
+
+    from calib.io import atomic_write
+
+    c = correct.numpy().astype(bool)
+
+    def savez(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, bits=np.packbits(c, axis=1), n=np.int64(c.shape[1]))
+
+    atomic_write(out.with_name(out.stem + "_correct.npz"), savez)
+
+
+def load_correct(path):
+    """(T, N) bool from a file written by `_save_correct`."""
+    import numpy as np
+
+    with np.load(path) as z:
+        return np.unpackbits(z["bits"], axis=1, count=int(z["n"])).astype(bool)
 
 
 def _parse_snapshots(text: str, timesteps: int) -> tuple[int, ...]:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from nmpkit.app.stages import default_stages
 
     cfg = load_config(args.config)
-    stages = default_stages()
+    stages = default_stages(cfg)
     unknown = [s for s in args.force if s not in {st.name for st in stages}]
     if unknown:
         raise UsageError(f"--force: unknown stage(s) {unknown}; stages are "

@@ -34,6 +34,10 @@ def _config(tmp_path, timesteps: int) -> str:
 dataset = "mnist"
 root = "{tmp_path / 'bars.npz'}"
 eval_limit = 30
+[network]
+name = "mnist"
+weights = ""
+epochs = 1
 [evaluate]
 timesteps = {timesteps}
 floors = [-0.2]

@@ -100,7 +100,7 @@ def test_autoencoder_matches_the_study_and_code_size():
 
 
 def test_get_network_unknown_lists_choices():
-    with pytest.raises(ConfigError, match="mnist, svhn, cifar10, autoencoder.*'lenet'"):
+    with pytest.raises(ConfigError, match="mnist, svhn, cifar10, allconv28, autoencoder.*'lenet'"):
         get_network("lenet")
 
 
@@ -127,3 +127,17 @@ def test_recipe_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.lr = 1.0  # type: ignore[misc]
     assert (r.optimizer, r.lr, r.weight_decay) == ("adam", 1e-3, 1e-4)  # the study's recipe
+
+
+def test_allconv28_is_deep_all_conv_with_batchnorm_and_gap():
+    model = get_network("allconv28").build()
+    assert _convs(model) == [(32, 3, 1), (32, 3, 2), (64, 3, 1), (64, 3, 2), (64, 3, 1),
+                             (64, 1, 1), (10, 1, 1)]
+    kinds = [type(m) for m in model]
+    assert kinds.count(nn.BatchNorm2d) == 6 and nn.Dropout not in kinds
+    assert not any(isinstance(m, nn.Linear) for m in model)
+    assert isinstance(model[-2], nn.AdaptiveAvgPool2d)
+    # 28 → 14 → 7 by the two strided convs; GAP leaves one value per class
+    with torch.no_grad():
+        feats = model[:-3].eval()(torch.rand(1, 1, 28, 28))
+    assert tuple(feats.shape) == (1, 64, 7, 7)
