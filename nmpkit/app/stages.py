@@ -111,6 +111,13 @@ def _train(ctx: StageContext) -> dict[str, Any]:
         shutil.copy2(src, out)
         side = src.with_suffix(".json")
         meta = json.loads(side.read_text()) if side.is_file() else {"source": str(src)}
+        if meta.get("dataset") not in (None, _dataset(ctx.config)):
+            from nmpkit.app.errors import UsageError
+
+            raise UsageError(f"network {net['name']!r}: weights {net['weights']!r} were trained "
+                             f"on {meta['dataset']!r}, data.dataset is "
+                             f"{ctx.config['data']['dataset']!r}; set weights = \"\" to train "
+                             "here, or give weights trained on that dataset")
     else:
         cache_w = ctx.cache_dir / "weights.pt"
         from nmpkit.app.commands.train import train_zoo

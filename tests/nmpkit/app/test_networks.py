@@ -116,3 +116,14 @@ def test_correct_per_step_agrees_with_the_simulators_accuracy():
     c = correct_per_step(res, labels)
     assert c.shape == (25, 30) and c.dtype == torch.bool
     assert torch.allclose(c.double().mean(1), res.accuracy_per_step(labels))
+
+
+def test_shipped_weights_for_another_dataset_are_refused(tmp_path):
+    from nmpkit.app.pipeline import run_stages
+
+    cfg = _load(tmp_path, '[data]\ndataset = "mnist"\nroot = "/nowhere"\n'
+                          '[[networks]]\nname = "allconv28"\n'
+                          'weights = "nmpkit:weights/allconv28_fashion.pt"\n')
+    nets, _ = network_stages(cfg)
+    with pytest.raises(UsageError, match="trained on 'fashion-mnist', data.dataset is 'mnist'"):
+        run_stages(nets[:1], cfg, tmp_path / "run", quiet=True)
