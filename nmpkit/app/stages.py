@@ -194,11 +194,10 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
     if "nmp" in correct:
         rows = paired_rows(correct, ev.get("compare_at", []), ev["timesteps"])
         pd.DataFrame(rows).to_csv(ctx.out_dir / "comparisons.csv", index=False)
-        summary["nmp_minus_zmp"] = {f"T={r['timesteps']}": f"{100 * r['nmp_minus']:+.2f} %p "
-                                    f"(95% CI {100 * r['diff_ci_low']:+.2f}..."
-                                    f"{100 * r['diff_ci_high']:+.2f}, p={r['p_vs_nmp']:.2g}, "
-                                    f"n={r['samples']})"
-                                    for r in rows if r["condition"] == "zmp"}
+        summary |= {f"nmp-zmp@T{r['timesteps']}": f"{100 * r['nmp_minus']:+.2f}%p "
+                    f"[{100 * r['diff_ci_low']:+.2f},{100 * r['diff_ci_high']:+.2f}] "
+                    f"p={r['p_vs_nmp']:.2g} n={r['samples']}"
+                    for r in rows if r["condition"] == "zmp"}
     return summary
 
 
