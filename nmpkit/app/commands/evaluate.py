@@ -13,7 +13,7 @@ HELP = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("network", nargs="?", default=None,
-                   help="mnist | svhn | cifar10 | autoencoder (with --nir: optional)")
+                   help="mnist | allconv28 | svhn | cifar10 | autoencoder (with --nir: optional)")
     p.add_argument("--weights", default=None, help="state_dict written by `nmpkit train`")
     p.add_argument(
         "--lower-bound",

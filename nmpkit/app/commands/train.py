@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 NAME = "train"
-HELP = "train one of the study's networks (mnist, svhn, cifar10, autoencoder) on a dataset folder"
+HELP = "train a zoo network (mnist, allconv28, svhn, cifar10, autoencoder) on a dataset folder"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("network", help="mnist | svhn | cifar10 | autoencoder")
+    p.add_argument("network", help="mnist | allconv28 | svhn | cifar10 | autoencoder")
     p.add_argument(
         "--data-root",
         required=True,
