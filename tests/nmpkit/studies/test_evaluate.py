@@ -145,6 +145,12 @@ def test_chunks_combine_to_the_whole_batch_metric(tmp_path):
         parts_dir=tmp_path / "p",
     )  # resumed from the parts
     np.testing.assert_array_equal(again["metric"], parts["metric"])
+    # per-sample correctness: the same across chunkings, and its mean is the accuracy per step
+    assert whole["correct"].shape == (12, 6) and whole["correct"].dtype == torch.bool
+    assert torch.equal(parts["correct"], whole["correct"])
+    assert torch.equal(again["correct"], whole["correct"])
+    np.testing.assert_allclose(whole["correct"].double().mean(1).numpy(), whole["metric"],
+                               rtol=0, atol=1e-12)
 
 
 @needs_cosim
