@@ -16,7 +16,7 @@ import argparse
 from nmpkit.app.commands import add_classifier_arguments
 
 NAME = "tradeoff"
-HELP = "sweep V_NEG (floor), V_DD and T: accuracy with CIs, energy, the answer at 95% confidence"
+HELP = "sweep V_NEG (floor), V_DD and T: accuracy with CIs, energy, the answer at 95%% confidence"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also run the plain IF at exactly 0/-0.5/-1/-2 θ (reference)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     p.add_argument("--out", default="tradeoff", help="output folder (default: %(default)s)")
+
+
+FLAGS = {"timesteps": "--timesteps", "v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd",
+         "tolerance": "--tolerance", "energy_samples": "--energy-samples", "batch": "--batch",
+         "limit": "--limit"}
 
 
 def config_of(args: argparse.Namespace):
@@ -63,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = config_of(args)
     except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+        field = str(exc).split(" ", 1)[0]
+        raise UsageError(f"{FLAGS.get(field, field)}: {exc}") from exc
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     quiet = bool(args.quiet) or bool(args.json)
