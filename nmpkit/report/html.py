@@ -311,7 +311,8 @@ figcaption {{ font-size: 90%; color: #333; }} pre {{ font-size: 75%; background:
 </style></head><body>
 <h1>nmpkit report</h1>
 {rec_html}
-<p class="small">How deep must the membrane floor be, and what does the negative supply cost? Circuit
+<p class="small">How deep must the membrane floor be, and what does the negative supply
+cost? Circuit
 characterization (ngspice), calibration, converted-network accuracy (NMP vs ZMP and finite
 floors), energy, device variation and the co-simulation check of run
 <code>{html.escape(str(run.resolve()))}</code>.</p>

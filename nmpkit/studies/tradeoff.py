@@ -24,11 +24,24 @@ import torch
 from calib.calibration import Calibration
 from calib.errors import CalibrationError
 from nmpkit.errors import ConfigError
-from nmpkit.studies.tradeoff_decide import (CONFIDENCE, DECISION_RULE, STUDY_RULE_FLOOR, decide,
-                                            point_rows)
+from nmpkit.studies.tradeoff_decide import (
+    CONFIDENCE,
+    DECISION_RULE,
+    STUDY_RULE_FLOOR,
+    decide,
+    point_rows,
+)
 from nmpkit.studies.tradeoff_io import TradeoffResult
-from nmpkit.studies.tradeoff_sim import (NEURON_NOTE, neuron_fingerprint, neuron_for,
-                                         neuron_supply, pack, price, simulate_budgets, unpack)
+from nmpkit.studies.tradeoff_sim import (
+    NEURON_NOTE,
+    neuron_fingerprint,
+    neuron_for,
+    neuron_supply,
+    pack,
+    price,
+    simulate_budgets,
+    unpack,
+)
 
 REPORT_FLOORS = (0.0, -0.5, -1.0, -2.0)
 

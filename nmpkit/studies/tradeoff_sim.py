@@ -119,7 +119,6 @@ def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *
     """Per-image correctness at every budget (one run to ``max(steps)``) and the counts to price
     energy at each budget on the first ``energy_samples`` images (0 = all)."""
     import cosim
-
     from nmpkit.studies.batched import batch_slices
 
     steps = sorted({int(s) for s in steps})

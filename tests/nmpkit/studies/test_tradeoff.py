@@ -12,8 +12,13 @@ import cosim
 from calib import fit
 from cosim import convert
 from nmpkit.errors import ConfigError
-from nmpkit.studies.tradeoff import (Classifier, TradeoffConfig, TradeoffResult, evaluate,
-                                     sweep_points)
+from nmpkit.studies.tradeoff import (
+    Classifier,
+    TradeoffConfig,
+    TradeoffResult,
+    evaluate,
+    sweep_points,
+)
 from nmpkit.studies.tradeoff_decide import decide, point_rows, sentence
 from nmpkit.studies.tradeoff_sim import correct_at, neuron_for, pack, simulate_budgets, unpack
 from tests.calib import synth_tables as syn
