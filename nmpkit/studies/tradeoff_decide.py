@@ -50,6 +50,7 @@ def point_rows(nmp: Mapping[int, np.ndarray], points: Sequence[Mapping[str, Any]
             ok = pt["correct"][t]
             p = proportion(int(ok.sum()), int(ok.size))
             cmp = compare(nmp[t], ok)
+            need = images_needed(cmp, tolerance)
             e = (pt.get("energy") or {}).get(t) or {}
             rows.append({
                 "condition": "floor", "v_dd_volts": pt["v_dd_volts"],
@@ -59,8 +60,8 @@ def point_rows(nmp: Mapping[int, np.ndarray], points: Sequence[Mapping[str, Any]
                 "accuracy_ci_low": p.ci_low, "accuracy_ci_high": p.ci_high,
                 "p_vs_nmp": cmp.p_value, "flips_better": cmp.b_only, "flips_worse": cmp.a_only,
                 "drop_vs_nmp": cmp.difference, "drop_ci_low": cmp.ci_low,
-                "drop_ci_high": cmp.ci_high, "non_inferior": non_inferior(cmp, tolerance),
-                "images_needed": images_needed(cmp, tolerance),
+                "drop_ci_high": cmp.ci_high, "non_inferior": shown(cmp, tolerance, need),
+                "images_needed": need,
                 "energy_joules": e.get("joules"), "energy_samples": e.get("samples"),
                 "energy_spike_joules": e.get("spike_joules"),
                 "energy_synapse_joules": e.get("synapse_joules"),
@@ -68,6 +69,14 @@ def point_rows(nmp: Mapping[int, np.ndarray], points: Sequence[Mapping[str, Any]
                 "pareto": False})
     _mark_pareto(rows)
     return rows
+
+
+def shown(cmp: Any, tolerance: float, need: int | None) -> bool:
+    """``stats.non_inferior``, and with no image flipping either way only when half a flip each
+    way would still be shown (``images_needed <= n``): with zero discordant pairs Newcombe's
+    interval collapses (to exactly 0 at 50% accuracy), which would let 40 identical images
+    "show" a 0.5 %p bound."""
+    return non_inferior(cmp, tolerance) and need is not None and need <= cmp.n
 
 
 def _mark_pareto(rows: list[dict[str, Any]]) -> None:
@@ -151,7 +160,7 @@ def sentence(rec: Mapping[str, Any], tolerance: float) -> str:
             f"{c['v_dd_volts']:g} V) keeps accuracy within {tol:g} %p of NMP at T = {t}: "
             f"{_pct(c)}, drop {_pp(c)}, for {_nj(c['energy_joules'])} per inference")
     if z and z.get("energy_joules") and "energy_vs_zmp" in rec:
-        text += (f", {100 * rec['energy_vs_zmp']:+.0f}% energy vs ZMP, which loses "
+        text += (f", {100 * rec['energy_vs_zmp']:+.1f}% energy vs ZMP, which loses "
                  f"{_pp(z)} (McNemar p = {z['p_vs_nmp']:.2g})")
     return text + "."
 
@@ -166,7 +175,7 @@ def rule_sentence(rec: Mapping[str, Any]) -> str:
             f"{r['v_dd_volts']:g} V, T = {r['timesteps']}: {_pct(r)}, drop {_pp(r)}, "
             f"{_nj(r['energy_joules'])} per inference")
     if "energy_vs_rule" in rec:
-        text += f"; the recommendation costs {100 * rec['energy_vs_rule']:+.0f}% against it"
+        text += f"; the recommendation costs {100 * rec['energy_vs_rule']:+.1f}% against it"
     return text + "."
 
 

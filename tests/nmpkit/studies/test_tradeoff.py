@@ -111,6 +111,11 @@ def test_decision_on_constructed_data():
     assert not u["resolved"] and u["chosen"] is None
     assert u["images_needed"] is not None and u["images_needed"] > 100
     assert "Unresolved" in sentence(u, 0.005) and f"{u['images_needed']:,}" in sentence(u, 0.005)
+    # 40 identical outcomes at 50%: Newcombe's interval collapses to [0, 0]; not shown by it
+    half = np.arange(40) % 2 == 0
+    deg = point_rows({50: half}, [{**pts[0], "correct": {50: half.copy()}}], 0.005)
+    assert deg[-1]["drop_ci_high"] == pytest.approx(0.0, abs=1e-12)
+    assert not deg[-1]["non_inferior"] and deg[-1]["images_needed"] > 40
 
 
 def test_config_names_bad_fields():
