@@ -139,7 +139,7 @@ def curves_figure(df, rec: Mapping[str, Any] | None = None):
         e, a = g["energy_joules"] * 1e9, 100 * g["accuracy"]
         err = [a - 100 * g["accuracy_ci_low"], 100 * g["accuracy_ci_high"] - a]
         ax.errorbar(e, a, yerr=err, marker="o", ms=4, capsize=2, color=cmap(i),
-                    label=f"floor {f:.2f} θ (V_NEG {g['v_neg_volts'].iloc[0]:g} V)")
+                    label=f"floor {f:.2f} θ (V_NEG {g['v_neg_volts'].iloc[0]:.3g} V)")
         for x, y, t in zip(e, a, g["timesteps"], strict=True):
             ax.annotate(f"{t}", (x, y), textcoords="offset points", xytext=(3, -9), fontsize=6,
                         color=cmap(i))

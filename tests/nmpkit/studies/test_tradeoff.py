@@ -75,6 +75,7 @@ def test_one_run_serves_every_budget(cal, clf):
         for a, b in zip(counts[t].spike_counts, sep.spike_counts, strict=True):
             assert torch.equal(a.to(torch.int64), b.to(torch.int64))
     assert np.array_equal(unpack(pack(ok[1])), ok[1])
+    assert counts[10].rechecked == (0, 200) and counts[25].rechecked == (0, 200)
 
 
 def _vec(n, k, seed):
@@ -145,6 +146,8 @@ def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
     # energy grows with T at a fixed point (more steps, more spikes and static power)
     g = df[(df["condition"] == "floor") & (df["v_neg_volts"] == 0.0) & (df["v_dd_volts"] == 1.0)]
     assert g.sort_values("timesteps")["energy_joules"].is_monotonic_increasing
+    assert rec["budget_recheck"]["images_differing"] == 0
+    assert rec["budget_recheck"]["images_checked"] > 0
     r = json.loads((tmp_path / "out" / "recommendation.json").read_text())
     assert r["tolerance"] == 0.005 and r["confidence"] == 0.95 and r["decision_rule"]
     assert r["provenance"] and r["timesteps"] == 40 and len(r["per_budget"]) == 3
