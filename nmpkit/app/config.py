@@ -47,6 +47,9 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str, source: str) 
             if not isinstance(value, dict):
                 raise UsageError(f"{source}: {path!r} must be a table, got {value!r}")
             _merge(base[key], value, path, source)
+        elif isinstance(base[key], list) and isinstance(value, int) \
+                and not isinstance(value, bool) and path == "tradeoff.timesteps":
+            base[key] = [value]  # an older config's single T is a one-budget list
         elif not _type_ok(base[key], value):
             raise UsageError(f"{source}: {path!r} must be {type(base[key]).__name__}, "
                              f"got {value!r}")

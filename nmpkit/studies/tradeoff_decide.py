@@ -72,11 +72,10 @@ def point_rows(nmp: Mapping[int, np.ndarray], points: Sequence[Mapping[str, Any]
 
 
 def shown(cmp: Any, tolerance: float, need: int | None) -> bool:
-    """``stats.non_inferior``, and with no image flipping either way only when half a flip each
-    way would still be shown (``images_needed <= n``): with zero discordant pairs Newcombe's
-    interval collapses (to exactly 0 at 50% accuracy), which would let 40 identical images
-    "show" a 0.5 %p bound."""
-    return non_inferior(cmp, tolerance) and need is not None and need <= cmp.n
+    """``stats.non_inferior`` (which, with no image flipping either way, bounds the drop by the
+    flip-free rate z²/(n+z²) instead of Newcombe's collapsed [0, 0]); ``need`` is kept for the
+    callers and agrees with it (``images_needed <= n``)."""
+    return non_inferior(cmp, tolerance)
 
 
 def _mark_pareto(rows: list[dict[str, Any]]) -> None:
