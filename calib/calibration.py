@@ -87,6 +87,9 @@ class Calibration(EnergyLookups):
         mismatch_samples: number of Monte Carlo samples behind the mismatch moments.
         sources: table kind → {"file", "provenance"} for each section.
         notes: free-text remarks of the fit (which points were dropped, etc.).
+        by_v_dd: the calibrations at the grid's other V_DD (same dt, each with its own θ, rest,
+            floors, transfer curve and mismatch); ``at(v_dd)`` picks one, ``v_dd_grid`` lists
+            them. The single-V_DD fields above are the nominal V_DD's.
     """
 
     dt_seconds: float
@@ -123,9 +126,34 @@ class Calibration(EnergyLookups):
     mismatch_samples: int = 0
     sources: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    by_v_dd: tuple[Calibration, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
+        object.__setattr__(self, "by_v_dd", _per_v_dd(self))
+
+    # ---- per-V_DD calibrations ----------------------------------------------------------------
+    @property
+    def v_dd_grid(self) -> tuple[float, ...]:
+        """Every V_DD this file holds a calibration for (ascending; the nominal one included)."""
+        return tuple(sorted({self.v_dd_volts, *(c.v_dd_volts for c in self.by_v_dd)}))
+
+    def at(self, v_dd_volts: float | None) -> Calibration:
+        """The calibration measured at ``v_dd_volts`` (its own θ, rest, floors, transfer curve,
+        mirror gains and mismatch); None or the nominal V_DD: this one.
+
+        Raises:
+            CalibrationError: a V_DD that is not on the grid (the message names the grid).
+        """
+        if v_dd_volts is None:
+            return self
+        v = float(v_dd_volts)
+        for c in (self, *self.by_v_dd):
+            if abs(c.v_dd_volts - v) <= 1e-9:
+                return c
+        raise CalibrationError(
+            f"v_dd_volts={v!r} is not a calibrated supply; the calibration holds V_DD "
+            f"{list(self.v_dd_grid)} V (characterize that V_DD, or choose one of these)")
 
     @classmethod
     def ideal(cls, *, dt_seconds: float = 1e-6, c_mem_farads: float = 1e-12,
@@ -258,7 +286,9 @@ class Calibration(EnergyLookups):
         out: dict[str, Any] = {"format": FORMAT, "version": SCHEMA_VERSION}
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, tuple):
+            if f.name == "by_v_dd":
+                v = [c.to_dict() for c in v]
+            elif isinstance(v, tuple):
                 v = [list(x) if isinstance(x, tuple) else x for x in v]
             out[f.name] = v
         return out
@@ -314,6 +344,29 @@ class Calibration(EnergyLookups):
                     f"to {content_hash(data)[:16]}...: the file was edited or damaged after it "
                     f"was written; recalibrate, or delete {SEAL!r} to accept the edit")
         return cls.from_dict(data, where=str(path))
+
+
+def _per_v_dd(cal: Calibration) -> tuple[Calibration, ...]:
+    """Normalize ``by_v_dd``: Calibrations (dicts are read), no nesting, distinct V_DD other than
+    the nominal one, ascending."""
+    items = cal.by_v_dd
+    if isinstance(items, (str, bytes, dict)) or not hasattr(items, "__iter__"):
+        raise CalibrationError(f"field 'by_v_dd' must be a list of calibrations, got {items!r}")
+    out: list[Calibration] = []
+    for k, c in enumerate(items):
+        if isinstance(c, dict):
+            c = Calibration.from_dict(c, where=f"by_v_dd[{k}]")
+        if not isinstance(c, Calibration):
+            raise CalibrationError(f"field 'by_v_dd'[{k}] must be a calibration, got {c!r}")
+        if c.by_v_dd:
+            raise CalibrationError(f"field 'by_v_dd'[{k}] must not hold calibrations itself")
+        out.append(c)
+    vs = [cal.v_dd_volts, *(c.v_dd_volts for c in out)]
+    if len({round(v, 9) for v in vs}) != len(vs):
+        raise CalibrationError(
+            f"field 'by_v_dd' must hold one calibration per V_DD other than the nominal "
+            f"{cal.v_dd_volts!r} V, got V_DD {[c.v_dd_volts for c in out]}")
+    return tuple(sorted(out, key=lambda c: c.v_dd_volts))
 
 
 def _has_default(f: Any) -> bool:
