@@ -87,6 +87,13 @@ class Calibration(EnergyLookups):
         mismatch_samples: number of Monte Carlo samples behind the mismatch moments.
         sources: table kind → {"file", "provenance"} for each section.
         notes: free-text remarks of the fit (which points were dropped, etc.).
+        spike_v_dd_volts, spike_e0_joules, spike_k_watts: the neuron's own energy per spike from
+            V_DD, E0 + K/f, fitted per V_DD at the operating V_NEG (`calib.energy_terms`).
+        e_spike_vrst_joules, p_bias_watts, p_static_vdd_watts, p_static_vrst_watts: per
+            spike_v_dd_volts, the reset rail's energy per spike, the bias generator's power (one
+            per array), and the idle power of one neuron from V_DD and the reset rail (0 where
+            the topology has no reset rail or metered bias: ``raised_rest``'s bias is in
+            p_static_vneg_watts).
         by_v_dd: the calibrations at the grid's other V_DD (same dt, each with its own θ, rest,
             floors, transfer curve and mismatch); ``at(v_dd)`` picks one, ``v_dd_grid`` lists
             them. The single-V_DD fields above are the nominal V_DD's.
@@ -126,6 +133,13 @@ class Calibration(EnergyLookups):
     mismatch_samples: int = 0
     sources: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    spike_v_dd_volts: tuple[float, ...] = ()
+    spike_e0_joules: tuple[float, ...] = ()
+    spike_k_watts: tuple[float, ...] = ()
+    e_spike_vrst_joules: tuple[float, ...] = ()
+    p_bias_watts: tuple[float, ...] = ()
+    p_static_vdd_watts: tuple[float, ...] = ()
+    p_static_vrst_watts: tuple[float, ...] = ()
     by_v_dd: tuple[Calibration, ...] = ()
 
     def __post_init__(self) -> None:

@@ -233,11 +233,17 @@ def build_tables(design: NeuronDesign, grid: Grid, pts: dict[str, list[Point]],
                                 - en["p_static_vdd_watts"] * en["t_window_seconds"]) / n
     en["e_spike_vneg_joules"] = (en["e_window_vneg_joules"]
                                  - en["p_static_vneg_watts"] * en["t_window_seconds"]) / n
+    rail = "e_window_vrst_joules" in en.columns and "p_static_vrst_watts" in en.columns
+    if rail:  # study: the reset rail's packet energy per spike, and the bias generator
+        en["e_spike_vrst_joules"] = (en["e_window_vrst_joules"]
+                                     - en["p_static_vrst_watts"] * en["t_window_seconds"]) / n
     en = en[np.isfinite(en["e_spike_vdd_joules"])]
     en = energy_regime(en)
     energy = en[["i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz",
                  "e_spike_vdd_joules", "e_spike_vneg_joules", "p_static_vneg_watts",
-                 "p_static_vdd_watts", "vdd_exponent", "regime"]].reset_index(drop=True)
+                 "p_static_vdd_watts", "vdd_exponent", "regime"]
+                + (["e_spike_vrst_joules", "p_static_vrst_watts", "p_bias_watts"] if rail
+                   else [])].reset_index(drop=True)
     fi_cols = ["i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz",
                "n_spikes", "v_th_volts", "spike_width_seconds", "t_stop_seconds"]
     tables = {"fi": fi[fi_cols], "floor": floor, "energy": energy}
