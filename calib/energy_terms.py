@@ -138,7 +138,7 @@ def terms(cal: Any, *, v_dd_volts: float, v_neg_volts: float, rate_hertz: float,
                                   unit="J", per="spike", supply="V_RST/eta",
                                   regime="fixed-charge",
                                   v_dd_exponent=exponent(cal, "e_spike_vrst_joules", v)),
-        "spike_vneg": EnergyTerm(name="spike_vneg", value=cal.e_spike_vneg(vn) / eta, unit="J",
+        "spike_vneg": EnergyTerm(name="spike_vneg", value=c.e_spike_vneg(vn) / eta, unit="J",
                                  per="spike", supply="V_NEG/eta", regime="fixed-charge",
                                  v_dd_exponent=None),
         "syn_exc": EnergyTerm(name="syn_exc", value=(1.0 + 1.0 / m) * q * v, unit="J",
@@ -153,7 +153,7 @@ def terms(cal: Any, *, v_dd_volts: float, v_neg_volts: float, rate_hertz: float,
                            v_dd_exponent=exponent(cal, "p_bias_watts", v)),
         "leakage": EnergyTerm(name="leakage",
                               value=_at_v_dd(cal, "p_static_vdd_watts", v)
-                              + (cal.p_static_vneg(vn)
+                              + (c.p_static_vneg(vn)
                                  + _at_v_dd(cal, "p_static_vrst_watts", v)) / eta,
                               unit="W", per="neuron", supply="V_DD + V_NEG/eta",
                               regime="static", v_dd_exponent=None),
