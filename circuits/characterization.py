@@ -313,6 +313,10 @@ def characterize(design: NeuronDesign, grid: Grid, out_dir: str | Path, *,
     tables = build_tables(design, grid, pts, rows)
     tables["waveform"] = waveforms(design, grid)
     prov = provenance(design, grid, stats)
+    from circuits.soa import enforce
+
+    prov["soa"] = enforce(design, warn=False, supplies=[(v, n) for v in grid.v_dd_volts
+                                            for n in grid.v_neg_volts])
     return {kind: write_table(df, out / f"{kind}.csv", kind=kind, provenance=prov)
             for kind, df in tables.items()}
 

@@ -66,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{args.config}: [grid] must be a table")
             grid = grid_from_mapping(table, grid, source=f"{args.config} [grid]")
     quiet = bool(getattr(args, "quiet", False))
+    from circuits.soa import enforce
+
+    soa = enforce(design, warn=False, supplies=[(v, n) for v in grid.v_dd_volts
+                                                for n in grid.v_neg_volts])
+    for text in soa["violations"]:  # recorded in every table's provenance ("soa") too
+        print(f"warning: safe operating area: {text}", file=sys.stderr)
     t0 = time.perf_counter()
     paths = characterize(design, grid, args.out, workers=args.workers,
                          scheduler=args.scheduler, progress=not quiet)
