@@ -170,12 +170,16 @@ def main() -> int:
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--only-speedup", action="store_true")
     ap.add_argument("--only-full", action="store_true", help="just the full characterization")
+    ap.add_argument("--only-overhead", action="store_true", help="just the harness overhead")
     ap.add_argument("--full-out", type=Path, default=None,
                     help="keep the full characterization's tables here")
     args = ap.parse_args()
     print(f"cores available: {len(os.sched_getaffinity(0))}")
     if args.only_full:
         full(args.full_out)
+        return 0
+    if args.only_overhead:
+        overhead(args.reps, args.points)
         return 0
     if not args.only_speedup:
         overhead(args.reps, args.points)
