@@ -116,7 +116,8 @@ def validate(self: Any) -> None:
         object.__setattr__(self, name, curve(name, getattr(self, name)))
         if len(getattr(self, name)) != len(self.spike_v_dd_volts):
             raise CalibrationError(f"field {name!r} must hold one value per spike_v_dd_volts "
-                                   f"({len(self.spike_v_dd_volts)}), got {list(getattr(self, name))}")
+                                   f"({len(self.spike_v_dd_volts)}), "
+                                   f"got {list(getattr(self, name))}")
         if name != "spike_v_dd_volts" and any(v < 0 for v in getattr(self, name)):
             raise CalibrationError(f"field {name!r} must hold energies/powers >= 0, "
                                    f"got {list(getattr(self, name))}")

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from calib._checks import validate
+from calib._per_v_dd import per_v_dd
 from calib.energy_model import EnergyLookups
 from calib.errors import CalibrationError
 from calib.io import atomic_write_text
@@ -144,7 +145,7 @@ class Calibration(EnergyLookups):
 
     def __post_init__(self) -> None:
         validate(self)
-        object.__setattr__(self, "by_v_dd", _per_v_dd(self))
+        object.__setattr__(self, "by_v_dd", per_v_dd(self, Calibration))
 
     # ---- per-V_DD calibrations ----------------------------------------------------------------
     @property
@@ -358,29 +359,6 @@ class Calibration(EnergyLookups):
                     f"to {content_hash(data)[:16]}...: the file was edited or damaged after it "
                     f"was written; recalibrate, or delete {SEAL!r} to accept the edit")
         return cls.from_dict(data, where=str(path))
-
-
-def _per_v_dd(cal: Calibration) -> tuple[Calibration, ...]:
-    """Normalize ``by_v_dd``: Calibrations (dicts are read), no nesting, distinct V_DD other than
-    the nominal one, ascending."""
-    items = cal.by_v_dd
-    if isinstance(items, (str, bytes, dict)) or not hasattr(items, "__iter__"):
-        raise CalibrationError(f"field 'by_v_dd' must be a list of calibrations, got {items!r}")
-    out: list[Calibration] = []
-    for k, c in enumerate(items):
-        if isinstance(c, dict):
-            c = Calibration.from_dict(c, where=f"by_v_dd[{k}]")
-        if not isinstance(c, Calibration):
-            raise CalibrationError(f"field 'by_v_dd'[{k}] must be a calibration, got {c!r}")
-        if c.by_v_dd:
-            raise CalibrationError(f"field 'by_v_dd'[{k}] must not hold calibrations itself")
-        out.append(c)
-    vs = [cal.v_dd_volts, *(c.v_dd_volts for c in out)]
-    if len({round(v, 9) for v in vs}) != len(vs):
-        raise CalibrationError(
-            f"field 'by_v_dd' must hold one calibration per V_DD other than the nominal "
-            f"{cal.v_dd_volts!r} V, got V_DD {[c.v_dd_volts for c in out]}")
-    return tuple(sorted(out, key=lambda c: c.v_dd_volts))
 
 
 def _has_default(f: Any) -> bool:
