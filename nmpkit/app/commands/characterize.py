@@ -4,9 +4,9 @@ Writes ``fi.csv``, ``floor.csv``, ``energy.csv``, ``mismatch.csv`` and ``wavefor
 a ``.json`` provenance sidecar) into ``--out``, and the device energy profile
 ``energy_profile.csv`` (`calib.profile`: pJ per spike, per excitatory and inhibitory event, static
 power over V_DD x V_NEG x charge-pump efficiency x rate); finished points are cached in
-``--out/.cache`` so an interrupted run resumes where it stopped. ``--quick`` is a coarse grid (about a minute on two
-cores); the default grid is 40 currents x 5 V_NEG x 3 V_DD plus 100 Monte Carlo samples at each of
-two currents.
+``--out/.cache`` so an interrupted run resumes where it stopped. ``--quick`` is a coarse grid
+(about half a minute on two cores); the default grid is 40 currents x 5 V_NEG x 3 V_DD plus 100
+Monte Carlo samples at each of two currents and 32 at each other V_DD.
 """
 
 from __future__ import annotations
