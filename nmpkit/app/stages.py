@@ -72,6 +72,13 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
     paths = characterize(design, grid, ctx.out_dir, workers=c["workers"] or None,
                          scheduler=c["scheduler"] or None, progress=not ctx.quiet,
                          cache_dir=ctx.cache_dir)
+    from calib.errors import CalibrationError
+    from nmpkit.app.commands.characterize import energy_profile_of
+
+    try:  # the device energy profile next to the tables (as `nmpkit characterize` writes it)
+        energy_profile_of(str(ctx.out_dir))
+    except CalibrationError:
+        pass  # a grid the fit cannot use: the calibrate stage reports it
     return {"tables": sorted(paths), "v_dd_volts": design.v_dd_volts,
             "v_neg_volts": design.v_neg_volts}
 

@@ -43,6 +43,9 @@ def fig_waveform(run: Path):
     if df is None or df.empty:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.2))
+    if "v_dd_volts" in df.columns:  # one transient per V_DD: show the one nearest 1 V
+        vdd = min(set(df["v_dd_volts"]), key=lambda v: abs(v - 1.0))
+        df = df[df["v_dd_volts"] == vdd]
     t = df["time_seconds"] * 1e6
     ax.plot(t, df["v_mem_volts"], label="membrane V_mem")
     ax.plot(t, df["v_out_volts"], label="spike output", alpha=0.7)
