@@ -130,6 +130,9 @@ def validate(cfg: dict[str, Any]) -> None:
         if not 0 <= v < 1:
             raise UsageError(f"tradeoff.{k} must be an accuracy fraction in [0, 1) (0.005 = "
                              f"0.5 %p), got {v!r}")
+    if not 0 < cfg["tradeoff"]["eta"] <= 1:
+        raise UsageError(f"tradeoff.eta (charge-pump efficiency) must be in (0, 1], got "
+                         f"{cfg['tradeoff']['eta']!r}")
     if cfg["tradeoff"]["energy_samples"] < 0:
         raise UsageError(f"tradeoff.energy_samples must be >= 0 (0 = all), got "
                          f"{cfg['tradeoff']['energy_samples']!r}")

@@ -131,6 +131,8 @@ class TradeoffConfig:
     energy_samples: int = 1000
     batch: int = 250
     ideal: bool = False
+    eta: float | None = 0.5
+    array_size: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -153,6 +155,16 @@ class TradeoffConfig:
         if isinstance(self.tolerance, bool) or not 0 <= self.tolerance < 1:
             raise ConfigError(f"tolerance must be an accuracy fraction in [0, 1) (0.005 = 0.5 "
                               f"%p), got {self.tolerance!r}")
+        if self.eta is not None and (isinstance(self.eta, bool)
+                                     or not isinstance(self.eta, int | float)
+                                     or not 0 < self.eta <= 1):
+            raise ConfigError(f"eta (the negative supply's charge-pump efficiency) must be in "
+                              f"(0, 1] or None, got {self.eta!r}")
+        if self.array_size is not None and (isinstance(self.array_size, bool)
+                                            or not isinstance(self.array_size, int)
+                                            or self.array_size < 1):
+            raise ConfigError(f"array_size must be an integer >= 1 or None, got "
+                              f"{self.array_size!r}")
         for name, lo in (("limit", 0), ("energy_samples", 0), ("batch", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -177,8 +189,8 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
     groups: dict[str, dict[str, Any]] = {}
     nmp_neurons = neuron_for(cal, shapes, v_dd_volts=cal.v_dd_volts, v_neg_volts=None)
     groups[neuron_fingerprint(nmp_neurons)] = {"neurons": nmp_neurons, "pairs": [], "nmp": True}
-    for v in sweep_points(cal, cfg.v_neg_volts):
-        for vdd in cfg.v_dd_volts:
+    for vdd in cfg.v_dd_volts:
+        for v in sweep_points(cal.at(neuron_supply(cal, vdd)), cfg.v_neg_volts):
             nrn = neuron_for(cal, shapes, v_dd_volts=vdd, v_neg_volts=v)
             g = groups.setdefault(neuron_fingerprint(nrn), {"neurons": nrn, "pairs": []})
             g["pairs"].append((vdd, v))
@@ -187,7 +199,8 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
     points = []
     for fp, g in groups.items():
         key = content_hash({"inputs": inputs_key, "fp": fp, "steps": steps, "m": cfg.energy_samples,
-                            "pairs": g["pairs"], "n": int(clf.x.shape[0])})[:20]
+                            "pairs": g["pairs"], "n": int(clf.x.shape[0]), "eta": cfg.eta,
+                            "array_size": cfg.array_size})[:20]
         part = parts_dir / f"neuron_{key}.json" if parts_dir is not None else None
         if part is not None and part.is_file():
             rec = json.loads(part.read_text())
@@ -196,10 +209,12 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
                                           batch=cfg.batch, energy_samples=cfg.energy_samples)
             rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)},
                    "rechecked": [list(counts[t].rechecked) for t in steps[:-1]], "points": [
-                {"v_dd_volts": vdd, "v_neg_volts": v, "floor_theta": cal.floor_theta(v),
+                {"v_dd_volts": vdd, "v_neg_volts": v,
+                 "floor_theta": cal.at(neuron_supply(cal, vdd)).floor_theta(v),
                  "neuron_v_dd_volts": neuron_supply(cal, vdd),
                  "energy": {str(t): price(counts[t], cal, v_dd_volts=vdd, v_neg_volts=v,
-                                          net=clf.net, inputs=clf.x) for t in steps}}
+                                          net=clf.net, inputs=clf.x, eta=cfg.eta,
+                                          array_size=cfg.array_size) for t in steps}}
                 for vdd, v in g["pairs"]]}
             if part is not None:
                 atomic_write_json(part, rec)

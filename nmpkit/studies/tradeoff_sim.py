@@ -30,27 +30,27 @@ import torch
 from calib.calibration import Calibration
 from calib.errors import CalibrationError
 
-NEURON_NOTE = ("the neuron (floor, transfer curve) is the calibration's, measured at its own "
-               "V_DD; other V_DD values change the energy only")
+NEURON_NOTE = ("each V_DD runs with the neuron calibrated at that V_DD (its own θ, floor table and "
+               "transfer curve; the nearest calibrated V_DD where the grid lacks it); NMP, the "
+               "accuracy reference, is the nominal V_DD's")
 
 
 def neuron_supply(cal: Calibration, v_dd_volts: float) -> float:
-    """The V_DD whose calibrated neuron an operating point at ``v_dd_volts`` runs with.
-
-    Today: the calibration's single V_DD for every point (`NEURON_NOTE`). With per-V_DD
-    calibrations this returns the calibrated supply nearest ``v_dd_volts``.
-    """
-    return float(cal.v_dd_volts)
+    """The V_DD whose calibrated neuron an operating point at ``v_dd_volts`` runs with: the
+    calibrated supply nearest ``v_dd_volts`` (`Calibration.v_dd_grid`)."""
+    grid = cal.v_dd_grid
+    return float(min(grid, key=lambda g: (abs(g - v_dd_volts), g)))
 
 
 def neuron_for(cal: Calibration, shapes: Sequence[Sequence[int]], *, v_dd_volts: float,
                v_neg_volts: float | None) -> list[Any]:
-    """One calibrated neuron per spiking layer for the point (V_DD, V_NEG); ``v_neg_volts``
-    None = NMP (no floor, the calibrated transfer curve)."""
+    """One calibrated neuron per spiking layer for the point (V_DD, V_NEG), built from the
+    calibration at ``neuron_supply(cal, v_dd_volts)``; ``v_neg_volts`` None = NMP (no floor,
+    the calibrated transfer curve)."""
     from cosim.calibrated import calibrated_neurons
 
-    del v_dd_volts  # see neuron_supply: one calibrated V_DD today
-    return calibrated_neurons(cal, shapes, v_neg_volts=v_neg_volts)
+    return calibrated_neurons(cal, shapes, v_neg_volts=v_neg_volts,
+                              v_dd_volts=neuron_supply(cal, v_dd_volts))
 
 
 def neuron_fingerprint(neurons: Sequence[Any]) -> str:
@@ -142,18 +142,30 @@ def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *
 
 
 def price(counts: Counts, cal: Calibration, *, v_dd_volts: float, v_neg_volts: float,
-          net: Any, inputs: torch.Tensor) -> dict[str, Any]:
+          net: Any, inputs: torch.Tensor, eta: float | None = None,
+          array_size: int | None = None) -> dict[str, Any]:
     """Energy per inference of ``counts`` at (V_DD, V_NEG), with its terms; unavailable where the
-    calibration cannot answer without an assumed law."""
+    calibration cannot answer without an assumed law. ``eta`` given: the circuit's energy model
+    (E0 + K/f, excitatory and inhibitory events apart, V_NEG over the pump's η, one bias per
+    array of ``array_size``); a calibration without those fits falls back to the per-event
+    pricing, said in the notes."""
     from cosim.energy import energy
 
     m = int(counts.spike_counts[0].shape[0])
+    fallback: list[str] = []
     try:
-        rep = energy(counts, cal, v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, net=net,
-                     inputs=inputs[:m])
+        try:
+            rep = energy(counts, cal, v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, net=net,
+                         inputs=inputs[:m], eta=eta, array_size=array_size)
+        except CalibrationError as exc:
+            if eta is None:
+                raise
+            fallback = [f"circuit energy model unavailable ({exc}); per-event pricing used"]
+            rep = energy(counts, cal, v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, net=net,
+                         inputs=inputs[:m])
     except CalibrationError as exc:
         return {"joules": None, "regime": "unavailable", "notes": [str(exc)], "samples": m}
-    return {"joules": rep.total_joules, "regime": rep.regime, "notes": list(rep.notes),
+    return {"joules": rep.total_joules, "regime": rep.regime, "notes": fallback + list(rep.notes),
             "samples": m, "spike_joules": sum(ly.e_spike_joules for ly in rep.layers),
             "synapse_joules": sum(ly.e_syn_joules for ly in rep.layers) + rep.e_input_joules,
             "static_joules": sum(ly.e_static_joules for ly in rep.layers),

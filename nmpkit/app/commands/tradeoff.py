@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--energy-samples", type=int, default=1000,
                    help="test images energy is priced on at every T (0 = all; default 1000)")
     p.add_argument("--batch", type=int, default=250, help="images per simulation (default 250)")
+    p.add_argument("--eta", type=float, default=0.5,
+                   help="the negative supply's charge-pump efficiency in the circuit energy "
+                        "model (default 0.5)")
+    p.add_argument("--array-size", type=int, default=None,
+                   help="neurons sharing one bias (default: the whole network)")
     p.add_argument("--ideal", action="store_true",
                    help="also run the plain IF at exactly 0/-0.5/-1/-2 θ (reference)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
@@ -38,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 FLAGS = {"timesteps": "--timesteps", "v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd",
          "tolerance": "--tolerance", "energy_samples": "--energy-samples", "batch": "--batch",
-         "limit": "--limit"}
+         "limit": "--limit", "eta": "--eta", "array_size": "--array-size"}
 
 
 def config_of(args: argparse.Namespace):
@@ -50,7 +55,8 @@ def config_of(args: argparse.Namespace):
         data_root=str(args.data_root), network=args.network, dataset=args.dataset,
         limit=args.limit, timesteps=tuple(args.timesteps), v_neg_volts=tuple(args.v_neg),
         v_dd_volts=tuple(args.v_dd), tolerance=args.tolerance,
-        energy_samples=args.energy_samples, batch=args.batch, ideal=bool(args.ideal))
+        energy_samples=args.energy_samples, batch=args.batch, ideal=bool(args.ideal),
+        eta=args.eta, array_size=args.array_size)
 
 
 def run(args: argparse.Namespace) -> int:

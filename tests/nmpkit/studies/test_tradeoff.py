@@ -140,7 +140,7 @@ def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
               "samples", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "p_vs_nmp",
               "energy_joules", "flips_better", "flips_worse"):
         assert c in df, c
-    n_pts = len(sweep_points(cal, cfg.v_neg_volts)) * len(cfg.v_dd_volts)
+    n_pts = sum(len(sweep_points(cal.at(v), cfg.v_neg_volts)) for v in cfg.v_dd_volts)
     assert len(df) == (n_pts + 1) * len(cfg.timesteps)  # NMP's rows too
     assert (df["samples"] == 200).all() and (df["accuracy_ci_low"] <= df["accuracy"]).all()
     # energy grows with T at a fixed point (more steps, more spikes and static power)
@@ -163,3 +163,19 @@ def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
     assert any(r["accuracy"] == 0.0 for r in again["rows"])
     other = evaluate(cal, clf, _cfg(timesteps=(10, 40)), parts_dir=parts)
     assert not any(r["accuracy"] == 0.0 for r in other["rows"])
+
+
+def test_each_v_dd_runs_with_its_own_calibrated_neuron(cal, clf):
+    """The point at V_DD = 0.8 V uses the 0.8 V calibration's θ and floor, not the nominal one's."""
+    from nmpkit.studies.tradeoff_sim import neuron_supply
+
+    assert 0.8 in cal.v_dd_grid and cal.at(0.8).theta_volts != cal.theta_volts
+    assert neuron_supply(cal, 0.8) == 0.8 and neuron_supply(cal, 0.79) == 0.8
+    shapes = [ly.shape for ly in clf.net.layers]
+    low = neuron_for(cal, shapes, v_dd_volts=0.8, v_neg_volts=-0.25)
+    ref = cosim.calibrated_neurons(cal.at(0.8), shapes, v_neg_volts=-0.25)
+    nom = neuron_for(cal, shapes, v_dd_volts=1.0, v_neg_volts=-0.25)
+    assert low[0].lower_bound == pytest.approx(cal.at(0.8).floor_theta(-0.25))
+    assert low[0].lower_bound == pytest.approx(ref[0].lower_bound)
+    assert nom[0].lower_bound == pytest.approx(cal.floor_theta(-0.25))
+    assert low[0].lower_bound != pytest.approx(nom[0].lower_bound)
