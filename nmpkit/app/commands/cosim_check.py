@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from nmpkit.app.config import check_out_dir
     from nmpkit.app.errors import UsageError
     from nmpkit.studies.cosim_check import CosimCheckConfig
     from nmpkit.studies.cosim_check import run as run_check
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{args.timesteps}, {args.hidden}, {args.samples}")
     if any(v > 0 for v in args.v_neg):
         raise UsageError(f"--v-neg values must be <= 0, got {args.v_neg}")
+    check_out_dir(args.out)
     cfg = CosimCheckConfig(calibration=args.calibration, data_root=args.data_root,
                            dataset=args.dataset, hidden=args.hidden, timesteps=args.timesteps,
                            v_neg_volts=tuple(args.v_neg), samples=args.samples, seed=args.seed)
