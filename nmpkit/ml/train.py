@@ -57,6 +57,13 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
             f"{path}: expected a state_dict (dict of tensors), got {type(sd).__name__}"
         )
     model = spec.build()
+    from cosim._convert_checks import check_state_dict
+    from cosim.errors import ConversionError
+
+    try:  # keys, shapes, float dtypes (an int64 file is refused, not cast), finite values
+        check_state_dict(sd, model, where=f"{path}: weights do not fit network {spec.name!r}")
+    except ConversionError as exc:
+        raise ConfigError(str(exc)) from None
     sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
     try:
         model.load_state_dict(sd)

@@ -103,3 +103,22 @@ def test_input_paths_and_out_dir_are_checked_before_work(tmp_path):
     assert check_out_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
     with pytest.raises(UsageError, match="not a usable folder name"):
         check_out_dir("")
+
+
+@pytest.mark.parametrize("toml, out, match", [
+    ("[data]\nroot = '{tmp}/none'\n", "{tmp}/r", "data.root .* does not exist"),
+    ("[data]\nroot = '{tmp}'\n", "{tmp}/f/r", "is a file, not a folder"),
+    ("[network]\nname = 'vgg'\n", "{tmp}/r", "network.name must be one of"),
+])
+def test_run_refuses_bad_inputs_before_any_stage(tmp_path, capsys, toml, out, match):
+    import re
+
+    from nmpkit.app.cli import main
+
+    (tmp_path / "f").write_text("x")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml.format(tmp=tmp_path))
+    assert main(["run", str(cfg), "--out", out.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(match, err[0]), err
+    assert not (tmp_path / "r").exists()
