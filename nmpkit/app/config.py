@@ -123,6 +123,8 @@ def validate(cfg: dict[str, Any]) -> None:
         v = cfg[section]["eval_limit"]
         need(v >= 0, f"{section}.eval_limit", v, ">= 0 (0 = the whole test set)")
     need(cfg["run"]["seed"] >= 0, "run.seed", cfg["run"]["seed"], ">= 0")
+    if cfg["characterize"]["scheduler"]:
+        check_dask("characterize.scheduler", cfg["characterize"]["scheduler"])
     need(cfg["characterize"]["workers"] >= 0, "characterize.workers",
          cfg["characterize"]["workers"], ">= 0 (0 = all cores)")
     p = cfg["evaluate"]["percentile"]
@@ -192,3 +194,12 @@ def check_out_dir(path: str | Path, field: str = "--out") -> Path:
         raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is not writable; expected an "
                          "output folder you can write")
     return p
+
+
+def check_dask(field: str, value: object) -> None:
+    """A Dask scheduler address needs the ``distributed`` package (the ``dask`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError(f"{field} {value!r} needs Dask's distributed package, which is not "
+                         "installed; pip install 'nmpkit[distributed]' or leave the scheduler empty")

@@ -221,7 +221,14 @@ def train(
     total = per_epoch * cfg.epochs
     epoch0, batch0, history, elapsed0 = 0, 0, [], 0.0
     if cfg.resume and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        try:
+            ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+            _ = [ck[k] for k in ("network", "seed", "n_train", "model", "optimizer", "epoch",
+                                 "batch", "history", "elapsed_s")]
+        except Exception as exc:  # truncated / not a checkpoint / missing entries
+            raise ConfigError(f"{ckpt_path}: not a readable training checkpoint "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}); "
+                              "delete it or drop --resume") from None
         if ck["network"] != spec.name or ck["seed"] != cfg.seed or ck["n_train"] != n:
             raise ConfigError(
                 f"{ckpt_path}: checkpoint is for network {ck['network']!r}, seed "

@@ -122,3 +122,29 @@ def test_run_refuses_bad_inputs_before_any_stage(tmp_path, capsys, toml, out, ma
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(match, err[0]), err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_scheduler_without_dask_is_one_clear_error(monkeypatch, capsys):
+    import importlib.util
+
+    from nmpkit.app.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    assert main(["characterize", "--scheduler", "tcp://h:8786", "--out", "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--scheduler 'tcp://h:8786' needs Dask's distributed" in err[0]
+    cfg = default_config()
+    cfg["characterize"]["scheduler"] = "tcp://h:8786"
+    from nmpkit.app.config import validate
+
+    with pytest.raises(UsageError, match="characterize.scheduler 'tcp://h:8786' needs Dask"):
+        validate(cfg)
+
+
+def test_characterize_refuses_a_negative_seed(capsys):
+    from nmpkit.app.cli import main
+
+    assert main(["characterize", "--seed", "-3", "--out", "x"]) == 2
+    assert "--seed must be >= 0, got -3" in capsys.readouterr().err

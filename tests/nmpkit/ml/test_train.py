@@ -138,6 +138,19 @@ def test_half_weights_roundtrip_and_load_errors(tmp_path):
         load_weights("mnist", tmp_path / "junk.pt")
 
 
+
+@pytest.mark.parametrize("blob", [b"", b"junk", b"PK\x03\x04truncated"])
+def test_a_corrupt_resume_checkpoint_is_one_clear_error(tmp_path, blob):
+    (tmp_path / "b.pt.ckpt").write_bytes(blob)
+    with pytest.raises(ConfigError, match="b.pt.ckpt: not a readable training checkpoint"):
+        train(_spec(), _data(), tmp_path / "b.pt", TrainConfig(epochs=1, seed=5, resume=True))
+
+
+def test_a_checkpoint_missing_entries_is_one_clear_error(tmp_path):
+    torch.save({"network": "x"}, tmp_path / "b.pt.ckpt")
+    with pytest.raises(ConfigError, match="not a readable training checkpoint .*KeyError"):
+        train(_spec(), _data(), tmp_path / "b.pt", TrainConfig(epochs=1, seed=5, resume=True))
+
 @pytest.mark.parametrize("corrupt, match", [
     (lambda sd: {k: (v * 100).long() for k, v in sd.items()}, "dtype torch.int64, expected a floating"),
     (lambda sd: {k: v.fill_(float("nan")) for k, v in sd.items()}, "NaN/Inf"),
