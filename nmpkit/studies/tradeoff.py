@@ -130,8 +130,8 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
         # sweep over other supplies never reuses a part made for different ones
         vdd_tag = "-".join(f"{float(x):g}" for x in v_dd_volts) + f"_cal{cal.v_dd_volts:g}"
         part = (parts_dir / f"vneg_{key}_vdd_{vdd_tag}.json" if parts_dir is not None else None)
-        if part is not None and part.is_file():
-            evals[key] = json.loads(part.read_text())
+        if (done := _read_part(part)) is not None:
+            evals[key] = done
             continue
         neurons = calibrated_neurons(cal, shapes, v_neg_volts=v)
         ev = _eval(clf, neurons, timesteps, batch)
@@ -163,8 +163,8 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
     ideal = []
     for f in REPORT_FLOORS:  # the plain IF at exactly these floors, for reference
         part = parts_dir / f"ideal_{f:g}.json" if parts_dir is not None else None
-        if part is not None and part.is_file():
-            ideal.append(json.loads(part.read_text()))
+        if (done := _read_part(part)) is not None:
+            ideal.append(done)
             continue
         from cosim import IFNeuron
 
@@ -216,6 +216,25 @@ def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[flo
             "points": points, "chosen": chosen, "rule": rule, "by_floor": by_floor,
             "ideal_if_by_floor": ideal,
             "tolerance": tolerance}
+
+
+def _read_part(part: Path | None) -> dict[str, Any] | None:
+    """A finished part file, or None (none there, or unreadable: discarded with a one-line
+    warning, then recomputed)."""
+    if part is None or not part.is_file():
+        return None
+    try:
+        rec = json.loads(part.read_text(encoding="utf-8"))
+        if isinstance(rec, dict) and "accuracy" in rec:
+            return rec
+    except (ValueError, OSError):
+        pass
+    import warnings
+
+    warnings.warn(f"discarding the unreadable trade-off part {part.name}; recomputing it",
+                  RuntimeWarning, stacklevel=3)
+    part.unlink(missing_ok=True)
+    return None
 
 
 def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[Path]:

@@ -79,6 +79,13 @@ def test_tradeoff_pareto_choice_and_resume(cal, clf, tmp_path):
     other = run_tradeoff(cal, clf, v_neg_volts=[0.0], v_dd_volts=[1.0], timesteps=40,
                          parts_dir=parts)
     assert other["nmp"]["accuracy"] != 0.123
+    # a truncated part (a killed write outside atomic_write, a full disk) heals: recomputed
+    f.write_text('{"accuracy": 0.1')
+    with pytest.warns(RuntimeWarning, match=f"discarding the unreadable trade-off part {f.name}"):
+        healed = run_tradeoff(cal, clf, v_neg_volts=[0.0, -0.25, -1.0],
+                              v_dd_volts=[0.8, 1.0, 1.5, 1.8], timesteps=40, parts_dir=parts)
+    assert healed["nmp"]["accuracy"] == res["nmp"]["accuracy"]
+    assert json.loads(f.read_text())["accuracy"] == res["nmp"]["accuracy"]
     paths = write_outputs(tmp_path / "out", res, {"provenance": {"test": True}})
     assert (tmp_path / "out" / "tradeoff.csv").is_file()
     assert json.loads((tmp_path / "out" / "tradeoff.json").read_text())["provenance"]
