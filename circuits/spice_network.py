@@ -329,16 +329,20 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
 
 
 def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:
-    """The network transient's maximum internal step: min(dt/100, t_pulse/8).
+    """The network transient's maximum internal step.
 
-    The reset pulse (``t_pulse_seconds``; 0.1 µs when the design does not say) is the fastest
-    event a count depends on: its length sets the charge one spike removes. Measured on the
-    default run's check network (49→20→10, T = 60, V_NEG −0.5 V, 30 neurons), against a 5 ns
-    step: 100 ns moved 10 of 30 counts by one (4 % of the mean count) in 51 s, 50 ns (t_pulse/8
-    of the default design) moved one count (0.4 %) in 62 s, 5 ns took 253 s.
+    ``study`` neurons (the default): min(dt/100, t_pulse/8). Their reset pulse is latched and
+    timed by a capacitor (``t_pulse_seconds``), the fastest event a count depends on: its length
+    sets the charge one spike removes. Measured on the default run's check network (49→20→10,
+    T = 60, V_NEG −0.5 V, 30 neurons) against a 5 ns step: 100 ns moved 10 of 30 counts by one
+    (4 % of the mean count) in 51 s, 50 ns (= t_pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
+
+    ``raised_rest`` neurons: min(dt/100, 5 ns) as before; their pulse follows the feedback kick,
+    and 10 ns already lost 2 of 42 spikes at 0.7 θ per step.
     """
-    t_pulse = float(design.get("t_pulse_seconds", 1e-7))
-    return min(dt_seconds / 100, t_pulse / 8)
+    if _topology(design) == "raised_rest":
+        return min(dt_seconds / 100, 5e-9)
+    return min(dt_seconds / 100, float(design.get("t_pulse_seconds", 4e-7)) / 8)
 
 
 def _current(name: str, s: str, amps: float) -> str:

@@ -93,3 +93,12 @@ def test_non_numbers_never_reach_the_netlist():
                          first_currents=np.array([0.5]), weights=[np.ones((2, 3))],
                          biases=[np.zeros(2)], i_unit_amps=1e-7, dt_seconds=DT, timesteps=5,
                          gate_seconds=1e-7)
+
+
+def test_default_max_step_resolves_the_reset_pulse():
+    from circuits.spice_network import default_max_step
+
+    study = {"topology": "study", "t_pulse_seconds": 4e-7}
+    assert default_max_step(study, 9e-6) == pytest.approx(5e-8)  # t_pulse / 8
+    assert default_max_step(study, 1e-6) == pytest.approx(1e-8)  # dt / 100
+    assert default_max_step(DESIGN, 1e-6) == pytest.approx(5e-9)  # raised_rest: as before
