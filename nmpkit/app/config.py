@@ -202,4 +202,5 @@ def check_dask(field: str, value: object) -> None:
 
     if importlib.util.find_spec("distributed") is None:
         raise UsageError(f"{field} {value!r} needs Dask's distributed package, which is not "
-                         "installed; pip install 'nmpkit[distributed]' or leave the scheduler empty")
+                         "installed; pip install 'nmpkit[distributed]' or leave the scheduler "
+                         "empty")

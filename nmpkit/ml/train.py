@@ -226,9 +226,10 @@ def train(
             _ = [ck[k] for k in ("network", "seed", "n_train", "model", "optimizer", "epoch",
                                  "batch", "history", "elapsed_s")]
         except Exception as exc:  # truncated / not a checkpoint / missing entries
+            why = str(exc).splitlines()[0][:120] if str(exc) else ""
             raise ConfigError(f"{ckpt_path}: not a readable training checkpoint "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}); "
-                              "delete it or drop --resume") from None
+                              f"({type(exc).__name__}: {why}); delete it or drop --resume"
+                              ) from None
         if ck["network"] != spec.name or ck["seed"] != cfg.seed or ck["n_train"] != n:
             raise ConfigError(
                 f"{ckpt_path}: checkpoint is for network {ck['network']!r}, seed "

@@ -152,7 +152,8 @@ def test_a_checkpoint_missing_entries_is_one_clear_error(tmp_path):
         train(_spec(), _data(), tmp_path / "b.pt", TrainConfig(epochs=1, seed=5, resume=True))
 
 @pytest.mark.parametrize("corrupt, match", [
-    (lambda sd: {k: (v * 100).long() for k, v in sd.items()}, "dtype torch.int64, expected a floating"),
+    (lambda sd: {k: (v * 100).long() for k, v in sd.items()},
+     "dtype torch.int64, expected a floating"),
     (lambda sd: {k: v.fill_(float("nan")) for k, v in sd.items()}, "NaN/Inf"),
     (lambda sd: {k: v[:1] for k, v in sd.items()}, "has shape"),
     (lambda sd: {**sd, "extra.weight": torch.zeros(1)}, "unexpected"),
