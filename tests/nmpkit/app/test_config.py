@@ -152,3 +152,12 @@ def test_characterize_refuses_a_negative_seed(capsys):
 
     assert main(["characterize", "--seed", "-3", "--out", "x"]) == 2
     assert "--seed must be >= 0, got -3" in capsys.readouterr().err
+
+
+def test_an_older_single_tradeoff_timesteps_is_one_budget(tmp_path):
+    p = tmp_path / "old.toml"
+    p.write_text("[tradeoff]\ntimesteps = 150\n")
+    assert load_config(p)["tradeoff"]["timesteps"] == [150]
+    p.write_text("[tradeoff]\ntimesteps = 0\n")
+    with pytest.raises(UsageError, match="tradeoff.timesteps"):
+        load_config(p)

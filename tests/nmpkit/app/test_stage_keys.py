@@ -27,7 +27,8 @@ READERS: dict[str, tuple[str, ...]] = {
     "network.epochs": ("train",),
     **{f"evaluate.{k}": ("evaluate",) for k in ("timesteps", "percentile", "floors")},
     **{f"tradeoff.{k}": ("tradeoff",)
-       for k in ("v_neg_volts", "v_dd_volts", "timesteps", "eval_limit")},
+       for k in ("v_neg_volts", "v_dd_volts", "timesteps", "eval_limit", "tolerance",
+                 "energy_samples")},
     **{f"variation.{k}": ("modulate",)
        for k in ("sigmas", "window_steps", "max_pulses", "eval_limit", "timesteps")},
     **{f"cosim_check.{k}": ("cosim_check",) for k in ("v_neg_volts", "timesteps", "hidden")},
