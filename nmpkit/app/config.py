@@ -8,6 +8,7 @@ what was expected. A config is a plain nested dict so it can be hashed for stage
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -100,13 +101,7 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     """
     cfg = default_config()
     if path is not None:
-        path = Path(path)
-        try:
-            user = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(f"config file {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+        user = _parse(Path(path))
         nets = _networks(user, str(path))
         _merge(cfg, user, "", str(path))
         if nets is not None:
@@ -115,16 +110,56 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     return cfg
 
 
+_MAX_TIMESTEPS = 100_000
+"""Largest T a config may ask for: ~10⁵ steps is far past any converged SNN here, and a larger
+T would make the output buffers outgrow memory before a clear error could be raised."""
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path``: a regular UTF-8 text file (never a FIFO, device or folder)."""
+    if not path.exists():
+        raise UsageError(f"config file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise UsageError(f"config file {str(path)!r} is not a regular file (a folder, FIFO or "
+                         "device); expected a TOML text file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"config file {str(path)!r} is not UTF-8 text; expected a TOML "
+                         "text file") from None
+    except OSError as exc:
+        raise UsageError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def validate(cfg: dict[str, Any]) -> None:
-    """Value checks beyond types (ranges, choices)."""
+    """Value checks beyond types (ranges, choices, finiteness), each naming the field."""
+    from nmpkit.ml.zoo import NETWORKS
+
+    def need(ok: bool, field: str, value: Any, expected: str) -> None:
+        if not ok:
+            raise UsageError(f"{field} must be {expected}, got {value!r}")
+
     ds = cfg["data"]["dataset"]
     if ds not in DATASETS:
         raise UsageError(f"data.dataset must be one of {DATASETS}, got {ds!r}")
+    net = cfg["network"]["name"]
+    need(net in NETWORKS, "network.name", net, f"one of {sorted(NETWORKS)}")
+    need(bool(cfg["data"]["root"]), "data.root", cfg["data"]["root"], "a dataset folder or .npz")
     budgets = cfg["tradeoff"]["timesteps"]
     if not budgets or any(isinstance(t, bool) or not isinstance(t, int) or t < 1
                           for t in budgets):
         raise UsageError(f"tradeoff.timesteps must be a non-empty list of integers >= 1 "
                          f"(latency budgets), got {budgets!r}")
+    need(max(budgets) <= _MAX_TIMESTEPS, "tradeoff.timesteps", budgets,
+         f"budgets <= {_MAX_TIMESTEPS}")
     for k in ("tolerance",):
         v = cfg["tradeoff"][k]
         if not 0 <= v < 1:
@@ -140,6 +175,9 @@ def validate(cfg: dict[str, Any]) -> None:
                          ("variation", "timesteps"), ("cosim_check", "timesteps")):
         if cfg[section][key] < 1:
             raise UsageError(f"{section}.{key} must be >= 1, got {cfg[section][key]!r}")
+        if key == "timesteps":
+            need(cfg[section][key] <= _MAX_TIMESTEPS, f"{section}.{key}", cfg[section][key],
+                 f"<= {_MAX_TIMESTEPS}")
     names = [n["name"] for n in cfg["networks"]]
     for i, n in enumerate(cfg["networks"]):
         if n["epochs"] < 1 or n["eval_limit"] < 0:
@@ -148,17 +186,88 @@ def validate(cfg: dict[str, Any]) -> None:
         if names.count(n["name"]) > 1:
             raise UsageError(f"networks: each name once (their stages are named after them), "
                              f"{n['name']!r} appears {names.count(n['name'])} times")
+    for section in ("data", "tradeoff", "variation"):
+        v = cfg[section]["eval_limit"]
+        need(v >= 0, f"{section}.eval_limit", v, ">= 0 (0 = the whole test set)")
+    need(cfg["run"]["seed"] >= 0, "run.seed", cfg["run"]["seed"], ">= 0")
+    if cfg["characterize"]["scheduler"]:
+        check_dask("characterize.scheduler", cfg["characterize"]["scheduler"])
+    need(cfg["characterize"]["workers"] >= 0, "characterize.workers",
+         cfg["characterize"]["workers"], ">= 0 (0 = all cores)")
+    p = cfg["evaluate"]["percentile"]
+    need(_finite(p) and 0 < p <= 100, "evaluate.percentile", p, "a number in (0, 100]")
     for f in cfg["evaluate"]["floors"]:
-        if not isinstance(f, int | float) or f > 0:
+        if not _finite(f) or f > 0:
             raise UsageError(f"evaluate.floors entries must be numbers <= 0, got {f!r}")
-    for v in cfg["tradeoff"]["v_neg_volts"]:
-        if not isinstance(v, int | float) or v > 0:
-            raise UsageError(f"tradeoff.v_neg_volts entries must be <= 0, got {v!r}")
+    for section in ("tradeoff", "cosim_check"):
+        vs = cfg[section]["v_neg_volts"]
+        need(len(vs) > 0, f"{section}.v_neg_volts", vs, "a non-empty list")
+        for v in vs:
+            if not _finite(v) or v > 0:
+                raise UsageError(f"{section}.v_neg_volts entries must be finite numbers <= 0, "
+                                 f"got {v!r}")
+    for v in cfg["tradeoff"]["v_dd_volts"]:
+        if not _finite(v) or not 0 < v <= 5:
+            raise UsageError(f"tradeoff.v_dd_volts entries must be finite volts in (0, 5], "
+                             f"got {v!r}")
     for s in cfg["variation"]["sigmas"]:
-        if not isinstance(s, int | float) or not 0 <= s < 1:
+        if not _finite(s) or not 0 <= s < 1:
             raise UsageError(f"variation.sigmas entries must be in [0, 1), got {s!r}")
+    w = cfg["variation"]["window_steps"]
+    need(w >= 0, "variation.window_steps", w, ">= 0 (0 = per layer)")
+    need(cfg["variation"]["max_pulses"] >= 1, "variation.max_pulses",
+         cfg["variation"]["max_pulses"], ">= 1")
+    need(cfg["cosim_check"]["hidden"] >= 1, "cosim_check.hidden", cfg["cosim_check"]["hidden"],
+         ">= 1")
+
+
+def check_paths(cfg: dict[str, Any]) -> None:
+    """The config's input files exist (checked before any stage runs, not when one needs them)."""
+    root = Path(cfg["data"]["root"])
+    if not root.exists():
+        raise UsageError(f"data.root {str(root)!r} does not exist; expected a dataset folder "
+                         "or .npz")
+    weights = cfg["network"]["weights"]
+    if weights and not Path(weights).is_file():
+        raise UsageError(f"network.weights {weights!r} is not a file; expected a state_dict "
+                         "written by `nmpkit train` (or \"\" to train here)")
 
 
 def section(cfg: dict[str, Any], *names: str) -> dict[str, Any]:
     """A deep copy of the named sections (a stage's inputs)."""
     return {n: copy.deepcopy(cfg[n]) for n in names}
+
+
+def check_out_dir(path: str | Path, field: str = "--out") -> Path:
+    """``path`` can be a results folder: an existing folder or creatable under a writable one
+    (checked before any work starts, so a bad ``--out`` fails at once, not after training)."""
+    import os
+
+    p = Path(path)
+    if str(path).strip() == "" or "\x00" in str(path):
+        raise UsageError(f"{field} {str(path)!r} is not a usable folder name")
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{field} {str(p)!r} exists and is not a folder; expected an output "
+                         "folder")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is a file, not a folder; expected "
+                         "an output folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is not writable; expected an "
+                         "output folder you can write")
+    return p
+
+
+def check_dask(field: str, value: object) -> None:
+    """A Dask scheduler address needs the ``distributed`` package (the ``dask`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError(f"{field} {value!r} needs Dask's distributed package, which is not "
+                         "installed; pip install 'nmpkit[distributed]' or leave the scheduler "
+                         "empty")

@@ -57,6 +57,13 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
             f"{path}: expected a state_dict (dict of tensors), got {type(sd).__name__}"
         )
     model = spec.build()
+    from cosim._convert_checks import check_state_dict
+    from cosim.errors import ConversionError
+
+    try:  # keys, shapes, float dtypes (an int64 file is refused, not cast), finite values
+        check_state_dict(sd, model, where=f"{path}: weights do not fit network {spec.name!r}")
+    except ConversionError as exc:
+        raise ConfigError(str(exc)) from None
     sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
     try:
         model.load_state_dict(sd)
@@ -225,7 +232,15 @@ def train(
     total = per_epoch * cfg.epochs
     epoch0, batch0, history, elapsed0 = 0, 0, [], 0.0
     if cfg.resume and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        try:
+            ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+            _ = [ck[k] for k in ("network", "seed", "n_train", "model", "optimizer", "epoch",
+                                 "batch", "history", "elapsed_s")]
+        except Exception as exc:  # truncated / not a checkpoint / missing entries
+            why = str(exc).splitlines()[0][:120] if str(exc) else ""
+            raise ConfigError(f"{ckpt_path}: not a readable training checkpoint "
+                              f"({type(exc).__name__}: {why}); delete it or drop --resume"
+                              ) from None
         if ck["network"] != spec.name or ck["seed"] != cfg.seed or ck["n_train"] != n:
             raise ConfigError(
                 f"{ckpt_path}: checkpoint is for network {ck['network']!r}, seed "

@@ -17,7 +17,9 @@ As a typed call: ``run(CosimCheckConfig(...)) -> CosimCheckResult`` (``.save(dir
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,32 +130,40 @@ def run_check(cal: Calibration, net, inputs: torch.Tensor, *, v_neg_volts: Seque
 
     design = design or dict(cal.sources["fi"]["provenance"]["design"])
     layers = _linear_ops(net)
-    out = []
-    for v in v_neg_volts:
-        neurons = _neurons(cal, net, float(v))
-        gate = measure_gate_seconds(design, v_dd_volts=cal.v_dd_volts, v_neg_volts=float(v),
+    w1, b1 = layers[0]
+
+    def circuit(v: float) -> list[tuple[float, Any]]:
+        """The ngspice runs of one V_NEG: the gate integral, then one network run per sample."""
+        gate = measure_gate_seconds(design, v_dd_volts=cal.v_dd_volts, v_neg_volts=v,
                                     i_amps=0.4 * cal.i_unit_amps,
                                     q_guess_coulombs=cal.q_spike_coulombs, models=models)
-        for s in range(inputs.shape[0]):
-            x = inputs[s:s + 1]
-            w1, b1 = layers[0]
-            first = w1 @ x[0].double().numpy() + b1
-            run = simulate_network(design, v_dd_volts=cal.v_dd_volts, v_neg_volts=float(v),
-                                   first_currents=first, weights=[w for w, _ in layers[1:]],
-                                   biases=[b for _, b in layers[1:]],
-                                   i_unit_amps=cal.i_unit_amps, dt_seconds=cal.dt_seconds,
-                                   timesteps=timesteps, gate_seconds=gate,
-                                   v_init_volts=cal.rest_at(float(v)), models=models)
-            sims = {}
-            for name, neuron in neurons.items():
-                res = simulate(net, x, timesteps=timesteps, neuron=neuron)
-                sims[name] = [c[0].reshape(-1).numpy().astype(np.int64)
-                              for c in res.spike_counts]
-            out.append(CheckPoint(v_neg_volts=float(v), sample=s, circuit=list(run.counts),
-                                  cosim=sims, ngspice_seconds=run.wall_seconds,
-                                  gate_seconds=gate))
-            if progress is not None:
-                progress(out[-1])
+        return [(gate, simulate_network(
+            design, v_dd_volts=cal.v_dd_volts, v_neg_volts=v,
+            first_currents=w1 @ inputs[s].double().numpy() + b1,
+            weights=[w for w, _ in layers[1:]], biases=[b for _, b in layers[1:]],
+            i_unit_amps=cal.i_unit_amps, dt_seconds=cal.dt_seconds, timesteps=timesteps,
+            gate_seconds=gate, v_init_volts=cal.rest_at(v), models=models))
+            for s in range(inputs.shape[0])]
+
+    vs = [float(v) for v in v_neg_volts]
+    # each V_NEG is its own ngspice process (one thread each): run them side by side
+    workers = max(1, min(len(vs), os.cpu_count() or 1))
+    out = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for v, runs in zip(vs, pool.map(circuit, vs)):
+            neurons = _neurons(cal, net, v)
+            for s, (gate, run) in enumerate(runs):
+                x = inputs[s:s + 1]
+                sims = {}
+                for name, neuron in neurons.items():
+                    res = simulate(net, x, timesteps=timesteps, neuron=neuron)
+                    sims[name] = [c[0].reshape(-1).numpy().astype(np.int64)
+                                  for c in res.spike_counts]
+                out.append(CheckPoint(v_neg_volts=v, sample=s, circuit=list(run.counts),
+                                      cosim=sims, ngspice_seconds=run.wall_seconds,
+                                      gate_seconds=gate))
+                if progress is not None:
+                    progress(out[-1])
     return out
 
 

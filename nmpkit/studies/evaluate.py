@@ -16,9 +16,11 @@ firing rate (spikes / t) of the matching spiking layer at step ``t``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,6 +104,26 @@ def _simulate(net, x: torch.Tensor, timesteps: int, cfg: EvalConfig):
     )
 
 
+def _load_chunk(part: Path, T: int, n: int, snapshots) -> dict[str, Any] | None:
+    """A finished chunk, or None when there is none or it is unreadable (empty, truncated, the
+    wrong shape): then it is discarded with a one-line warning and recomputed."""
+    if not part.is_file():
+        return None
+    try:
+        rec = torch.load(part, weights_only=True)
+        ok = (isinstance(rec, dict) and rec.get("n") == n
+              and tuple(rec["metric"].shape) == (T,) and "rates" in rec
+              and (not snapshots or "snap" in rec))
+    except Exception:  # EOFError on 0 bytes, zip/pickle errors, missing keys
+        ok = False
+    if ok:
+        return rec
+    warnings.warn(f"discarding the unreadable evaluation chunk {part.name}; recomputing it",
+                  RuntimeWarning, stacklevel=3)
+    part.unlink(missing_ok=True)
+    return None
+
+
 def run_chunks(
     net,
     x: torch.Tensor,
@@ -132,7 +154,7 @@ def run_chunks(
         start, xb, tb = sl.start, x[sl], target[sl]
         name = f"chunk_{start:07d}_{len(xb)}.pt"
         part = parts_dir / name if parts_dir is not None else None
-        rec = torch.load(part, weights_only=True) if part is not None and part.is_file() else None
+        rec = _load_chunk(part, T, len(xb), snapshots) if part is not None else None
         if rec is None or (task == "classify" and "correct" not in rec):  # old parts: redo
             res = _simulate(net, xb, T, cfg)
             per = metric_per_step(res, tb, task)

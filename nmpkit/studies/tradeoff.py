@@ -202,9 +202,8 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
                             "pairs": g["pairs"], "n": int(clf.x.shape[0]), "eta": cfg.eta,
                             "array_size": cfg.array_size})[:20]
         part = parts_dir / f"neuron_{key}.json" if parts_dir is not None else None
-        if part is not None and part.is_file():
-            rec = json.loads(part.read_text())
-        else:
+        rec = _read_part(part)
+        if rec is None:
             ok, counts = simulate_budgets(clf.net, clf.x, clf.y, g["neurons"], steps=steps,
                                           batch=cfg.batch, energy_samples=cfg.energy_samples)
             rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)},
@@ -261,6 +260,25 @@ def _ideal(clf: Classifier, steps: list[int], batch: int) -> list[dict[str, Any]
                                  batch=batch, energy_samples=1)
         out.append({"floor_theta": f, "timesteps": steps[-1], "accuracy": float(ok[0].mean())})
     return out
+
+
+def _read_part(part: Path | None) -> dict[str, Any] | None:
+    """A finished part file, or None (none there, or unreadable: discarded with a one-line
+    warning, then recomputed)."""
+    if part is None or not part.is_file():
+        return None
+    try:
+        rec = json.loads(part.read_text(encoding="utf-8"))
+        if isinstance(rec, dict) and {"correct", "points"} <= rec.keys():
+            return rec
+    except (ValueError, OSError):
+        pass
+    import warnings
+
+    warnings.warn(f"discarding the unreadable trade-off part {part.name}; recomputing it",
+                  RuntimeWarning, stacklevel=3)
+    part.unlink(missing_ok=True)
+    return None
 
 
 def run(cfg: TradeoffConfig, *, parts_dir: Path | None = None,

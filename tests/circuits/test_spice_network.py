@@ -93,3 +93,38 @@ def test_non_numbers_never_reach_the_netlist():
                          first_currents=np.array([0.5]), weights=[np.ones((2, 3))],
                          biases=[np.zeros(2)], i_unit_amps=1e-7, dt_seconds=DT, timesteps=5,
                          gate_seconds=1e-7)
+
+
+def test_default_max_step_resolves_the_reset_pulse():
+    from circuits.spice_network import default_max_step
+
+    study = {"topology": "study", "t_pulse_seconds": 4e-7}
+    assert default_max_step(study, 9e-6) == pytest.approx(5e-8)  # t_pulse / 8
+    assert default_max_step(study, 1e-6) == pytest.approx(1e-8)  # dt / 100
+    assert default_max_step(DESIGN, 1e-6) == pytest.approx(5e-9)  # raised_rest: as before
+
+
+@pytest.mark.parametrize("v_neg", [
+    -0.3,
+    pytest.param(0.0, marks=pytest.mark.xfail(
+        strict=True, reason="at V_NEG = 0 the inhibitory mirror output (source at ground) has "
+        "no V_ds near rest: most spike-gated inhibition is lost (likely the co-simulation "
+        "check's 3.85% error at V_NEG 0)")),
+])
+def test_spike_gated_inhibition_removes_its_charge(v_neg):
+    """Default (study) neurons: a post neuron with bias 0.6 θ/step, inhibited by a 0.5 θ/step
+    driver through w = −0.8, fires 0.6·T − 0.8·n_pre spikes (a hand count)."""
+    from circuits.design import default_design
+
+    d = {**default_design().subckt_params(), "topology": "study", "v_rst_volts": -1.2}
+    dt, q = 8.95e-6, 2.44e-13  # the default calibration's step and charge per spike
+    gate = measure_gate_seconds(d, v_dd_volts=1.0, v_neg_volts=v_neg, i_amps=0.4 * q / dt,
+                                q_guess_coulombs=q)
+    T = 60
+    run = simulate_network(d, v_dd_volts=1.0, v_neg_volts=v_neg, first_currents=np.array([0.5]),
+                           weights=[np.array([[-0.8]])], biases=[np.array([0.6])],
+                           i_unit_amps=q / dt, dt_seconds=dt, timesteps=T, gate_seconds=gate)
+    pre, post = int(run.counts[0][0]), int(run.counts[1][0])
+    expect = 0.6 * T - 0.8 * pre
+    assert abs(pre - 0.5 * T) <= 2
+    assert abs(post - expect) <= max(1.5, 0.1 * expect), (pre, post, expect)

@@ -63,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.scheduler:
+        from nmpkit.app.config import check_dask
+
+        check_dask("--scheduler", args.scheduler)
     if not available():
         raise UsageError("libngspice not found: install Debian's ngspice and libngspice0")
     design = load_design(args.config) if args.config else default_design()

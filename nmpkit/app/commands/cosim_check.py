@@ -29,9 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import math
 
     import torch
 
+    from nmpkit.app.config import check_out_dir
     from nmpkit.app.errors import UsageError
     from nmpkit.studies.cosim_check import CosimCheckConfig
     from nmpkit.studies.cosim_check import run as run_check
@@ -39,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     if args.timesteps < 1 or args.hidden < 1 or args.samples < 1:
         raise UsageError("--timesteps, --hidden and --samples must be >= 1, got "
                          f"{args.timesteps}, {args.hidden}, {args.samples}")
-    if any(v > 0 for v in args.v_neg):
-        raise UsageError(f"--v-neg values must be <= 0, got {args.v_neg}")
+    if any(not math.isfinite(v) or v > 0 for v in args.v_neg):
+        raise UsageError(f"--v-neg values must be finite and <= 0, got {args.v_neg}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    check_out_dir(args.out)
     cfg = CosimCheckConfig(calibration=args.calibration, data_root=args.data_root,
                            dataset=args.dataset, hidden=args.hidden, timesteps=args.timesteps,
                            v_neg_volts=tuple(args.v_neg), samples=args.samples, seed=args.seed)

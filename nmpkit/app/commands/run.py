@@ -24,12 +24,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from nmpkit.app.config import load_config
+    from nmpkit.app.config import check_out_dir, check_paths, load_config
     from nmpkit.app.errors import UsageError
     from nmpkit.app.pipeline import run_stages
     from nmpkit.app.stages import default_stages
 
     cfg = load_config(args.config)
+    check_paths(cfg)
+    check_out_dir(args.out)
     stages = default_stages(cfg)
     unknown = [s for s in args.force if s not in {st.name for st in stages}]
     if unknown:

@@ -54,7 +54,7 @@ window_steps = 64
 [cosim_check]
 v_neg_volts = [-0.5]
 timesteps = 50
-hidden = 20
+hidden = 6
 """)
     return str(cfg)
 

@@ -138,6 +138,35 @@ def test_half_weights_roundtrip_and_load_errors(tmp_path):
         load_weights("mnist", tmp_path / "junk.pt")
 
 
+
+@pytest.mark.parametrize("blob", [b"", b"junk", b"PK\x03\x04truncated"])
+def test_a_corrupt_resume_checkpoint_is_one_clear_error(tmp_path, blob):
+    (tmp_path / "b.pt.ckpt").write_bytes(blob)
+    with pytest.raises(ConfigError, match="b.pt.ckpt: not a readable training checkpoint"):
+        train(_spec(), _data(), tmp_path / "b.pt", TrainConfig(epochs=1, seed=5, resume=True))
+
+
+def test_a_checkpoint_missing_entries_is_one_clear_error(tmp_path):
+    torch.save({"network": "x"}, tmp_path / "b.pt.ckpt")
+    with pytest.raises(ConfigError, match="not a readable training checkpoint .*KeyError"):
+        train(_spec(), _data(), tmp_path / "b.pt", TrainConfig(epochs=1, seed=5, resume=True))
+
+@pytest.mark.parametrize("corrupt, match", [
+    (lambda sd: {k: (v * 100).long() for k, v in sd.items()},
+     "dtype torch.int64, expected a floating"),
+    (lambda sd: {k: v.fill_(float("nan")) for k, v in sd.items()}, "NaN/Inf"),
+    (lambda sd: {k: v[:1] for k, v in sd.items()}, "has shape"),
+    (lambda sd: {**sd, "extra.weight": torch.zeros(1)}, "unexpected"),
+])
+def test_load_weights_refuses_what_it_would_have_cast(tmp_path, corrupt, match):
+    """issue 12: an int64 / NaN / misshapen state_dict is refused by name, not evaluated."""
+    model = get_network("autoencoder").build()
+    sd = corrupt({k: v.detach().clone() for k, v in model.state_dict().items()})
+    torch.save(sd, tmp_path / "w.pt")
+    with pytest.raises(ConfigError, match=match):
+        load_weights("autoencoder", tmp_path / "w.pt")
+
+
 def test_crop_flip_gives_shifted_or_mirrored_crops():
     x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).reshape(2, 1, 6, 6) + 1
     out = augment_crop_flip(x, torch.Generator().manual_seed(0), pad=2)

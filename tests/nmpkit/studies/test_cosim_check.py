@@ -63,3 +63,23 @@ def test_cosim_check_config_refuses_bad_values_and_the_result_round_trips(tmp_pa
     CosimCheckResult(summary, counts).save(tmp_path)
     back = CosimCheckResult.load(tmp_path)
     assert back.summary == summary and back.counts == counts and back.rows == summary["summary"]
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--v-neg", "0.2"], r"--v-neg values must be finite and <= 0, got \[0.2\]"),
+    (["--v-neg", "nan"], "--v-neg values must be finite"),
+    (["--timesteps", "0"], "must be >= 1"),
+    (["--out", "FILE"], "exists and is not a folder"),
+])
+def test_cosim_check_cli_refuses_bad_options_in_one_line(tmp_path, capsys, extra, match):
+    import re
+
+    from nmpkit.app.cli import main
+
+    (tmp_path / "FILE").write_text("x")
+    extra = [str(tmp_path / "FILE") if e == "FILE" else e for e in extra]
+    assert main(["cosim-check", "--calibration", str(tmp_path / "c.json"),
+                 "--data-root", str(tmp_path), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(match, err[0]), err

@@ -282,6 +282,36 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
     assert short["metric"].shape == (5,)
 
 
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "other-shape"])
+def test_a_damaged_chunk_is_discarded_and_recomputed(tmp_path, damage):
+    """issue 12: a 0-byte chunk used to make every later rerun crash with EOFError."""
+    import nmpkit.studies.evaluate as ev
+    from nmpkit.ml.train import load_weights
+
+    w, _ = _mnist_weights(tmp_path)
+    net = ev.convert_normalized(load_weights("mnist", w), torch.rand(20, 1, 28, 28),
+                                EvalConfig(timesteps=5, lower_bound=None))
+    x, y = torch.rand(5, 1, 28, 28), torch.arange(5) % 10
+    cfg = EvalConfig(timesteps=5, lower_bound=None, batch_size=3)
+    good = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+    chunk = sorted((tmp_path / "p").glob("chunk_*.pt"))[0]
+    blob = chunk.read_bytes()
+    if damage == "empty":
+        chunk.write_bytes(b"")
+    elif damage == "truncated":
+        chunk.write_bytes(blob[: len(blob) // 2])
+    elif damage == "garbage":
+        chunk.write_bytes(b"not a torch file")
+    else:
+        torch.save({"metric": torch.zeros(3, dtype=torch.float64), "rates": torch.zeros(1),
+                    "n": 3}, chunk)
+    with pytest.warns(RuntimeWarning, match=f"discarding the unreadable evaluation chunk "
+                                            f"{chunk.name}"):
+        again = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+    np.testing.assert_allclose(again["metric"], good["metric"], rtol=0, atol=1e-12)
+    assert torch.load(chunk, weights_only=True)["n"] == 3  # rewritten whole
+
 def test_eval_config_checks_device_and_memory():
     with pytest.raises(ConfigError, match="device must be cpu, cuda or cuda:N, got 'tpu'"):
         EvalConfig(timesteps=3, lower_bound=None, device="tpu")

@@ -163,6 +163,12 @@ def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
     assert any(r["accuracy"] == 0.0 for r in again["rows"])
     other = evaluate(cal, clf, _cfg(timesteps=(10, 40)), parts_dir=parts)
     assert not any(r["accuracy"] == 0.0 for r in other["rows"])
+    # a truncated part heals: discarded with a warning and recomputed (was JSONDecodeError)
+    f.write_text('{"correct": {')
+    with pytest.warns(RuntimeWarning, match=f"discarding the unreadable trade-off part {f.name}"):
+        healed = evaluate(cal, clf, cfg, parts_dir=parts)
+    assert json.dumps(healed["rows"], sort_keys=True) == json.dumps(rec["rows"], sort_keys=True)
+    assert "points" in json.loads(f.read_text())
 
 
 def test_each_v_dd_runs_with_its_own_calibrated_neuron(cal, clf):
