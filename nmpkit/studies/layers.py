@@ -6,9 +6,9 @@ ZMP when its floor is 0 θ). An allocation is one table index per group; ``Evalu
 it with the calibrated neurons (one per spiking layer, ``cosim.calibrated_neuron`` at that
 layer's V_NEG, no mismatch) on the fast engine and caches it by the allocation tuple.
 
-Energy per inference of an allocation: ``cosim.energy`` gives every layer's share at one V_NEG
-(its spikes × (E_spike,VDD + E_spike,VNEG), its weighted synaptic events × E_syn, its static
-power); layer ℓ is priced by the call at its own group's V_NEG, and the input's events once. A
+Energy per inference of an allocation: ``cosim.energy``'s terms per layer, with each layer's
+negative-supply terms at its own group's V_NEG: spikes × (E_spike,VDD + E_spike,VNEG(V_g)) +
+weighted synaptic events × E_syn + neurons × P_static(V_g) × T × dt, plus the input's events. A
 group's negative-supply energy is Σ over its layers of spikes × E_spike,VNEG + static energy.
 No pump efficiency is in the calibration, so none is applied (η = 1).
 
@@ -224,22 +224,25 @@ class Evaluator:
                                        for c in res.spike_counts))
 
     def _energy(self, res: Any, vs: Sequence[float | None]) -> tuple[float, tuple]:
-        """Total joules per inference, and per layer {total, vneg} joules at its own V_NEG."""
+        """Total joules per inference, and per layer {total, vneg} joules at its own V_NEG.
+
+        One ``cosim.energy`` call (at the operating V_NEG) gives every layer's V_DD share (its
+        spikes × E_spike,VDD and weighted synaptic events × E_syn) and the input's; each layer's
+        V_NEG share is then spikes × E_spike,VNEG(V) + neurons × P_static(V) × T × dt at its own
+        V (the same terms ``cosim.energy`` uses)."""
         from cosim.energy import energy
 
-        reports = {}
-        for v in sorted({self.cal.v_neg_volts if v is None else v for v in vs}):
-            reports[v] = energy(res, self.cal, v_dd_volts=self.v_dd_volts, v_neg_volts=v,
-                                net=self.net, inputs=self.x)
+        cal = self.cal
+        rep = energy(res, cal, v_dd_volts=self.v_dd_volts, v_neg_volts=cal.v_neg_volts,
+                     net=self.net, inputs=self.x)
+        t_seconds = res.timesteps * cal.dt_seconds
         per_layer = []
-        for i, v in enumerate(vs):
-            rep = reports[self.cal.v_neg_volts if v is None else v]
-            ly = rep.layers[i]
-            per_layer.append({"total_joules": ly.total_joules,
-                              "vneg_joules": ly.spikes * rep.e_spike_vneg_joules
-                              + ly.e_static_joules})
-        e_input = next(iter(reports.values())).e_input_joules
-        return e_input + sum(p["total_joules"] for p in per_layer), tuple(per_layer)
+        for ly, v in zip(rep.layers, vs, strict=True):
+            v = cal.v_neg_volts if v is None else v
+            vdd = ly.spikes * rep.e_spike_vdd_joules + ly.e_syn_joules
+            vneg = ly.spikes * cal.e_spike_vneg(v) + ly.neurons * cal.p_static_vneg(v) * t_seconds
+            per_layer.append({"total_joules": vdd + vneg, "vneg_joules": vneg})
+        return rep.e_input_joules + sum(p["total_joules"] for p in per_layer), tuple(per_layer)
 
 
 def final_correct(res: Any, labels: torch.Tensor) -> np.ndarray:
