@@ -30,8 +30,10 @@ test is a 95% test and many are made; the chosen allocation's own comparison is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,7 +162,8 @@ class Evaluator:
 
     def __init__(self, cal: Calibration, net: Any, x: torch.Tensor, y: torch.Tensor, *,
                  groups: LayerGroups, levels: Sequence[Level], timesteps: int,
-                 v_dd_volts: float | None = None, batch: int = 250) -> None:
+                 v_dd_volts: float | None = None, batch: int = 250,
+                 parts_dir: Path | None = None, parts_key: str = "") -> None:
         if len(groups.layer_names) != len(net.layers):
             raise ConfigError(f"layer groups name {len(groups.layer_names)} layers, the network "
                               f"has {len(net.layers)}")
@@ -171,6 +174,8 @@ class Evaluator:
         self.cache: dict[Alloc, Evaluation] = {}
         self.simulations = 0
         self.cache_hits = 0
+        self.restored = 0
+        self.parts_dir, self.parts_key = parts_dir, parts_key
         self._neurons: dict[tuple[int, float | None], Any] = {}
 
     def _neuron(self, layer: int, v: float | None) -> Any:
@@ -197,10 +202,31 @@ class Evaluator:
         if alloc in self.cache:
             self.cache_hits += 1
             return self.cache[alloc]
-        ev = self._simulate(alloc)
-        self.simulations += 1
+        part = self._part(alloc)
+        if part is not None and part.is_file():
+            ev = _from_json(alloc, json.loads(part.read_text()))
+            self.restored += 1
+        else:
+            ev = self._simulate(alloc)
+            self.simulations += 1
+            if part is not None:
+                from calib.io import atomic_write_json
+
+                atomic_write_json(part, _to_json(ev))
         self.cache[alloc] = ev
         return ev
+
+    def _part(self, alloc: Alloc) -> Path | None:
+        """The file of a finished allocation in ``parts_dir``: keyed by ``parts_key`` (the
+        caller's hash of calibration, data and T) and the layers' V_NEG, so a killed search
+        resumes without re-simulating what it finished."""
+        if self.parts_dir is None:
+            return None
+        from calib.io import content_hash
+
+        key = content_hash({"key": self.parts_key, "v_neg": self.v_neg_by_layer(alloc),
+                            "v_dd": self.v_dd_volts, "n": int(self.x.shape[0])})[:20]
+        return Path(self.parts_dir) / f"alloc_{key}.json"
 
     def _simulate(self, alloc: Alloc) -> Evaluation:
         import cosim
@@ -243,6 +269,22 @@ class Evaluator:
             vneg = ly.spikes * cal.e_spike_vneg(v) + ly.neurons * cal.p_static_vneg(v) * t_seconds
             per_layer.append({"total_joules": vdd + vneg, "vneg_joules": vneg})
         return rep.e_input_joules + sum(p["total_joules"] for p in per_layer), tuple(per_layer)
+
+
+def _to_json(e: Evaluation) -> dict[str, Any]:
+    return {"v_neg_by_layer": list(e.v_neg_by_layer), "correct": e.correct.astype(int).tolist(),
+            "energy_joules": e.energy_joules, "layer_energy": list(e.layer_energy),
+            "floor_charge": list(e.floor_charge), "floor_hit_fraction": list(e.floor_hit_fraction),
+            "spikes_per_inference": list(e.spikes_per_inference)}
+
+
+def _from_json(alloc: Alloc, d: dict[str, Any]) -> Evaluation:
+    return Evaluation(
+        alloc=alloc, v_neg_by_layer=tuple(d["v_neg_by_layer"]),
+        correct=np.asarray(d["correct"], dtype=bool), energy_joules=float(d["energy_joules"]),
+        layer_energy=tuple(d["layer_energy"]), floor_charge=tuple(d["floor_charge"]),
+        floor_hit_fraction=tuple(d["floor_hit_fraction"]),
+        spikes_per_inference=tuple(d["spikes_per_inference"]))
 
 
 def final_correct(res: Any, labels: torch.Tensor) -> np.ndarray:

@@ -5,7 +5,9 @@ layers.json (schema ``nmpkit.layers/1``): the allocation (per group: layers, lev
 its paired comparison against NMP (drop, Newcombe CI, McNemar p, flips each way), its energy per
 inference (total and per group, the group's negative-supply share), the same for the best global
 floor and for ZMP everywhere, the energy saved against the global floor, every evaluated
-allocation, the simulations used and cache hits, the decision rule, the method, provenance.
+allocation, the simulations used (``simulations``; ``simulations_restored`` of them
+read back from an interrupted run's parts) and cache hits, the decision rule, the method,
+provenance.
 
 layers.csv: the diagnostic, one row per (configuration, layer) for ZMP everywhere, the global
 floor and the chosen allocation: the floor's discarded charge in θ per neuron per step (the
@@ -89,7 +91,8 @@ def summarize(ev: Evaluator, found: dict[str, Any], *, meta: dict[str, Any]) -> 
          "accuracy": ev(a).accuracy.estimate, "drop_vs_nmp": cmp.difference,
          "drop_ci_high": cmp.ci_high, "p_vs_nmp": cmp.p_value, "feasible": bool(ok),
          "energy_joules": ev(a).energy_joules} for a, ok, cmp in found["trace"]]
-    out["simulations"] = ev.simulations
+    out["simulations"] = ev.simulations + ev.restored
+    out["simulations_restored"] = ev.restored
     out["cache_hits"] = ev.cache_hits
     return out
 

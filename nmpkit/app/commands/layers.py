@@ -4,7 +4,9 @@ One negative supply per layer group (default: every spiking layer its own; ``--g
 NAME=LAYER,LAYER`` joins layers), each set from the calibration's measured V_NEG table. A
 coordinate-descent search (``nmpkit.studies.layers``) finds the least-energy allocation whose
 accuracy is, at 95% confidence, within ``--tolerance`` of NMP on the same images, and sets it
-beside the best single global floor. Writes ``layers.json`` and ``layers.csv`` into ``--out``.
+beside the best single global floor. Writes ``layers.json`` and ``layers.csv`` into ``--out``;
+finished simulations are kept in ``OUT/.parts`` (keyed by calibration, data, T and the layers'
+V_NEG), so an interrupted search resumes.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from calib import Calibration
-    from calib.io import provenance
+    from calib.io import content_hash, provenance
     from nmpkit.app.errors import UsageError
     from nmpkit.studies.layers import Evaluator, check_tolerance, floor_levels, make_groups
     from nmpkit.studies.layers_output import diagnostic_rows, sentence, summarize, write_outputs
@@ -80,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
                           data_root=args.data_root, limit=args.limit)
     names = tuple(ly.name for ly in clf.net.layers)
     groups = make_groups(names, {g: _resolve(v, names) for g, v in groups_spec.items()})
+    key = content_hash({"cal": cal.to_dict(), "clf": clf.info, "T": args.timesteps})[:16]
+    out = Path(args.out)
     ev = Evaluator(cal, clf.net, clf.x, clf.y, groups=groups, levels=levels,
-                   timesteps=args.timesteps, v_dd_volts=args.v_dd, batch=args.batch)
+                   timesteps=args.timesteps, v_dd_volts=args.v_dd, batch=args.batch,
+                   parts_dir=out / ".parts", parts_key=key)
     quiet = bool(args.quiet) or bool(args.json)
     found = search_floors(ev, tolerance=args.tolerance, max_passes=args.max_passes,
                           progress=None if quiet else print)
@@ -90,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
                                      calibration_sources=cal.sources, **clf.info,
                                      groups=groups_spec, v_neg=args.v_neg)}
     summary = summarize(ev, found, meta=meta)
-    out = Path(args.out)
     write_outputs(out, summary, diagnostic_rows(ev, found))
     if args.json:
         print(json.dumps({k: summary.get(k) for k in (

@@ -196,3 +196,18 @@ def test_bad_allocation(setup):
     with pytest.raises(ConfigError, match="allocation"):
         ev((0, 5))
     assert isinstance(np.asarray(ev(None).correct).dtype, np.dtype)
+
+
+def test_parts_resume_without_resimulating(tmp_path):
+    cal = three_level_calibration()
+    net, x, y = known_network(n=40)
+    kw = dict(groups=make_groups([ly.name for ly in net.layers]), levels=floor_levels(cal),
+              timesteps=16, parts_dir=tmp_path, parts_key="k")
+    a = Evaluator(cal, net, x, y, **kw)
+    first = search_floors(a, tolerance=0.1)
+    b = Evaluator(cal, net, x, y, **kw)
+    again = search_floors(b, tolerance=0.1)
+    assert b.simulations == 0 and b.restored == a.simulations
+    assert again["chosen"] == first["chosen"]
+    assert np.array_equal(b(first["chosen"]).correct, a(first["chosen"]).correct)
+    assert b(first["chosen"]).energy_joules == a(first["chosen"]).energy_joules
