@@ -110,6 +110,21 @@ def validate(self: Any) -> None:
                            or not math.isfinite(ee)):
         raise CalibrationError(f"field 'energy_exponent' must be a finite number or null, "
                                f"got {ee!r}")
+    spike = ("spike_v_dd_volts", "spike_e0_joules", "spike_k_watts", "e_spike_vrst_joules",
+             "p_bias_watts", "p_static_vdd_watts", "p_static_vrst_watts")
+    for name in spike:
+        object.__setattr__(self, name, curve(name, getattr(self, name)))
+        if len(getattr(self, name)) != len(self.spike_v_dd_volts):
+            raise CalibrationError(f"field {name!r} must hold one value per spike_v_dd_volts "
+                                   f"({len(self.spike_v_dd_volts)}), "
+                                   f"got {list(getattr(self, name))}")
+        if name != "spike_v_dd_volts" and any(v < 0 for v in getattr(self, name)):
+            raise CalibrationError(f"field {name!r} must hold energies/powers >= 0, "
+                                   f"got {list(getattr(self, name))}")
+    sv = self.spike_v_dd_volts
+    if any(b <= a for a, b in zip(sv, sv[1:])) or (sv and sv[0] <= 0):
+        raise CalibrationError(f"field 'spike_v_dd_volts' must be ascending supplies > 0, "
+                               f"got {list(sv)}")
     if not isinstance(self.sources, dict):
         raise CalibrationError(f"field 'sources' must be an object, got {self.sources!r}")
     object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from calib._checks import validate
+from calib._per_v_dd import per_v_dd
 from calib.energy_model import EnergyLookups
 from calib.errors import CalibrationError
 from calib.io import atomic_write_text
@@ -87,6 +88,16 @@ class Calibration(EnergyLookups):
         mismatch_samples: number of Monte Carlo samples behind the mismatch moments.
         sources: table kind → {"file", "provenance"} for each section.
         notes: free-text remarks of the fit (which points were dropped, etc.).
+        spike_v_dd_volts, spike_e0_joules, spike_k_watts: the neuron's own energy per spike from
+            V_DD, E0 + K/f, fitted per V_DD at the operating V_NEG (`calib.energy_terms`).
+        e_spike_vrst_joules, p_bias_watts, p_static_vdd_watts, p_static_vrst_watts: per
+            spike_v_dd_volts, the reset rail's energy per spike, the bias generator's power (one
+            per array), and the idle power of one neuron from V_DD and the reset rail (0 where
+            the topology has no reset rail or metered bias: ``raised_rest``'s bias is in
+            p_static_vneg_watts).
+        by_v_dd: the calibrations at the grid's other V_DD (same dt, each with its own θ, rest,
+            floors, transfer curve and mismatch); ``at(v_dd)`` picks one, ``v_dd_grid`` lists
+            them. The single-V_DD fields above are the nominal V_DD's.
     """
 
     dt_seconds: float
@@ -123,9 +134,41 @@ class Calibration(EnergyLookups):
     mismatch_samples: int = 0
     sources: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    spike_v_dd_volts: tuple[float, ...] = ()
+    spike_e0_joules: tuple[float, ...] = ()
+    spike_k_watts: tuple[float, ...] = ()
+    e_spike_vrst_joules: tuple[float, ...] = ()
+    p_bias_watts: tuple[float, ...] = ()
+    p_static_vdd_watts: tuple[float, ...] = ()
+    p_static_vrst_watts: tuple[float, ...] = ()
+    by_v_dd: tuple[Calibration, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
+        object.__setattr__(self, "by_v_dd", per_v_dd(self, Calibration))
+
+    # ---- per-V_DD calibrations ----------------------------------------------------------------
+    @property
+    def v_dd_grid(self) -> tuple[float, ...]:
+        """Every V_DD this file holds a calibration for (ascending; the nominal one included)."""
+        return tuple(sorted({self.v_dd_volts, *(c.v_dd_volts for c in self.by_v_dd)}))
+
+    def at(self, v_dd_volts: float | None) -> Calibration:
+        """The calibration measured at ``v_dd_volts`` (its own θ, rest, floors, transfer curve,
+        mirror gains and mismatch); None or the nominal V_DD: this one.
+
+        Raises:
+            CalibrationError: a V_DD that is not on the grid (the message names the grid).
+        """
+        if v_dd_volts is None:
+            return self
+        v = float(v_dd_volts)
+        for c in (self, *self.by_v_dd):
+            if abs(c.v_dd_volts - v) <= 1e-9:
+                return c
+        raise CalibrationError(
+            f"v_dd_volts={v!r} is not a calibrated supply; the calibration holds V_DD "
+            f"{list(self.v_dd_grid)} V (characterize that V_DD, or choose one of these)")
 
     @classmethod
     def ideal(cls, *, dt_seconds: float = 1e-6, c_mem_farads: float = 1e-12,
@@ -258,7 +301,9 @@ class Calibration(EnergyLookups):
         out: dict[str, Any] = {"format": FORMAT, "version": SCHEMA_VERSION}
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, tuple):
+            if f.name == "by_v_dd":
+                v = [c.to_dict() for c in v]
+            elif isinstance(v, tuple):
                 v = [list(x) if isinstance(x, tuple) else x for x in v]
             out[f.name] = v
         return out

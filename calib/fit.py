@@ -18,6 +18,7 @@ the grid value nearest to it) and derives:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ import pandas as pd
 
 from calib.calibration import Calibration
 from calib.errors import CalibrationError
+from calib.fit_energy import spike_fit
 
 _KINDS = ("fi", "floor", "energy", "mismatch")
 
@@ -114,13 +116,22 @@ def _q_slope(df: pd.DataFrame) -> float | None:
     return float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
 
 
-def _sense_level(table: Any, v_dd: float, notes: list[str]) -> float | None:
-    """The sense threshold: membrane just before the output starts to rise (median over the
-    waveform's spikes); None without a usable waveform."""
+def _sense_level(table: Any, v_dd: float, v_dd_design: float | None,
+                 notes: list[str]) -> float | None:
+    """The sense threshold at ``v_dd``: membrane just before the output starts to rise (median
+    over the waveform's spikes); None without a usable waveform at that V_DD. A waveform table
+    without a ``v_dd_volts`` column was recorded at the design's V_DD."""
     if table is None:
         notes.append("no waveform table: network v = 0 taken as 0 V")
         return None
     df = table.df
+    if "v_dd_volts" in df.columns:
+        df = _at(df, "v_dd_volts", v_dd)
+    elif v_dd_design is not None and abs(v_dd_design - v_dd) > 1e-9:
+        df = df.iloc[:0]
+    if df.empty:
+        notes.append(f"waveform: none at V_DD {v_dd:g} V; network v = 0 taken as 0 V")
+        return None
     vm = df["v_mem_volts"].to_numpy(dtype=float)
     vo = df["v_out_volts"].to_numpy(dtype=float)
     low = vo < 0.05 * v_dd
@@ -136,17 +147,21 @@ def _sense_level(table: Any, v_dd: float, notes: list[str]) -> float | None:
 
 def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float | None = None,
         rate_fraction: float = 0.25, v_dd_volts: float | None = None,
-        v_neg_volts: float | None = None, temp_celsius: float = 27.0) -> Calibration:
+        v_neg_volts: float | None = None, temp_celsius: float = 27.0,
+        every_v_dd: bool = True) -> Calibration:
     """Fit the unit-mapped neuron model from lookup tables.
 
     Args:
         tables: a table directory, or a mapping kind → ``calib.tables.Table`` with at least the
             kinds "fi", "floor", "energy", "mismatch".
-        dt_seconds: timestep; default ``1 / (rate_fraction × max_rate_hertz)``.
+        dt_seconds: timestep; default ``1 / (rate_fraction × max_rate_hertz)`` at the nominal
+            V_DD (every V_DD's calibration shares it: one network, one timestep).
         rate_fraction: fraction of the circuit's maximum rate that one spike per step maps to.
         v_dd_volts, v_neg_volts: operating point of the transfer curve; default the design's,
             snapped to the nearest grid value.
         temp_celsius: temperature of the transfer curve and floor (nearest grid value).
+        every_v_dd: also fit every other V_DD of the f–I table into ``by_v_dd``
+            (``Calibration.at(v_dd)``); a V_DD that cannot be fitted is left out with a note.
 
     Returns:
         The Calibration, with each section's table in ``sources``.
@@ -165,6 +180,30 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         missing = [c for c in SCHEMAS[kind] if c not in t[kind].df.columns]
         if missing:
             raise CalibrationError(f"{kind} table: missing column {missing[0]!r}")
+    nominal = _fit_one(t, dt_seconds=dt_seconds, rate_fraction=rate_fraction,
+                       v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, temp_celsius=temp_celsius)
+    if not every_v_dd:
+        return nominal
+    others, notes = [], list(nominal.notes)
+    for v in np.unique(t["fi"].df["v_dd_volts"].to_numpy(dtype=float)):
+        if abs(float(v) - nominal.v_dd_volts) <= 1e-9:
+            continue
+        try:
+            others.append(_fit_one(t, dt_seconds=nominal.dt_seconds, rate_fraction=rate_fraction,
+                                   v_dd_volts=float(v), v_neg_volts=nominal.v_neg_volts,
+                                   temp_celsius=temp_celsius))
+        except CalibrationError as exc:
+            notes.append(f"V_DD {float(v):g} V not calibrated: {exc}")
+    if others:
+        notes.append(f"calibrated at V_DD {[nominal.v_dd_volts, *(c.v_dd_volts for c in others)]}"
+                     f" V with one dt = {nominal.dt_seconds:.4g} s (Calibration.at(v_dd))")
+    return dataclasses.replace(nominal, by_v_dd=tuple(others), notes=tuple(notes))
+
+
+def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: float,
+             v_dd_volts: float | None, v_neg_volts: float | None,
+             temp_celsius: float) -> Calibration:
+    """The calibration at one (V_DD, V_NEG, temperature) of loaded, column-checked tables."""
     design = _design(t)
     notes: list[str] = []
     c_mem = _design_number(design, "c_mem_farads")
@@ -226,7 +265,7 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         v_theta = q_fi / c_mem
         notes.append(f"fi: charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
                      f"(C×V_th = {q:.4g} C); one θ of membrane = {v_theta:.4g} V")
-    v_sense = _sense_level(t.get("waveform"), _design_number(design, "v_dd_volts") or vdd, notes)
+    v_sense = _sense_level(t.get("waveform"), vdd, _design_number(design, "v_dd_volts"), notes)
     v_rest = 0.0 if v_sense is None else v_sense - (v_th if v_theta is None else v_theta)
 
     # ---- floor ----
@@ -259,12 +298,16 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     if len(quad) >= 2:
         xq, yq = np.log([p[0] for p in quad]), np.log([p[1] for p in quad])
         exponent = float(np.polyfit(xq, yq, 1)[0])
+    spike = spike_fit(en_f, en, evneg, notes)
     ratio = _design_number(design, "mirror_ratio")
     syn_factor = 1.0 + (1.0 / ratio if ratio and ratio > 0 else 1.0)
 
     # ---- mismatch ----
     mm = t["mismatch"].df
     mvdd = _nearest(mm["v_dd_volts"], vdd, "V_DD", "mismatch")
+    if abs(mvdd - vdd) > 1e-9:
+        notes.append(f"mismatch: no Monte Carlo at V_DD {vdd:g} V; the moments of "
+                     f"V_DD {mvdd:g} V used")
     mvneg = _nearest(mm["v_neg_volts"], vneg, "V_NEG", "mismatch")
     mm = _at(_at(mm, "v_dd_volts", mvdd), "v_neg_volts", mvneg)
     mm = mm[(mm["rate_nominal_hertz"] > 0) & np.isfinite(mm["gain"])]
@@ -304,7 +347,7 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,
         sources={k: _source(t[k]) | {"table": k} for k in (*_KINDS, *_OPTIONAL) if k in t}
         | {"operating_point": {"v_dd_volts": vdd, "v_neg_volts": vneg, "temp_celsius": temp}},
-        notes=tuple(notes),
+        notes=tuple(notes), **spike,
     )
 
 

@@ -65,7 +65,10 @@ def _tuple(values, name: str, lo: float, hi: float) -> tuple[float, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grid:
-    """What to sweep (SI units). ``mc_samples`` = 0 skips Monte Carlo."""
+    """What to sweep (SI units). ``mc_samples`` = 0 skips Monte Carlo (at the design's supplies,
+    at each of ``mc_i_exc_amps``); ``mc_v_dd_samples`` samples at every other V_DD of the grid
+    (design V_NEG, the first of ``mc_i_exc_amps``) give each V_DD's calibration its own
+    mismatch."""
 
     i_exc_amps: tuple[float, ...]
     v_dd_volts: tuple[float, ...]
@@ -76,6 +79,7 @@ class Grid:
     mc_i_exc_amps: tuple[float, ...] = (1e-7,)
     seed: int = 0
     waveform_i_exc_amps: float = 2e-7
+    mc_v_dd_samples: int = 0
     name: str = field(default="custom")
 
     def __post_init__(self) -> None:
@@ -93,6 +97,9 @@ class Grid:
         if isinstance(self.mc_samples, bool) or not isinstance(self.mc_samples, int) \
                 or self.mc_samples < 0:
             raise DesignError(f"grid mc_samples must be an int >= 0, got {self.mc_samples!r}")
+        n = self.mc_v_dd_samples
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise DesignError(f"grid mc_v_dd_samples must be an int >= 0, got {n!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -121,20 +128,21 @@ def _logspace(lo: float, hi: float, n: int) -> tuple[float, ...]:
 def default_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
     """40 currents (1 nA .. 2x the reset current, i.e. into saturation) x 5 V_NEG x 3 V_DD,
     100 MC samples at each of 30 nA and 300 nA (inside the linear range, where a sample's gain
-    is meaningful; near 1 uA some samples already leave it)."""
+    is meaningful; near 1 uA some samples already leave it) and 32 at 30 nA at each other V_DD."""
     top = 2.0 * (design.i_reset_amps if design else 1.5e-6)
     return Grid(i_exc_amps=_logspace(1e-9, top, 40), v_dd_volts=(0.8, 1.0, 1.2),
                 v_neg_volts=(0.0, -0.25, -0.5, -0.75, -1.0),
                 i_inh_amps=_logspace(1e-8, 1e-6, 5), mc_samples=100,
-                mc_i_exc_amps=(3e-8, 3e-7), seed=seed, name="default")
+                mc_i_exc_amps=(3e-8, 3e-7), mc_v_dd_samples=32, seed=seed, name="default")
 
 
 def quick_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
-    """About a minute on 2 cores: 8 currents x 3 V_NEG x 3 V_DD, 20 MC samples."""
+    """About half a minute on 2 cores: 8 currents x 3 V_NEG x 3 V_DD, 20 MC samples (8 at each
+    other V_DD)."""
     top = 2.0 * (design.i_reset_amps if design else 1.5e-6)
     return Grid(i_exc_amps=_logspace(1e-9, top, 8), v_dd_volts=(0.8, 1.0, 1.2),
                 v_neg_volts=(0.0, -0.5, -1.0), i_inh_amps=(1e-7, 1e-6), mc_samples=20,
-                mc_i_exc_amps=(1e-7,), seed=seed, name="quick")
+                mc_i_exc_amps=(1e-7,), mc_v_dd_samples=8, seed=seed, name="quick")
 
 
 def grid_points(design: NeuronDesign, grid: Grid) -> dict[str, list[Point]]:
@@ -151,14 +159,18 @@ def grid_points(design: NeuronDesign, grid: Grid) -> dict[str, list[Point]]:
                 for i in grid.i_inh_amps:
                     pts["floor"].append(Point(kind="floor", v_dd_volts=vdd, v_neg_volts=vneg,
                                               i_inh_amps=i, temp_celsius=temp))
-    if grid.mc_samples:
-        vdd, vneg, temp = design.v_dd_volts, design.v_neg_volts, grid.temp_celsius[0]
-        for i in grid.mc_i_exc_amps:
-            pts["mc_nominal"].append(Point(kind="fi", v_dd_volts=vdd, v_neg_volts=vneg,
-                                           i_exc_amps=i, temp_celsius=temp))
-            for k in range(grid.mc_samples):
-                pts["mc"].append(Point(kind="mc", v_dd_volts=vdd, v_neg_volts=vneg, i_exc_amps=i,
-                                       temp_celsius=temp, mc_sample=k, seed=grid.seed))
+    vneg, temp = design.v_neg_volts, grid.temp_celsius[0]
+    runs = [(design.v_dd_volts, i, grid.mc_samples) for i in grid.mc_i_exc_amps]
+    runs += [(v, grid.mc_i_exc_amps[0], grid.mc_v_dd_samples) for v in grid.v_dd_volts
+             if abs(v - design.v_dd_volts) > 1e-9]
+    for vdd, i, n in runs:
+        if not n:
+            continue
+        pts["mc_nominal"].append(Point(kind="fi", v_dd_volts=vdd, v_neg_volts=vneg,
+                                       i_exc_amps=i, temp_celsius=temp))
+        for k in range(n):
+            pts["mc"].append(Point(kind="mc", v_dd_volts=vdd, v_neg_volts=vneg, i_exc_amps=i,
+                                   temp_celsius=temp, mc_sample=k, seed=grid.seed))
     return pts
 
 
@@ -221,19 +233,26 @@ def build_tables(design: NeuronDesign, grid: Grid, pts: dict[str, list[Point]],
                                 - en["p_static_vdd_watts"] * en["t_window_seconds"]) / n
     en["e_spike_vneg_joules"] = (en["e_window_vneg_joules"]
                                  - en["p_static_vneg_watts"] * en["t_window_seconds"]) / n
+    rail = "e_window_vrst_joules" in en.columns and "p_static_vrst_watts" in en.columns
+    if rail:  # study: the reset rail's packet energy per spike, and the bias generator
+        en["e_spike_vrst_joules"] = (en["e_window_vrst_joules"]
+                                     - en["p_static_vrst_watts"] * en["t_window_seconds"]) / n
     en = en[np.isfinite(en["e_spike_vdd_joules"])]
     en = energy_regime(en)
     energy = en[["i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz",
                  "e_spike_vdd_joules", "e_spike_vneg_joules", "p_static_vneg_watts",
-                 "p_static_vdd_watts", "vdd_exponent", "regime"]].reset_index(drop=True)
+                 "p_static_vdd_watts", "vdd_exponent", "regime"]
+                + (["e_spike_vrst_joules", "p_static_vrst_watts", "p_bias_watts"] if rail
+                   else [])].reset_index(drop=True)
     fi_cols = ["i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz",
                "n_spikes", "v_th_volts", "spike_width_seconds", "t_stop_seconds"]
     tables = {"fi": fi[fi_cols], "floor": floor, "energy": energy}
     if pts["mc"]:
         mc = frame("mc", ("mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts"))
-        nom = {p.i_exc_amps: r["rate_hertz"] for p, r in zip(pts["mc_nominal"],
-                                                             rows["mc_nominal"], strict=True)}
-        mc["rate_nominal_hertz"] = mc["i_exc_amps"].map(nom)
+        nom = {(p.i_exc_amps, p.v_dd_volts): r["rate_hertz"]
+               for p, r in zip(pts["mc_nominal"], rows["mc_nominal"], strict=True)}
+        mc["rate_nominal_hertz"] = [nom[(i, v)] for i, v in zip(mc["i_exc_amps"],
+                                                                mc["v_dd_volts"])]
         mc["gain"] = mc["rate_hertz"] / mc["rate_nominal_hertz"]
         tables["mismatch"] = mc[["mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts",
                                  "rate_hertz", "rate_nominal_hertz", "gain", "v_th_volts",
@@ -243,6 +262,18 @@ def build_tables(design: NeuronDesign, grid: Grid, pts: dict[str, list[Point]],
             "mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts", "rate_hertz",
             "rate_nominal_hertz", "gain", "v_th_volts")})
     return tables
+
+
+def waveforms(design: NeuronDesign, grid: Grid) -> pd.DataFrame:
+    """One short transient per V_DD of the grid (design V_NEG), stacked with a ``v_dd_volts``
+    column: each V_DD's sense level (its calibration's rest) comes from its own waveform."""
+    parts = []
+    for vdd in grid.v_dd_volts:
+        w = waveform(dataclasses.replace(design, v_dd_volts=vdd),
+                     i_exc_amps=grid.waveform_i_exc_amps)
+        parts.append(pd.DataFrame({"time_seconds": w["time"], "v_mem_volts": w["v_mem"],
+                                   "v_out_volts": w["v_out"], "v_dd_volts": vdd}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def characterize(design: NeuronDesign, grid: Grid, out_dir: str | Path, *,
@@ -280,13 +311,16 @@ def characterize(design: NeuronDesign, grid: Grid, out_dir: str | Path, *,
         rows[kind] = all_rows[pos:pos + len(plist)]
         pos += len(plist)
     tables = build_tables(design, grid, pts, rows)
-    w = waveform(design, i_exc_amps=grid.waveform_i_exc_amps)
-    tables["waveform"] = pd.DataFrame({"time_seconds": w["time"], "v_mem_volts": w["v_mem"],
-                                       "v_out_volts": w["v_out"]})
+    tables["waveform"] = waveforms(design, grid)
     prov = provenance(design, grid, stats)
+    from circuits.soa import enforce
+
+    prov["soa"] = enforce(design, warn=False, supplies=[(v, n) for v in grid.v_dd_volts
+                                            for n in grid.v_neg_volts])
     return {kind: write_table(df, out / f"{kind}.csv", kind=kind, provenance=prov)
             for kind, df in tables.items()}
 
 
 __all__ = ["Grid", "QUADRATIC_EXPONENT_RANGE", "build_tables", "characterize", "default_grid",
-           "energy_regime", "grid_from_mapping", "grid_points", "provenance", "quick_grid"]
+           "energy_regime", "grid_from_mapping", "grid_points", "provenance", "quick_grid",
+           "waveforms"]

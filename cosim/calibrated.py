@@ -63,7 +63,7 @@ def sample_mismatch(calibration: Calibration, shape: Sequence[int], *,
 
 
 def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
-                      shape: Sequence[int] | None = None,
+                      v_dd_volts: float | None = None, shape: Sequence[int] | None = None,
                       generator: torch.Generator | None = None, transfer: bool = True,
                       refractory: bool = True, reset: str = "subtract") -> IFNeuron:
     """One IFNeuron for a layer.
@@ -72,6 +72,8 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
         calibration: the fitted model.
         v_neg_volts: the negative supply; its measured floor becomes ``lower_bound``. None: no
             floor (NMP, the unbounded reference).
+        v_dd_volts: the positive supply: the neuron of ``calibration.at(v_dd_volts)`` (that
+            V_DD's θ, rest, floors, transfer curve, mismatch); None: the nominal V_DD.
         shape: the layer's neuron shape; needed with ``generator``.
         generator: draws per-neuron mismatch when given; None = the nominal neuron.
         transfer: include the transfer nonlinearity and saturation.
@@ -79,9 +81,11 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
         reset: "subtract" (the circuit's charge-packet reset) or "zero".
 
     Raises:
-        CalibrationError: ``v_neg_volts`` outside the measured floor range.
+        CalibrationError: ``v_neg_volts`` outside the measured floor range, or a
+            ``v_dd_volts`` that is not calibrated (the message names the grid).
         ValueError: a generator without a shape.
     """
+    calibration = calibration.at(v_dd_volts)
     lb = None if v_neg_volts is None else min(0.0, calibration.floor_theta(v_neg_volts))
     gain: float | Tensor = 1.0
     threshold: float | Tensor = 1.0
@@ -101,11 +105,14 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
 
 
 def calibrated_neurons(calibration: Calibration, shapes: Sequence[Sequence[int]], *,
-                       v_neg_volts: float | None, generator: torch.Generator | None = None,
+                       v_neg_volts: float | None, v_dd_volts: float | None = None,
+                       generator: torch.Generator | None = None,
                        transfer: bool = True, refractory: bool = True) -> list[IFNeuron]:
     """One calibrated IFNeuron per spiking layer (``shapes``: e.g. ``[ly.shape for ly in
-    net.layers]``), mismatch drawn layer after layer from the same generator."""
-    return [calibrated_neuron(calibration, v_neg_volts=v_neg_volts, shape=s, generator=generator,
+    net.layers]``) at (``v_dd_volts`` (None: nominal), ``v_neg_volts``), mismatch drawn layer
+    after layer from the same generator."""
+    cal = calibration.at(v_dd_volts)
+    return [calibrated_neuron(cal, v_neg_volts=v_neg_volts, shape=s, generator=generator,
                               transfer=transfer, refractory=refractory) for s in shapes]
 
 

@@ -36,6 +36,7 @@ class LayerEnergy:
     e_spike_joules: float
     e_syn_joules: float
     e_static_joules: float
+    inhibitory_events: float = 0.0
 
     @property
     def total_joules(self) -> float:
@@ -71,21 +72,27 @@ class EnergyReport:
     p_static_watts: float
     regime: str
     notes: tuple[str, ...]
+    eta: float | None = None
+    array_size: int | None = None
+    e_bias_joules: float = 0.0
+    terms: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__ if k != "layers"}
         d["layers"] = [{"name": ly.name, "neurons": ly.neurons, "spikes": ly.spikes,
                         "synaptic_events": ly.synaptic_events,
                         "e_spike_joules": ly.e_spike_joules, "e_syn_joules": ly.e_syn_joules,
-                        "e_static_joules": ly.e_static_joules, "total_joules": ly.total_joules}
+                        "e_static_joules": ly.e_static_joules, "total_joules": ly.total_joules,
+                        "inhibitory_events": ly.inhibitory_events}
                        for ly in self.layers]
         d["notes"] = list(self.notes)
         return d
 
 
-def weighted_fan_out(net: Any, index: int) -> Any:
+def weighted_fan_out(net: Any, index: int, sign: int = 0) -> Any:
     """Sum of |w| over the synapses leaving each neuron of layer ``index`` (-1: the input), shape
-    of that layer; zero for the output layer. Average pooling keeps its 1/k² (it scales charge)."""
+    of that layer; zero for the output layer. Average pooling keeps its 1/k² (it scales charge).
+    ``sign`` +1 / -1: only the excitatory (w > 0) / inhibitory (w < 0) synapses."""
     import torch
     import torch.nn.functional as F
 
@@ -98,7 +105,9 @@ def weighted_fan_out(net: Any, index: int) -> Any:
     with torch.enable_grad():
         for op in layers[index + 1].ops:
             o = op.options
-            w = None if op.weight is None else op.weight.detach().double().abs()
+            w = None if op.weight is None else op.weight.detach().double()
+            if w is not None:
+                w = w.abs() if sign == 0 else (sign * w).clamp(min=0.0)
             if op.kind == "conv2d":
                 y = F.conv2d(y, w, None, **o)
             elif op.kind == "conv_transpose2d":
@@ -118,7 +127,8 @@ def _per_inference(x: Any, batch: int) -> float:
 
 
 def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_volts: float,
-           net: Any = None, inputs: Any = None) -> EnergyReport:
+           net: Any = None, inputs: Any = None, eta: float | None = None,
+           array_size: int | None = None, v_src_volts: float | None = None) -> EnergyReport:
     """Joules per inference, per layer, from a ``cosim.SimulationResult``.
 
     Args:
@@ -130,9 +140,24 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_vo
         inputs: (B, *input_shape) the simulated inputs (constant current); with ``net``, weights
             the input's events by |x|·|w|.
 
+        eta: the negative supplies' charge-pump efficiency; given, the circuit's energy model
+            (`calib.energy_terms`) prices the inference: spikes as E0 + K/f (the crowbar part is
+            K × the inference time per firing neuron), the reset rail and V_NEG over η,
+            excitatory and inhibitory events separately (w > 0 / w < 0; without ``net`` all as
+            excitatory, said in the notes), one bias per array, leakage per neuron. None: the
+            earlier pricing (unit events from V_DD, per-neuron static power), unchanged.
+        array_size: neurons sharing one bias (with ``eta``; default: the whole network).
+        v_src_volts: supply of the inhibitory drivers (with ``eta``; default V_DD).
+
     Raises:
         CalibrationError: a supply outside what the tables can answer without an assumed law.
     """
+    if eta is not None:
+        from cosim.energy_circuit import circuit_energy
+
+        return circuit_energy(result, calibration, v_dd_volts=v_dd_volts,
+                              v_neg_volts=v_neg_volts, net=net, inputs=inputs, eta=eta,
+                              array_size=array_size, v_src_volts=v_src_volts)
     cal = calibration
     e_vdd, regime = cal.e_spike_vdd(v_dd_volts)
     e_vneg = cal.e_spike_vneg(v_neg_volts)

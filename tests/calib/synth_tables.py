@@ -19,6 +19,8 @@ V_TH = 0.5
 T_REF = 1e-7
 K_VDD = 0.7e-12
 V_CLAMP = -1.2
+E_RST = 0.3e-12  # reset-rail energy per spike (fixed charge)
+P_BIAS, P_VDD, P_VRST = 1e-8, 1e-10, 1e-11  # bias (per array, × V_DD), idle V_DD (× V_DD), rail
 V_REST = 0.1  # membrane level after a reset (network v = 0); sense threshold = V_REST + V_TH
 
 DESIGN = {"c_mem_farads": C_MEM, "v_dd_volts": 1.0, "v_neg_volts": 0.0,
@@ -30,21 +32,27 @@ def provenance(kind: str) -> dict:
             "nmpkit_version": "test", "git_revision": "test", "seed": 0, "grid": {"kind": kind}}
 
 
-def rate(i: np.ndarray) -> np.ndarray:
+def v_th_at(vdd: float) -> float:
+    """θ of the analytic neuron at V_DD: proportional to V_DD (V_TH at 1 V)."""
+    return V_TH * vdd
+
+
+def rate(i: np.ndarray, vdd: float = 1.0) -> np.ndarray:
     i = np.asarray(i, dtype=float)
     with np.errstate(divide="ignore"):
-        return np.where(i > 0, 1.0 / (C_MEM * V_TH / np.maximum(i, 1e-30) + T_REF), 0.0)
+        return np.where(i > 0, 1.0 / (C_MEM * v_th_at(vdd) / np.maximum(i, 1e-30) + T_REF), 0.0)
 
 
-def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed: int = 0):
+def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed: int = 0,
+           waveform_v_dd: bool = True, crowbar_k: float = 0.0):
     currents = np.array([0.0, 1e-8, 2e-8, 5e-8, 1e-7, 2e-7, 5e-7, 1e-6, 2e-6])
     rows = []
     for vdd in (0.8, 1.0, 1.2):
         for vneg in (0.0, -0.5, -1.0):
             for i in currents:
-                r = float(rate(i))
+                r = float(rate(i, vdd))
                 rows.append(dict(i_exc_amps=i, v_dd_volts=vdd, v_neg_volts=vneg, temp_celsius=27.0,
-                                 rate_hertz=r, n_spikes=int(r * 1e-4), v_th_volts=V_TH,
+                                 rate_hertz=r, n_spikes=int(r * 1e-4), v_th_volts=v_th_at(vdd),
                                  spike_width_seconds=T_REF))
     fi = pd.DataFrame(rows)
     rows = []
@@ -59,12 +67,15 @@ def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed
     for vdd in (0.8, 1.0, 1.2, 1.5):
         for vneg in (0.0, -0.5, -1.0):
             for i in (1e-7, 5e-7):
-                e = K_VDD * vdd**2 * (2.0 if vdd >= 1.5 else 1.0)
+                f = float(rate(i))
+                e = K_VDD * vdd**2 * (2.0 if vdd >= 1.5 else 1.0) + crowbar_k * vdd**3 / f
                 rows.append(dict(i_exc_amps=i, v_dd_volts=vdd, v_neg_volts=vneg,
-                                 rate_hertz=float(rate(i)), e_spike_vdd_joules=e,
+                                 rate_hertz=f, e_spike_vdd_joules=e,
                                  e_spike_vneg_joules=1e-14 * abs(vneg),
                                  p_static_vneg_watts=1e-9 * vneg**2,
-                                 regime="crowbar" if vdd >= 1.5 else "quadratic"))
+                                 regime="crowbar" if vdd >= 1.5 else "quadratic",
+                                 e_spike_vrst_joules=E_RST, p_bias_watts=P_BIAS * vdd,
+                                 p_static_vdd_watts=P_VDD * vdd, p_static_vrst_watts=P_VRST))
     energy = pd.DataFrame(rows)
     rng = np.random.default_rng(seed)
     g = 1.0 + gain_std * rng.standard_normal(n_mc)
@@ -80,9 +91,13 @@ def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed
     t = np.arange(0, 4e-6, 1e-9)
     phase = (t % 1e-6) / 1e-6  # a spike every µs, lasting 50 ns at the end of the ramp
     spiking = phase > 0.95
-    v_mem = np.where(spiking, V_REST + V_TH + 0.3, V_REST + V_TH * phase / 0.95)
-    waveform = pd.DataFrame(dict(time_seconds=t, v_mem_volts=v_mem,
-                                 v_out_volts=np.where(spiking, 1.0, 0.0)))
+    parts = []
+    for vdd in ((0.8, 1.0, 1.2) if waveform_v_dd else (1.0,)):
+        rest, swing = V_REST * vdd, v_th_at(vdd)  # rest and θ both scale with V_DD
+        v_mem = np.where(spiking, rest + swing + 0.3, rest + swing * phase / 0.95)
+        part = dict(time_seconds=t, v_mem_volts=v_mem, v_out_volts=np.where(spiking, vdd, 0.0))
+        parts.append(pd.DataFrame(part | ({"v_dd_volts": vdd} if waveform_v_dd else {})))
+    waveform = pd.concat(parts, ignore_index=True)
     return {"fi": fi, "floor": floor, "energy": energy, "mismatch": mismatch,
             "waveform": waveform}, (g, th)
 

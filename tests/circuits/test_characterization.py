@@ -14,7 +14,8 @@ from circuits.errors import DesignError
 from tests.circuits.conftest import needs_ngspice
 
 TINY = Grid(i_exc_amps=(3e-8, 3e-7, 2e-6), v_dd_volts=(0.9, 1.0), v_neg_volts=(0.0, -0.5),
-            i_inh_amps=(1e-6,), mc_samples=3, mc_i_exc_amps=(1e-7,), seed=5, name="tiny")
+            i_inh_amps=(1e-6,), mc_samples=3, mc_i_exc_amps=(1e-7,), mc_v_dd_samples=2, seed=5,
+            name="tiny")
 
 
 def test_grids():
@@ -54,10 +55,25 @@ def test_tiny_characterization_writes_valid_tables(tmp_path):
     floor = tables["floor"].df
     assert np.allclose(floor["v_mem_min_volts"], floor["v_neg_volts"], atol=0.1)
     mm = tables["mismatch"].df
-    assert len(mm) == 3 and (mm["seed"] == 5).all()
+    assert len(mm) == 3 + 2 and (mm["seed"] == 5).all()
+    assert sorted(mm["v_dd_volts"]) == [0.9, 0.9, 1.0, 1.0, 1.0]
     assert np.allclose(mm["gain"], mm["rate_hertz"] / mm["rate_nominal_hertz"])
     wave = tables["waveform"].df
-    assert wave["v_out_volts"].max() > 0.5 * d.v_dd_volts
+    assert sorted(set(wave["v_dd_volts"])) == [0.9, 1.0]
+    for vdd, w in wave.groupby("v_dd_volts"):
+        assert w["v_out_volts"].max() > 0.5 * vdd
+    # every V_DD calibrated from its own rows: the study's sense threshold ≈ V_DD/2 (its own
+    # waveform), θ (its own f–I slope) ≈ the threshold, so rest ≈ 0 at each V_DD
+    from calib import fit
+
+    cal = fit(tmp_path / "t")
+    assert cal.v_dd_grid == (0.9, 1.0)
+    for vdd in (0.9, 1.0):
+        c = cal.at(vdd)
+        assert 0.45 * vdd < c.v_sense_volts < 0.65 * vdd  # switches at 0.51–0.61·V_DD
+        assert abs(c.rest_at(-0.5)) < 0.05 * c.theta_at(-0.5)
+        assert c.mismatch_samples == (3 if vdd == 1.0 else 2)
+    assert cal.at(0.9).theta_at(-0.5) < 0.97 * cal.theta_at(-0.5)
     # A rerun is served from the cache and writes the same CSVs.
     before = {k: p.read_bytes() for k, p in paths.items() if k != "waveform"}
     characterize(d, TINY, tmp_path / "t", workers=1, progress=False)

@@ -102,3 +102,21 @@ def test_out_of_range_v_neg_is_refused(cal):
     with pytest.raises(CalibrationError, match="v_neg_volts"):
         calibrated_neuron(cal, v_neg_volts=-5.0)
     assert isinstance(calibrated_neuron(cal, v_neg_volts=None), IFNeuron)
+
+
+def test_neurons_at_a_chosen_v_dd_use_that_v_dds_calibration(cal):
+    from cosim.calibrated import transfer_tensors
+
+    for vdd in (0.8, 1.2):
+        c = cal.at(vdd)
+        ns = calibrated_neurons(cal, [(3,), (2,)], v_neg_volts=-0.5, v_dd_volts=vdd)
+        xs, ys = transfer_tensors(c, v_neg_volts=-0.5)
+        for n in ns:
+            assert n.lower_bound == pytest.approx(c.floor_theta(-0.5))
+            assert torch.equal(n.transfer[0], xs) and torch.equal(n.transfer[1], ys)
+        # the transfer's x axis is in θ of that V_DD: its unit current differs from the nominal
+        assert c.i_unit_amps == pytest.approx(cal.i_unit_amps * vdd)
+    nom = calibrated_neurons(cal, [(3,)], v_neg_volts=-0.5)[0]
+    assert nom.lower_bound == pytest.approx(cal.floor_theta(-0.5))
+    with pytest.raises(Exception, match=r"V_DD \[0\.8, 1\.0, 1\.2\]"):
+        calibrated_neurons(cal, [(3,)], v_neg_volts=-0.5, v_dd_volts=1.1)

@@ -117,3 +117,39 @@ def test_crowbar_regime_is_reported_not_extrapolated(cal):
     assert low.regime == "quadratic-extrapolated" and low.notes
     with pytest.raises(CalibrationError, match="v_neg_volts"):
         energy(res, cal, v_dd_volts=1.0, v_neg_volts=-2.0)
+
+
+@pytest.mark.parametrize("eta,array_size", [(0.5, None), (0.8, 1), (1.0, 3)])
+def test_circuit_energy_model_against_a_hand_count(cal, eta, array_size):
+    """eta given: the circuit's model, term by term; excitatory (w > 0) and inhibitory (w < 0)
+    events priced apart, one bias per array."""
+    import math
+
+    net, l1, l2 = tiny()
+    x = torch.tensor([[1.0, 0.5, 0.75], [0.5, 0.0, 1.0]])
+    T = 32
+    res = simulate(net, x, timesteps=T)
+    v_neg = -0.5
+    rep = energy(res, cal, v_dd_volts=1.0, v_neg_volts=v_neg, net=net, inputs=x, eta=eta,
+                 array_size=array_size)
+    q = syn.C_MEM * syn.V_TH
+    e_exc, e_inh = 2 * q * 1.0, q * 1.0 + 2 * q * abs(v_neg) / eta
+    e_own = syn.K_VDD + syn.E_RST / eta + 1e-14 * abs(v_neg) / eta  # crowbar K = 0 here
+    leak = syn.P_VDD + (1e-9 * v_neg**2 + syn.P_VRST) / eta
+    t_s = T * cal.dt_seconds
+    fan_exc, fan_inh = [1.5, 0.5], [0.0, 0.5]  # outgoing w > 0 / |w < 0| of the hidden neurons
+    in_exc, in_inh = [0.375, 0.5, 0.5], [0.0, 0.25, 0.0]
+    total = 0.0
+    for b in range(2):
+        n1, n2 = hand_counts(l1, l2, x[b].tolist(), T)
+        total += (sum(n1) + sum(n2)) * e_own
+        total += sum(n1[i] * (fan_exc[i] * e_exc + fan_inh[i] * e_inh) for i in range(2))
+        total += T * sum(float(x[b, j]) * (in_exc[j] * e_exc + in_inh[j] * e_inh)
+                         for j in range(3))
+    total /= 2
+    total += 4 * leak * t_s + math.ceil(4 / (array_size or 4)) * syn.P_BIAS * t_s
+    assert rep.total_joules == pytest.approx(total, rel=1e-9)
+    assert rep.eta == eta and rep.terms["syn_inh"]["regime"] == "fixed-charge"
+    assert rep.layers[0].inhibitory_events > 0
+    with pytest.raises(CalibrationError, match="array_size"):
+        energy(res, cal, v_dd_volts=1.0, v_neg_volts=v_neg, net=net, eta=eta, array_size=0)

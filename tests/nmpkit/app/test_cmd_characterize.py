@@ -17,6 +17,7 @@ v_neg_volts = [0.0, -0.25]
 i_inh_amps = [1e-6]
 mc_samples = 2
 mc_i_exc_amps = [1e-7]
+mc_v_dd_samples = 0
 """
 
 
@@ -34,6 +35,16 @@ def test_characterize_command_writes_tables(tmp_path, capsys):
     assert tables["fi"].provenance["design"]["v_neg_volts"] == -0.25
     assert sorted(tables["fi"].df["v_neg_volts"].unique()) == [-0.25, 0.0]
     assert len(tables["mismatch"].df) == 2
+    # the device energy profile, over (V_DD, V_NEG), with provenance
+    import pandas as pd
+
+    prof = pd.read_csv(summary["energy_profile"])
+    assert sorted(prof["v_dd_volts"].unique()) == [0.9, 1.0]
+    assert sorted(prof["v_neg_volts"].unique()) == [-0.25, 0.0]
+    assert (prof["pj_per_spike"] > 0).all() and (prof["pj_per_exc_event"] > 0).all()
+    side = json.loads((out / "energy_profile.json").read_text())
+    assert side["kind"] == "energy_profile" and len(side["calibration_sha256"]) == 64
+    assert side["source"]["fi_provenance"]["design"]["v_neg_volts"] == -0.25
 
 
 @pytest.mark.parametrize(("text", "needle"), [
