@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.app.commands.evaluate",
     "nmpkit.app.commands.export_nir",
     "nmpkit.app.commands.tradeoff",
+    "nmpkit.app.commands.optimize",
     "nmpkit.app.commands.modulate",
     "nmpkit.app.commands.cosim_check",
     "nmpkit.app.commands.report",
