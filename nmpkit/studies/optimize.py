@@ -32,8 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nmpkit.studies.optimize_space import (DEFAULT_MAX_GATE_VOLTS, DEFAULT_SPACE, OptimizeError,
-                                           parse_space, sample_design, soa_ok)
+from nmpkit.studies.optimize_space import (
+    DEFAULT_MAX_GATE_VOLTS,
+    DEFAULT_SPACE,
+    OptimizeError,
+    parse_space,
+    sample_design,
+    soa_ok,
+)
 
 STUDY_RULE_FLOOR = -2.0
 RULE_V_NEG_GRID = (0.0, -0.5, -1.0, -1.2)  # the reference neuron's reset rail is -1.2 V
@@ -120,7 +126,7 @@ def baseline(ev: Any, cfg: OptimizeConfig) -> Baseline:
                       currents=cfg.grid_currents)
     ref = ev.characterize(ref_design, grid)
     nmp = ev.evaluate(ref.calibration, None)
-    reference = {"design": ref_design.to_dict(), "calibration_digest":
+    reference = {"design": ref_design.to_dict(), "design_key": ref.key, "calibration_digest":
                  calibration_digest(ref.calibration), "accuracy": _accuracy_record(nmp.correct),
                  "spice": ref.use}
     try:

@@ -186,4 +186,5 @@ class DesignEvaluator:
                           notes=tuple(notes))
 
 
-__all__ = ["Characterized", "calibration_digest", "DesignEvaluator", "Evaluation", "SpiceUse", "trial_grid"]
+__all__ = ["Characterized", "DesignEvaluator", "Evaluation", "SpiceUse", "calibration_digest",
+           "trial_grid"]

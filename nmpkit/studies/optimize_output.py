@@ -165,4 +165,5 @@ def write_outputs(out: Path, res: dict[str, Any]) -> list[Path]:
             atomic_write_csv(out / "optimize.csv", df)]
 
 
-__all__ = ["CSV_COLUMNS", "SCHEMA", "pack", "pareto", "unpack", "summarize", "trial_record", "write_outputs"]
+__all__ = ["CSV_COLUMNS", "SCHEMA", "pack", "pareto", "summarize", "trial_record", "unpack",
+           "write_outputs"]

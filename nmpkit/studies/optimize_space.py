@@ -10,13 +10,13 @@ A space is a tuple of `Param`s, each spelled on the command line as ``NAME=SPEC`
 ``NAME`` is a `NeuronDesign` field (or ``preset``); an unknown name, an empty or reversed range,
 a non-positive bound on a log scale or an unknown preset raises one `OptimizeError` naming it.
 
-The safe operating area: the gate of a device between the rails sees up to V_DD − V_NEG, so a
-design is admissible only when ``v_dd_volts - v_neg_volts <= max_gate_volts`` (default 1.8 V, the
-rated voltage of the 1.8 V-class model cards). `sample_design` enforces it by construction: V_NEG
-is drawn from its range cut at ``v_dd - max_gate_volts`` (an empty cut raises), so no trial is
-spent outside the area. Supplies are drawn on a 10 mV grid (``SUPPLY_STEP``). For the study topology the reset rail ``v_rst_volts`` must lie at or
-below V_NEG; where a sampled V_NEG is deeper than the preset's rail, the rail follows it
-(``v_rst = v_neg``) and the trial records the design it simulated.
+The safe operating area: the gate of a device between the rails sees up to V_DD − V_NEG, so a design
+is admissible only when ``v_dd_volts - v_neg_volts <= max_gate_volts`` (default 1.8 V, the rated
+voltage of the 1.8 V-class model cards). `sample_design` enforces it by construction: V_NEG is drawn
+from its range cut at ``v_dd - max_gate_volts`` (an empty cut raises), so no trial is spent outside
+the area. Supplies are drawn on a 10 mV grid (``SUPPLY_STEP``). For the study topology the reset
+rail ``v_rst_volts`` must lie at or below V_NEG; where a sampled V_NEG is deeper than the preset's
+rail, the rail follows it (``v_rst = v_neg``) and the trial records the design it simulated.
 """
 
 from __future__ import annotations

@@ -101,6 +101,7 @@ def summary_text(res: dict) -> str:
     if "unavailable" not in rule:
         lines.append(f"−2 θ rule: V_NEG {rule['v_neg_volts']:g} V at V_DD {rule['v_dd_volts']:g} "
                      f"V, {100 * rule['accuracy']['estimate']:.2f}%, "
-                     f"{rule['energy_joules']:.4g} J (SOA {'ok' if rule['soa_ok'] else 'exceeded'})")
+                     f"{rule['energy_joules']:.4g} J "
+                     f"(SOA {'ok' if rule['soa_ok'] else 'exceeded'})")
     lines.append(f"SPICE: {res['spice']}")
     return "\n".join(lines)

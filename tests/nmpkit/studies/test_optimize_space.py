@@ -10,8 +10,14 @@ from circuits.design import preset
 from nmpkit.app.cli import main
 from nmpkit.studies.optimize import OptimizeConfig, constraint_value
 from nmpkit.studies.optimize_output import pack, pareto, unpack
-from nmpkit.studies.optimize_space import (DEFAULT_SPACE, OptimizeError, parse_param,
-                                           parse_space, sample_design, soa_ok)
+from nmpkit.studies.optimize_space import (
+    DEFAULT_SPACE,
+    OptimizeError,
+    parse_param,
+    parse_space,
+    sample_design,
+    soa_ok,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
