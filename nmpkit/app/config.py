@@ -47,6 +47,9 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str, source: str) 
             if not isinstance(value, dict):
                 raise UsageError(f"{source}: {path!r} must be a table, got {value!r}")
             _merge(base[key], value, path, source)
+        elif isinstance(base[key], list) and isinstance(value, int) \
+                and not isinstance(value, bool) and path == "tradeoff.timesteps":
+            base[key] = [value]  # an older config's single T is a one-budget list
         elif not _type_ok(base[key], value):
             raise UsageError(f"{source}: {path!r} must be {type(base[key]).__name__}, "
                              f"got {value!r}")
@@ -79,7 +82,20 @@ def validate(cfg: dict[str, Any]) -> None:
     ds = cfg["data"]["dataset"]
     if ds not in DATASETS:
         raise UsageError(f"data.dataset must be one of {DATASETS}, got {ds!r}")
-    for section, key in (("evaluate", "timesteps"), ("tradeoff", "timesteps"),
+    budgets = cfg["tradeoff"]["timesteps"]
+    if not budgets or any(isinstance(t, bool) or not isinstance(t, int) or t < 1
+                          for t in budgets):
+        raise UsageError(f"tradeoff.timesteps must be a non-empty list of integers >= 1 "
+                         f"(latency budgets), got {budgets!r}")
+    for k in ("tolerance",):
+        v = cfg["tradeoff"][k]
+        if not 0 <= v < 1:
+            raise UsageError(f"tradeoff.{k} must be an accuracy fraction in [0, 1) (0.005 = "
+                             f"0.5 %p), got {v!r}")
+    if cfg["tradeoff"]["energy_samples"] < 0:
+        raise UsageError(f"tradeoff.energy_samples must be >= 0 (0 = all), got "
+                         f"{cfg['tradeoff']['energy_samples']!r}")
+    for section, key in (("evaluate", "timesteps"),
                          ("variation", "timesteps"), ("cosim_check", "timesteps"),
                          ("network", "epochs")):
         if cfg[section][key] < 1:

@@ -184,20 +184,27 @@ def _skip_unless_classifier(ctx: StageContext) -> dict[str, Any] | None:
 
 
 def _tradeoff(ctx: StageContext) -> dict[str, Any]:
+    from nmpkit.studies.tradeoff import TradeoffConfig
+    from nmpkit.studies.tradeoff import run as run_study
+
     if (skip := _skip_unless_classifier(ctx)) is not None:
         return skip
-    t = ctx.config["tradeoff"]
-    work = ctx.cache_dir / "out"
-    _command("tradeoff", [*_classifier_argv(ctx),
-                          "--weights", ctx.upstream["train"] / "weights.pt",
-                          "--limit", t["eval_limit"], "--timesteps", t["timesteps"],
-                          "--v-neg", *t["v_neg_volts"],
-                          "--v-dd", *t["v_dd_volts"], "--out", work], ctx)
-    _copy_results(work, ctx.out_dir)
-    res = json.loads((work / "tradeoff.json").read_text())
-    chosen = res.get("chosen") or {}
-    return {k: chosen.get(k) for k in ("v_dd_volts", "v_neg_volts", "floor_theta", "accuracy",
-                                       "energy_joules")}
+    t, cfg = ctx.config["tradeoff"], ctx.config
+    res = run_study(TradeoffConfig(
+        calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
+        weights=str(ctx.upstream["train"] / "weights.pt"), data_root=cfg["data"]["root"],
+        network=cfg["network"]["name"], dataset=cfg["data"]["dataset"], limit=t["eval_limit"],
+        timesteps=tuple(t["timesteps"]), v_neg_volts=tuple(t["v_neg_volts"]),
+        v_dd_volts=tuple(t["v_dd_volts"]), tolerance=t["tolerance"],
+        energy_samples=t["energy_samples"]),
+        parts_dir=ctx.cache_dir / "parts", progress=None if ctx.quiet else print)
+    res.save(ctx.out_dir)
+    rec = res.recommendation()
+    return {"T": rec["timesteps"], "resolved": rec["resolved"],
+            "v_dd_volts": rec["v_dd_volts"], "v_neg_volts": rec["v_neg_volts"],
+            "floor_theta": rec["floor_theta"], "accuracy": rec["accuracy"],
+            "energy_joules": rec["energy_joules"], "images_needed": rec["images_needed"],
+            "samples": rec["nmp"]["samples"]}
 
 
 def _modulate(ctx: StageContext) -> dict[str, Any]:

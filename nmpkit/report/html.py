@@ -56,11 +56,18 @@ def fig_fi(run: Path):
     if df is None or df.empty:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.6))
+    df = df[(df["i_exc_amps"] > 0) & (df["rate_hertz"] > 0)]  # log axes: the measured, firing range
+    if df.empty:
+        return None
     for (vdd, vneg), g in df.groupby(["v_dd_volts", "v_neg_volts"]):
         g = g.sort_values("i_exc_amps")
         ax.plot(g["i_exc_amps"] * 1e9, g["rate_hertz"] / 1e3, marker=".",
                 label=f"V_DD={vdd:g} V, V_NEG={vneg:g} V")
-    ax.set(xlabel="excitatory current (nA)", ylabel="firing rate (kHz)", title="f–I curves")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(df["i_exc_amps"].min() * 1e9 / 1.2, df["i_exc_amps"].max() * 1e9 * 1.2)
+    ax.set(xlabel="excitatory current (nA, log)", ylabel="firing rate (kHz, log)",
+           title="f–I curves")
     ax.legend(fontsize=6, ncol=2)
     return fig
 
@@ -172,23 +179,12 @@ def fig_floors(run: Path):
 
 
 def fig_pareto(run: Path):
+    from nmpkit.studies.tradeoff_io import curves_figure
+
     df = _csv(run, "tradeoff/tradeoff.csv")
-    if df is None or df.empty:
+    if df is None or df.empty or "condition" not in df:
         return None
-    rec = _json(run, "tradeoff/recommendation.json") or {}
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sc = ax.scatter(df["energy_joules"] * 1e9, df["accuracy"] * 100, c=df["v_neg_volts"],
-                    cmap="viridis", s=25)
-    fig.colorbar(sc, ax=ax, label="V_NEG (V)")
-    front = df[df["pareto"]].sort_values("energy_joules")
-    ax.plot(front["energy_joules"] * 1e9, front["accuracy"] * 100, "r-", label="Pareto front")
-    if rec.get("energy_joules") is not None:
-        ax.plot(rec["energy_joules"] * 1e9, rec["accuracy"] * 100, "r*", ms=14,
-                label="recommended")
-    ax.set(xlabel="energy per inference (nJ)", ylabel="accuracy (%)",
-           title="Energy / accuracy trade-off")
-    ax.legend(fontsize=7)
-    return fig
+    return curves_figure(df, _json(run, "tradeoff/recommendation.json") or {})
 
 
 def fig_modulation(run: Path):
@@ -226,16 +222,29 @@ def fig_cosim(run: Path):
 
 
 FIGURES: tuple[tuple[str, str, FigureFn], ...] = (
-    ("waveform", "The neuron's transient: membrane and spike output", fig_waveform),
-    ("fi", "Firing rate vs excitatory current (f–I)", fig_fi),
-    ("floor", "Membrane floor vs negative supply", fig_floor),
-    ("energy", "Energy per spike vs V_DD, with the V_DD-law fit", fig_energy),
-    ("accuracy", "Accuracy vs time, NMP and ZMP", fig_accuracy),
-    ("correlation", "Correlation: ANN activation vs SNN firing rate", fig_correlation),
-    ("floors", "Accuracy vs membrane floor", fig_floors),
-    ("pareto", "Energy/accuracy Pareto front and the recommended operating point", fig_pareto),
-    ("modulation", "Device variation before and after weight modulation", fig_modulation),
-    ("cosim", "Co-simulation agreement: ngspice network vs calibrated cosim", fig_cosim),
+    ("pareto", "Accuracy vs energy per inference, one curve per floor, the latency budget T "
+     "along each curve (bars: Wilson 95% intervals; dotted: NMP at each T). Read: the cheapest "
+     "curve that reaches NMP's line at your T; a floor whose bars overlap NMP's is not shown "
+     "worse by these images.", fig_pareto),
+    ("accuracy", "Accuracy vs time, NMP and ZMP. Read: how many steps each needs to converge "
+     "(the latency a floor buys or costs).", fig_accuracy),
+    ("floors", "Accuracy vs membrane floor at the evaluation's T. Read: how deep a floor must be "
+     "before accuracy meets NMP's line.", fig_floors),
+    ("waveform", "The neuron's transient: membrane and spike output. Read: the membrane ramps "
+     "to threshold, spikes and resets by one charge packet.", fig_waveform),
+    ("fi", "Firing rate vs excitatory current (f–I), log axes over the measured range. Read: "
+     "the linear (slope-1) range the conversion relies on and where the rate saturates.",
+     fig_fi),
+    ("floor", "Membrane floor vs negative supply. Read: the V_NEG that reaches a given floor "
+     "(points on the dotted line: the floor follows V_NEG).", fig_floor),
+    ("energy", "Energy per spike vs V_DD, with the V_DD-law fit. Read: the exponent of the "
+     "quadratic regime and where the crowbar regime begins.", fig_energy),
+    ("correlation", "Correlation: ANN activation vs SNN firing rate. Read: points off the "
+     "diagonal are neurons the floor (or its absence) distorts.", fig_correlation),
+    ("modulation", "Device variation before and after weight modulation. Read: how much "
+     "accuracy the closed loop recovers at each σ.", fig_modulation),
+    ("cosim", "Co-simulation agreement: ngspice network vs calibrated cosim. Read: points on "
+     "the diagonal mean the calibrated model counts the circuit's spikes.", fig_cosim),
 )
 
 
@@ -245,16 +254,6 @@ def _png(fig) -> str:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
-
-
-def _summary_rows(run: Path) -> list[tuple[str, str]]:
-    rows = []
-    for rec_path in sorted(run.glob("*/stage.json")):
-        rec = json.loads(rec_path.read_text())
-        s = rec.get("summary", {})
-        text = ", ".join(f"{k}={v}" for k, v in s.items() if not isinstance(v, dict | list))
-        rows.append((rec["stage"], text))
-    return rows
 
 
 _CHECK_JS = """
@@ -293,13 +292,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         shutil.copyfile(csv, dest)
         href = html.escape(urllib.parse.quote(dest.name), quote=True)
         csv_links.append(f'<li><a href="{href}">{html.escape(dest.name)}</a></li>')
-    rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>"
-                   for a, b in _summary_rows(run))
-    rec = _json(run, "tradeoff/recommendation.json")
-    rec_html = ""
-    if rec:
-        rec_html = ("<p class='rec'><b>Recommended operating point:</b> "
-                    + html.escape(rec.get("text", json.dumps(rec))) + "</p>")
+    from nmpkit.report.answer import answer_html, later_sections_html, stage_table_html
+
+    rec_html = answer_html(run) + later_sections_html(run)
     miss = "".join(f"<li>{html.escape(m)}</li>" for m in missing)
     prov = html.escape(json.dumps(provenance(run_dir=str(run.resolve())), indent=1))
     page = f"""<!doctype html>
@@ -308,16 +303,20 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 body {{ font-family: sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
 figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
 table {{ border-collapse: collapse; font-size: 90%; }}
-td {{ border: 1px solid #ccc; padding: 3px 6px; }}
-.rec {{ background: #eef6ee; padding: .6em; }} pre {{ font-size: 75%; background: #f6f6f6; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }}
+td.num {{ text-align: right; white-space: nowrap; }} .small {{ font-size: 85%; color: #555; }}
+.rec {{ background: #eef6ee; padding: .6em; font-size: 110%; }}
+.unresolved {{ background: #fbeee6; }} .rule {{ background: #f4f4f8; padding: .5em; }}
+figcaption {{ font-size: 90%; color: #333; }} pre {{ font-size: 75%; background: #f6f6f6; }}
 </style></head><body>
 <h1>nmpkit report</h1>
-<p>How deep must the membrane floor be, and what does the negative supply cost? Circuit
+{rec_html}
+<p class="small">How deep must the membrane floor be, and what does the negative supply
+cost? Circuit
 characterization (ngspice), calibration, converted-network accuracy (NMP vs ZMP and finite
 floors), energy, device variation and the co-simulation check of run
 <code>{html.escape(str(run.resolve()))}</code>.</p>
-{rec_html}
-<h2>Stages</h2><table>{rows}</table>
+<h2>Stages</h2>{stage_table_html(run)}
 <h2>Figures</h2>
 {''.join(parts)}
 {'<h2>Not in this run</h2><ul>' + miss + '</ul>' if missing else ''}

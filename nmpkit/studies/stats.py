@@ -186,10 +186,23 @@ def compare(correct_a: Sequence[bool] | np.ndarray,
 def non_inferior(cmp: PairedComparison, tolerance: float) -> bool:
     """True when B's drop against A (``acc_A - acc_B``) is <= ``tolerance`` at 95% confidence.
 
-    The bound is the upper end of the two-sided 95% interval (a one-sided 97.5% bound).
+    The bound is the upper end of the two-sided 95% interval (a one-sided 97.5% bound). With no
+    flips either way Newcombe's interval collapses to [0, 0] (perfectly correlated margins), which
+    would let a handful of identical answers "show" any tolerance; then the drop is bounded by the
+    rate of images A gets right and B wrong, whose Wilson upper end at 0 of ``n`` is
+    ``z² / (n + z²)`` (so 0.5 %p needs about 765 flip-free images).
     """
     _check_tolerance(tolerance)
-    return cmp.n > 0 and cmp.ci_high <= tolerance
+    if cmp.n == 0:
+        return False
+    if cmp.a_only + cmp.b_only == 0:
+        return _no_flip_bound(cmp.n) <= tolerance
+    return cmp.ci_high <= tolerance
+
+
+def _no_flip_bound(n: float) -> float:
+    """Wilson 95% upper end of a rate observed 0 times in ``n``: z² / (n + z²)."""
+    return Z95 * Z95 / (n + Z95 * Z95)
 
 
 def _check_tolerance(tolerance: float) -> None:
@@ -203,8 +216,8 @@ def images_needed(cmp: PairedComparison, tolerance: float,
     """Samples that would show ``non_inferior`` if the observed cell rates held.
 
     The same Newcombe bound as the decision, on the observed 2x2 rates scaled to ``n`` samples
-    (fractional cells), smallest such ``n`` by bisection. With no flips observed, half a flip
-    each way per ``cmp.n`` samples is assumed (zero flips in a small sample does not mean none
+    (fractional cells), smallest such ``n`` by bisection. With no flips observed, the decision's
+    flip-free bound ``z² / (n + z²)`` decides (zero flips in a small sample does not mean none
     exist). ``None`` when the observed drop is already >= the tolerance, or ``limit`` samples
     would not do.
     """
@@ -212,8 +225,10 @@ def images_needed(cmp: PairedComparison, tolerance: float,
     if cmp.n == 0 or cmp.difference >= tolerance:
         return None
     a, b = float(cmp.a_only), float(cmp.b_only)
-    if a + b == 0:
-        a = b = 0.5
+    if a + b == 0:  # the decision's flip-free bound, z²/(n+z²) <= tolerance
+        need = max(cmp.n, math.ceil(Z95 * Z95 * (1 - tolerance) / tolerance)) if tolerance > 0 \
+            else None
+        return need if need is not None and need <= limit else None
     both = float(cmp.a_correct - cmp.a_only)
     neither = float(cmp.n - cmp.a_correct - cmp.b_only)
     total = both + a + b + neither

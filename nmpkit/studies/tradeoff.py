@@ -1,20 +1,21 @@
-"""Accuracy vs energy over the negative supply (hence the floor) and V_DD, for a trained network.
+"""Accuracy vs energy over the negative supply (the floor), V_DD and the latency budget T.
 
-For every V_NEG the network runs once with the calibrated neuron (floor and transfer curve at that
-V_NEG); every V_DD then prices the same spikes (``cosim.energy``). NMP (no floor) is the accuracy
-reference. The least-energy point whose accuracy is within ``tolerance`` (0.1 %p) of NMP is named
-and set beside the study's rule, a floor of −2 θ (its V_NEG from the calibration's floor table).
+For every neuron (one per V_NEG today, see `tradeoff_sim.neuron_for`) the network runs ONCE to the
+largest budget; accuracy at every budget comes from that run's per-step output spikes, energy at
+every budget from the spikes up to it (`nmpkit.studies.tradeoff_sim`). Every V_DD prices the
+spikes (``cosim.energy``). NMP (no floor) at the same T and on the same images is the reference;
+the decision (`nmpkit.studies.tradeoff_decide`) is made only where the images support it.
 
-V_DD changes energy only, not spikes: the calibration's transfer curve is the one measured at its
-own V_DD (a limitation the output states).
+As a typed call: ``run(TradeoffConfig(...)) -> TradeoffResult`` with ``.save(dir)`` /
+``TradeoffResult.load(dir)`` (what `nmpkit tradeoff` and `nmpkit run`'s stage both use);
+`evaluate` is the same study on an already loaded calibration and classifier.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,26 @@ import torch
 
 from calib.calibration import Calibration
 from calib.errors import CalibrationError
+from nmpkit.errors import ConfigError
+from nmpkit.studies.tradeoff_decide import (
+    CONFIDENCE,
+    DECISION_RULE,
+    STUDY_RULE_FLOOR,
+    decide,
+    point_rows,
+)
+from nmpkit.studies.tradeoff_io import TradeoffResult
+from nmpkit.studies.tradeoff_sim import (
+    NEURON_NOTE,
+    neuron_fingerprint,
+    neuron_for,
+    neuron_supply,
+    pack,
+    price,
+    simulate_budgets,
+    unpack,
+)
 
-STUDY_RULE_FLOOR = -2.0  # θ
 REPORT_FLOORS = (0.0, -0.5, -1.0, -2.0)
 
 
@@ -58,7 +77,10 @@ def load_classifier(*, network: str, weights: str | Path, dataset: str, data_roo
     with torch.no_grad():
         ann = float((model(x).argmax(1) == y).double().mean())
     net = cosim.convert(model, calib_x, percentile=percentile)
-    info = {"network": network, "weights": str(weights), "dataset": dataset,
+    from calib.io import file_digest
+
+    info = {"network": network, "weights": str(weights),
+            "weights_sha256": file_digest(weights), "dataset": dataset,
             "data_source": ds.source, "test_samples": n, "percentile": percentile,
             "calibration_samples": calibration_samples}
     return Classifier(net=net, x=x, y=y, ann_accuracy=ann, info=info)
@@ -79,200 +101,168 @@ def sweep_points(cal: Calibration, v_neg_volts: Sequence[float]) -> list[float]:
     return sorted((p for p in pts if p <= 0), reverse=True)
 
 
-def _eval(clf: Classifier, neuron, timesteps: int, batch: int) -> dict[str, Any]:
-    from functools import reduce
-
-    from nmpkit.studies.batched import simulate_batched
-
-    run = simulate_batched(clf.net, clf.x, clf.y, batch=batch, keep=True, timesteps=timesteps,
-                           neuron=neuron)
-    acc, merged = run.metric, reduce(_merge, run.results)
-    return {"accuracy": float(acc[-1]), "best_accuracy": float(acc.max()),
-            "best_step": int(acc.argmax()) + 1, "result": merged}
-
-
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    spike_counts: list
-    synaptic_events: list
-    input_synaptic_events: torch.Tensor
-    timesteps: int
-    layer_names: tuple
-    layer_sizes: tuple
+def preset_of(cal: Calibration) -> str:
+    """The neuron design's topology as the characterization recorded it ("unknown" if not)."""
+    stack: list[Any] = [cal.sources]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, dict):
+            des = d.get("design")
+            if isinstance(des, dict) and (des.get("preset") or des.get("topology")):
+                return str(des.get("preset") or des.get("topology"))
+            stack.extend(d.values())
+    return "unknown"
 
 
-def _merge(a, b) -> _Counts:
-    return _Counts(
-        spike_counts=[torch.cat([x, y]) for x, y in zip(a.spike_counts, b.spike_counts)],
-        synaptic_events=[torch.cat([x, y]) for x, y in zip(a.synaptic_events,
-                                                           b.synaptic_events)],
-        input_synaptic_events=torch.cat([a.input_synaptic_events, b.input_synaptic_events]),
-        timesteps=a.timesteps, layer_names=a.layer_names, layer_sizes=a.layer_sizes)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeoffConfig:
+    """Everything `run` needs (the values of `nmpkit tradeoff`'s options)."""
+
+    calibration: str
+    weights: str
+    data_root: str
+    network: str = "mnist"
+    dataset: str = "mnist"
+    limit: int = 500
+    timesteps: tuple[int, ...] = (25, 50, 100, 200, 500, 1000)
+    v_neg_volts: tuple[float, ...] = (0.0, -0.1, -0.25, -0.5, -1.0)
+    v_dd_volts: tuple[float, ...] = (0.8, 1.0, 1.2)
+    tolerance: float = 0.005
+    energy_samples: int = 1000
+    batch: int = 250
+    ideal: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            ts = tuple(sorted({int(t) for t in self.timesteps}))
+        except (TypeError, ValueError):
+            raise ConfigError(f"timesteps must be a list of integers >= 1, got "
+                              f"{self.timesteps!r}") from None
+        object.__setattr__(self, "timesteps", ts)
+        object.__setattr__(self, "v_neg_volts", tuple(float(v) for v in self.v_neg_volts))
+        object.__setattr__(self, "v_dd_volts", tuple(float(v) for v in self.v_dd_volts))
+        if not ts or ts[0] < 1:
+            raise ConfigError(f"timesteps must be a non-empty list of integers >= 1, got "
+                              f"{list(self.timesteps)}")
+        if not self.v_neg_volts or any(v > 0 for v in self.v_neg_volts):
+            raise ConfigError(f"v_neg_volts must be a non-empty list of values <= 0, got "
+                              f"{list(self.v_neg_volts)}")
+        if not self.v_dd_volts or any(v <= 0 for v in self.v_dd_volts):
+            raise ConfigError(f"v_dd_volts must be a non-empty list of values > 0, got "
+                              f"{list(self.v_dd_volts)}")
+        if isinstance(self.tolerance, bool) or not 0 <= self.tolerance < 1:
+            raise ConfigError(f"tolerance must be an accuracy fraction in [0, 1) (0.005 = 0.5 "
+                              f"%p), got {self.tolerance!r}")
+        for name, lo in (("limit", 0), ("energy_samples", 0), ("batch", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
 
 
-def run_tradeoff(cal: Calibration, clf: Classifier, *, v_neg_volts: Sequence[float],
-                 v_dd_volts: Sequence[float], timesteps: int, tolerance: float = 0.001,
-                 batch: int = 250, parts_dir: Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Sweep V_NEG × V_DD; returns {"points": [...], "nmp": ..., "chosen": ..., "rule": ...}.
+def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
+             parts_dir: Path | None = None,
+             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The study on a loaded calibration and classifier; the record `TradeoffResult` holds.
 
-    Finished V_NEG evaluations are stored in ``parts_dir`` (one JSON per V_NEG, written
-    atomically), so a killed sweep resumes without re-simulating them.
+    Finished neuron evaluations are stored in ``parts_dir`` (one JSON per neuron, keyed by the
+    neuron, the budgets, the energy sample and the priced supplies; written atomically), so a
+    killed sweep resumes without re-simulating them.
     """
-    from cosim.calibrated import calibrated_neurons
-    from cosim.energy import energy
+    from calib.io import atomic_write_json, content_hash
 
+    say = progress or (lambda s: None)
+    inputs_key = content_hash({"cal": cal.to_dict(), "clf": clf.info})
     shapes = [ly.shape for ly in clf.net.layers]
-    evals: dict[str, dict[str, Any]] = {}
-    todo = [("nmp", None)] + [(f"{v:.6f}", v) for v in sweep_points(cal, v_neg_volts)]
-    for key, v in todo:
-        # the key names the V_DD set priced and the calibration's V_DD (the neuron simulated), so a
-        # sweep over other supplies never reuses a part made for different ones
-        vdd_tag = "-".join(f"{float(x):g}" for x in v_dd_volts) + f"_cal{cal.v_dd_volts:g}"
-        part = (parts_dir / f"vneg_{key}_vdd_{vdd_tag}.json" if parts_dir is not None else None)
-        if part is not None and part.is_file():
-            evals[key] = json.loads(part.read_text())
-            continue
-        neurons = calibrated_neurons(cal, shapes, v_neg_volts=v)
-        ev = _eval(clf, neurons, timesteps, batch)
-        rec = {"v_neg_volts": v, "floor_theta": None if v is None else cal.floor_theta(v),
-               "accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"],
-               "best_step": ev["best_step"], "energy": {}}
-        for vdd in v_dd_volts:
-            try:
-                rep = energy(ev["result"], cal, v_dd_volts=vdd,
-                             v_neg_volts=v if v is not None else cal.v_neg_volts,
-                             net=clf.net, inputs=clf.x)
-                rec["energy"][f"{vdd:g}"] = {
-                    "joules": rep.total_joules, "regime": rep.regime, "notes": list(rep.notes),
-                    "layers": [ly.total_joules for ly in rep.layers],
-                    "spike_joules": sum(ly.e_spike_joules for ly in rep.layers),
-                    "synapse_joules": sum(ly.e_syn_joules for ly in rep.layers)
-                    + rep.e_input_joules,
-                    "static_joules": sum(ly.e_static_joules for ly in rep.layers)}
-            except CalibrationError as exc:
-                rec["energy"][f"{vdd:g}"] = {"joules": None, "regime": "unavailable",
-                                             "notes": [str(exc)]}
-        evals[key] = rec
-        if part is not None:
-            from calib.io import atomic_write_json
-
-            atomic_write_json(part, rec)
-        if progress is not None:
-            progress(f"V_NEG {key}: accuracy {rec['accuracy']:.4f}")
-    ideal = []
-    for f in REPORT_FLOORS:  # the plain IF at exactly these floors, for reference
-        part = parts_dir / f"ideal_{f:g}.json" if parts_dir is not None else None
-        if part is not None and part.is_file():
-            ideal.append(json.loads(part.read_text()))
-            continue
-        from cosim import IFNeuron
-
-        ev = _eval(clf, IFNeuron(lower_bound=f), timesteps, batch)
-        rec = {"floor_theta": f, "accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"]}
-        ideal.append(rec)
-        if part is not None:
-            from calib.io import atomic_write_json
-
-            atomic_write_json(part, rec)
-    nmp = evals.pop("nmp")
+    steps = list(cfg.timesteps)
+    groups: dict[str, dict[str, Any]] = {}
+    nmp_neurons = neuron_for(cal, shapes, v_dd_volts=cal.v_dd_volts, v_neg_volts=None)
+    groups[neuron_fingerprint(nmp_neurons)] = {"neurons": nmp_neurons, "pairs": [], "nmp": True}
+    for v in sweep_points(cal, cfg.v_neg_volts):
+        for vdd in cfg.v_dd_volts:
+            nrn = neuron_for(cal, shapes, v_dd_volts=vdd, v_neg_volts=v)
+            g = groups.setdefault(neuron_fingerprint(nrn), {"neurons": nrn, "pairs": []})
+            g["pairs"].append((vdd, v))
+    nmp_correct: dict[int, Any] = {}
+    mismatches = [0, 0]  # images whose class at T < T_max differs between the long and short run
     points = []
-    for rec in evals.values():
-        for vdd, e in rec["energy"].items():
-            points.append({"v_dd_volts": float(vdd), "v_neg_volts": rec["v_neg_volts"],
-                           "floor_theta": rec["floor_theta"], "accuracy": rec["accuracy"],
-                           "best_accuracy": rec["best_accuracy"],
-                           "energy_joules": e["joules"], "regime": e["regime"],
-                           "spike_joules": e.get("spike_joules"),
-                           "synapse_joules": e.get("synapse_joules"),
-                           "static_joules": e.get("static_joules"), "notes": e["notes"]})
-    priced = [p for p in points if p["energy_joules"] is not None]
-    for p in points:
-        p["pareto"] = p["energy_joules"] is not None and not any(
-            q["energy_joules"] <= p["energy_joules"] and q["accuracy"] >= p["accuracy"]
-            and (q["energy_joules"] < p["energy_joules"] or q["accuracy"] > p["accuracy"])
-            for q in priced)
-    ok = [p for p in priced if p["accuracy"] >= nmp["accuracy"] - tolerance - 1e-12]
-    chosen = min(ok, key=lambda p: p["energy_joules"]) if ok else None
-    rule = None
-    try:
-        v_rule = cal.v_neg_for_floor(STUDY_RULE_FLOOR)
-        near = min(evals.values(), key=lambda r: abs(r["v_neg_volts"] - v_rule))
-        e = near["energy"].get(f"{cal.v_dd_volts:g}", {})
-        rule = {"v_neg_volts": near["v_neg_volts"], "floor_theta": near["floor_theta"],
-                "v_dd_volts": cal.v_dd_volts, "accuracy": near["accuracy"],
-                "energy_joules": e.get("joules")}
-    except CalibrationError as exc:
-        rule = {"unavailable": str(exc)}
-    by_floor = []
+    for fp, g in groups.items():
+        key = content_hash({"inputs": inputs_key, "fp": fp, "steps": steps, "m": cfg.energy_samples,
+                            "pairs": g["pairs"], "n": int(clf.x.shape[0])})[:20]
+        part = parts_dir / f"neuron_{key}.json" if parts_dir is not None else None
+        if part is not None and part.is_file():
+            rec = json.loads(part.read_text())
+        else:
+            ok, counts = simulate_budgets(clf.net, clf.x, clf.y, g["neurons"], steps=steps,
+                                          batch=cfg.batch, energy_samples=cfg.energy_samples)
+            rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)},
+                   "rechecked": [list(counts[t].rechecked) for t in steps[:-1]], "points": [
+                {"v_dd_volts": vdd, "v_neg_volts": v, "floor_theta": cal.floor_theta(v),
+                 "neuron_v_dd_volts": neuron_supply(cal, vdd),
+                 "energy": {str(t): price(counts[t], cal, v_dd_volts=vdd, v_neg_volts=v,
+                                          net=clf.net, inputs=clf.x) for t in steps}}
+                for vdd, v in g["pairs"]]}
+            if part is not None:
+                atomic_write_json(part, rec)
+        correct = {t: unpack(rec["correct"][str(t)]) for t in steps}
+        for bad, m in rec.get("rechecked", []):
+            mismatches[0] += bad
+            mismatches[1] += m
+        if g.get("nmp"):
+            nmp_correct = correct
+        for p in rec["points"]:
+            points.append(p | {"correct": correct,
+                               "energy": {t: p["energy"][str(t)] for t in steps}})
+        say(f"neuron {fp}: {len(rec['points'])} operating point(s); accuracy at T={steps[-1]} "
+            f"{float(correct[steps[-1]].mean()):.4f}")
+    rows = point_rows(nmp_correct, points, cfg.tolerance)
+    budgets = decide(rows, tolerance=cfg.tolerance, default_v_dd=cal.v_dd_volts)
+    rec: dict[str, Any] = {
+        "rows": rows, "budgets": budgets, "headline_timesteps": steps[-1],
+        "tolerance": cfg.tolerance, "confidence": CONFIDENCE, "decision_rule": DECISION_RULE,
+        "study_rule_floor_theta": STUDY_RULE_FLOOR, "preset": preset_of(cal),
+        "network": clf.info.get("network", ""), "simulations": len(groups),
+        "operating_points": len(points),
+        "calibration_v_dd_volts": cal.v_dd_volts,
+        "budget_recheck": {"images_differing": mismatches[0], "images_checked": mismatches[1]},
+        "notes": [NEURON_NOTE, f"energy per inference priced on the first "
+                  f"{min(cfg.energy_samples or clf.x.shape[0], clf.x.shape[0])} test images "
+                  f"(accuracy on all {clf.x.shape[0]})"]}
+    if mismatches[0]:
+        rec["notes"].append(f"{mismatches[0]} of {mismatches[1]} re-checked image classifications "
+                            "at a shorter budget differ between the long run and a run to that "
+                            "budget (rounding of a different time blocking)")
+    if cfg.ideal:
+        rec["ideal_if_by_floor"] = _ideal(clf, steps, cfg.batch)
+    return rec
+
+
+def _ideal(clf: Classifier, steps: list[int], batch: int) -> list[dict[str, Any]]:
+    """The plain IF at exactly the report floors (no circuit), for reference."""
+    from cosim import IFNeuron
+
+    out = []
     for f in REPORT_FLOORS:
-        near = min(evals.values(), key=lambda r: abs(r["floor_theta"] - f))
-        e = near["energy"].get(f"{cal.v_dd_volts:g}", {})
-        by_floor.append({"target_floor_theta": f, "floor_theta": near["floor_theta"],
-                         "v_neg_volts": near["v_neg_volts"], "accuracy": near["accuracy"],
-                         "energy_joules": e.get("joules"), "v_dd_volts": cal.v_dd_volts,
-                         "exact": abs(near["floor_theta"] - f) < 0.05})
-    return {"nmp": {"accuracy": nmp["accuracy"], "best_accuracy": nmp["best_accuracy"]},
-            "points": points, "chosen": chosen, "rule": rule, "by_floor": by_floor,
-            "ideal_if_by_floor": ideal,
-            "tolerance": tolerance}
+        ok, _ = simulate_budgets(clf.net, clf.x, clf.y, IFNeuron(lower_bound=f), steps=steps[-1:],
+                                 batch=batch, energy_samples=1)
+        out.append({"floor_theta": f, "timesteps": steps[-1], "accuracy": float(ok[0].mean())})
+    return out
 
 
-def write_outputs(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> list[Path]:
-    """tradeoff.csv (all points), tradeoff.json (summary + provenance), tradeoff.png."""
-    import pandas as pd
+def run(cfg: TradeoffConfig, *, parts_dir: Path | None = None,
+        progress: Callable[[str], None] | None = None) -> TradeoffResult:
+    """Load the calibration, weights and data of ``cfg``; the trade-off with its decision."""
+    from calib import Calibration
+    from calib.io import provenance
 
-    from calib.io import atomic_write, atomic_write_csv, atomic_write_json
-
-    out.mkdir(parents=True, exist_ok=True)
-    df = pd.DataFrame([{k: v for k, v in p.items() if k != "notes"} for p in res["points"]])
-    csv = atomic_write_csv(out / "tradeoff.csv", df)
-    js = atomic_write_json(out / "tradeoff.json", {**res, **meta})
-    c, rule = res.get("chosen"), res.get("rule") or {}
-    rec = dict(c or {})
-    if c:
-        text = (f"V_DD {c['v_dd_volts']:g} V, V_NEG {c['v_neg_volts']:g} V (floor "
-                f"{c['floor_theta']:.2f} θ): accuracy {100 * c['accuracy']:.2f}% within "
-                f"{100 * res['tolerance']:g} %p of NMP ({100 * res['nmp']['accuracy']:.2f}%), "
-                f"{c['energy_joules']:.4g} J per inference")
-        if rule.get("energy_joules"):
-            text += (f"; the −2 θ rule (V_NEG {rule['v_neg_volts']:g} V at V_DD "
-                     f"{rule['v_dd_volts']:g} V) costs {rule['energy_joules']:.4g} J at "
-                     f"{100 * rule['accuracy']:.2f}%")
-        rec["text"] = text
-    else:
-        rec["text"] = "no operating point within the tolerance of NMP was priced"
-    rec["rule"] = rule
-    paths = [csv, js, atomic_write_json(out / "recommendation.json", rec)]
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ok = df[df["energy_joules"].notna()]
-        for vdd, g in ok.groupby("v_dd_volts"):
-            ax.scatter(g["energy_joules"] * 1e9, 100 * g["accuracy"], label=f"V_DD {vdd:g} V")
-        par = ok[ok["pareto"]].sort_values("energy_joules")
-        ax.plot(par["energy_joules"] * 1e9, 100 * par["accuracy"], "k--", lw=1, label="Pareto")
-        ax.axhline(100 * res["nmp"]["accuracy"], color="gray", lw=0.8, label="NMP")
-        ax.set_xlabel("energy per inference (nJ)")
-        ax.set_ylabel("accuracy (%)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        png = out / "tradeoff.png"
-        atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
-        plt.close(fig)
-        paths.append(png)
-    except Exception:  # a figure is a convenience; the CSV/JSON are the result
-        pass
-    return paths
+    cal = Calibration.load(cfg.calibration)
+    clf = load_classifier(network=cfg.network, weights=cfg.weights, dataset=cfg.dataset,
+                          data_root=cfg.data_root, limit=cfg.limit)
+    rec = evaluate(cal, clf, cfg, parts_dir=parts_dir, progress=progress)
+    rec |= {"ann_accuracy": clf.ann_accuracy, "config": asdict(cfg),
+            "provenance": provenance(command="nmpkit tradeoff", calibration=cfg.calibration,
+                                     calibration_sources=cal.sources, **clf.info)}
+    return TradeoffResult(rec)
 
 
-def fmt_joules(x: float | None) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g} J"
-
-
-__all__ = ["Classifier", "REPORT_FLOORS", "STUDY_RULE_FLOOR", "load_classifier",
-           "run_tradeoff", "sweep_points", "write_outputs"]
+__all__ = ["Classifier", "REPORT_FLOORS", "STUDY_RULE_FLOOR", "TradeoffConfig", "TradeoffResult",
+           "evaluate", "load_classifier", "preset_of", "run", "sweep_points"]

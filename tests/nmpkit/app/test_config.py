@@ -39,3 +39,12 @@ def test_bad_config_names_the_key(tmp_path, text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_an_older_single_tradeoff_timesteps_is_one_budget(tmp_path):
+    p = tmp_path / "old.toml"
+    p.write_text("[tradeoff]\ntimesteps = 150\n")
+    assert load_config(p)["tradeoff"]["timesteps"] == [150]
+    p.write_text("[tradeoff]\ntimesteps = 0\n")
+    with pytest.raises(UsageError, match="tradeoff.timesteps"):
+        load_config(p)

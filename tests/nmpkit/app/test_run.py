@@ -40,7 +40,7 @@ floors = [-0.2]
 [tradeoff]
 v_neg_volts = [0.0, -0.5]
 v_dd_volts = [1.0]
-timesteps = 20
+timesteps = [10, 20]
 eval_limit = 20
 [variation]
 sigmas = [0.1]

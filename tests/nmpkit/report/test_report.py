@@ -50,13 +50,7 @@ def _fake_run(run):
                   "neuron": list(range(100)) * 2, "ann_activation": a,
                   "snn_rate": a + rng.normal(0, 0.05, 200)}).to_csv(
         run / "evaluate/correlation.csv", index=False)
-    (run / "tradeoff").mkdir()
-    tr = pd.DataFrame({"v_neg_volts": [0, -0.5, -1.0], "v_dd_volts": [1, 1, 1],
-                       "floor": [0, -0.5, -1], "accuracy": [0.8, 0.88, 0.9],
-                       "energy_joules": [1e-9, 1.2e-9, 1.5e-9], "pareto": [True, True, True]})
-    tr.to_csv(run / "tradeoff/tradeoff.csv", index=False)
-    (run / "tradeoff/recommendation.json").write_text(json.dumps(
-        {"energy_joules": 1.5e-9, "accuracy": 0.9, "text": "V_NEG=-1.0 V"}))
+    _fake_tradeoff(run / "tradeoff", n=3000)
     (run / "modulate").mkdir()
     pd.DataFrame({"sigma": [0.05, 0.1, 0.2], "accuracy_ideal": [0.9] * 3,
                   "accuracy_before": [0.88, 0.8, 0.6], "accuracy_after": [0.9, 0.89, 0.87]}
@@ -66,6 +60,31 @@ def _fake_run(run):
     pd.DataFrame({"v_neg_volts": [0.0] * 20 + [-0.5] * 20, "layer": 1, "neuron": range(40),
                   "count_spice": c, "count_calibrated": c, "count_ideal": c + 3}).to_csv(
         run / "cosim_check/counts.csv", index=False)
+
+
+def _fake_tradeoff(out, n):
+    """A trade-off result through the study's own writer, on constructed correctness vectors."""
+    from nmpkit.studies.tradeoff_decide import decide, point_rows
+    from nmpkit.studies.tradeoff_io import TradeoffResult
+
+    rng = np.random.default_rng(1)
+    ts = (25, 50, 100)
+    nmp = {t: rng.random(n) < 0.8 + 0.03 * k for k, t in enumerate(ts)}
+    pts = []
+    for f, v, flips in ((0.0, 0.0, 60), (-1.0, -0.5, 2), (-2.0, -1.0, 0)):
+        correct = {}
+        for t in ts:
+            c = nmp[t].copy()
+            c[np.flatnonzero(c)[:flips]] = False
+            correct[t] = c
+        pts.append({"v_dd_volts": 1.0, "v_neg_volts": v, "floor_theta": f, "correct": correct,
+                    "energy": {t: {"joules": (1 - 0.1 * f) * t * 1e-11, "samples": n}
+                               for t in ts}})
+    rows = point_rows(nmp, pts, 0.005)
+    TradeoffResult({"rows": rows, "budgets": decide(rows, tolerance=0.005, default_v_dd=1.0),
+                    "headline_timesteps": 100, "tolerance": 0.005, "confidence": 0.95,
+                    "decision_rule": "non-inferiority", "network": "mnist", "preset": "study",
+                    "notes": ["constructed"], "provenance": {"test": True}}).save(out)
 
 
 def _images(page: str):
@@ -84,7 +103,26 @@ def test_every_figure_is_drawn_and_not_blank(tmp_path):
         assert img[..., :3].std() > 0.02
     assert "http://" not in page and "https://" not in page  # self-contained
     assert (path.parent / "evaluate__floors.csv").is_file()
-    assert "V_NEG=-1.0 V" in page
+    # the answer comes first, with its interval, the rule beside it; the budgets as a table
+    first = page.index("Answer.")
+    assert first < page.index("<h2>Stages")
+    assert "within 0.5 %p of NMP at T = 100" in page and "95% CI" in page[first:first + 900]
+    assert "−2 θ rule" in page and "n = 3,000" in page
+    assert "Per-layer floors" not in page and "Optimizer" not in page
+
+
+def test_unresolved_answer_and_optional_sections(tmp_path):
+    run = tmp_path / "run"
+    _fake_run(run)
+    _fake_tradeoff(run / "tradeoff", n=60)  # 60 images resolve nothing
+    (run / "layers.json").write_text(json.dumps({"text": "layer 1 needs −1 θ, the rest ZMP",
+                                                 "energy_saved_joules": 2e-9}))
+    (run / "optimize").mkdir()
+    (run / "optimize/optimize.json").write_text(json.dumps({"best": {"v_dd_volts": 0.9}}))
+    page = write_report(run).read_text()
+    assert "Unresolved at T = 100" in page and "would need about" in page
+    assert "Per-layer floors" in page and "layer 1 needs −1 θ" in page and "2 nJ" in page
+    assert "Optimizer&#x27;s best design" in page and "0.9 V" in page
 
 
 def test_missing_stage_is_listed_not_drawn_blank(tmp_path):
@@ -123,7 +161,8 @@ def test_everything_interpolated_into_the_page_is_escaped(tmp_path):
     (run / "evaluate" / 'x"><svg onload=alert(2)>.csv').write_text("a\n1\n")
     (run / "evaluate" / "stage.json").write_text(json.dumps(
         {"stage": f"evaluate{evil}", "summary": {"note": evil}}))
-    (run / "tradeoff/recommendation.json").write_text(json.dumps({"text": evil}))
+    (run / "tradeoff/recommendation.json").write_text(json.dumps({"text": evil,
+                                                                  "rule_text": evil}))
     page = write_report(run).read_text()
 
     class Tags(HTMLParser):

@@ -138,3 +138,18 @@ def test_ratio_interval_contains_truth_and_validates():
         stats.ratio_interval(zmp, nmp[:-1])
     with pytest.raises(ValueError, match="finite"):
         stats.mean_interval([1.0, float("nan")])
+
+
+@pytest.mark.parametrize("n,acc", [(40, 0.5), (400, 0.5), (764, 0.9), (765, 0.9), (3000, 0.5)])
+def test_no_flip_decision_uses_the_flip_free_bound(n: int, acc: float):
+    # Newcombe's interval collapses to [0, 0] without discordant pairs; the decision must not:
+    # the drop is at most the rate of A-only images, whose Wilson bound at 0/n is z²/(n+z²),
+    # computed here by hand and checked against scipy's normal quantile.
+    k = round(n * acc)
+    clean = _table(k, 0, 0, n - k)
+    z2 = sst.norm.ppf(0.975) ** 2
+    assert stats.non_inferior(clean, 0.005) is bool(z2 / (n + z2) <= 0.005)
+    need = stats.images_needed(clean, 0.005)
+    assert need == max(n, math.ceil(z2 * 0.995 / 0.005))
+    bigger = _table(round(need * acc), 0, 0, need - round(need * acc))
+    assert stats.non_inferior(bigger, 0.005)

@@ -1,14 +1,26 @@
+"""The trade-off study: one run serves every budget, the decision on constructed data, the files."""
+
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+import cosim
 from calib import fit
 from cosim import convert
-from nmpkit.studies.cosim_check import CheckPoint, summarize
-from nmpkit.studies.tradeoff import Classifier, run_tradeoff, sweep_points, write_outputs
+from nmpkit.errors import ConfigError
+from nmpkit.studies.tradeoff import (
+    Classifier,
+    TradeoffConfig,
+    TradeoffResult,
+    evaluate,
+    sweep_points,
+)
+from nmpkit.studies.tradeoff_decide import decide, point_rows, sentence
+from nmpkit.studies.tradeoff_sim import correct_at, neuron_for, pack, simulate_budgets, unpack
 from tests.calib import synth_tables as syn
 
 torch.set_num_threads(1)
@@ -24,17 +36,24 @@ def clf():
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     centers = torch.randn(4, 12, generator=g)
-    y = torch.randint(0, 4, (800,), generator=g)
-    x = centers[y] + 0.6 * torch.randn(800, 12, generator=g)  # signed inputs: floors matter
+    y = torch.randint(0, 4, (700,), generator=g)
+    x = centers[y] + 0.6 * torch.randn(700, 12, generator=g)  # signed inputs: floors matter
     model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
                           nn.Linear(32, 4))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(200):
+    for _ in range(150):
         opt.zero_grad()
-        nn.functional.cross_entropy(model(x[:600]), y[:600]).backward()
+        nn.functional.cross_entropy(model(x[:500]), y[:500]).backward()
         opt.step()
     net = convert(model.eval(), x[:300], percentile=99.9)
-    return Classifier(net=net, x=x[600:], y=y[600:], ann_accuracy=0.0, info={})
+    return Classifier(net=net, x=x[500:], y=y[500:], ann_accuracy=0.0, info={"network": "tiny"})
+
+
+def _cfg(**kw):
+    base = dict(calibration="c.json", weights="w.pt", data_root="d", timesteps=(10, 25, 40),
+                v_neg_volts=(0.0, -0.25, -1.0), v_dd_volts=(0.8, 1.0), energy_samples=60,
+                batch=64)
+    return TradeoffConfig(**(base | kw))
 
 
 def test_sweep_points_cover_the_report_floors(cal):
@@ -44,57 +63,103 @@ def test_sweep_points_cover_the_report_floors(cal):
         assert any(abs(cal.floor_theta(v) - f) < 1e-6 for v in pts)
 
 
-def test_tradeoff_pareto_choice_and_resume(cal, clf, tmp_path):
+def test_one_run_serves_every_budget(cal, clf):
+    """Accuracy and spike counts at each T from the run to T_max equal a separate run to T."""
+    nrn = neuron_for(cal, [ly.shape for ly in clf.net.layers], v_dd_volts=1.0, v_neg_volts=0.0)
+    ok, counts = simulate_budgets(clf.net, clf.x, clf.y, nrn, steps=[40, 10, 25], batch=64,
+                                  energy_samples=0)
+    for k, t in enumerate((10, 25, 40)):
+        sep = cosim.simulate(clf.net, clf.x, timesteps=t, neuron=nrn)
+        assert ok[k].mean() == pytest.approx(float(sep.accuracy_per_step(clf.y)[-1]), abs=0)
+        assert np.array_equal(ok[k], correct_at(sep.output_spikes, clf.y, [t])[0])
+        for a, b in zip(counts[t].spike_counts, sep.spike_counts, strict=True):
+            assert torch.equal(a.to(torch.int64), b.to(torch.int64))
+    assert np.array_equal(unpack(pack(ok[1])), ok[1])
+    assert counts[10].rechecked == (0, 200) and counts[25].rechecked == (0, 200)
+
+
+def _vec(n, k, seed):
+    """n outcomes, k of them wrong, at seeded positions."""
+    v = np.ones(n, dtype=bool)
+    v[np.random.default_rng(seed).choice(n, k, replace=False)] = False
+    return v
+
+
+def test_decision_on_constructed_data():
+    n = 4000
+    nmp = _vec(n, 400, 0)  # 90%
+    same = nmp.copy()
+    same[np.flatnonzero(nmp)[:5]] = False  # 5 flips worse: drop 0.125 %p, CI well below 0.5
+    worse = nmp.copy()
+    worse[np.flatnonzero(nmp)[:400]] = False  # drop 10 %p
+    pts = [{"v_dd_volts": 1.0, "v_neg_volts": -0.5, "floor_theta": -1.0, "correct": {50: same},
+            "energy": {50: {"joules": 2e-9, "samples": n}}},
+           {"v_dd_volts": 1.0, "v_neg_volts": 0.0, "floor_theta": 0.0, "correct": {50: worse},
+            "energy": {50: {"joules": 1e-9, "samples": n}}}]
+    rows = point_rows({50: nmp}, pts, 0.005)
+    by = {r["floor_theta"]: r for r in rows}
+    assert by[-1.0]["non_inferior"] and not by[0.0]["non_inferior"]
+    assert (by[-1.0]["flips_worse"], by[-1.0]["flips_better"]) == (5, 0)
+    assert by[0.0]["p_vs_nmp"] < 1e-10 and by[0.0]["images_needed"] is None
+    d = decide(rows, tolerance=0.005, default_v_dd=1.0)[0]
+    # the cheaper point is clearly worse: the dearer non-inferior one is chosen
+    assert d["resolved"] and d["chosen"]["floor_theta"] == -1.0
+    assert d["zmp"]["floor_theta"] == 0.0 and d["energy_vs_zmp"] == pytest.approx(1.0)
+    assert "within 0.5 %p" in sentence(d, 0.005)
+    # unresolved: no flip at all on 100 images cannot show a drop below 0.5 %p
+    small = point_rows({50: nmp[:100]}, [{**pts[0], "correct": {50: nmp[:100].copy()}}], 0.005)
+    u = decide(small, tolerance=0.005, default_v_dd=1.0)[0]
+    assert not u["resolved"] and u["chosen"] is None
+    assert u["images_needed"] is not None and u["images_needed"] > 100
+    assert "Unresolved" in sentence(u, 0.005) and f"{u['images_needed']:,}" in sentence(u, 0.005)
+    # 40 identical outcomes at 50%: Newcombe's interval collapses to [0, 0]; not shown by it
+    half = np.arange(40) % 2 == 0
+    deg = point_rows({50: half}, [{**pts[0], "correct": {50: half.copy()}}], 0.005)
+    assert deg[-1]["drop_ci_high"] == pytest.approx(0.0, abs=1e-12)
+    assert not deg[-1]["non_inferior"] and deg[-1]["images_needed"] > 40
+
+
+def test_config_names_bad_fields():
+    with pytest.raises(ConfigError, match="timesteps"):
+        _cfg(timesteps=(0, 10))
+    with pytest.raises(ConfigError, match="tolerance.*1.5"):
+        _cfg(tolerance=1.5)
+    with pytest.raises(ConfigError, match="v_neg_volts"):
+        _cfg(v_neg_volts=(0.3,))
+    assert _cfg(timesteps=(40, 10, 10)).timesteps == (10, 40)
+
+
+def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
     parts = tmp_path / "parts"
-    res = run_tradeoff(cal, clf, v_neg_volts=[0.0, -0.25, -1.0], v_dd_volts=[0.8, 1.0, 1.5, 1.8],
-                       timesteps=40, parts_dir=parts)
-    pts = res["points"]
-    priced = [p for p in pts if p["energy_joules"] is not None]
-    # beyond the measured crowbar edge no law is assumed: those points are unpriced
-    assert all(p["energy_joules"] is None for p in pts if p["v_dd_volts"] == 1.8)
-    assert all(p["regime"] == "crowbar" for p in pts if p["v_dd_volts"] == 1.5)
-    # Pareto: no priced point dominates a Pareto point
-    for p in (q for q in priced if q["pareto"]):
-        assert not any(q["energy_joules"] < p["energy_joules"] and q["accuracy"] > p["accuracy"]
-                       for q in priced)
-    c = res["chosen"]
-    if c is not None:
-        assert c["accuracy"] >= res["nmp"]["accuracy"] - 0.001 - 1e-12
-        assert all(q["energy_joules"] >= c["energy_joules"] for q in priced
-                   if q["accuracy"] >= res["nmp"]["accuracy"] - 0.001 - 1e-12)
-    assert res["rule"]["floor_theta"] == pytest.approx(-2.0, abs=1e-6)
-    assert [r["target_floor_theta"] for r in res["by_floor"]] == [0.0, -0.5, -1.0, -2.0]
-    # energy per inference grows with V_DD at a fixed V_NEG (quadratic regime)
-    e = {p["v_dd_volts"]: p["energy_joules"] for p in pts if p["v_neg_volts"] == 0.0}
-    assert e[0.8] < e[1.0] < e[1.5]
-    # resume: stored parts are reused, not recomputed (a poisoned part shows through)
-    f = next(parts.glob("vneg_nmp_vdd_*.json"))  # keyed by the V_DD set and the calibration's V_DD
-    rec = json.loads(f.read_text())
-    rec["accuracy"] = 0.123
-    f.write_text(json.dumps(rec))
-    again = run_tradeoff(cal, clf, v_neg_volts=[0.0, -0.25, -1.0],
-                         v_dd_volts=[0.8, 1.0, 1.5, 1.8], timesteps=40, parts_dir=parts)
-    assert again["nmp"]["accuracy"] == 0.123
-    # ... but never for another V_DD set (the cache key includes v_dd_volts)
-    other = run_tradeoff(cal, clf, v_neg_volts=[0.0], v_dd_volts=[1.0], timesteps=40,
-                         parts_dir=parts)
-    assert other["nmp"]["accuracy"] != 0.123
-    paths = write_outputs(tmp_path / "out", res, {"provenance": {"test": True}})
-    assert (tmp_path / "out" / "tradeoff.csv").is_file()
-    assert json.loads((tmp_path / "out" / "tradeoff.json").read_text())["provenance"]
-    assert len(paths) >= 2
-
-
-def test_summarize_counts():
-    c = [np.array([10, 20]), np.array([5])]
-    pts = [CheckPoint(v_neg_volts=0.0, sample=0, circuit=c,
-                      cosim={"calibrated": [np.array([10, 21]), np.array([5])],
-                             "ideal_nominal": [np.array([12, 24]), np.array([7])],
-                             "ideal_unit": [np.array([10, 20]), np.array([5])]},
-                      ngspice_seconds=1.0, gate_seconds=1e-7)]
-    rows = {r["model"]: r for r in summarize(pts)}
-    assert rows["calibrated"]["mae"] == pytest.approx(1 / 3)
-    assert rows["calibrated"]["rel_mae"] == pytest.approx((1 / 3) / (35 / 3))
-    assert rows["ideal_nominal"]["mae"] == pytest.approx(8 / 3)
-    assert rows["ideal_unit"]["rel_mae"] == 0.0
-    assert rows["calibrated"]["rel_mae_layer0"] == pytest.approx(0.5 / 15)
+    cfg = _cfg()
+    rec = evaluate(cal, clf, cfg, parts_dir=parts)
+    res = TradeoffResult(rec | {"provenance": {"test": True}})
+    res.save(tmp_path / "out")
+    df = pd.read_csv(tmp_path / "out" / "tradeoff.csv")
+    for c in ("network", "preset", "v_dd_volts", "v_neg_volts", "floor_theta", "timesteps",
+              "samples", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "p_vs_nmp",
+              "energy_joules", "flips_better", "flips_worse"):
+        assert c in df, c
+    n_pts = len(sweep_points(cal, cfg.v_neg_volts)) * len(cfg.v_dd_volts)
+    assert len(df) == (n_pts + 1) * len(cfg.timesteps)  # NMP's rows too
+    assert (df["samples"] == 200).all() and (df["accuracy_ci_low"] <= df["accuracy"]).all()
+    # energy grows with T at a fixed point (more steps, more spikes and static power)
+    g = df[(df["condition"] == "floor") & (df["v_neg_volts"] == 0.0) & (df["v_dd_volts"] == 1.0)]
+    assert g.sort_values("timesteps")["energy_joules"].is_monotonic_increasing
+    assert rec["budget_recheck"]["images_differing"] == 0
+    assert rec["budget_recheck"]["images_checked"] > 0
+    r = json.loads((tmp_path / "out" / "recommendation.json").read_text())
+    assert r["tolerance"] == 0.005 and r["confidence"] == 0.95 and r["decision_rule"]
+    assert r["provenance"] and r["timesteps"] == 40 and len(r["per_budget"]) == 3
+    assert r["text"] and r["rule_text"].startswith("The study's −2 θ rule")
+    assert TradeoffResult.load(tmp_path / "out").record["rows"] == json.loads(
+        json.dumps(res.record["rows"]))
+    # resume: stored parts are reused (a poisoned one shows through), never for other budgets
+    f = sorted(parts.glob("neuron_*.json"))[0]
+    part = json.loads(f.read_text())
+    part["correct"] = {t: "0" * 200 for t in part["correct"]}
+    f.write_text(json.dumps(part))
+    again = evaluate(cal, clf, cfg, parts_dir=parts)
+    assert any(r["accuracy"] == 0.0 for r in again["rows"])
+    other = evaluate(cal, clf, _cfg(timesteps=(10, 40)), parts_dir=parts)
+    assert not any(r["accuracy"] == 0.0 for r in other["rows"])

@@ -1,0 +1,173 @@
+"""The trade-off's simulations: one run to the largest latency budget serves every budget.
+
+Accuracy at every budget ``T`` comes from the long run itself: the output layer's spike train is
+recorded per step (``SimulationResult.output_spikes``), so the prediction after ``T`` steps is the
+arg-max of the output counts up to ``T`` (ties to the lowest index, as
+``SimulationResult.accuracy_per_step``), per image. With constant-current inputs the first ``T``
+steps of a run to ``T_max`` are the run to ``T`` (a test checks the equality).
+
+Energy at ``T`` needs every layer's spikes up to ``T``, and ``SimulationResult`` keeps only their
+totals over the run. So energy is priced on the first ``energy_samples`` images: at ``T_max`` from
+the long run's own per-image counts, at each shorter budget from a run of those images to ``T``
+(a small extra cost: ``energy_samples × Σ T_k`` image-steps). Those short runs also re-check the
+accuracy taken from the long run: ``Counts.rechecked`` = (images that disagree, images checked),
+recorded, not raised (a different time blocking may round a synaptic sum differently).
+
+`neuron_supply` / `neuron_for` are the one place that says which neuron an operating point
+(V_DD, V_NEG) runs with; points with the same neuron share one simulation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from calib.calibration import Calibration
+from calib.errors import CalibrationError
+
+NEURON_NOTE = ("the neuron (floor, transfer curve) is the calibration's, measured at its own "
+               "V_DD; other V_DD values change the energy only")
+
+
+def neuron_supply(cal: Calibration, v_dd_volts: float) -> float:
+    """The V_DD whose calibrated neuron an operating point at ``v_dd_volts`` runs with.
+
+    Today: the calibration's single V_DD for every point (`NEURON_NOTE`). With per-V_DD
+    calibrations this returns the calibrated supply nearest ``v_dd_volts``.
+    """
+    return float(cal.v_dd_volts)
+
+
+def neuron_for(cal: Calibration, shapes: Sequence[Sequence[int]], *, v_dd_volts: float,
+               v_neg_volts: float | None) -> list[Any]:
+    """One calibrated neuron per spiking layer for the point (V_DD, V_NEG); ``v_neg_volts``
+    None = NMP (no floor, the calibrated transfer curve)."""
+    from cosim.calibrated import calibrated_neurons
+
+    del v_dd_volts  # see neuron_supply: one calibrated V_DD today
+    return calibrated_neurons(cal, shapes, v_neg_volts=v_neg_volts)
+
+
+def neuron_fingerprint(neurons: Sequence[Any]) -> str:
+    """A hash of the neurons' parameters: equal fingerprints simulate identically."""
+    h = hashlib.sha256()
+    for n in neurons:
+        for name in ("threshold", "gain", "lower_bound", "reset", "refractory_steps"):
+            h.update(repr(_plain(getattr(n, name))).encode())
+        for t in (n.transfer or ()):
+            h.update(t.detach().double().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        return hashlib.sha256(v.detach().double().contiguous().numpy().tobytes()).hexdigest()
+    return v
+
+
+def correct_at(output_spikes: torch.Tensor, labels: torch.Tensor,
+               steps: Sequence[int]) -> np.ndarray:
+    """(len(steps), B) bool: image b classified right after ``steps[k]`` steps.
+
+    ``output_spikes`` (T, B, C) as ``SimulationResult.output_spikes``.
+    """
+    spk = output_spikes.reshape(output_spikes.shape[0], output_spikes.shape[1], -1)
+    cum = spk.to(torch.int32).cumsum(0)
+    idx = torch.as_tensor([s - 1 for s in steps], dtype=torch.long)
+    pred = cum[idx].argmax(-1)  # first index among equal maxima
+    return (pred == torch.as_tensor(labels).reshape(1, -1).long()).numpy()
+
+
+@dataclass(slots=True)
+class Counts:
+    """What ``cosim.energy`` reads of a ``SimulationResult``, for a subset of its images."""
+
+    spike_counts: list
+    synaptic_events: list
+    input_synaptic_events: torch.Tensor
+    timesteps: int
+    layer_names: tuple
+    layer_sizes: tuple
+    rechecked: tuple[int, int] = (0, 0)
+
+    @classmethod
+    def of(cls, results: Sequence[Any], m: int | None = None) -> Counts:
+        """The first ``m`` images (all: None) of consecutive batch results."""
+        def cat(get):
+            return torch.cat([get(r) for r in results])[:m]
+
+        r0 = results[0]
+        layers = range(len(r0.spike_counts))
+        return cls(spike_counts=[cat(lambda r, i=i: r.spike_counts[i].to(torch.int32))
+                                 for i in layers],
+                   synaptic_events=[cat(lambda r, i=i: r.synaptic_events[i]) for i in layers],
+                   input_synaptic_events=cat(lambda r: r.input_synaptic_events),
+                   timesteps=r0.timesteps, layer_names=r0.layer_names,
+                   layer_sizes=r0.layer_sizes)
+
+
+def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *,
+                     steps: Sequence[int], batch: int,
+                     energy_samples: int) -> tuple[np.ndarray, dict[int, Counts]]:
+    """Per-image correctness at every budget (one run to ``max(steps)``) and the counts to price
+    energy at each budget on the first ``energy_samples`` images (0 = all)."""
+    import cosim
+    from nmpkit.studies.batched import batch_slices
+
+    steps = sorted({int(s) for s in steps})
+    t_max, n = steps[-1], int(x.shape[0])
+    m = n if energy_samples <= 0 else min(n, energy_samples)
+    correct, kept = [], []
+    for sl in batch_slices(n, batch):
+        res = cosim.simulate(net, x[sl], timesteps=t_max, neuron=neurons)
+        correct.append(correct_at(res.output_spikes, y[sl], steps))
+        if sl.start < m:
+            kept.append(res)
+    ok = np.concatenate(correct, axis=1)
+    counts = {t_max: Counts.of(kept, m)}
+    for t in steps[:-1]:
+        short = [cosim.simulate(net, x[sl], timesteps=t, neuron=neurons)
+                 for sl in batch_slices(m, batch)]
+        counts[t] = Counts.of(short)
+        again = np.concatenate([correct_at(r.output_spikes, y[sl], [t])[0]
+                                for r, sl in zip(short, batch_slices(m, batch), strict=True)])
+        k = steps.index(t)
+        counts[t].rechecked = (int((again != ok[k, :m]).sum()), m)
+    return ok, counts
+
+
+def price(counts: Counts, cal: Calibration, *, v_dd_volts: float, v_neg_volts: float,
+          net: Any, inputs: torch.Tensor) -> dict[str, Any]:
+    """Energy per inference of ``counts`` at (V_DD, V_NEG), with its terms; unavailable where the
+    calibration cannot answer without an assumed law."""
+    from cosim.energy import energy
+
+    m = int(counts.spike_counts[0].shape[0])
+    try:
+        rep = energy(counts, cal, v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, net=net,
+                     inputs=inputs[:m])
+    except CalibrationError as exc:
+        return {"joules": None, "regime": "unavailable", "notes": [str(exc)], "samples": m}
+    return {"joules": rep.total_joules, "regime": rep.regime, "notes": list(rep.notes),
+            "samples": m, "spike_joules": sum(ly.e_spike_joules for ly in rep.layers),
+            "synapse_joules": sum(ly.e_syn_joules for ly in rep.layers) + rep.e_input_joules,
+            "static_joules": sum(ly.e_static_joules for ly in rep.layers),
+            "spikes": sum(ly.spikes for ly in rep.layers)}
+
+
+def pack(correct: np.ndarray) -> str:
+    """A bool vector as a '0'/'1' string (for the resumable parts)."""
+    return np.where(np.asarray(correct, dtype=bool), b"1", b"0").tobytes().decode()
+
+
+def unpack(bits: str) -> np.ndarray:
+    return np.frombuffer(bits.encode(), dtype=np.uint8) == ord("1")
+
+
+__all__ = ["Counts", "NEURON_NOTE", "correct_at", "neuron_fingerprint",
+           "neuron_for", "neuron_supply", "pack", "price", "simulate_budgets", "unpack"]
