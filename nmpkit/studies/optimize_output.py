@@ -3,7 +3,8 @@ the −2 θ rule beside it; ``optimize.json`` and ``optimize.csv``, both written
 
 ``optimize.json`` (schema ``nmpkit.optimize/1``)::
 
-    {"schema", "study_name", "config", "classifier", "timesteps", "samples",
+    {"schema", "text" (the answer in lines), "study_name", "config", "classifier", "timesteps",
+     "samples",
      "nmp": {accuracy (Wilson), design, calibration_digest, spice},
      "rule": {design, v_dd_volts, v_neg_volts, floor_theta, accuracy, energy_joules, soa_ok, ...},
      "best": the least-energy feasible trial (or null) + "vs_rule": {energy_saving_fraction,
@@ -121,11 +122,15 @@ def summarize(study: Any, base: Any, cfg: Any, spice: dict[str, int],
         racc = rule["accuracy"]["estimate"]
         ok = [r for r in feasible if r["accuracy"]["estimate"] >= racc - 1e-12]
         at_rule = min(ok, key=lambda r: r["energy_joules"]) if ok else None
-    best_out = None if best is None else {**best, "vs_rule": _vs_rule(best, rule, base.rule_eval)}
-    at_out = None if at_rule is None else {**at_rule, "vs_rule": _vs_rule(at_rule, rule,
-                                                                          base.rule_eval)}
+    def slim(r):  # the per-image bits stay in "trials"
+        return {k: v for k, v in r.items() if k != "correct_bits"}
+
+    best_out = None if best is None else {**slim(best),
+                                          "vs_rule": _vs_rule(best, rule, base.rule_eval)}
+    at_out = None if at_rule is None else {**slim(at_rule), "vs_rule": _vs_rule(
+        at_rule, rule, base.rule_eval)}
     n_char = len({r["design_key"] for r in records if r.get("design_key")})
-    return {"schema": SCHEMA, "study_name": study.study_name, "config": cfg.identity(),
+    res = {"schema": SCHEMA, "study_name": study.study_name, "config": cfg.identity(),
             "n_trials": len(records), "classifier": clf_info, "timesteps": cfg.timesteps,
             "samples": int(base.nmp.correct.size),
             "nmp": base.reference, "rule": rule, "best": best_out,
@@ -133,6 +138,37 @@ def summarize(study: Any, base: Any, cfg: Any, spice: dict[str, int],
             "spice": {**spice, "characterizations_in_study": n_char},
             "provenance": provenance(command="nmpkit optimize", sampler="optuna TPESampler",
                                      storage="optuna.db (sqlite)")}
+    res["text"] = summary_text(res)
+    return res
+
+
+def summary_text(res: dict[str, Any]) -> str:
+    """The answer in a few lines: best design, the −2 θ rule, the saving, SPICE work."""
+    lines = [f"{res['n_trials']} trial(s), {len(res['pareto_front'])} on the feasible front; "
+             f"{res['samples']} images, T = {res['timesteps']}"]
+    b, rule = res["best"], res["rule"]
+    if b:
+        a = b["accuracy"]
+        lines.append(f"best feasible: {b['preset']} V_DD {b['design']['v_dd_volts']:.3f} V, "
+                     f"V_NEG {b['design']['v_neg_volts']:.3f} V (floor {b['floor_theta']:.2f} θ): "
+                     f"{100 * a['estimate']:.2f}% (95% CI {100 * a['ci_low']:.2f}–"
+                     f"{100 * a['ci_high']:.2f}%, n = {a['n']}), "
+                     f"{b['energy_joules']:.4g} J per inference")
+        vs = b.get("vs_rule")
+        if vs:
+            lines.append(f"vs the −2 θ rule: {100 * vs['energy_saving_fraction']:.1f}% less "
+                         f"energy, accuracy {100 * vs['accuracy_difference']:+.2f} %p")
+    else:
+        lines.append("no trial met the accuracy target")
+    if "unavailable" not in rule:
+        lines.append(f"−2 θ rule: V_NEG {rule['v_neg_volts']:g} V at V_DD {rule['v_dd_volts']:g} "
+                     f"V, {100 * rule['accuracy']['estimate']:.2f}%, "
+                     f"{rule['energy_joules']:.4g} J "
+                     f"(SOA {'ok' if rule['soa_ok'] else 'exceeded'})")
+    else:
+        lines.append(f"−2 θ rule: {rule['unavailable']}")
+    lines.append(f"SPICE: {res['spice']}")
+    return "\n".join(lines)
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:
@@ -165,5 +201,6 @@ def write_outputs(out: Path, res: dict[str, Any]) -> list[Path]:
             atomic_write_csv(out / "optimize.csv", df)]
 
 
-__all__ = ["CSV_COLUMNS", "SCHEMA", "pack", "pareto", "summarize", "trial_record", "unpack",
+__all__ = ["CSV_COLUMNS", "SCHEMA", "pack", "pareto", "summarize", "summary_text", "trial_record",
+           "unpack",
            "write_outputs"]

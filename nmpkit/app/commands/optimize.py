@@ -77,31 +77,6 @@ def run(args: argparse.Namespace) -> int:
         keep = ("study_name", "samples", "timesteps", "nmp", "rule", "best", "spice")
         print(json.dumps({k: res[k] for k in keep}, default=str))
     elif not args.quiet:
-        print(summary_text(res))
+        print(res["text"])
     return 0
 
-
-def summary_text(res: dict) -> str:
-    """The closing lines: best design, the rule, the saving, SPICE work."""
-    lines = [f"{res['n_trials']} trial(s), {len(res['pareto_front'])} on the feasible front; "
-             f"{res['samples']} images, T = {res['timesteps']}"]
-    b, rule = res["best"], res["rule"]
-    if b:
-        a = b["accuracy"]
-        lines.append(f"best feasible: {b['preset']} V_DD {b['design']['v_dd_volts']:.3f} V, "
-                     f"V_NEG {b['design']['v_neg_volts']:.3f} V (floor {b['floor_theta']:.2f} θ): "
-                     f"{100 * a['estimate']:.2f}% (95% CI {100 * a['ci_low']:.2f}–"
-                     f"{100 * a['ci_high']:.2f}%), {b['energy_joules']:.4g} J per inference")
-        vs = b.get("vs_rule")
-        if vs:
-            lines.append(f"vs the −2 θ rule: {100 * vs['energy_saving_fraction']:.1f}% less "
-                         f"energy, accuracy {100 * vs['accuracy_difference']:+.2f} %p")
-    else:
-        lines.append("no trial met the accuracy target")
-    if "unavailable" not in rule:
-        lines.append(f"−2 θ rule: V_NEG {rule['v_neg_volts']:g} V at V_DD {rule['v_dd_volts']:g} "
-                     f"V, {100 * rule['accuracy']['estimate']:.2f}%, "
-                     f"{rule['energy_joules']:.4g} J "
-                     f"(SOA {'ok' if rule['soa_ok'] else 'exceeded'})")
-    lines.append(f"SPICE: {res['spice']}")
-    return "\n".join(lines)

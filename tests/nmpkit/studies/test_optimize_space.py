@@ -110,6 +110,20 @@ def test_constraint_tolerance_and_target():
     assert constraint_value(tgt, ref, same)[0] <= 0  # 99%, Wilson low ~98.2%
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(50, 1500), a_only=st.integers(0, 12), b_only=st.integers(0, 12),
+       tol=st.sampled_from([0.0, 0.005, 0.01, 0.05]))
+def test_constraint_agrees_with_non_inferior(n, a_only, b_only, tol):
+    from nmpkit.studies.stats import compare, non_inferior
+
+    ref = np.ones(n, bool)
+    new = ref.copy()
+    new[:a_only] = False
+    ref[a_only:a_only + b_only] = False
+    val, _ = constraint_value(OptimizeConfig(tolerance=tol), ref, new)
+    assert (val <= 0) == non_inferior(compare(ref, new), tol)
+
+
 def test_pareto_and_bits():
     recs = [{"number": i, "state": "COMPLETE", "feasible": f, "energy_joules": e,
              "accuracy": {"estimate": a}} for i, (e, a, f) in enumerate(
