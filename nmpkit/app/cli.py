@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nmpkit.app.commands.export_nir",
     "nmpkit.app.commands.tradeoff",
     "nmpkit.app.commands.layers",
+    "nmpkit.app.commands.optimize",
     "nmpkit.app.commands.modulate",
     "nmpkit.app.commands.cosim_check",
     "nmpkit.app.commands.report",

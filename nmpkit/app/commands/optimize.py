@@ -1,0 +1,82 @@
+"""`nmpkit optimize`: search circuit parameters (SPICE in the loop, Optuna) for the Pareto front of
+energy per inference vs accuracy at a latency budget T, under an accuracy target and the safe
+operating area; compare it with the study's −2 θ rule.
+
+Writes ``OUT/optimize.json`` (schema in `nmpkit.studies.optimize_output`), ``OUT/optimize.csv``
+(one row per trial), keeps the study in ``OUT/optuna.db`` and the ngspice point cache and the
+per-design calibrations under ``OUT/cache`` and ``OUT/designs``: rerunning continues the study.
+
+Example::
+
+    nmpkit optimize --weights nmpkit/weights/mnist.pt --data-root mnist.npz --n-trials 12 \\
+        --timesteps 100 --limit 1000 --out optimize
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "optimize"
+HELP = "co-design search over the circuit (ngspice in the loop, Optuna): energy vs accuracy"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from nmpkit.studies.optimize_space import DEFAULT_MAX_GATE_VOLTS, DEFAULT_SPACE
+
+    p.add_argument("--network", default="mnist", help="zoo network (default: mnist)")
+    p.add_argument("--weights", required=True, help="trained state_dict (nmpkit train)")
+    p.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
+    p.add_argument("--data-root", required=True, help="dataset folder or .npz")
+    p.add_argument("--limit", type=int, default=1000,
+                   help="test images, the first LIMIT (0 = all; default 1000)")
+    p.add_argument("--timesteps", type=int, default=100, help="latency budget T (default 100)")
+    p.add_argument("--n-trials", type=int, default=12,
+                   help="trials in the study in total; a rerun adds only the missing ones")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    p.add_argument("--space", nargs="+", default=list(DEFAULT_SPACE), metavar="NAME=SPEC",
+                   help="searched parameters, e.g. v_dd_volts=0.8:1.2 c_mem_farads=x0.5:x2:log "
+                   "preset=default,raised_rest (default: %(default)s)")
+    p.add_argument("--tolerance", type=float, default=0.005,
+                   help="accuracy drop vs NMP allowed at 95%% confidence (default 0.005 = 0.5 %%p)")
+    p.add_argument("--target-accuracy", type=float, default=None,
+                   help="absolute target instead: the 95%% Wilson lower bound must reach it")
+    p.add_argument("--max-gate-volts", type=float, default=DEFAULT_MAX_GATE_VOLTS,
+                   help="safe operating area: V_DD − V_NEG <= this (default %(default)s V)")
+    p.add_argument("--rule-v-dd", type=float, default=1.0,
+                   help="V_DD of the −2 θ rule baseline (default preset; default 1.0 V)")
+    p.add_argument("--startup-trials", type=int, default=5,
+                   help="random trials before TPE models the front (default 5)")
+    p.add_argument("--workers", type=int, default=None, help="ngspice processes (default: all)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address for the sweeps")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--out", default="optimize", help="output folder (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from nmpkit.app.errors import UsageError
+    from nmpkit.studies.optimize import OptimizeConfig, run_optimize
+    from nmpkit.studies.tradeoff import load_classifier
+
+    if args.threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    cfg = OptimizeConfig(n_trials=args.n_trials, timesteps=args.timesteps, seed=args.seed,
+                         space=tuple(args.space), tolerance=args.tolerance,
+                         target_accuracy=args.target_accuracy, max_gate_volts=args.max_gate_volts,
+                         rule_v_dd_volts=args.rule_v_dd, startup_trials=args.startup_trials,
+                         workers=args.workers, scheduler=args.scheduler)
+    torch.set_num_threads(args.threads)
+    clf = load_classifier(network=args.network, weights=args.weights, dataset=args.dataset,
+                          data_root=args.data_root, limit=args.limit)
+    quiet = bool(args.quiet) or bool(args.json)
+    res = run_optimize(cfg, clf, args.out, progress=None if quiet else print)
+    if args.json:
+        keep = ("study_name", "samples", "timesteps", "nmp", "rule", "best", "spice")
+        print(json.dumps({k: res[k] for k in keep}, default=str))
+    elif not args.quiet:
+        print(res["text"])
+    return 0
+
