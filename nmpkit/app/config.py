@@ -180,9 +180,10 @@ def validate(cfg: dict[str, Any]) -> None:
                  f"<= {_MAX_TIMESTEPS}")
     names = [n["name"] for n in cfg["networks"]]
     for i, n in enumerate(cfg["networks"]):
-        if n["epochs"] < 1 or n["eval_limit"] < 0:
-            raise UsageError(f"networks[{i}] ({n['name']!r}): epochs must be >= 1 and "
-                             f"eval_limit >= 0, got {n['epochs']!r}, {n['eval_limit']!r}")
+        where = "network" if len(cfg["networks"]) == 1 else f"networks[{i}]"
+        need(n["epochs"] >= 1, f"{where}.epochs", n["epochs"], ">= 1")
+        need(n["eval_limit"] >= 0, f"{where}.eval_limit", n["eval_limit"],
+             ">= 0 (0 = the whole test set)")
         if names.count(n["name"]) > 1:
             raise UsageError(f"networks: each name once (their stages are named after them), "
                              f"{n['name']!r} appears {names.count(n['name'])} times")

@@ -60,7 +60,7 @@ def test_networks_array_replaces_the_default_list(tmp_path):
 @pytest.mark.parametrize("text, match", [
     ('[network]\nname = "mnist"\n[[networks]]\nname = "mnist"\n', "not both"),
     ('[[networks]]\nname = "mnist"\n[[networks]]\nname = "mnist"\n', "'mnist' appears 2 times"),
-    ('[[networks]]\nname = "mnist"\nepochs = 0\n', r"networks\[0\] \('mnist'\): epochs"),
+    ('[[networks]]\nname = "mnist"\nepochs = 0\n', r"network\.epochs must be >= 1, got 0"),
     ('[[networks]]\nname = "mnist"\nwidth = 3\n', r"unknown key 'networks\[0\].width'"),
     ('[[networks]]\nname = "mnist"\ntradeoff = "yes"\n', r"'networks\[0\].tradeoff' must be bool"),
     ('networks = []\n', "non-empty array of tables"),
