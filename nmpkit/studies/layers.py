@@ -6,11 +6,11 @@ ZMP when its floor is 0 θ). An allocation is one table index per group; ``Evalu
 it with the calibrated neurons (one per spiking layer, ``cosim.calibrated_neuron`` at that
 layer's V_NEG, no mismatch) on the fast engine and caches it by the allocation tuple.
 
-Energy per inference of an allocation: ``cosim.energy``'s terms per layer, with each layer's
-negative-supply terms at its own group's V_NEG: spikes × (E_spike,VDD + E_spike,VNEG(V_g)) +
-weighted synaptic events × E_syn + neurons × P_static(V_g) × T × dt, plus the input's events. A
-group's negative-supply energy is Σ over its layers of spikes × E_spike,VNEG + static energy.
-No pump efficiency is in the calibration, so none is applied (η = 1).
+Energy per inference of an allocation: the circuit's energy model (``calib.energy_terms``, the
+terms of ``cosim.energy(..., eta=...)``) with each layer at its own group's V_NEG, each group with
+its own charge pump (efficiency ``eta``, default 0.5) and its own bias arrays
+(``nmpkit.studies.layers_energy``). ``eta=None`` (or a calibration without the per-V_DD energy
+fit) falls back to the per-event pricing with η = 1; ``Evaluator.energy_note`` says which.
 
 The decision rule (``nmpkit.studies.stats``): an allocation is feasible when its accuracy drop
 against NMP (no floor) on the same images is, at 95% confidence (Newcombe's paired interval,
@@ -40,8 +40,17 @@ import numpy as np
 import torch
 
 from calib.calibration import Calibration
+from calib.energy_terms import ETA_DEFAULT
 from nmpkit.errors import ConfigError
 from nmpkit.studies import stats
+
+
+def check_eta(eta: Any) -> float:
+    """``eta`` (the charge-pump efficiency) in (0, 1], else ConfigError naming it."""
+    if isinstance(eta, bool) or not isinstance(eta, int | float) or not 0 < eta <= 1:
+        raise ConfigError(f"eta (the negative supplies' charge-pump efficiency) must be in "
+                          f"(0, 1], got {eta!r}")
+    return float(eta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +172,8 @@ class Evaluator:
     def __init__(self, cal: Calibration, net: Any, x: torch.Tensor, y: torch.Tensor, *,
                  groups: LayerGroups, levels: Sequence[Level], timesteps: int,
                  v_dd_volts: float | None = None, batch: int = 250,
-                 parts_dir: Path | None = None, parts_key: str = "") -> None:
+                 parts_dir: Path | None = None, parts_key: str = "",
+                 eta: float | None = ETA_DEFAULT, array_size: int | None = None) -> None:
         if len(groups.layer_names) != len(net.layers):
             raise ConfigError(f"layer groups name {len(groups.layer_names)} layers, the network "
                               f"has {len(net.layers)}")
@@ -176,6 +186,13 @@ class Evaluator:
         self.cache_hits = 0
         self.restored = 0
         self.parts_dir, self.parts_key = parts_dir, parts_key
+        if eta is not None:
+            check_eta(eta)
+        if array_size is not None and (isinstance(array_size, bool)
+                                       or not isinstance(array_size, int) or array_size < 1):
+            raise ConfigError(f"array_size must be an integer >= 1 or None, got {array_size!r}")
+        self.eta, self.array_size = eta, array_size
+        self.energy_note = ""
         self._neurons: dict[tuple[int, float | None], Any] = {}
 
     def _neuron(self, layer: int, v: float | None) -> Any:
@@ -205,6 +222,7 @@ class Evaluator:
         part = self._part(alloc)
         if part is not None and part.is_file():
             ev = _from_json(alloc, json.loads(part.read_text()))
+            self.energy_note = ev.extra.get("energy_note", self.energy_note)
             self.restored += 1
         else:
             ev = self._simulate(alloc)
@@ -225,7 +243,9 @@ class Evaluator:
         from calib.io import content_hash
 
         key = content_hash({"key": self.parts_key, "v_neg": self.v_neg_by_layer(alloc),
-                            "v_dd": self.v_dd_volts, "n": int(self.x.shape[0])})[:20]
+                            "v_dd": self.v_dd_volts, "n": int(self.x.shape[0]), "eta": self.eta,
+                            "array_size": self.array_size,
+                            "groups": [list(m) for m in self.groups.members]})[:20]
         return Path(self.parts_dir) / f"alloc_{key}.json"
 
     def _simulate(self, alloc: Alloc) -> Evaluation:
@@ -247,35 +267,27 @@ class Evaluator:
             energy_joules=total, layer_energy=per_layer, floor_charge=res.floor_charge,
             floor_hit_fraction=res.floor_hit_fraction,
             spikes_per_inference=tuple(float(c.double().sum()) / res.batch_size
-                                       for c in res.spike_counts))
+                                       for c in res.spike_counts),
+            extra={"energy_note": self.energy_note})
 
     def _energy(self, res: Any, vs: Sequence[float | None]) -> tuple[float, tuple]:
-        """Total joules per inference, and per layer {total, vneg} joules at its own V_NEG.
+        """Total joules per inference, and per layer {total, vneg, bias} joules at its own V_NEG
+        (``layers_energy.layer_energy``)."""
+        from nmpkit.studies.layers_energy import layer_energy
 
-        One ``cosim.energy`` call (at the operating V_NEG) gives every layer's V_DD share (its
-        spikes × E_spike,VDD and weighted synaptic events × E_syn) and the input's; each layer's
-        V_NEG share is then spikes × E_spike,VNEG(V) + neurons × P_static(V) × T × dt at its own
-        V (the same terms ``cosim.energy`` uses)."""
-        from cosim.energy import energy
-
-        cal = self.cal
-        rep = energy(res, cal, v_dd_volts=self.v_dd_volts, v_neg_volts=cal.v_neg_volts,
-                     net=self.net, inputs=self.x)
-        t_seconds = res.timesteps * cal.dt_seconds
-        per_layer = []
-        for ly, v in zip(rep.layers, vs, strict=True):
-            v = cal.v_neg_volts if v is None else v
-            vdd = ly.spikes * rep.e_spike_vdd_joules + ly.e_syn_joules
-            vneg = ly.spikes * cal.e_spike_vneg(v) + ly.neurons * cal.p_static_vneg(v) * t_seconds
-            per_layer.append({"total_joules": vdd + vneg, "vneg_joules": vneg})
-        return rep.e_input_joules + sum(p["total_joules"] for p in per_layer), tuple(per_layer)
+        total, per, self.energy_note = layer_energy(
+            res, self.cal, v_dd_volts=self.v_dd_volts, v_neg_by_layer=vs,
+            members=self.groups.members, net=self.net, inputs=self.x, eta=self.eta,
+            array_size=self.array_size)
+        return total, per
 
 
 def _to_json(e: Evaluation) -> dict[str, Any]:
     return {"v_neg_by_layer": list(e.v_neg_by_layer), "correct": e.correct.astype(int).tolist(),
             "energy_joules": e.energy_joules, "layer_energy": list(e.layer_energy),
             "floor_charge": list(e.floor_charge), "floor_hit_fraction": list(e.floor_hit_fraction),
-            "spikes_per_inference": list(e.spikes_per_inference)}
+            "spikes_per_inference": list(e.spikes_per_inference),
+            "energy_note": e.extra.get("energy_note", "")}
 
 
 def _from_json(alloc: Alloc, d: dict[str, Any]) -> Evaluation:
@@ -284,7 +296,8 @@ def _from_json(alloc: Alloc, d: dict[str, Any]) -> Evaluation:
         correct=np.asarray(d["correct"], dtype=bool), energy_joules=float(d["energy_joules"]),
         layer_energy=tuple(d["layer_energy"]), floor_charge=tuple(d["floor_charge"]),
         floor_hit_fraction=tuple(d["floor_hit_fraction"]),
-        spikes_per_inference=tuple(d["spikes_per_inference"]))
+        spikes_per_inference=tuple(d["spikes_per_inference"]),
+        extra={"energy_note": d.get("energy_note", "")})
 
 
 def final_correct(res: Any, labels: torch.Tensor) -> np.ndarray:

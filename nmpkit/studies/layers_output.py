@@ -50,7 +50,8 @@ def summarize(ev: Evaluator, found: dict[str, Any], *, meta: dict[str, Any]) -> 
     top = len(ev.levels) - 1
     out: dict[str, Any] = {
         "schema": SCHEMA, **meta, "timesteps": ev.timesteps, "samples": int(nmp.correct.size),
-        "v_dd_volts": ev.v_dd_volts, "tolerance": tol, "decision_rule": DECISION_RULE,
+        "v_dd_volts": ev.v_dd_volts, "eta": ev.eta, "array_size": ev.array_size,
+        "energy_model": ev.energy_note, "tolerance": tol, "decision_rule": DECISION_RULE,
         "search": SEARCH_METHOD, "passes": found["passes"],
         "levels": [{"level": k, "v_neg_volts": lv.v_neg_volts, "floor_theta": lv.floor_theta}
                    for k, lv in enumerate(ev.levels)],
@@ -118,6 +119,7 @@ def diagnostic_rows(ev: Evaluator, found: dict[str, Any]) -> list[dict[str, Any]
                 "spikes_per_inference": e.spikes_per_inference[i],
                 "energy_joules": e.layer_energy[i]["total_joules"],
                 "vneg_energy_joules": e.layer_energy[i]["vneg_joules"],
+                "bias_energy_joules": e.layer_energy[i].get("bias_joules", 0.0),
                 "samples": int(e.correct.size), "timesteps": ev.timesteps})
     return rows
 

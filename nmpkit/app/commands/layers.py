@@ -4,9 +4,10 @@ One negative supply per layer group (default: every spiking layer its own; ``--g
 NAME=LAYER,LAYER`` joins layers), each set from the calibration's measured V_NEG table. A
 coordinate-descent search (``nmpkit.studies.layers``) finds the least-energy allocation whose
 accuracy is, at 95% confidence, within ``--tolerance`` of NMP on the same images, and sets it
-beside the best single global floor. Writes ``layers.json`` and ``layers.csv`` into ``--out``;
-finished simulations are kept in ``OUT/.parts`` (keyed by calibration, data, T and the layers'
-V_NEG), so an interrupted search resumes.
+beside the best single global floor. Energy: the circuit energy model, one pump (``--eta``) and
+one bias per ``--array-size`` neurons for each group. Writes ``layers.json`` and ``layers.csv``
+into ``--out``; finished simulations are kept in ``OUT/.parts`` (keyed by calibration, data, T,
+the layers' V_NEG and the energy model), so an interrupted search resumes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the V_NEG levels to search (default: the calibration's floor table)")
     p.add_argument("--v-dd", type=float, default=None,
                    help="V_DD that prices the energy (default: the calibration's)")
+    p.add_argument("--eta", type=float, default=0.5,
+                   help="charge-pump efficiency of each group's negative supply in the circuit "
+                        "energy model (default 0.5)")
+    p.add_argument("--array-size", type=int, default=None,
+                   help="neurons sharing one bias (default: one bias per layer group)")
     p.add_argument("--batch", type=int, default=250, help="samples per simulate call")
     p.add_argument("--max-passes", type=int, default=4, help="coordinate-descent passes")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
@@ -86,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     ev = Evaluator(cal, clf.net, clf.x, clf.y, groups=groups, levels=levels,
                    timesteps=args.timesteps, v_dd_volts=args.v_dd, batch=args.batch,
-                   parts_dir=out / ".parts", parts_key=key)
+                   parts_dir=out / ".parts", parts_key=key, eta=args.eta,
+                   array_size=args.array_size)
     quiet = bool(args.quiet) or bool(args.json)
     found = search_floors(ev, tolerance=args.tolerance, max_passes=args.max_passes,
                           progress=None if quiet else print)

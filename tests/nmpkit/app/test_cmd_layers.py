@@ -48,6 +48,7 @@ def test_layers_end_to_end(inputs, capsys):
     (["--group", "g=nope"], "unknown layer 'nope'"),
     (["--group", "g="], "layer group 'g' is empty"),
     (["--timesteps", "0"], "--timesteps"),
+    (["--eta", "0"], "eta"),
 ])
 def test_layers_bad_input_one_line(inputs, capsys, extra, word):
     d, cal = inputs
