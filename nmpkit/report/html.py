@@ -121,8 +121,8 @@ def fig_energy(run: Path):
     return fig
 
 
-def fig_accuracy(run: Path):
-    df = _csv(run, "evaluate/accuracy_per_step.csv")
+def fig_accuracy(run: Path, sub: str = "evaluate"):
+    df = _csv(run, f"{sub}/accuracy_per_step.csv")
     if df is None or df.empty:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -131,7 +131,7 @@ def fig_accuracy(run: Path):
         g = df[df["condition"] == cond]
         if not g.empty:
             ax.plot(g["t"], g[metric] * (100 if metric == "accuracy" else 1), label=cond.upper())
-    ann = _json(run, "evaluate/nmp.json")  # the ANN on the same test images as the SNN
+    ann = _json(run, f"{sub}/nmp.json")  # the ANN on the same test images as the SNN
     if ann and metric == "accuracy" and ann.get("ann_accuracy") is not None:
         ax.axhline(100 * ann["ann_accuracy"], color="k", ls=":", label="ANN (same images)")
     ax.set(xlabel="timestep t", ylabel="accuracy (%)" if metric == "accuracy" else "MSE",
@@ -143,8 +143,8 @@ def fig_accuracy(run: Path):
     return fig
 
 
-def fig_correlation(run: Path):
-    df = _csv(run, "evaluate/correlation.csv")
+def fig_correlation(run: Path, sub: str = "evaluate"):
+    df = _csv(run, f"{sub}/correlation.csv")
     if df is None or df.empty:
         return None
     conds = [c for c in ("nmp", "zmp") if c in set(df["condition"])]
@@ -161,8 +161,8 @@ def fig_correlation(run: Path):
     return fig
 
 
-def fig_floors(run: Path):
-    df = _csv(run, "evaluate/floors.csv")
+def fig_floors(run: Path, sub: str = "evaluate"):
+    df = _csv(run, f"{sub}/floors.csv")
     if df is None or df.empty:
         return None
     d = df[df["lower_bound"].notna()].sort_values("lower_bound")
@@ -278,8 +278,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     parts: list[str] = []
     missing: list[str] = []
-    for key, caption, fn in FIGURES:
-        fig = fn(run)
+    from nmpkit.report.extras import extra_figures
+
+    drawn = [(key, caption, lambda fn=fn: fn(run)) for key, caption, fn in FIGURES]
+    for key, caption, fig_fn in drawn + extra_figures(run):
+        fig = fig_fn()
         if fig is None:
             missing.append(caption)
             continue
@@ -296,8 +299,10 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         href = html.escape(urllib.parse.quote(dest.name), quote=True)
         csv_links.append(f'<li><a href="{href}">{html.escape(dest.name)}</a></li>')
     from nmpkit.report.answer import answer_html, later_sections_html, stage_table_html
+    from nmpkit.report.extras import networks_answer_html, presets_html
 
-    rec_html = answer_html(run) + later_sections_html(run)
+    rec_html = (networks_answer_html(run) + answer_html(run) + later_sections_html(run)
+                + presets_html(run))
     miss = "".join(f"<li>{html.escape(m)}</li>" for m in missing)
     prov = html.escape(json.dumps(provenance(run_dir=str(run.resolve())), indent=1))
     page = f"""<!doctype html>

@@ -112,7 +112,7 @@ def diagnostic_rows(ev: Evaluator, found: dict[str, Any]) -> list[dict[str, Any]
             g = ev.groups.group_of(i)
             lv = ev.levels[alloc[g]]
             rows.append({
-                "config": label, "layer": name, "group": ev.groups.names[g],
+                "config": label, "layer": name, "layer_index": i, "group": ev.groups.names[g],
                 "v_neg_volts": lv.v_neg_volts, "floor_theta": lv.floor_theta,
                 "discarded_theta_per_neuron_step": e.floor_charge[i],
                 "hit_fraction": e.floor_hit_fraction[i],
