@@ -1,0 +1,147 @@
+"""results/layers.md and results/optimize.md from `nmpkit layers` / `nmpkit optimize` outputs.
+
+    python results/answer_md.py layers OUT_MNIST OUT_ALLCONV28 ...   # each an `nmpkit layers --out`
+    python results/answer_md.py optimize OUT                         # an `nmpkit optimize --out`
+
+Copies the JSON and CSV of each run beside the page (results/layers/<network>/,
+results/optimize/) and writes the page from them: nothing in the tables is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def _pct(p: dict) -> str:
+    return (f"{100 * p['estimate']:.2f}% (95% CI {100 * p['ci_low']:.2f}–{100 * p['ci_high']:.2f}"
+            f"%, n = {p['n']:,})")
+
+
+def _drop(c: dict) -> str:
+    return (f"{100 * c['difference']:+.2f} %p (95% CI {100 * c['ci_low']:+.2f} to "
+            f"{100 * c['ci_high']:+.2f} %p; flips {c['a_only']}/{c['b_only']}, "
+            f"McNemar p = {c['p_value']:.2g})")
+
+
+def layers_section(out: Path) -> str:
+    d = json.loads((out / "layers.json").read_text())
+    net = d["network"]
+    dest = HERE / "layers" / net
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ("layers.json", "layers.csv"):
+        shutil.copyfile(out / f, dest / f)
+    levels = ", ".join(f"{lv['floor_theta']:.2f} θ ({lv['v_neg_volts']:g} V)"
+                       for lv in d["levels"])
+    lines = [f"## {net} ({d['dataset']}, {d['samples']:,} test images, T = {d['timesteps']}, "
+             f"V_DD {d['v_dd_volts']:g} V)", "",
+             f"Levels: {levels}; "
+             f"tolerance {100 * d['tolerance']:g} %p; energy: {d['energy_model']}; "
+             f"{d['simulations']} simulations ({d['simulations_restored']} restored), "
+             f"{d['passes']} pass(es).", "",
+             f"NMP: {_pct(d['nmp']['accuracy'])}.", "", f"**{d['text']}**", ""]
+    if d.get("allocation"):
+        lines += ["| group | layers | floor | V_NEG | can live at ZMP alone "
+                  "| ZMP alone: drop vs NMP "
+                  "| energy (nJ) | V_NEG share (nJ) |", "|---|---|---|---|---|---|---|---|"]
+        for g in d["allocation"]["groups"]:
+            lines.append(f"| {g['name']} | {', '.join(g['layers'])} | {g['floor_theta']:.2f} θ | "
+                         f"{g['v_neg_volts']:g} V | {'yes' if g['can_live_at_zmp'] else 'no'} | "
+                         f"{_drop(g['zmp_alone_vs_nmp'])} | {1e9 * g['energy_joules']:.4g} | "
+                         f"{1e9 * g['vneg_energy_joules']:.4g} |")
+        lines.append("")
+    rows = [("ZMP everywhere", d["zmp"]), ("best global floor", d.get("global_floor")),
+            ("per-layer allocation", d.get("allocation"))]
+    lines += ["| configuration | accuracy | drop vs NMP | energy per inference (nJ) |",
+              "|---|---|---|---|"]
+    for label, c in rows:
+        if c:
+            lines.append(f"| {label} | {_pct(c['accuracy'])} | {_drop(c['vs_nmp'])} | "
+                         f"{1e9 * c['energy_joules']:.5g} |")
+    csv = pd.read_csv(out / "layers.csv")
+    z = csv[csv["config"] == "zmp"]
+    if not z.empty:
+        lines += ["", "Diagnostic at ZMP everywhere (`layers.csv`): discarded charge ε (θ per "
+                  "neuron per step) / fraction of neurons at the floor per layer: "
+                  + ", ".join(f"{r.layer}: {r.discarded_theta_per_neuron_step:.3g} / "
+                              f"{r.hit_fraction:.3g}" for r in z.itertuples()) + "."]
+    p = d["provenance"]
+    lines += ["", f"Provenance: `{p['command']}`, git {p['git_revision'][:12]}, "
+              f"{p['created_utc']}, calibration `{p['calibration']}`, weights "
+              f"`{p['weights']}` (sha256 {p['weights_sha256'][:12]}…), data `{p['data_source']}`."
+              f" Files: `results/layers/{net}/`.", ""]
+    return "\n".join(lines)
+
+
+def optimize_page(out: Path) -> str:
+    from nmpkit.studies import tradeoff_presets as tp
+
+    d = json.loads((out / "optimize.json").read_text())
+    dest = HERE / "optimize"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ("optimize.json", "optimize.csv"):
+        shutil.copyfile(out / f, dest / f)
+    df = pd.read_csv(out / "optimize.csv")
+    presets = tp.sentences(tp.cheapest(tp.from_optimize(df, d["timesteps"])))
+    rule, best = d["rule"], d.get("best_at_rule_accuracy") or d.get("best")
+    c = d["classifier"]
+    lines = ["# The optimizer's front vs the study's −2 θ rule", "",
+             f"`{c['network']}` on {c['dataset']} ({d['samples']:,} test images, T = "
+             f"{d['timesteps']}), {d['n_trials']} trials in study `{d['study_name']}`.", "",
+             "```", d["text"], "```", "",
+             f"- −2 θ rule: {_pct(rule['accuracy'])}, {1e9 * rule['energy_joules']:.4g} nJ per "
+             f"inference (V_NEG {rule['design']['v_neg_volts']:.4g} V at V_DD "
+             f"{rule['design']['v_dd_volts']:g} V).", ]
+    if best:
+        save = 100 * (1 - best["energy_joules"] / rule["energy_joules"])
+        lines.append(f"- best design at the rule's accuracy requirement: "
+                     f"{best['design']['topology']} V_DD {best['design']['v_dd_volts']:.3g} V, "
+                     f"V_NEG {best['design']['v_neg_volts']:.3g} V: {_pct(best['accuracy'])}, "
+                     f"{1e9 * best['energy_joules']:.4g} nJ: **{save:.1f}% less energy** than "
+                     f"the rule.")
+    lines += [f"- SPICE: {json.dumps(d['spice'])}.", ""]
+    if presets:
+        lines += ["## The two presets side by side", ""] + [f"- {s}" for s in presets] + [""]
+    front = df[df.get("pareto", False) == True]  # noqa: E712
+    if not front.empty:
+        lines += ["## Pareto front (feasible and not)", "",
+                  "| trial | preset | V_DD | V_NEG | floor (θ) | accuracy | energy (nJ) | "
+                  "feasible |", "|---|---|---|---|---|---|---|---|"]
+        for r in front.itertuples():
+            lines.append(f"| {r.number} | {r.preset} | {r.v_dd_volts:.3g} | {r.v_neg_volts:.3g} "
+                         f"| {r.floor_theta:.2f} | {100 * r.accuracy:.2f}% "
+                         f"({100 * r.accuracy_ci_low:.2f}–{100 * r.accuracy_ci_high:.2f}) | "
+                         f"{1e9 * r.energy_joules:.4g} | {r.feasible} |")
+        lines.append("")
+    p = d["provenance"]
+    lines += [f"Provenance: `{p['command']}`, git {p['git_revision'][:12]}, {p['created_utc']}, "
+              f"weights `{c['weights']}` (sha256 {c['weights_sha256'][:12]}…), data "
+              f"`{c['data_source']}`. Files: `results/optimize/`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    from calib.io import atomic_write_text
+
+    kind, outs = argv[0], [Path(a) for a in argv[1:]]
+    if kind == "layers":
+        head = ["# Per-layer floors: which layers need a deep floor", "",
+                "`nmpkit layers` with the circuit energy model (each layer group its own pump "
+                "and bias); commands in results/README.md.", ""]
+        atomic_write_text(HERE / "layers.md", "\n".join(head) + "\n".join(
+            layers_section(o) for o in outs))
+    elif kind == "optimize":
+        atomic_write_text(HERE / "optimize.md", optimize_page(outs[0]))
+    else:
+        raise SystemExit(f"unknown kind {kind!r}; expected 'layers' or 'optimize'")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
