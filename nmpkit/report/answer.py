@@ -110,20 +110,24 @@ def _kv_table(d: dict[str, Any]) -> str:
 def later_sections_html(run: Path) -> str:
     """Per-layer floors and the optimizer's best design, where the run has them.
 
-    Others add these studies: they write ``layers.json`` / ``optimize.json`` in the run dir (or
-    in ``layers/`` / ``optimize/``). Anything present is shown (its ``text`` first, then its
-    scalar fields as a table); absence is not an error.
+    Others add these studies: they write ``layers.json`` / ``optimize.json`` in the run dir, or
+    in ``layers/`` / ``optimize/`` or ``layers-<name>/`` / ``optimize-<name>/`` (one per
+    network). Anything present is shown (its ``text`` first, then its scalar fields as a table);
+    absence is not an error.
     """
     out = []
-    for title, names in (("Per-layer floors", ("layers.json", "layers/layers.json")),
-                         ("Optimizer's best design", ("optimize.json",
-                                                      "optimize/optimize.json"))):
-        rec = next((r for n in names if isinstance(r := _read(run, n), dict)), None)
-        if rec is None:
-            continue
-        body = f"<p>{html.escape(str(rec['text']))}</p>" if rec.get("text") else ""
-        best = rec.get("best") if isinstance(rec.get("best"), dict) else rec
-        out.append(f"<h2>{html.escape(title)}</h2>{body}{_kv_table(best)}")
+    for title, stem in (("Per-layer floors", "layers"), ("Optimizer's best design", "optimize")):
+        names = [f"{stem}.json", f"{stem}/{stem}.json"] + sorted(
+            str(p.relative_to(run)) for p in run.glob(f"{stem}-*/{stem}.json"))
+        for n in names:
+            rec = _read(run, n)
+            if not isinstance(rec, dict):
+                continue
+            net = rec.get("network") or (rec.get("classifier") or {}).get("network")
+            head = f"{title}: {net}" if net else title
+            body = f"<p>{html.escape(str(rec['text']))}</p>" if rec.get("text") else ""
+            best = rec.get("best") if isinstance(rec.get("best"), dict) else rec
+            out.append(f"<h2>{html.escape(head)}</h2>{body}{_kv_table(best)}")
     return "\n".join(out)
 
 

@@ -85,6 +85,7 @@ def test_full_report_one_answer_per_network_and_every_extra_figure(tmp_path):
     assert all(img[..., :3].std() > 0.02 for img in imgs)
     assert "The two presets side by side" in page
     assert "the raised_rest neuron is cheaper" in page and "50.0% less energy" in page
+    assert "Per-layer floors: allconv28" in page and "layer 8 needs a deep floor" in page
 
 
 def test_no_extras_without_their_data(tmp_path):
