@@ -138,7 +138,7 @@ def fig_layers(run: Path):
         if "layer_index" not in df:
             df["layer_index"] = df.groupby("config").cumcount()
         for k, (col, label) in enumerate((("discarded_theta_per_neuron_step",
-                                          "discarded charge ε (θ per neuron per step)"),
+                                          "discarded charge ε (θ/neuron/step)"),
                                          ("hit_fraction", "neurons at the floor (fraction)"))):
             ax = row[k]
             configs = list(dict.fromkeys(df["config"]))
@@ -153,17 +153,21 @@ def fig_layers(run: Path):
             ax.legend(fontsize=7)
         ax = row[2]
         corr = (dirs["evaluate"] / "correlation.csv") if "evaluate" in dirs else None
+        lay_ds = (_read(dirs["layers"] / "layers.json") or {}).get("dataset")
+        ev_ds = (_read(dirs["evaluate"] / "nmp.json") or {}).get("dataset") if corr else None
+        if lay_ds and ev_ds and lay_ds != ev_ds:
+            corr = None  # another data set: its deviation would not belong beside this search
         if corr is not None and corr.is_file():
             c = pd.read_csv(corr)
             c["dev2"] = (c["snn_rate"] - c["ann_activation"]) ** 2
             for cond, g in c.groupby("condition"):
                 rms = g.groupby("layer")["dev2"].mean() ** 0.5
                 ax.plot(rms.index, rms.values, "o-", label=str(cond).upper())
-            ax.set(xlabel="spiking layer (index)", ylabel="RMS(SNN rate − ANN activation)",
-                   title=f"{name}: correlation deviation")
+            ax.set(xlabel="spiking layer (index)", ylabel="RMS(SNN rate − ANN act.)",
+                   title=f"{name}: correlation deviation ({ev_ds or 'evaluation'})")
             ax.legend(fontsize=7)
         else:
-            ax.text(0.5, 0.5, "no evaluation correlation data\nfor this network",
+            ax.text(0.5, 0.5, "no evaluation correlation data\nfor this network and data set",
                     ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
     return fig
