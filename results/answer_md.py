@@ -178,6 +178,59 @@ def preset_census(out: Path, d: dict, best: dict | None) -> list[str]:
     return lines
 
 
+def tradeoff_page(out: Path, extrapolation: str) -> str:
+    """The trade-off table per T with Wilson CIs and the paired drop vs NMP."""
+    rec = json.loads((out / "recommendation.json").read_text())
+    df = pd.read_csv(out / "tradeoff.csv")
+    dest = HERE / "tradeoff_mnist"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ("tradeoff.csv", "recommendation.json"):
+        shutil.copyfile(out / f, dest / f)
+    n = int(df["samples"].iloc[0])
+    lines = ["# The MNIST net's trade-off per latency budget", "",
+             f"`{rec.get('network')}` on the first {n:,} MNIST test images, preset "
+             f"`{rec.get('preset')}`, calibration `results/calibration/calibration-default.json`"
+             ", circuit energy model (η = 0.5).", "", "```", TRADEOFF_COMMAND,
+             "python results/answer_md.py tradeoff OUT", "```", "",
+             f"**{rec['text']}**", "", rec.get("rule_text", ""), ""]
+    for t, g in df.groupby("timesteps"):
+        lines += [f"## T = {t}", "", "| point | accuracy (95% CI) | NMP − point (95% CI) | "
+                  "flips (NMP only / point only) | McNemar p | within tolerance | energy (nJ) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in g.sort_values(["condition", "v_dd_volts", "v_neg_volts"]).itertuples():
+            name = ("NMP" if r.condition == "nmp" else
+                    f"V_DD {r.v_dd_volts:g} V, V_NEG {r.v_neg_volts:g} V ({r.floor_theta:.2f} θ)")
+            e = "" if pd.isna(r.energy_joules) else f"{1e9 * r.energy_joules:.4g}"
+            lines.append(f"| {name} | {100 * r.accuracy:.2f}% ({100 * r.accuracy_ci_low:.2f}–"
+                         f"{100 * r.accuracy_ci_high:.2f}) | {100 * r.drop_vs_nmp:+.2f} %p "
+                         f"({100 * r.drop_ci_low:+.2f} to {100 * r.drop_ci_high:+.2f}) | "
+                         f"{r.flips_worse} / {r.flips_better} | {r.p_vs_nmp:.2g} | "
+                         f"{'yes' if r.non_inferior else 'no'} | {e} |")
+        lines.append("")
+    lines += ["## 10,000 images", "", extrapolation, ""]
+    p = rec.get("provenance") or json.loads((out / "tradeoff.json").read_text()).get(
+        "provenance", {})
+    lines += [f"Provenance: `{p.get('command')}`, git {str(p.get('git_revision'))[:12]}, "
+              f"{p.get('created_utc')}. Files: `results/tradeoff_mnist/`.", ""]
+    return "\n".join(lines)
+
+
+EXTRAPOLATION = (
+    "Not run. Measured here: the calibrated MNIST net simulates about 7,700 image-steps/s on "
+    "2 cores (the per-layer search: 300 images × T = 200 in 7.8 s per configuration). The "
+    "trade-off above needs one run per neuron (NMP + every (V_DD, V_NEG) with its own neuron, "
+    "16 here) to the largest T, plus energy runs of the energy sample to each shorter T. For "
+    "10,000 images to T = 200 that is 16 × 2.0 M image-steps ≈ 70 min, plus 16 × "
+    "1,000 × 150 image-steps for the energy at the shorter budgets ≈ 5 min: about 75 min of "
+    "both cores (the issue's default budget list to T = 1,000: about 5× that, ≈ 6 h). "
+    "Resumable: each neuron's result is a part file in OUT/.parts.")
+TRADEOFF_COMMAND = (
+    "python -m nmpkit tradeoff --calibration results/calibration/calibration-default.json "
+    "--network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
+    "--data-root /work/shared/datasets/mnist.npz --limit 500 --timesteps 50 100 200 "
+    "--v-neg 0.0 -0.5 -1.0 --v-dd 0.8 1.0 1.2 --energy-samples 250 --eta 0.5 --out OUT")
+
+
 def main(argv: list[str]) -> int:
     from calib.io import atomic_write_text
 
@@ -194,6 +247,8 @@ def main(argv: list[str]) -> int:
                 ""]
         atomic_write_text(HERE / "layers.md", "\n".join(head) + "\n".join(
             layers_section(o) for o in outs))
+    elif kind == "tradeoff":
+        atomic_write_text(HERE / "tradeoff_mnist.md", tradeoff_page(outs[0], EXTRAPOLATION))
     elif kind == "optimize":
         atomic_write_text(HERE / "optimize.md", optimize_page(outs[0]))
     else:
