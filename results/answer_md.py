@@ -199,7 +199,7 @@ def tradeoff_page(out: Path, extrapolation: str) -> str:
                   "|---|---|---|---|---|---|---|"]
         for r in g.sort_values(["condition", "v_dd_volts", "v_neg_volts"]).itertuples():
             name = ("NMP" if r.condition == "nmp" else
-                    f"V_DD {r.v_dd_volts:g} V, V_NEG {r.v_neg_volts:g} V ({r.floor_theta:.2f} θ)")
+                    f"V_DD {r.v_dd_volts:g} V, V_NEG {r.v_neg_volts:.3g} V ({r.floor_theta:.2f} θ)")
             e = "" if pd.isna(r.energy_joules) else f"{1e9 * r.energy_joules:.4g}"
             lines.append(f"| {name} | {100 * r.accuracy:.2f}% ({100 * r.accuracy_ci_low:.2f}–"
                          f"{100 * r.accuracy_ci_high:.2f}) | {100 * r.drop_vs_nmp:+.2f} %p "
