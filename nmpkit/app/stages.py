@@ -174,6 +174,8 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
             argv += ["--dataset", ctx.inputs["dataset"]]
         if ctx.inputs["eval_limit"]:
             argv += ["--limit", ctx.inputs["eval_limit"]]
+        if cfg["characterize"]["scheduler"]:  # the run's cluster (same results: not a key)
+            argv += ["--scheduler", cfg["characterize"]["scheduler"]]
         _command("evaluate", argv, ctx)
         df = pd.read_csv(csv)
         metric = "accuracy" if "accuracy" in df else "mse"

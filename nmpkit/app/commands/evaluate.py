@@ -72,6 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="autoencoder: use the central CROP×CROP part of the image (a multiple of 32)",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address: simulate the "
+                   "chunks on that cluster (nmpkit.studies.distributed; same results)")
     p.add_argument("--device", default="cpu", help="where to simulate: cpu (default), cuda, cuda:N")
     p.add_argument(
         "--memory-gb",
@@ -121,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
     if args.threads is not None:
         torch.set_num_threads(max(1, args.threads))
+    if getattr(args, "scheduler", None):
+        from nmpkit.app.config import check_dask
+
+        check_dask("--scheduler", args.scheduler)
     dataset = args.dataset or spec.datasets[0]
     if dataset not in spec.datasets:
         raise UsageError(
@@ -162,7 +168,11 @@ def run(args: argparse.Namespace) -> int:
         disable=getattr(args, "quiet", False),
         dynamic_ncols=True,
     )
-    res = ev.run_chunks(
+    from nmpkit.studies.distributed import run_chunks_on
+
+    runner = ev.run_chunks if not getattr(args, "scheduler", None) else \
+        lambda *a, **k: run_chunks_on(args.scheduler, *a, **k)
+    res = runner(
         net,
         x,
         target,
