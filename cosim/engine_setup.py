@@ -244,7 +244,8 @@ def plan_memory(cfg: SimConfig, batch: int, sizes: Sequence[int], out_size: int,
                           + (2 * T * batch if preds else 0)                   # spike train
                           + 8 * batch * (3 * len(sizes) + 1))
     per_sample = variants * sum(sizes) * (12 + 9 * tb) + 4 * input_numel * (1 + tb)
-    chunk = cfg.chunk_size or max(1, min(batch, cfg.memory_budget_bytes // per_sample))
+    room = cfg.memory_budget_bytes - outputs  # the working memory left beside the outputs
+    chunk = cfg.chunk_size or max(1, min(batch, room // per_sample))
     need = outputs + per_sample * min(chunk, batch) if cfg.chunk_size else \
         outputs + per_sample
     if need > cfg.memory_budget_bytes:
