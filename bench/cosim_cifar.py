@@ -18,8 +18,9 @@ input, NMP, 2 threads; in ONE run, medians of ``--reps``:
 - a plain torch step loop and SpikingJelly (``IFNode(v_reset=None)``, single-step), both on the
   same converted weights (the ops of ``net.layers``, channels-last), spike counts compared.
 
-``--memory`` adds the peak resident memory of one evaluation chunk (``--memory-batch`` samples,
-the engine's per-sample working memory and output buffers as planned) in a fresh process.
+``--memory`` adds the peak resident memory of ``simulate`` on one evaluation chunk
+(``--memory-batch`` samples; the peak reset after loading, ``/proc/self/clear_refs``) in a fresh
+process, and the engine's memory plan for T = ``--memory-timesteps``.
 """
 
 from __future__ import annotations
@@ -253,30 +254,43 @@ def memory_run(args) -> None:
            "--memory-timesteps", str(args.memory_timesteps)]
     res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                     text=True).stdout.strip().splitlines()[-1])
-    print(f"\nmemory: one chunk of {res['batch']} samples (T=4 run; the plan for "
-          f"T={res['plan_T']}: {res['plan_mib']:,.0f} MiB): peak RSS {res['peak_rss_gb']:.2f} GB "
-          f"(process; {res['base_rss_gb']:.2f} GB before simulate); engine chunk "
-          f"{res['chunk']}")
+    print(f"\nmemory: simulate of one evaluation chunk of {res['batch']} samples (T=4 run): "
+          f"peak RSS during simulate {res['peak_gb']:.2f} GB ({res['base_gb']:.2f} GB before; "
+          f"engine chunk {res['chunk']}). The engine's plan at the default 1 GiB budget for "
+          f"T={res['plan_T']}: outputs {res['outputs_mib']:,.0f} MiB + {res['plan_chunk']} "
+          f"samples x {res['per_sample_mib']:.1f} MiB working memory; 10,000 samples in one "
+          f"call would need {res['outputs_10k_mib']:,.0f} MiB of outputs (spike counts of "
+          f"every layer), so evaluations go in chunks (nmpkit evaluate --batch-size)")
+
+
+def _vm(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def memory_child(args) -> int:
-    import resource
-
-    import psutil
-
     from cosim.engine_setup import SimConfig, plan_memory
 
     net, x, _, _ = load(args)
-    base = psutil.Process().memory_info().rss
+    import gc
+
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    base = _vm("VmRSS")
     res = cosim.simulate(net, x, timesteps=args.timesteps)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _vm("VmHWM")
     sizes = [ly.size for ly in net.layers]
-    plan = plan_memory(SimConfig(timesteps=args.memory_timesteps, memory_budget_bytes=1 << 40),
-                       x.shape[0], sizes, sizes[-1], x[0].numel(), True)
-    print(json.dumps({"batch": x.shape[0], "peak_rss_gb": peak / 1e9, "base_rss_gb": base / 1e9,
+    plan = plan_memory(SimConfig(timesteps=args.memory_timesteps), x.shape[0], sizes, sizes[-1],
+                       x[0].numel(), True)
+    big = plan_memory(SimConfig(timesteps=args.memory_timesteps, memory_budget_bytes=1 << 40),
+                      10_000, sizes, sizes[-1], x[0].numel(), True)
+    print(json.dumps({"batch": x.shape[0], "peak_gb": peak / 1e9, "base_gb": base / 1e9,
                       "chunk": res.schedule["chunk_size"], "plan_T": args.memory_timesteps,
-                      "plan_mib": (plan.outputs + plan.per_sample * min(plan.chunk, x.shape[0]))
-                      / 2**20}))
+                      "plan_chunk": plan.chunk, "outputs_mib": plan.outputs / 2**20,
+                      "per_sample_mib": plan.per_sample / 2**20,
+                      "outputs_10k_mib": big.outputs / 2**20}))
     return 0
 
 

@@ -33,7 +33,7 @@ from cosim.engine_parts import (
     poisson_spikes,
 )
 from cosim.engine_setup import SimConfig, check_inputs, layer_params, plan_memory
-from cosim.engine_variant import VariantState, concat, conv_if_multi, groups
+from cosim.engine_variant import VariantState, concat, conv_if_multi, groups, unique_rows
 from cosim.errors import SimulationInputError
 from cosim.network import SpikingNetwork
 from cosim.result import SimulationResult
@@ -154,7 +154,11 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                                 for k, o in zip(g, out, strict=True):
                                     spk[k] = o
                             continue
-                        nxt = runners[i].current(concat([spk[g[0]] for g in grp]), mode)
+                        inp = concat([spk[g[0]] for g in grp])
+                        uq = unique_rows(inp) if len(grp) > 1 and mode == "sparse" and \
+                            isinstance(inp, Bits) else None  # per-row sums: exact either way
+                        nxt = runners[i].current(inp, mode) if uq is None else \
+                            runners[i].current(uq[0], mode)[uq[1]]
                         nxt = nxt.reshape(len(grp), tb, b, *nxt.shape[1:])
                         curs = list(nxt.unbind(0))
                     for g, c in zip(grp, curs, strict=True):

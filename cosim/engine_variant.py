@@ -102,6 +102,37 @@ def concat(spikes: list[Tensor | Bits]) -> Tensor | Bits:
     return torch.cat(spikes)
 
 
+def unique_rows(x: Bits) -> tuple[Bits, Tensor] | None:
+    """The distinct rows of ``x`` and, for each row, the index of its copy among them; None
+    when fewer than 1 in 8 rows repeat (not worth it). Rows are told apart by a hash and then
+    compared in full (a collision gives None, never a wrong row)."""
+    w = x.words
+    if w.shape[0] < 2:
+        return None
+    key = (w * _mixer(w.shape[1])).sum(1)  # int64, wrapping: a hash of each row
+    uniq, inv = torch.unique(key, return_inverse=True)
+    if uniq.numel() * 8 > w.shape[0] * 7:
+        return None
+    first = torch.full((uniq.numel(),), w.shape[0], dtype=torch.int64)
+    first.scatter_reduce_(0, inv, torch.arange(w.shape[0]), reduce="amin")
+    rows = w[first]
+    if not torch.equal(rows[inv], w):
+        return None
+    return Bits(rows, x.n), inv
+
+
+def _mixer(n: int) -> Tensor:
+    m = _MIXERS.get(n)
+    if m is None:
+        g = torch.Generator().manual_seed(n)
+        m = torch.randint(-2**62, 2**62, (n,), generator=g, dtype=torch.int64) | 1
+        _MIXERS[n] = m
+    return m
+
+
+_MIXERS: dict[int, Tensor] = {}
+
+
 def conv_if_multi(runner: object, spk: Tensor | Bits, states: list[VariantState], i: int,
                   tb: int, b: int) -> list[Bits]:
     """Event-driven conv of ``spk`` fused with layer i's IF update of every variant in
@@ -117,4 +148,4 @@ def conv_if_multi(runner: object, spk: Tensor | Bits, states: list[VariantState]
 
 _NO_PREDS = torch.zeros(0, dtype=torch.int16)
 
-__all__ = ["VariantState", "concat", "conv_if_multi", "groups"]
+__all__ = ["VariantState", "concat", "conv_if_multi", "groups", "unique_rows"]
