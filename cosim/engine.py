@@ -14,6 +14,10 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
   bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
   (sample by sample, output row by output row: its current never goes to memory), and the
   output layer's per-step readout is computed with its IF update.
+- K neuron variants (``cosim.simulate_variants``) share one pass: each has its own state
+  (``cosim.engine_variant``); a layer's current is computed once for the variants whose spikes
+  into it are equal, the other variants' rows go into the same synaptic call, and an
+  event-driven Conv2d runs fused with every variant's IF update (``conv_if_multi``).
 
 State is updated in place inside the engine (its buffers never leave it). Neuron state and
 spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fast path.
