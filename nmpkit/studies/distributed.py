@@ -163,7 +163,7 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
         todo[key] = (sl, part)
     if todo:
         with client_for(scheduler) as client:
-            net_f, x_f, y_f = (client.scatter(v, broadcast=True, hash=True)
+            net_f, x_f, y_f = (client.scatter(v, broadcast=True, hash=False)
                                for v in (net, x, target))
             futures = {client.submit(_eval_chunk, net_f, x_f, y_f, sl.start, sl.stop, cfg, task,
                                      tuple(snapshots), key=key, pure=True): (sl, part)
@@ -187,7 +187,7 @@ def submit_variants(client: Any, net: Any, x: torch.Tensor, neurons: Sequence[An
     base = content_hash({"net": network_digest(net), "neurons": [neuron_digest(n)
                                                                   for n in neurons],
                          "sim": repr(sorted(sim.items())), "torch": torch.__version__})
-    data = tuple(client.scatter(v, broadcast=True, hash=True) for v in (net, x))
+    data = tuple(client.scatter(v, broadcast=True, hash=False) for v in (net, x))
     pairs = [(sl, client.submit(_simulate_chunk, *data, sl.start, sl.stop, tuple(neurons), sim,
                                 pure=True, key="nmpkit-sim-" + content_hash(
                                     {"base": base, "x": tensor_digest(x[sl])})[:24]))
