@@ -1,5 +1,6 @@
-"""The stages of `nmpkit run`, each a thin binding of the run config to a library call or to
-the same subcommand a user would type, so the pipeline and the CLI cannot drift apart.
+"""The stages of `nmpkit run`, each a thin binding of the run config to a library call (a
+study's ``run(XConfig(...))``, the same call the subcommand makes), so the pipeline and the CLI
+cannot drift apart.
 
 characterize → calibrate → (train → evaluate) per network → tradeoff → modulate → cosim_check →
 report. The first network's stages are ``train``/``evaluate``, the others' ``train-NAME``/
@@ -12,8 +13,6 @@ modulation and co-simulation stages are defined for classifiers and say so when 
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -26,19 +25,6 @@ from nmpkit.app.networks import paired_rows, resolve_weights, stage_name
 from nmpkit.app.pipeline import Stage, StageContext
 
 CLASSIFIERS = ("mnist", "fashion-mnist", "cifar10", "svhn")
-
-
-def _command(module: str, argv: Sequence[str], ctx: StageContext) -> int:
-    """Run ``nmpkit <module> argv`` in-process with the stage's quietness."""
-    mod = importlib.import_module(f"nmpkit.app.commands.{module}")
-    parser = argparse.ArgumentParser(prog=f"nmpkit {mod.NAME}")
-    mod.add_arguments(parser)
-    args = parser.parse_args([str(a) for a in argv])
-    args.quiet, args.json = ctx.quiet, False
-    rc = int(mod.run(args) or 0)
-    if rc != 0:
-        raise RuntimeError(f"stage {ctx.name}: `nmpkit {mod.NAME}` returned {rc}")
-    return rc
 
 
 def _copy_results(src: Path, dst: Path, patterns: Sequence[str] = ("*.csv", "*.json", "*.png",
@@ -163,34 +149,31 @@ def _evaluate_stage(train_stage: str):
 
 
 def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
+    from nmpkit.studies import evaluate as study
+
     ev, cfg = ctx.inputs["evaluate"], ctx.config
     curves, finals, corr, correct = [], [], [], {}
     for label, lb in _bounds(ev["floors"]):
-        csv = ctx.cache_dir / f"{label}.csv"
-        argv = [ctx.inputs["network"], "--weights", weights, "--timesteps", ev["timesteps"],
-                "--lower-bound", "nmp" if lb is None else lb, "--percentile", ev["percentile"],
-                "--out", csv, "--data-root", ctx.inputs["root"]]
-        if _is_classifier(cfg):
-            argv += ["--dataset", ctx.inputs["dataset"]]
-        if ctx.inputs["eval_limit"]:
-            argv += ["--limit", ctx.inputs["eval_limit"]]
-        _command("evaluate", argv, ctx)
-        df = pd.read_csv(csv)
-        metric = "accuracy" if "accuracy" in df else "mse"
-        curves.append(df.assign(condition=label, lower_bound=lb))
-        summ = json.loads(csv.with_suffix(".json").read_text())
-        finals.append({"condition": label, "lower_bound": lb,
-                       f"final_{metric}": float(df[metric].iloc[-1]),
-                       f"best_{metric}": summ.get(f"best_{metric}"),
-                       "best_t": summ.get("best_t"), "samples": summ.get("samples"),
-                       f"ann_{metric}": summ.get(f"ann_{metric}")})
-        corr_csv = csv.with_name(csv.stem + "_corr.csv")
-        if corr_csv.is_file() and label in ("nmp", "zmp"):
-            corr.append(pd.read_csv(corr_csv).assign(condition=label))
-        if (cpath := csv.with_name(csv.stem + "_correct.npz")).is_file():
-            correct[label] = cpath
-            shutil.copy2(cpath, ctx.out_dir / cpath.name)
-        shutil.copy2(csv.with_suffix(".json"), ctx.out_dir / f"{label}.json")
+        sim = study.EvalConfig(timesteps=ev["timesteps"], lower_bound=lb,
+                               percentile=ev["percentile"])
+        res = study.run(study.EvaluateConfig(
+            network=ctx.inputs["network"], weights=str(weights), sim=sim,
+            data_root=ctx.inputs["root"], limit=ctx.inputs["eval_limit"] or None,
+            dataset=ctx.inputs["dataset"] if _is_classifier(cfg) else None),
+            parts_prefix=ctx.cache_dir / f"{label}.csv.parts")
+        res.save(ctx.cache_dir, label)
+        metric, summ = res.metric_name, res.summary
+        curves.append(pd.DataFrame({"t": range(1, len(res.metric) + 1), metric: res.metric})
+                      .assign(condition=label, lower_bound=lb))
+        finals.append({"condition": label, "lower_bound": lb, f"final_{metric}": res.final,
+                       f"best_{metric}": summ[f"best_{metric}"], "best_t": summ["best_t"],
+                       "samples": summ["samples"], f"ann_{metric}": summ[f"ann_{metric}"]})
+        if res.correlation and label in ("nmp", "zmp"):
+            corr.append(pd.DataFrame(list(res.correlation)).assign(condition=label))
+        if res.correct is not None:
+            correct[label] = ctx.out_dir / f"{label}_correct.npz"
+            shutil.copy2(ctx.cache_dir / correct[label].name, correct[label])
+        shutil.copy2(ctx.cache_dir / f"{label}.json", ctx.out_dir / f"{label}.json")
     pd.concat(curves).to_csv(ctx.out_dir / "accuracy_per_step.csv", index=False)
     pd.DataFrame(finals).to_csv(ctx.out_dir / "floors.csv", index=False)
     if corr:
