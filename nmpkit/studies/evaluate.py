@@ -227,10 +227,12 @@ def _images(snaps: dict[int, torch.Tensor], x: torch.Tensor) -> dict[str, np.nda
 
 
 def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
-        progress: Callable[[int], None] | None = None) -> EvaluateResult:
+        progress: Callable[[int], None] | None = None,
+        record: dict[str, Any] | None = None) -> EvaluateResult:
     """Convert, simulate and score ``cfg``'s network; chunks under ``PARTS_PREFIX-<key>/``.
 
-    ``progress(n)`` is called with the number of samples each finished chunk held.
+    ``progress(n)`` is called with the number of samples each finished chunk held; ``record``:
+    more provenance fields (the CLI's ``argv``).
     """
     import copy
 
@@ -274,7 +276,8 @@ def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
     images = _images(res["snapshots"], x) if cfg.snapshots else {}
     if images:
         summary["reconstructions"] = {"steps": list(cfg.snapshots)}
-    summary["provenance"] = provenance(command="nmpkit evaluate", evaluate=cfg.to_dict())
+    summary["provenance"] = provenance(command="nmpkit evaluate", evaluate=cfg.to_dict(),
+                                       **(record or {}))
     correct = res["correct"].numpy() if "correct" in res else None
     return EvaluateResult(summary=summary, metric=tuple(float(v) for v in metric),
                           correct=correct, correlation=tuple(rows), reconstructions=images)

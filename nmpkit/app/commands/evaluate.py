@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"eval_{cfg.network}_{label}_T{sim.timesteps}.csv")
     with tqdm(desc=f"{cfg.network} {label} T={sim.timesteps}", unit="sample",
               disable=args.quiet, dynamic_ncols=True) as bar:
-        res = ev.run(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update)
+        res = ev.run(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update,
+                     record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}})
     res.save(out.parent, out.name.removesuffix(".csv"))
     s, col = res.summary, res.metric_name
     if args.json:
