@@ -62,7 +62,7 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
                          scheduler=c["scheduler"] or None, progress=not ctx.quiet,
                          cache_dir=ctx.cache_dir)
     from calib.errors import CalibrationError
-    from nmpkit.app.commands.characterize import energy_profile_of
+    from nmpkit.studies.characterize import energy_profile_of
 
     try:  # the device energy profile next to the tables (as `nmpkit characterize` writes it)
         energy_profile_of(str(ctx.out_dir))
@@ -113,7 +113,7 @@ def _train(ctx: StageContext) -> dict[str, Any]:
                              "here, or give weights trained on that dataset")
     else:
         cache_w = ctx.cache_dir / "weights.pt"
-        from nmpkit.app.commands.train import train_zoo
+        from nmpkit.studies.train_zoo import train_zoo
 
         train_zoo(net["name"], data_root=data["root"], dataset=_dataset(ctx.config), out=cache_w,
                   quiet=ctx.quiet, epochs=net["epochs"], seed=ctx.inputs["seed"], resume=True)
