@@ -35,11 +35,11 @@ import torch
 
 from calib.io import atomic_write, content_hash
 from nmpkit.studies.batched import batch_slices, metric_per_step
-from nmpkit.studies.evaluate import (
+from nmpkit.studies.evaluate_parts import (
     EvalConfig,
     correct_per_step,
     decoded_output,
-    run_chunks,
+    simulate_eval,
 )
 
 
@@ -114,11 +114,7 @@ def _simulate_chunk(net: Any, x: torch.Tensor, start: int, stop: int,
 def _eval_chunk(net: Any, x: torch.Tensor, target: torch.Tensor, start: int, stop: int,
                 cfg: EvalConfig, task: str, snapshots: tuple[int, ...]) -> dict[str, Any]:
     """One chunk's record, as ``run_chunks`` stores it (same simulate call, same fields)."""
-    import cosim
-
-    res = cosim.simulate(net, x[start:stop], timesteps=cfg.timesteps,
-                         lower_bound=cfg.lower_bound, device=cfg.device,
-                         memory_budget_bytes=int(cfg.memory_budget_gb * 2**30))
+    res = simulate_eval(net, x[start:stop], cfg.timesteps, cfg)  # run_chunks' call
     tb, T = target[start:stop], cfg.timesteps
     per = metric_per_step(res, tb, task)
     rec: dict[str, Any] = {
@@ -172,6 +168,8 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
                 sl, part = futures[fut]
                 rec = fut.result()
                 atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
+    from nmpkit.studies.evaluate import run_chunks
+
     return run_chunks(net, x, target, cfg, task=task, parts_dir=parts_dir, progress=progress,
                       snapshots=snapshots)
 
