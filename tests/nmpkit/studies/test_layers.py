@@ -130,7 +130,7 @@ def test_json_schema_and_csv(setup, tmp_path):
         ev(found["global"]).energy_joules - ev(found["chosen"]).energy_joules)
     assert d["energy_saved_joules"] > 0  # the hidden layer's supply at 0 V costs nothing
     csv = paths[1].read_text().splitlines()
-    assert csv[0].startswith("config,layer,group,v_neg_volts,floor_theta,"
+    assert csv[0].startswith("config,layer,layer_index,group,v_neg_volts,floor_theta,"
                              "discarded_theta_per_neuron_step,hit_fraction")
     assert len(csv) == 1 + 3 * len(net.layers)
     assert not list(tmp_path.glob("*.tmp*"))
