@@ -9,12 +9,14 @@ normalization, and run for T steps
 * in cosim with the calibrated neuron (floor at the chosen V_NEG, transfer curve, saturation);
 * in cosim with the ideal IF, uncalibrated: θ = the design's nominal reset charge q_reset, floor
   V_NEG / V_th,nominal (what the design values alone predict), and the plain network (gain 1);
-* in cosim with the calibrated neuron on a time grid ``substeps`` times finer (``calibrated_substep``:
-  every current, bias and transfer value divided by ``substeps``, weights and threshold kept, T ×
-  ``substeps`` steps). A floor (ZMP above all) acts inside a step in the circuit: an inhibitory
-  spike that meets a membrane at the floor loses its charge even if excitation arrives later in the
-  same step, while the step model nets the step's inputs first. The finer grid measures how much of
-  the per-neuron error is this time discretization of the floor rather than the neuron model.
+* in cosim with the calibrated neuron on a time grid ``substeps`` times finer
+  (``calibrated_substep``, `substepped`: currents, biases and the transfer curve divided by
+  ``substeps``, weights and threshold kept, T × ``substeps`` steps). A floor acts inside a step
+  in the circuit: an inhibitory spike that meets a membrane at the floor loses its charge even
+  if excitation arrives later in the same step, while the step model nets the step's inputs
+  first. At V_NEG = 0 (ZMP: the floor is rest, where every reset lands) that is most of the
+  per-neuron error; where the floor does not bind the finer grid is slightly worse, since the
+  transfer curve (a rate map) then meets each spike's charge as an impulse.
 
 Per-neuron spike counts are compared: MAE and MAE / mean circuit count (the figure of merit).
 As a typed call: ``run(CosimCheckConfig(...)) -> CosimCheckResult`` (``.save(dir)``/``.load``).
