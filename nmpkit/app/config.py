@@ -207,6 +207,11 @@ def validate(cfg: dict[str, Any]) -> None:
             if not _finite(v) or v > 0:
                 raise UsageError(f"{section}.v_neg_volts entries must be finite numbers <= 0, "
                                  f"got {v!r}")
+    ca, T = cfg["evaluate"]["compare_at"], cfg["evaluate"]["timesteps"]
+    need(all(_finite(t) and isinstance(t, int) and 1 <= t <= T for t in ca),
+         "evaluate.compare_at", ca, f"a list of steps in 1..evaluate.timesteps ({T})")
+    need(len(cfg["tradeoff"]["v_dd_volts"]) > 0, "tradeoff.v_dd_volts",
+         cfg["tradeoff"]["v_dd_volts"], "a non-empty list")
     for v in cfg["tradeoff"]["v_dd_volts"]:
         if not _finite(v) or not 0 < v <= 5:
             raise UsageError(f"tradeoff.v_dd_volts entries must be finite volts in (0, 5], "
@@ -220,6 +225,13 @@ def validate(cfg: dict[str, Any]) -> None:
          cfg["variation"]["max_pulses"], ">= 1")
     need(cfg["cosim_check"]["hidden"] >= 1, "cosim_check.hidden", cfg["cosim_check"]["hidden"],
          ">= 1")
+    from circuits.design import design_from_mapping
+    from circuits.errors import CircuitError
+
+    try:  # [design] is checked here, not when the characterize stage runs
+        design_from_mapping(dict(cfg["design"]), source="config [design]")
+    except CircuitError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
 
 
 def check_paths(cfg: dict[str, Any]) -> None:
