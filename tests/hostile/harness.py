@@ -70,9 +70,15 @@ class _Hang(BaseException):
     pass
 
 
+_FIRED: list[bool] = []
+
+
 @contextlib.contextmanager
 def _guard(seconds: int):
+    _FIRED.clear()
+
     def alarm(signum, frame):
+        _FIRED.append(True)  # seen even if the code under test swallows the exception
         raise _Hang
 
     old = signal.signal(signal.SIGALRM, alarm)
@@ -109,12 +115,16 @@ def outcome(case: Case, tmp: Path) -> tuple[str, str]:
     except _Hang:
         return "hang", f"still running after {HANG_SECONDS} s"
     except Exception as exc:  # noqa: BLE001 - classifying is the point
+        if _FIRED:
+            return "hang", f"still running after {HANG_SECONDS} s (then {exc!r})"
         text = str(exc)
         if case.error is None or not isinstance(exc, case.error):
             return "traceback", f"{type(exc).__name__}: {text}"
         return ("clear" if _one_line(text, case.match) else "unclear"), text
     finally:
         root.removeHandler(rec)
+    if _FIRED:
+        return "hang", f"still running after {HANG_SECONDS} s"
     said = [str(w.message) for w in caught] + rec.lines
     if isinstance(result, CliResult):
         errors = [ln for ln in result.stderr.splitlines() if "error:" in ln]

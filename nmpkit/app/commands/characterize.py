@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         from nmpkit.app.config import check_dask
 
         check_dask("--scheduler", args.scheduler)
+    design = load_design(args.config) if args.config else default_design()
     if not available():
         raise UsageError("libngspice not found: install Debian's ngspice and libngspice0")
-    design = load_design(args.config) if args.config else default_design()
     if getattr(args, "preset", None):  # the named design, the config's [design] fields on top
         fields: dict = {}
         if args.config:

@@ -126,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--dataset for {spec.name} must be one of {', '.join(spec.datasets)}, got {dataset!r}"
         )
-    snapshots = (
-        _parse_snapshots(args.snapshots, cfg.timesteps) if spec.task == "reconstruct" else ()
-    )
+    snapshots = _parse_snapshots(args.snapshots, cfg.timesteps)  # checked for every network
+    if spec.task != "reconstruct":
+        snapshots = ()
     model = load_weights(spec, args.weights)
     x, target, calib_x, source = _inputs(spec, dataset, args, cfg)
     out = Path(args.out or f"eval_{spec.name}_{ev.bound_label(lb)}_T{cfg.timesteps}.csv")
