@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-FILE_OUTPUTS = frozenset({"train", "calibrate", "export-nir"})
+FILE_OUTPUTS = frozenset({"train", "calibrate", "evaluate", "export-nir"})
 """Commands whose ``--out`` is a file; every other command's ``--out`` is a folder."""
 
 
