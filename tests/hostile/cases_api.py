@@ -180,6 +180,34 @@ DECKS = [
 ]
 
 
+def _allow_listed(kind: str):
+    """A model-card folder allowed through $NMPKIT_MODEL_DIRS: a symlink in it that resolves
+    outside, and a file in it whose nested include holds a control block."""
+    def run(tmp: Path):
+        import os
+
+        from circuits import deck_guard, ngspice
+
+        cards = tmp / "cards"
+        cards.mkdir()
+        write(tmp, "outside/evil.lib", "R2 out 0 1k\n")
+        (cards / "link.lib").symlink_to(tmp / "outside" / "evil.lib")
+        write(cards, "inner.lib", f"* fine\n.control\nshell touch {tmp / 'pwned'}\n.endc\n")
+        write(cards, "outer.lib", f"* outer\n.include {cards / 'inner.lib'}\n")
+        old = os.environ.get(deck_guard.ROOTS_ENV)
+        os.environ[deck_guard.ROOTS_ENV] = str(cards)
+        try:
+            name = "link.lib" if kind == "symlink-out" else "outer.lib"
+            return ngspice.run_deck(RC.format(extra=f".include {cards / name}"))
+        finally:
+            if old is None:
+                os.environ.pop(deck_guard.ROOTS_ENV, None)
+            else:
+                os.environ[deck_guard.ROOTS_ENV] = old
+            assert not (tmp / "pwned").exists()
+    return run
+
+
 def _models_arg(value: object):
     def run(tmp: Path):
         import numpy as np
@@ -289,6 +317,11 @@ def cases() -> list[Case]:
                  r"model_cards must be an identifier")
             for i, v in (("newline", "generic_bsim3\n.control"), ("traversal", "../../etc/x"),
                          ("star-hash", "generic_bsim3 *# shell"))]
+    out += [Case("inject/allow-listed-symlink-out", "injection", _allow_listed("symlink-out"),
+                 DeckError, r"resolves to .*outside the allowed folders"),
+            Case("inject/allow-listed-nested-control", "injection",
+                 _allow_listed("nested-control"), DeckError,
+                 r"inner.lib' line 2: control-language line")]
     out.append(Case("inject/netlist-dir-symlink", "injection", _netlist_dir_symlink, DeckError,
                     r"netlist_dir: .*outside the allowed folders"))
     return out

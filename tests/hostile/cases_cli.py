@@ -120,6 +120,8 @@ LINES: list[tuple[str, tuple[str, ...], str]] = [
                                      "--out", "{tmp}/t"), r"/nonexistent/d.toml"),
     ("characterize-config-folder", ("characterize", "--config", "{tmp}", "--out", "{tmp}/t"),
      r"not a regular file|folder"),
+    ("characterize-config-fifo", ("characterize", "--config", "{tmp}/fifo.toml", "--out",
+                                  "{tmp}/t"), r"fifo.toml: not a regular file"),
     ("characterize-config-binary", ("characterize", "--config", "{tmp}/b.toml", "--out",
                                     "{tmp}/t"), r"b.toml"),
     ("characterize-config-injection", ("characterize", "--config", "{tmp}/inj.toml", "--out",
@@ -217,9 +219,13 @@ LINES: list[tuple[str, tuple[str, ...], str]] = [
 
 def _setup(tmp: Path) -> None:
     write(tmp, "b.toml", b"\xff\xfe\x00")
-    write(tmp, "inj.toml", 'model_cards = "generic_bsim3\\n.control\\nshell touch /tmp/x\\n.endc"\n')
+    write(tmp, "inj.toml",
+          'model_cards = "generic_bsim3\\n.control\\nshell touch /tmp/x\\n.endc"\n')
     write(tmp, "neg.toml", "c_mem_farads = -1e-12\n")
     write(tmp, "ok.toml", f'[data]\nroot = "{assets().npz}"\n')
+    import os
+
+    os.mkfifo(tmp / "fifo.toml")
 
 
 def _corrupt_ckpt(tmp: Path) -> None:

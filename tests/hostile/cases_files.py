@@ -90,7 +90,8 @@ TABLES = [
     ("fi-sidecar-rows-neg", r"'rows' must be a count"),
     ("fi-sidecar-no-seal", r"no row count and content hash"),
     ("energy-swapped", r"energy.csv"), ("energy-negative", r"e_spike_vdd_joules.*>= 0"),
-    ("energy-nan", r"e_spike_vdd_joules|spike_e0_joules.*finite"), ("energy-inf", r"p_static_vdd_watts"),
+    ("energy-nan", r"e_spike_vdd_joules|spike_e0_joules.*finite"),
+    ("energy-inf", r"p_static_vdd_watts"),
     ("energy-no-column", r"e_spike_vdd_joules"), ("energy-neg-vdd", r"v_dd_volts"),
     ("energy-pos-vneg", r"v_neg_volts"),
 ]
@@ -211,6 +212,8 @@ def _weights(kind: str):
             save_weights(get_network("autoencoder").build(), path, {})
         elif kind == "folder":
             path.mkdir()
+        elif kind == "fifo":  # torch.load would block on it
+            os.mkfifo(path)
         try:
             return load_weights("mnist", path)
         finally:
@@ -222,7 +225,8 @@ WEIGHTS = [("int64", r"int64|dtype"), ("nan", r"(?i)finite|nan"), ("missing-key"
            ("extra-key", r"bogus"), ("wrong-shape", r"shape"), ("list", r"state_dict"),
            ("text", r"not a torch state_dict"), ("empty", r"not a torch state_dict"),
            ("truncated", r"not a torch state_dict"), ("pickle-payload", r"not a torch"),
-           ("other-network", r"do not fit network 'mnist'"), ("folder", r"not found")]
+           ("other-network", r"do not fit network 'mnist'"), ("folder", r"not found"),
+           ("fifo", r"w.pt' not found")]
 
 
 # ---- datasets --------------------------------------------------------------------------------
@@ -285,7 +289,10 @@ def _data_root(kind: str):
     def run(tmp: Path):
         from nmpkit.ml.data import load_dataset
 
-        root = {"missing": tmp / "nope", "empty-dir": tmp, "unknown-name": tmp}[kind]
+        root = {"missing": tmp / "nope", "empty-dir": tmp, "unknown-name": tmp,
+                "fifo": tmp / "d.npz"}[kind]
+        if kind == "fifo":
+            os.mkfifo(root)
         return load_dataset("imagenet" if kind == "unknown-name" else "mnist", root)
     return run
 
@@ -316,5 +323,6 @@ def cases() -> list[Case]:
     out += [Case(f"dataset/{k}-root" if k != "missing" else "dataset/missing-root", "datasets",
                  _data_root(k), ConfigError, m)
             for k, m in (("missing", r"does not exist"), ("empty-dir", r"mnist"),
+                         ("fifo", r"d.npz' is a FIFO or device, never read"),
                          ("unknown-name", r"imagenet"))]
     return [c if c.id not in issue else Case(**{**c.__dict__, "issue": True}) for c in out]

@@ -154,10 +154,10 @@ class Assets:
 def assets() -> Assets:
     import torch
 
+    from calib.fit import fit
     from nmpkit.ml.train import save_weights
     from nmpkit.ml.zoo import get_network
     from tests.calib import synth_tables as syn
-    from calib.fit import fit
 
     root = Path(tempfile.mkdtemp(prefix="nmpkit-hostile-"))
     tables = syn.write_tables(root / "tables")

@@ -105,7 +105,8 @@ def train_zoo(network: str, *, data_root, dataset: str | None, out, quiet: bool 
         raise UsageError(
             f"--dataset for {spec.name} must be one of {', '.join(spec.datasets)}, got {dataset!r}"
         )
-    cfg = TrainConfig(epochs=spec.recipe.epochs if epochs is None else epochs, command_line=_command_line(),
+    cfg = TrainConfig(epochs=spec.recipe.epochs if epochs is None else epochs,
+                      command_line=_command_line(),
                       **options)
     data = load_dataset(dataset, data_root)
     bar = None
