@@ -10,15 +10,21 @@ tests/circuits/test_hostile.py.)"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from calib import Calibration, CalibrationError
 from tests.hostile import all_cases
-from tests.hostile.harness import outcome
+from tests.hostile.harness import assets, outcome
 
 TABLE = all_cases()
 CATEGORIES = {"API", "CLI", "configs", "tables", "calibration files", "weights", "models",
@@ -106,3 +112,41 @@ def test_temp_names_are_unique_per_process_and_call(tmp_path):
                            check=True, timeout=60).stdout.strip()
     with private_dir("nmpkit-x-") as mine:
         assert f"-{os.getpid()}-" in Path(mine).name and Path(other).name != Path(mine).name
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20)
+                     | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(blob=st.binary(max_size=120) | st.text(max_size=120).map(str.encode))
+def test_any_bytes_as_a_config_load_or_get_one_usage_error(blob):
+    from nmpkit.app.config import load_config
+    from nmpkit.app.errors import UsageError
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.toml"
+        path.write_bytes(blob)
+        try:
+            load_config(path)
+        except UsageError as exc:
+            assert len(str(exc).splitlines()) == 1, str(exc)
+
+
+@settings(max_examples=80, deadline=None)
+@given(field=st.sampled_from(sorted(f.name for f in dataclasses.fields(Calibration))),
+       value=_JSON)
+def test_any_value_in_any_calibration_field_loads_or_gets_one_calibration_error(field, value):
+    """A hand edit (seal removed) of any field to any JSON value: loaded, or one line naming
+    the file; never another exception type."""
+    d = json.loads(assets().calibration.read_text())
+    d.pop("content_sha256", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.json"
+        path.write_text(json.dumps(d | {field: value}, allow_nan=True))
+        try:
+            Calibration.load(path)
+        except CalibrationError as exc:
+            assert len(str(exc).splitlines()) == 1 and str(path) in str(exc), str(exc)
