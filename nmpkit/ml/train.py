@@ -139,8 +139,8 @@ class TrainConfig:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs!r}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
-        if not (math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds > 0):
-            raise ConfigError(f"checkpoint_seconds must be a finite number > 0, got "
+        if not self.checkpoint_seconds >= 0:  # NaN too; 0 = after every batch
+            raise ConfigError(f"checkpoint_seconds must be a number >= 0, got "
                               f"{self.checkpoint_seconds!r}")
         resolve_device(self.device)
         for f in ("train_limit", "eval_limit", "max_batches"):
