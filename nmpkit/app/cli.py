@@ -105,7 +105,9 @@ def check_common(args: argparse.Namespace) -> None:
     for name, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value!r}")
+            what = "values must be finite numbers" if isinstance(value, list) else \
+                "must be a finite number"
+            raise UsageError(f"--{name.replace('_', '-')} {what}, got {value!r}")
     for name, low in (("threads", 1), ("seed", 0)):
         value = getattr(args, name, None)
         if value is not None and value < low:
