@@ -80,7 +80,7 @@ LINES: list[tuple[str, tuple[str, ...], str]] = [
      r"timesteps.*0"),
     ("evaluate-timesteps-1e12", (*EVAL[:-6], "--timesteps", "1000000000000", "--out",
                                  "{tmp}/ev"), r"timesteps|memory"),
-    ("evaluate-limit-neg", (*EVAL, "--limit", "-5"), r"--limit.*-5"),
+    ("evaluate-limit-neg", (*EVAL, "--limit", "-5"), r"limit must be >= 1, got -5"),
     ("evaluate-batch-0", (*EVAL, "--batch-size", "0"), r"batch"),
     ("evaluate-threads-0", (*EVAL, "--threads", "0"), r"threads"),
     ("evaluate-percentile-200", (*EVAL, "--percentile", "200"), r"percentile.*200"),
