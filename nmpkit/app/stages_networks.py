@@ -109,7 +109,8 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
             network=ctx.inputs["network"], weights=str(weights), sim=sim,
             data_root=ctx.inputs["root"], limit=ctx.inputs["eval_limit"] or None,
             dataset=ctx.inputs["dataset"] if _is_classifier(cfg) else None),
-            parts_prefix=ctx.cache_dir / f"{label}.csv.parts")
+            parts_prefix=ctx.cache_dir / f"{label}.csv.parts",
+            scheduler=cfg["characterize"]["scheduler"] or None)  # the run's cluster, if any
         res.save(ctx.cache_dir, label)
         metric, summ = res.metric_name, res.summary
         curves.append(pd.DataFrame({"t": range(1, len(res.metric) + 1), metric: res.metric})

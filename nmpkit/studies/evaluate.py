@@ -228,11 +228,13 @@ def _images(snaps: dict[int, torch.Tensor], x: torch.Tensor) -> dict[str, np.nda
 
 def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
         progress: Callable[[int], None] | None = None,
-        record: dict[str, Any] | None = None) -> EvaluateResult:
+        record: dict[str, Any] | None = None, scheduler: Any = None) -> EvaluateResult:
     """Convert, simulate and score ``cfg``'s network; chunks under ``PARTS_PREFIX-<key>/``.
 
     ``progress(n)`` is called with the number of samples each finished chunk held; ``record``:
-    more provenance fields (the CLI's ``argv``).
+    more provenance fields (the CLI's ``argv``); ``scheduler``: a Dask scheduler address (or
+    ``distributed.Client``) to simulate the chunks on (`nmpkit.studies.distributed`; the same
+    chunks and results as a local run).
     """
     import copy
 
@@ -253,7 +255,11 @@ def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
                      calib=sim.calibration_samples, source=source,
                      device=torch.device(sim.device).type,  # GPU sums differ in float order
                      image=cfg.image, crop=cfg.crop, snapshots=cfg.snapshots)
-    res = run_chunks(net, x, target, sim, task=spec.task, progress=progress,
+    if scheduler is not None:
+        from nmpkit.studies.distributed import run_chunks_on
+    chunks = run_chunks if scheduler is None else \
+        (lambda *a, **k: run_chunks_on(scheduler, *a, **k))
+    res = chunks(net, x, target, sim, task=spec.task, progress=progress,
                      parts_dir=None if parts_prefix is None else Path(f"{parts_prefix}-{key}"),
                      snapshots=cfg.snapshots)
     col = "accuracy" if spec.task == "classify" else "mse"

@@ -46,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a("--crop", type=int, default=None,
       help="autoencoder: use the central CROP×CROP part of the image (a multiple of 32)")
     a("--threads", type=int, default=None, help="torch CPU threads")
+    a("--scheduler", default=None, help="Dask scheduler address: simulate the chunks on that "
+      "cluster (nmpkit.studies.distributed; the same chunks and results)")
     a("--device", default="cpu", help="where to simulate: cpu (default), cuda, cuda:N")
     a("--memory-gb", type=float, default=1.0, help="working-memory bound of each simulate call "
       "in GiB (default: %(default)s; on a GPU, most of its memory)")
@@ -81,12 +83,17 @@ def run(args: argparse.Namespace) -> int:
         snapshots=ev.parse_snapshots(args.snapshots))
     if args.threads is not None:
         torch.set_num_threads(max(1, args.threads))
+    if args.scheduler:
+        from nmpkit.app.config import check_dask
+
+        check_dask("--scheduler", args.scheduler)
     label = ev.bound_label(sim.lower_bound)
     out = Path(args.out or f"eval_{cfg.network}_{label}_T{sim.timesteps}.csv")
     with tqdm(desc=f"{cfg.network} {label} T={sim.timesteps}", unit="sample",
               disable=args.quiet, dynamic_ncols=True) as bar:
         res = ev.run(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update,
-                     record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}})
+                     record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}},
+                     scheduler=args.scheduler or None)
     res.save(out.parent, out.name.removesuffix(".csv"))
     s, col = res.summary, res.metric_name
     if args.json:
