@@ -240,8 +240,13 @@ def load_design(path: str | Path) -> NeuronDesign:
         FileNotFoundError: no such file.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, FIFO or device: never opened
+        raise DesignError(f"{path}: not a regular file (a folder, FIFO or device); expected a "
+                          "design TOML file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DesignError(f"{path}: not UTF-8 text; expected a design TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise DesignError(f"{path}: not valid TOML ({exc})") from exc
     table = data.get("design", data)

@@ -267,7 +267,7 @@ class CosimCheckConfig:
         for name in ("timesteps", "hidden", "samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if any(v > 0 for v in self.v_neg_volts):
+        if any(not v <= 0 for v in self.v_neg_volts):  # NaN too
             raise ConfigError(f"v_neg_volts must be <= 0, got {list(self.v_neg_volts)}")
 
 

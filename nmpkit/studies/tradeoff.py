@@ -148,11 +148,13 @@ class TradeoffConfig:
         if not ts or ts[0] < 1:
             raise ConfigError(f"timesteps must be a non-empty list of integers >= 1, got "
                               f"{list(self.timesteps)}")
-        if not self.v_neg_volts or any(v > 0 for v in self.v_neg_volts):
+        if ts[-1] > 100_000:  # the config's bound: buffers past it outgrow memory
+            raise ConfigError(f"timesteps must be <= 100000, got {ts[-1]}")
+        if not self.v_neg_volts or any(not v <= 0 for v in self.v_neg_volts):
             raise ConfigError(f"v_neg_volts must be a non-empty list of values <= 0, got "
                               f"{list(self.v_neg_volts)}")
-        if not self.v_dd_volts or any(v <= 0 for v in self.v_dd_volts):
-            raise ConfigError(f"v_dd_volts must be a non-empty list of values > 0, got "
+        if not self.v_dd_volts or any(not 0 < v <= 5 for v in self.v_dd_volts):
+            raise ConfigError(f"v_dd_volts must be a non-empty list of volts in (0, 5], got "
                               f"{list(self.v_dd_volts)}")
         if isinstance(self.tolerance, bool) or not 0 <= self.tolerance < 1:
             raise ConfigError(f"tolerance must be an accuracy fraction in [0, 1) (0.005 = 0.5 "
