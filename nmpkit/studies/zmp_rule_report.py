@@ -1,0 +1,161 @@
+"""The ZMP factor study's report: tables from the per-network records, the rule's fit and test.
+
+Input: the ``record.json`` of each network written by ``results/what_makes_zmp_hurt.py``.
+Output: ``results/what_makes_zmp_hurt.md`` and the fitted default rule (``zmp_rule_fit.py``).
+Every candidate statistic is fitted (least squares, loss on statistic) on the networks whose
+role is "fit" only and judged on the "test" ones; the default rule is the ANN-only
+``zmp_score`` (no simulation needed), whichever candidate fits best is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as st
+
+from calib.io import atomic_write_text
+from nmpkit.studies.zmp_rule import ZmpRule, fit_rule
+
+Record = dict
+
+
+def _sum_rel(values: Sequence[float], rates: Sequence[float]) -> float:
+    return float(sum(v / r for v, r in zip(values[1:], rates[1:], strict=True) if r > 0))
+
+
+CANDIDATES: dict[str, tuple[str, Callable[[Record], float]]] = {
+    "score": ("Σ_l≥1 cancelled drive / rate (ANN only: `zmp_score`)", lambda r: r["score"]),
+    "cancelled": ("Σ_l≥1 cancelled drive, θ/step (ANN only)",
+                  lambda r: sum(d["cancelled"] for d in r["drive"])),
+    "discard": (f"Σ_l≥1 discarded charge / rate, ZMP at short T (simulated)",
+                lambda r: _sum_rel(r["short_run"]["zmp"]["floor_charge"],
+                                   r["short_run"]["zmp"]["layer_rates"])),
+    "excess": ("Σ_l≥1 (ZMP − NMP rate) / NMP rate at short T (simulated)",
+               lambda r: _sum_rel([z - n for z, n in zip(r["short_run"]["zmp"]["layer_rates"],
+                                                         r["short_run"]["nmp"]["layer_rates"],
+                                                         strict=True)],
+                                  r["short_run"]["nmp"]["layer_rates"])),
+    "depth": ("number of spiking layers", lambda r: float(len(r["layers"]))),
+}
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.2f}"
+
+
+def _acc(a: dict) -> str:
+    return f"{100 * a['estimate']:.2f} ({100 * a['ci_low']:.1f}–{100 * a['ci_high']:.1f})"
+
+
+def _diff(c: dict) -> str:
+    return (f"{_pp(c['difference'])} ({_pp(c['ci_low'])}…{_pp(c['ci_high'])}) "
+            f"{c['a_only']}/{c['b_only']}, p={c['p_value']:.2g}")
+
+
+def loss(r: Record, t: int) -> float:
+    return float(r["nmp_minus_zmp"][str(t)]["difference"])
+
+
+def main_table(recs: Sequence[Record]) -> list[str]:
+    out = ["| net | factor | role | ANN % (95% CI) | NMP T=100 | ZMP T=100 | NMP − ZMP T=100 "
+           "%p (95% CI) flips NMP/ZMP, McNemar p | NMP T=300 | ZMP T=300 | NMP − ZMP T=300 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        a, c = r["accuracy"], r["nmp_minus_zmp"]
+        out.append(f"| {r['name']} | {r['factor']} | {r['role']} | {_acc(r['ann'])} | "
+                   f"{_acc(a['nmp']['100'])} | {_acc(a['zmp']['100'])} | {_diff(c['100'])} | "
+                   f"{_acc(a['nmp']['300'])} | {_acc(a['zmp']['300'])} | {_diff(c['300'])} |")
+    return out
+
+
+def diag_table(recs: Sequence[Record]) -> list[str]:
+    def fmt(v: Sequence[float], scale: float = 1.0) -> str:
+        return " / ".join(f"{scale * x:.3f}" for x in v)
+
+    out = ["| net | discarded charge, θ/neuron/step (ZMP, short T), per layer | fraction at the "
+           "floor (short T) | rate NMP → ZMP, spikes/step, last hidden + output | cancelled "
+           "drive / rate per layer (ANN) | score |", "|---|---|---|---|---|---|"]
+    for r in recs:
+        s = r["short_run"]
+        zn, nn_ = s["zmp"]["layer_rates"], s["nmp"]["layer_rates"]
+        rates = f"{nn_[-2]:.3f} → {zn[-2]:.3f}; {nn_[-1]:.3f} → {zn[-1]:.3f}"
+        out.append(f"| {r['name']} | {fmt(s['zmp']['floor_charge'])} | "
+                   f"{fmt(s['zmp']['floor_hit_fraction'])} | {rates} | "
+                   f"{fmt([d['relative'] for d in r['drive']])} | {r['score']:.2f} |")
+    return out
+
+
+def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule]:
+    fit = [r for r in recs if r["role"] == "fit"]
+    test = [r for r in recs if r["role"] == "test"]
+    y_fit = [loss(r, t) for r in fit]
+    out = [f"\n### Candidates at T = {t} (fitted on {len(fit)} nets, tested on {len(test)})\n",
+           "| statistic | Pearson r (fit nets) | fitted line (%p) | mean abs. error on test nets "
+           "(%p) | Spearman ρ on test nets | test nets with the measured CI covering the "
+           "prediction |", "|---|---|---|---|---|---|"]
+    rules = {}
+    for key, (label, f) in CANDIDATES.items():
+        xs = [f(r) for r in fit]
+        if np.ptp(xs) == 0:
+            continue
+        rule = fit_rule(xs, y_fit, [r["name"] for r in fit], t)
+        rules[key] = rule
+        pred = [rule.predict(f(r)) for r in test]
+        meas = [loss(r, t) for r in test]
+        cov = sum(r["nmp_minus_zmp"][str(t)]["ci_low"] <= p <= r["nmp_minus_zmp"][str(t)]
+                  ["ci_high"] for r, p in zip(test, pred, strict=True))
+        rho = st.spearmanr(pred, meas).statistic if len(test) > 2 else float("nan")
+        mae = float(np.mean(np.abs(np.subtract(pred, meas)))) if test else float("nan")
+        out.append(f"| {label} | {st.pearsonr(xs, y_fit).statistic:.2f} | "
+                   f"{100 * rule.slope:.2f} × s {_pp(rule.intercept)} | {100 * mae:.2f} | "
+                   f"{rho:.2f} | {cov} / {len(test)} |")
+    rule = rules["score"]
+    out += [f"\nThe rule (`nmpkit.studies.zmp_rule.predict_zmp_loss`, ANN statistic `score`) on "
+            f"every net, T = {t}:\n",
+            "| net | role | score | predicted NMP − ZMP %p | measured %p (95% CI) | inside CI |",
+            "|---|---|---|---|---|---|"]
+    for r in recs:
+        p, c = rule.predict(r["score"]), r["nmp_minus_zmp"][str(t)]
+        inside = "yes" if c["ci_low"] <= p <= c["ci_high"] else "no"
+        out.append(f"| {r['name']} | {r['role']} | {r['score']:.2f} | {100 * p:.2f} | "
+                   f"{_pp(c['difference'])} ({_pp(c['ci_low'])}…{_pp(c['ci_high'])}) | "
+                   f"{inside} |")
+    return out, rule
+
+
+def rule_module(rule: ZmpRule, run: Path) -> str:
+    return (f'"""The rule\'s fitted line (written by ``results/what_makes_zmp_hurt.py``; do not '
+            f'edit by hand).\n\nFitted at T = {rule.timesteps} on {len(rule.fitted_on)} nets of '
+            f'the ZMP factor study (results/what_makes_zmp_hurt.md, run {run.name}/):\n'
+            f'{", ".join(rule.fitted_on)}.\n"""\n\nfrom nmpkit.studies.zmp_rule import ZmpRule'
+            f'\n\nDEFAULT_RULE = ZmpRule(slope={rule.slope!r}, intercept={rule.intercept!r}, '
+            f'timesteps={rule.timesteps},\n                       residual_sd='
+            f'{rule.residual_sd!r},\n                       fitted_on={rule.fitted_on!r})\n\n'
+            f'__all__ = ["DEFAULT_RULE"]\n')
+
+
+def write_report(recs: Sequence[Record], run: Path, md: Path, rule_py: Path,
+                 header: str = "", findings: str = "") -> None:
+    if not recs:
+        raise ValueError(f"no network records in {run}: run the study first")
+    n = sorted({r["images"] for r in recs})
+    lines = [header or "# What makes ZMP hurt (issue 11 §1)\n", findings,
+             f"\n## Accuracy (first {', '.join(map(str, n))} Fashion-MNIST test images, the "
+             "same images for every condition; % with Wilson 95% CI; NMP − ZMP with Newcombe's "
+             "paired 95% CI, images only NMP / only ZMP gets right, McNemar exact p)\n",
+             *main_table(recs),
+             "\n## Per-layer diagnostics (layers input side first, output last)\n",
+             *diag_table(recs), "\n## The rule: fit on some nets, test on the others"]
+    rule = None
+    for t in (300, 100):
+        sec, r = rule_section(recs, t)
+        lines += sec
+        rule = r if t == 300 else rule
+    atomic_write_text(md, "\n".join(lines) + "\n")
+    if rule is not None:
+        atomic_write_text(rule_py, rule_module(rule, run))
+
+
+__all__ = ["CANDIDATES", "loss", "write_report"]

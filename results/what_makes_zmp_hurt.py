@@ -1,0 +1,209 @@
+"""What makes ZMP hurt: one factor at a time around a small all-conv net on Fashion-MNIST.
+
+    flock /work/heavy.lock .venv/bin/python results/what_makes_zmp_hurt.py [RUN_DIR]
+        [--images N] [--only NAME,...] [--report-only]
+
+Per network (``NETS``; resumable: every step's file in RUN_DIR/NAME/ is kept and skipped when
+present): train (`nmpkit.ml.train.train`, weights + sidecar), convert (`cosim.convert`, the
+first 1,000 training images for normalization), simulate NMP and ZMP (ideal IF, reset by
+subtraction) to T = 300 on the first N test images (one run gives T = 100 and 300), the short-T
+diagnostics (T = 32 on 256 test images: discarded charge per neuron per step, fraction at the
+floor, rates), and the rule's drive statistics (`nmpkit.studies.zmp_rule.layer_drive` on 512
+training images). Then it fits the rule on the networks marked "fit", tests it on those marked
+"test", rewrites nmpkit/studies/zmp_rule_fit.py with the fitted line and writes
+results/what_makes_zmp_hurt.md (`zmp_rule_report`). Default RUN_DIR: results/what_makes_zmp_hurt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cosim  # noqa: E402
+from calib.io import atomic_write, atomic_write_json, provenance  # noqa: E402
+from nmpkit.ml.data import load_dataset, to_tensor  # noqa: E402
+from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
+from nmpkit.ml.zoo import NetworkSpec, Recipe, small_allconv  # noqa: E402
+from nmpkit.studies import stats  # noqa: E402
+from nmpkit.studies.zmp_rule import layer_drive, zmp_score  # noqa: E402
+
+DATA = "/usr/share/datasets/fashion-mnist"
+T_LONG, T_SHORT, T_REPORT = 300, 32, (100, 300)
+DIAG_IMAGES, DRIVE_IMAGES, CALIB_IMAGES = 256, 512, 1000
+BASE = dict(depth=4, width=16, batchnorm=True, dropout=0.0, weight_decay=1e-4, train_n=12800,
+            epochs=1, percentile=99.99, encoding="current", seed=0)
+# name: (factor, changes from BASE, role). Roles fixed before any network ran: the rule is
+# fitted on the architecture/regularization factors and tested on everything else.
+NETS: dict[str, tuple[str, dict, str]] = {
+    "base": ("base", {}, "fit"),
+    "depth2": ("depth", dict(depth=2), "fit"),
+    "depth7": ("depth", dict(depth=7), "fit"),
+    "depth10": ("depth", dict(depth=10), "fit"),
+    "nobn": ("BatchNorm", dict(batchnorm=False), "fit"),
+    "dropout": ("dropout", dict(dropout=0.3), "fit"),
+    "wd0": ("weight decay", dict(weight_decay=0.0), "fit"),
+    "wd1e-3": ("weight decay", dict(weight_decay=1e-3), "fit"),
+    "short": ("training length", dict(train_n=3200), "test"),
+    "long": ("training length", dict(epochs=4), "test"),
+    "width8": ("width", dict(width=8), "test"),
+    "width32": ("width", dict(width=32), "test"),
+    "p99.9": ("percentile", dict(percentile=99.9), "test"),
+    "p100": ("percentile", dict(percentile=100.0), "test"),
+    "seed1": ("seed", dict(seed=1), "test"),
+    "seed2": ("seed", dict(seed=2), "test"),
+    "depth7-nobn": ("depth × BatchNorm", dict(depth=7, batchnorm=False), "test"),
+    "poisson": ("input coding", dict(encoding="poisson"), "test"),
+}
+TRAIN_KEYS = ("depth", "width", "batchnorm", "dropout", "weight_decay", "train_n", "epochs",
+              "seed")
+
+
+def settings(name: str) -> dict:
+    return BASE | NETS[name][1]
+
+
+def spec_for(s: dict) -> NetworkSpec:
+    tag = "-".join(f"{k}={s[k]}" for k in TRAIN_KEYS)
+    return NetworkSpec(
+        name=f"small_allconv[{tag}]",
+        build=partial(small_allconv, s["depth"], s["width"], s["batchnorm"], s["dropout"]),
+        task="classify", datasets=("fashion-mnist",), input_shape=(1, 28, 28), mean=(0.0,),
+        std=(1.0,), recipe=Recipe(optimizer="adam", lr=2e-3, weight_decay=s["weight_decay"],
+                                  batch_size=128, epochs=s["epochs"], schedule="cosine",
+                                  seed=s["seed"]))
+
+
+def weights_for(run: Path, name: str, data, log) -> tuple[NetworkSpec, Path]:
+    """Train (or reuse) the network; nets differing only in conversion share the base weights."""
+    s = settings(name)
+    spec = spec_for(s)
+    key = spec.name.replace("small_allconv[", "").rstrip("]").replace("=", "")
+    path = run / "weights" / f"{key}.pt"
+    if not path.is_file():
+        t0 = time.monotonic()
+        train(spec, data, path, TrainConfig(epochs=s["epochs"], seed=s["seed"],
+                                            train_limit=s["train_n"], checkpoint_seconds=1e9,
+                                            command_line=" ".join(sys.argv)))
+        path.with_name(path.name + ".ckpt").unlink(missing_ok=True)
+        log(f"{name}: trained in {time.monotonic() - t0:.0f} s")
+    return spec, path
+
+
+def correct_at(res: cosim.SimulationResult, labels: torch.Tensor, ts: tuple[int, ...]
+               ) -> dict[int, np.ndarray]:
+    cum = res.output_spikes.to(torch.int32).cumsum(0)
+    return {t: (cum[t - 1].argmax(-1) == labels).numpy() for t in ts}
+
+
+def simulate(net, x, bound, T, encoding, record_floor, seed=0):
+    gen = torch.Generator().manual_seed(seed) if encoding == "poisson" else None
+    return cosim.simulate(net, x, timesteps=T, lower_bound=bound, encoding=encoding,
+                          generator=gen, record_floor=record_floor)
+
+
+def evaluate(run: Path, name: str, data, n_images: int, log) -> dict:
+    out = run / name / "record.json"
+    if out.is_file():
+        return json.loads(out.read_text())
+    s = settings(name)
+    spec, wpath = weights_for(run, name, data, log)
+    model = load_weights(spec, wpath)
+    x_cal = to_tensor(data.x_train[:CALIB_IMAGES], (0.0,), (1.0,))
+    x = to_tensor(data.x_test[:n_images], (0.0,), (1.0,))
+    y = torch.from_numpy(data.y_test[:n_images]).long()
+    with torch.no_grad():
+        ann_correct = (model(x).argmax(1) == y).numpy()
+    net = cosim.convert(model, x_cal, percentile=s["percentile"])
+    t0 = time.monotonic()
+    sims, corr = {}, {}
+    for cond, bound in (("nmp", None), ("zmp", 0.0)):
+        part = run / name / f"{cond}.npz"
+        if not part.is_file():
+            res = simulate(net, x, bound, T_LONG, s["encoding"], bound is not None)
+            c = correct_at(res, y, T_REPORT)
+            extra = dict(floor_charge=np.array(res.floor_charge),
+                         floor_hit_fraction=np.array(res.floor_hit_fraction)) if bound == 0 \
+                else {}
+            arrays = dict(accuracy=res.accuracy_per_step(y).numpy(),
+                          layer_rates=np.array(res.layer_rates),
+                          **{f"correct_{t}": v for t, v in c.items()}, **extra)
+
+            def write(tmp, arrays=arrays):
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **arrays)
+            atomic_write(part, write)
+        sims[cond] = dict(np.load(part))
+        corr[cond] = {t: sims[cond][f"correct_{t}"] for t in T_REPORT}
+    sim_s = time.monotonic() - t0
+    xd = x[:DIAG_IMAGES]
+    short = {}
+    for cond, bound in (("nmp", None), ("zmp", 0.0)):
+        r = simulate(net, xd, bound, T_SHORT, s["encoding"], True)
+        short[cond] = dict(layer_rates=list(r.layer_rates), floor_charge=list(r.floor_charge),
+                           floor_hit_fraction=list(r.floor_hit_fraction),
+                           accuracy=float(r.accuracy_per_step(y[:DIAG_IMAGES])[-1]))
+    drive = layer_drive(net, x_cal[:DRIVE_IMAGES])
+    train_meta = json.loads(wpath.with_suffix(".json").read_text())
+    rec = dict(
+        name=name, factor=NETS[name][0], role=NETS[name][2], settings=s,
+        weights=str(wpath.relative_to(run)), layers=[ly.name for ly in net.layers],
+        layer_sizes=[ly.size for ly in net.layers],
+        ann_full_test=train_meta.get("history", [{}])[-1].get("test_accuracy"),
+        ann=stats.accuracy(ann_correct).as_dict(),
+        accuracy={c: {str(t): stats.accuracy(corr[c][t]).as_dict() for t in T_REPORT}
+                  for c in corr},
+        nmp_minus_zmp={str(t): stats.compare(corr["nmp"][t], corr["zmp"][t]).as_dict()
+                       for t in T_REPORT},
+        accuracy_per_step={c: sims[c]["accuracy"].tolist() for c in sims},
+        long_run=dict(nmp_rates=sims["nmp"]["layer_rates"].tolist(),
+                      zmp_rates=sims["zmp"]["layer_rates"].tolist(),
+                      zmp_floor_charge=sims["zmp"]["floor_charge"].tolist(),
+                      zmp_floor_hit_fraction=sims["zmp"]["floor_hit_fraction"].tolist()),
+        short_run=dict(timesteps=T_SHORT, images=int(xd.shape[0]), **short),
+        drive=[d.as_dict() for d in drive], score=zmp_score(drive),
+        images=n_images, simulate_seconds=round(sim_s, 1),
+        provenance=provenance(command=" ".join(sys.argv), dataset=data.source))
+    atomic_write_json(out, rec)
+    d = rec["nmp_minus_zmp"]["300"]
+    log(f"{name}: ANN {rec['ann']['estimate']:.4f} NMP−ZMP@300 {100 * d['difference']:+.2f} %p "
+        f"({100 * d['ci_low']:+.2f}…{100 * d['ci_high']:+.2f}) score {rec['score']:.3f} "
+        f"[{sim_s:.0f} s]")
+    return rec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir", nargs="?", default=str(ROOT / "results" / "what_makes_zmp_hurt"))
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--only", default="", help="comma-separated network names (default all)")
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    run = Path(args.run_dir)
+    names = [n for n in args.only.split(",") if n] or list(NETS)
+    bad = [n for n in names if n not in NETS]
+    if bad:
+        ap.error(f"--only: unknown network(s) {bad}; choose from {', '.join(NETS)}")
+    torch.set_num_threads(2)
+    if not args.report_only:
+        data = load_dataset("fashion-mnist", DATA)
+        for n in names:
+            evaluate(run, n, data, args.images, lambda m: print(m, flush=True))
+    from nmpkit.studies.zmp_rule_report import write_report
+
+    recs = [json.loads(p.read_text()) for n in NETS if (p := run / n / "record.json").is_file()]
+    write_report(recs, run, ROOT / "results" / "what_makes_zmp_hurt.md",
+                 ROOT / "nmpkit" / "studies" / "zmp_rule_fit.py")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""nmpkit.studies.zmp_rule against hand counts, the ANN's own currents and the IF simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import cosim
+from cosim.network import apply_ops
+from nmpkit.errors import ConfigError
+from nmpkit.ml.zoo import small_allconv
+from nmpkit.studies import zmp_rule
+from nmpkit.studies.zmp_rule import (ZmpRule, _split_op, fit_rule, layer_drive,
+                                     predict_zmp_loss, zmp_score)
+
+
+def _tiny() -> nn.Sequential:
+    m = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    with torch.no_grad():
+        m[0].weight.copy_(torch.tensor([[0.5, 0.0], [0.0, 0.25]]))
+        m[0].bias.zero_()
+        m[2].weight.copy_(torch.tensor([[0.5, -0.25], [-0.5, 0.5]]))
+        m[2].bias.copy_(torch.tensor([0.0, -0.125]))
+    return m
+
+
+def test_hand_counts_on_a_two_layer_net():
+    net = cosim.convert(_tiny(), None, input_shape=(2,))
+    d = layer_drive(net, torch.tensor([[1.0, 1.0]]))
+    # layer 0: currents 0.5, 0.25, no cancellation by definition
+    assert d[0].excitatory == pytest.approx(0.375) and d[0].cancelled == 0.0
+    assert d[0].rate == pytest.approx(0.375)
+    # layer 1, rates (0.5, 0.25): neuron 0: P = 0.25, N = 0.0625; neuron 1: P = 0.125,
+    # N = 0.25 + 0.125 (bias) = 0.375  -> min: 0.0625, 0.125; nets 0.1875, -0.25
+    assert d[1].excitatory == pytest.approx((0.25 + 0.125) / 2)
+    assert d[1].inhibitory == pytest.approx((0.0625 + 0.375) / 2)
+    assert d[1].cancelled == pytest.approx((0.0625 + 0.125) / 2)
+    assert d[1].rate == pytest.approx(0.1875 / 2)
+    assert d[1].negative_but_excited == pytest.approx(0.5)
+    assert zmp_score(d) == pytest.approx(0.09375 / 0.09375)
+
+
+@settings(max_examples=10, deadline=None)
+@given(depth=st.integers(2, 5), bn=st.booleans(), seed=st.integers(0, 2**16))
+def test_split_is_the_ann_current(depth, bn, seed):
+    torch.manual_seed(seed)
+    model = small_allconv(depth, 4, bn).eval()
+    if bn:
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    x = torch.rand(3, 1, 28, 28)
+    net = cosim.convert(model, x)
+    acts = net.ann_forward(x)
+    for i in range(1, len(net.layers)):
+        prev = acts[i - 1].clamp(0, 1)
+        p, n = prev, torch.zeros_like(prev)
+        for op in net.layers[i].ops:
+            p, n = _split_op(op, p, n)
+        assert (p >= 0).all() and (n >= 0).all()
+        torch.testing.assert_close(p - n, apply_ops(net.layers[i].ops, prev), atol=1e-5,
+                                   rtol=1e-5)
+    d = layer_drive(net, x)
+    assert all(0 <= ly.cancelled <= min(ly.excitatory, ly.inhibitory) + 1e-7 for ly in d)
+
+
+def test_zmp_excess_rate_is_bounded_by_the_cancelled_drive():
+    """The physics behind the rule: with the floor at 0 a neuron fires at most min(P, N) more
+    than with a negative membrane (P, N from the spikes it actually received), up to 2/T."""
+    torch.manual_seed(3)
+    model = small_allconv(3, 6, batchnorm=False).eval()
+    x = torch.rand(8, 1, 28, 28)
+    net = cosim.convert(model, x)
+    T = 256
+    nmp = cosim.simulate(net, x, timesteps=T, lower_bound=None, kernels=False)
+    zmp = cosim.simulate(net, x, timesteps=T, lower_bound=0.0, kernels=False)
+    # layer 0 (constant current) spikes the same under both floors
+    torch.testing.assert_close(nmp.spike_counts[0], zmp.spike_counts[0])
+    p, n = zmp.rates(0).float(), torch.zeros_like(zmp.rates(0).float())
+    for op in net.layers[1].ops:
+        p, n = _split_op(op, p, n)
+    excess = zmp.rates(1) - nmp.rates(1)
+    assert (excess <= torch.minimum(p, n).double() + 2.0 / T).all()
+    assert float(excess.sum()) > 0  # the floor does make this layer over-fire
+
+
+def test_fit_recovers_a_line_and_predicts():
+    s = np.array([0.0, 1.0, 2.0, 3.0])
+    rule = fit_rule(s, 0.02 * s + 0.01, list("abcd"), 300)
+    assert rule.slope == pytest.approx(0.02) and rule.intercept == pytest.approx(0.01)
+    assert rule.residual_sd == pytest.approx(0.0, abs=1e-12)
+    assert rule.predict(5.0) == pytest.approx(0.11) and rule.predict(-10.0) == 0.0
+    with pytest.raises(ConfigError, match=">= 3 networks"):
+        fit_rule([1, 2], [0.1, 0.2], ["a", "b"], 300)
+    with pytest.raises(ConfigError, match="not all equal"):
+        fit_rule([1, 1, 1], [0.1, 0.2, 0.3], ["a", "b", "c"], 300)
+
+
+def test_predict_line_and_input_errors():
+    net = cosim.convert(_tiny(), None, input_shape=(2,))
+    rule = ZmpRule(slope=0.05, intercept=0.0, timesteps=300, residual_sd=0.01, fitted_on=("a",))
+    pred = predict_zmp_loss(net, torch.tensor([[1.0, 1.0]]), rule)
+    assert pred.predicted_loss == pytest.approx(0.05 * pred.score)
+    text = pred.line(measured=0.031)
+    assert "predicted ZMP loss at T = 300: 5.0 %p" in text and "measured: +3.10 %p" in text
+    assert predict_zmp_loss(net, torch.ones(1, 2)).rule is zmp_rule_default()
+    with pytest.raises(ConfigError, match=r"inputs must be a \(B >= 1, 2\) tensor.*\(1, 3\)"):
+        layer_drive(net, torch.ones(1, 3))
+    with pytest.raises(ConfigError, match="finite"):
+        layer_drive(net, torch.full((1, 2), float("nan")))
+    with pytest.raises(ConfigError, match="cosim.SpikingNetwork"):
+        layer_drive(_tiny(), torch.ones(1, 2))
+
+
+def zmp_rule_default() -> ZmpRule:
+    from nmpkit.studies.zmp_rule_fit import DEFAULT_RULE
+
+    return DEFAULT_RULE
+
+
+def test_small_allconv_shapes_and_errors():
+    for depth in (2, 4, 7):
+        m = small_allconv(depth, 8)
+        assert m(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+        assert sum(isinstance(x, nn.Conv2d) for x in m) == depth
+    assert not any(isinstance(x, nn.BatchNorm2d) for x in small_allconv(4, batchnorm=False))
+    assert sum(isinstance(x, nn.Dropout) for x in small_allconv(4, dropout=0.3)) == 2
+    with pytest.raises(ValueError, match="depth must be an int >= 2, got 1"):
+        small_allconv(1)
+    assert zmp_rule.__all__
