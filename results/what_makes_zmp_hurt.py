@@ -33,7 +33,7 @@ import cosim  # noqa: E402
 from calib.io import atomic_write, atomic_write_json, provenance  # noqa: E402
 from nmpkit.ml.data import load_dataset, to_tensor  # noqa: E402
 from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
-from nmpkit.ml.zoo import NetworkSpec, Recipe, small_allconv  # noqa: E402
+from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network, small_allconv  # noqa: E402
 from nmpkit.studies import stats  # noqa: E402
 from nmpkit.studies.zmp_rule import layer_drive, zmp_score  # noqa: E402
 
@@ -63,7 +63,9 @@ NETS: dict[str, tuple[str, dict, str]] = {
     "seed2": ("seed", dict(seed=2), "test"),
     "depth7-nobn": ("depth × BatchNorm", dict(depth=7, batchnorm=False), "test"),
     "poisson": ("input coding", dict(encoding="poisson"), "test"),
+    "allconv28": ("shipped net (zoo allconv28, 32/64 ch, 4 epochs on 60k)", {}, "test"),
 }
+SHIPPED = {"allconv28": ROOT / "nmpkit" / "weights" / "allconv28_fashion.pt"}
 TRAIN_KEYS = ("depth", "width", "batchnorm", "dropout", "weight_decay", "train_n", "epochs",
               "seed")
 
@@ -85,6 +87,8 @@ def spec_for(s: dict) -> NetworkSpec:
 
 def weights_for(run: Path, name: str, data, log) -> tuple[NetworkSpec, Path]:
     """Train (or reuse) the network; nets differing only in conversion share the base weights."""
+    if name in SHIPPED:
+        return get_network(name), SHIPPED[name]
     s = settings(name)
     spec = spec_for(s)
     key = spec.name.replace("small_allconv[", "").rstrip("]").replace("=", "")
@@ -152,11 +156,12 @@ def evaluate(run: Path, name: str, data, n_images: int, log) -> dict:
         short[cond] = dict(layer_rates=list(r.layer_rates), floor_charge=list(r.floor_charge),
                            floor_hit_fraction=list(r.floor_hit_fraction),
                            accuracy=float(r.accuracy_per_step(y[:DIAG_IMAGES])[-1]))
-    drive = layer_drive(net, x_cal[:DRIVE_IMAGES])
+    drive = layer_drive(net, x_cal[:DRIVE_IMAGES], s["encoding"])
     train_meta = json.loads(wpath.with_suffix(".json").read_text())
     rec = dict(
-        name=name, factor=NETS[name][0], role=NETS[name][2], settings=s,
-        weights=str(wpath.relative_to(run)), layers=[ly.name for ly in net.layers],
+        name=name, factor=NETS[name][0], role=NETS[name][2],
+        settings=s if name not in SHIPPED else {k: s[k] for k in ("percentile", "encoding")},
+        weights=str(wpath), layers=[ly.name for ly in net.layers],
         layer_sizes=[ly.size for ly in net.layers],
         ann_full_test=train_meta.get("history", [{}])[-1].get("test_accuracy"),
         ann=stats.accuracy(ann_correct).as_dict(),

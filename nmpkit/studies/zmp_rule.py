@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cosim.network import WEIGHTED, SpikingNetwork, SynapticOp
+from cosim.network import WEIGHTED, SpikingNetwork, SynapticOp, apply_ops
 from nmpkit.errors import ConfigError
 
 
@@ -97,31 +97,39 @@ def _check_inputs(net: SpikingNetwork, inputs: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def layer_drive(net: SpikingNetwork, inputs: Tensor) -> list[LayerDrive]:
+def layer_drive(net: SpikingNetwork, inputs: Tensor, encoding: str = "current"
+                ) -> list[LayerDrive]:
     """Excitatory/inhibitory drive of every spiking layer of ``net`` on ``inputs`` (a few
-    batches of training or test images, as the converter's calibration batch)."""
+    batches of training or test images, as the converter's calibration batch).
+
+    ``encoding`` as in ``cosim.SimConfig``: with ``"current"`` layer 0 sees a constant current
+    and counts no cancellation; with ``"poisson"`` its input is spikes of rate |x| and sign(x),
+    split like any other layer's.
+    """
+    if encoding not in ("current", "poisson"):
+        raise ConfigError(f"encoding must be 'current' or 'poisson', got {encoding!r}")
     x = _check_inputs(net, inputs)
     out: list[LayerDrive] = []
     for i, ly in enumerate(net.layers):
-        if i == 0:
-            cur = x
-            for op in ly.ops:
-                cur = op(cur)
-            act = (cur.clamp(min=0) if ly.relu else cur).clamp(max=1)
+        if i == 0 and encoding == "current":
+            cur = apply_ops(ly.ops, x)
+            act = (cur.clamp(min=0) if ly.relu else cur).clamp(0, 1)
             out.append(LayerDrive(name=ly.name, excitatory=float(cur.clamp(min=0).mean()),
                                   inhibitory=float((-cur).clamp(min=0).mean()), cancelled=0.0,
-                                  rate=float(act.clamp(min=0).mean()), negative_but_excited=0.0))
+                                  rate=float(act.mean()), negative_but_excited=0.0))
         else:
-            p, n = prev, torch.zeros_like(prev)
+            if i == 0:
+                p, n = x.clamp(0, 1), (-x).clamp(0, 1)
+            else:
+                p, n = prev, torch.zeros_like(prev)
             for op in ly.ops:
                 p, n = _split_op(op, p, n)
-            net_in = p - n
-            act = net_in.clamp(0, 1)
+            act = (p - n).clamp(0, 1)
             out.append(LayerDrive(
                 name=ly.name, excitatory=float(p.mean()), inhibitory=float(n.mean()),
                 cancelled=float(torch.minimum(p, n).mean()), rate=float(act.mean()),
                 negative_but_excited=float(((p > 0) & (p < n)).double().mean())))
-        prev = act.clamp(min=0)
+        prev = act
     return out
 
 
@@ -180,13 +188,14 @@ class ZmpPrediction:
         return text + (f", measured: {100 * measured:+.2f} %p" if measured is not None else "")
 
 
-def predict_zmp_loss(net: SpikingNetwork, inputs: Tensor, rule: ZmpRule | None = None
-                     ) -> ZmpPrediction:
-    """The rule on a converted network and a few batches of its inputs."""
+def predict_zmp_loss(net: SpikingNetwork, inputs: Tensor, rule: ZmpRule | None = None, *,
+                     encoding: str = "current") -> ZmpPrediction:
+    """The rule on a converted network and a few batches of its inputs (``DEFAULT_RULE``, the
+    study's fit, unless ``rule`` is given)."""
     from nmpkit.studies.zmp_rule_fit import DEFAULT_RULE
 
     rule = DEFAULT_RULE if rule is None else rule
-    drive = tuple(layer_drive(net, inputs))
+    drive = tuple(layer_drive(net, inputs, encoding))
     score = zmp_score(drive)
     return ZmpPrediction(score=score, predicted_loss=rule.predict(score), rule=rule,
                          layers=drive)

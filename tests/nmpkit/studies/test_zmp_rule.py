@@ -42,6 +42,12 @@ def test_hand_counts_on_a_two_layer_net():
     assert d[1].rate == pytest.approx(0.1875 / 2)
     assert d[1].negative_but_excited == pytest.approx(0.5)
     assert zmp_score(d) == pytest.approx(0.09375 / 0.09375)
+    # Poisson input: layer 0 is split too; input (1, -0.5) -> P = (0.5, 0), N = (0, 0.125)
+    dp = layer_drive(net, torch.tensor([[1.0, -0.5]]), encoding="poisson")
+    assert dp[0].excitatory == pytest.approx(0.25) and dp[0].inhibitory == pytest.approx(0.0625)
+    assert dp[0].cancelled == 0.0 and dp[0].rate == pytest.approx(0.25)
+    with pytest.raises(ConfigError, match="encoding must be 'current' or 'poisson', got 'spikes'"):
+        layer_drive(net, torch.ones(1, 2), encoding="spikes")
 
 
 @settings(max_examples=10, deadline=None)
