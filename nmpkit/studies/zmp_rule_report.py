@@ -87,7 +87,7 @@ def diag_table(recs: Sequence[Record]) -> list[str]:
     return out
 
 
-def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule]:
+def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule | None]:
     fit = [r for r in recs if r["role"] == "fit"]
     test = [r for r in recs if r["role"] == "test"]
     y_fit = [loss(r, t) for r in fit]
@@ -95,7 +95,9 @@ def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule]:
            "| statistic | Pearson r (fit nets) | fitted line (%p) | mean abs. error on test nets "
            "(%p) | Spearman ρ on test nets | test nets with the measured CI covering the "
            "prediction |", "|---|---|---|---|---|---|"]
-    rules = {}
+    rules: dict[str, ZmpRule] = {}
+    if len(fit) < 3:
+        return out + [f"\n(only {len(fit)} fit nets: no rule yet)"], None
     for key, (label, f) in CANDIDATES.items():
         xs = [f(r) for r in fit]
         if np.ptp(xs) == 0:
