@@ -35,7 +35,7 @@ from nmpkit.ml.data import load_dataset, to_tensor  # noqa: E402
 from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
 from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network, small_allconv  # noqa: E402
 from nmpkit.studies import stats  # noqa: E402
-from nmpkit.studies.zmp_rule import layer_drive, zmp_score  # noqa: E402
+from nmpkit.studies.zmp_rule import KAPPA_GRID, layer_drive, surrogate_loss, zmp_score  # noqa: E402,E501
 
 DATA = "/usr/share/datasets/fashion-mnist"
 T_LONG, T_SHORT, T_REPORT = 300, 32, (100, 300)
@@ -118,9 +118,26 @@ def simulate(net, x, bound, T, encoding, record_floor, seed=0):
                           generator=gen, record_floor=record_floor)
 
 
+def surrogate(run: Path, name: str, data) -> None:
+    """The rule's diffusion surrogate on 512 labelled training images, for every κ of the grid
+    (the fit picks one on the fit nets; ``name``/surrogate.json)."""
+    out = run / name / "surrogate.json"
+    if out.is_file():
+        return
+    s = settings(name)
+    spec, wpath = weights_for(run, name, data, print)
+    x_cal = to_tensor(data.x_train[:CALIB_IMAGES], (0.0,), (1.0,))
+    net = cosim.convert(load_weights(spec, wpath), x_cal, percentile=s["percentile"])
+    y = torch.from_numpy(data.y_train[:DRIVE_IMAGES]).long()
+    losses = [surrogate_loss(net, x_cal[:DRIVE_IMAGES], y, k, s["encoding"]) for k in KAPPA_GRID]
+    atomic_write_json(out, dict(kappa=list(KAPPA_GRID), loss=losses, images=DRIVE_IMAGES,
+                                provenance=provenance(command=" ".join(sys.argv))))
+
+
 def evaluate(run: Path, name: str, data, n_images: int, log) -> dict:
     out = run / name / "record.json"
     if out.is_file():
+        surrogate(run, name, data)
         return json.loads(out.read_text())
     s = settings(name)
     spec, wpath = weights_for(run, name, data, log)
@@ -182,6 +199,7 @@ def evaluate(run: Path, name: str, data, n_images: int, log) -> dict:
         images=n_images, simulate_seconds=round(sim_s, 1),
         provenance=provenance(command=" ".join(sys.argv), dataset=data.source))
     atomic_write_json(out, rec)
+    surrogate(run, name, data)
     d = rec["nmp_minus_zmp"]["300"]
     log(f"{name}: ANN {rec['ann']['estimate']:.4f} NMP−ZMP@300 {100 * d['difference']:+.2f} %p "
         f"({100 * d['ci_low']:+.2f}…{100 * d['ci_high']:+.2f}) score {rec['score']:.3f} "
@@ -227,7 +245,10 @@ def main() -> None:
             evaluate(run, n, data, args.images, lambda m: print(m, flush=True))
     from nmpkit.studies.zmp_rule_report import write_report
 
-    recs = [json.loads(p.read_text()) for n in DISPLAY if (p := run / n / "record.json").is_file()]
+    recs = [json.loads(p.read_text()) | {"surrogate": json.loads((p.parent / "surrogate.json")
+                                                                 .read_text())}
+            for n in DISPLAY if (p := run / n / "record.json").is_file()
+            and (p.parent / "surrogate.json").is_file()]
     write_report(recs, run, ROOT / "results" / "what_makes_zmp_hurt.md",
                  ROOT / "nmpkit" / "studies" / "zmp_rule_fit.py", header=HEADER,
                  findings=FINDINGS)

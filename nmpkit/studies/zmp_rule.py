@@ -12,12 +12,19 @@ analog current (no cancellation in time: its neurons see the same net current ev
 counts 0.
 
 ``layer_drive`` gives, per layer, the mean over neurons and samples of ``P``, ``N``,
-``min(P, N)`` and the ANN activation (all θ per step), and the fraction of neurons whose net
-drive is negative while they receive excitation (the ones ZMP can make fire when the ANN says
-0). ``zmp_score`` is the statistic the rule uses: the cancelled drive relative to the mean rate,
-summed over the spiking layers (a distortion per layer that adds up with depth). ``ZmpRule``
-turns a score into a predicted ZMP loss (NMP − ZMP accuracy at ``timesteps``), a line fitted in
-``results/what_makes_zmp_hurt.md`` (``fit_rule``): ``predict_zmp_loss(net, x)`` is the check.
+``min(P, N)`` and the ANN activation (all θ per step); ``zmp_score`` sums cancelled / rate over
+the layers. Measured (results/what_makes_zmp_hurt.md) these do NOT predict the ZMP loss: the
+balance of excitation and inhibition is about the same in nets that lose 0 and 45 %p.
+
+What does (the rule): the *diffusion surrogate*. How many spurious spikes the floor makes depends
+on how far the membrane fluctuates below 0, i.e. on the input's variance per step relative to θ
+(large single weights, few inputs), not only on its mean. Treat each neuron's input as a drift
+μ (the ANN current) plus noise of variance κ · Σ_j w_ij² r_j (1 − r_j) (Bernoulli spikes at the
+layer below's rates, scaled by κ because IF spike trains are more regular); under NMP the rate
+is clip(μ, 0, 1), under ZMP the reflected drift-diffusion rate ``zmp_rate``; propagate both
+through the net on a few labelled batches (``surrogate_outputs``) and the difference of their
+accuracies is the predicted ZMP loss (``surrogate_loss``, ``predict_zmp_loss``). κ is the one
+fitted number (``fit_rule``, ``zmp_rule_fit.DEFAULT_RULE``).
 """
 
 from __future__ import annotations
@@ -138,68 +145,152 @@ def zmp_score(drive: Sequence[LayerDrive]) -> float:
     return float(sum(d.relative for d in drive))
 
 
+KAPPA_GRID: tuple[float, ...] = tuple(round(0.1 * 2 ** (k / 4), 4) for k in range(13))
+"""κ values the fit tries: 0.1 … 0.8 in quarter octaves."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ZmpRule:
-    """Predicted ZMP loss (NMP − ZMP accuracy, a fraction) = slope × score + intercept."""
+    """Predicted ZMP loss (NMP − ZMP accuracy, a fraction) = the diffusion surrogate's loss at
+    ``kappa`` (``surrogate_loss``), fitted on the study's nets at ``timesteps``."""
 
-    slope: float
-    intercept: float
+    kappa: float
     timesteps: int
     residual_sd: float
     """sd of the fit's residuals (fraction): the prediction's rough uncertainty."""
     fitted_on: tuple[str, ...]
 
-    def predict(self, score: float) -> float:
-        return max(0.0, self.slope * score + self.intercept)
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def fit_rule(scores: Sequence[float], losses: Sequence[float], names: Sequence[str],
-             timesteps: int) -> ZmpRule:
-    """Least-squares line of measured loss on score over the fit networks (>= 3)."""
-    s, y = np.asarray(scores, float), np.asarray(losses, float)
-    if s.shape != y.shape or s.ndim != 1 or s.size < 3 or len(names) != s.size:
-        raise ConfigError(f"fit_rule needs >= 3 networks with one score, loss and name each, "
-                          f"got {s.size} scores, {y.size} losses, {len(names)} names")
-    if not (np.isfinite(s).all() and np.isfinite(y).all()) or np.ptp(s) == 0:
-        raise ConfigError("fit_rule needs finite scores that are not all equal")
-    slope, intercept = np.polyfit(s, y, 1)
-    res = y - (slope * s + intercept)
-    sd = float(math.sqrt((res ** 2).sum() / max(1, s.size - 2)))
-    return ZmpRule(slope=float(slope), intercept=float(intercept), timesteps=int(timesteps),
-                   residual_sd=sd, fitted_on=tuple(names))
+def fit_rule(table: Sequence[Sequence[float]], losses: Sequence[float], names: Sequence[str],
+             timesteps: int, grid: Sequence[float] = KAPPA_GRID) -> ZmpRule:
+    """The κ of ``grid`` whose surrogate losses (``table[net][k]``) best match the measured
+    ``losses`` (least squares) over the fit networks (>= 3)."""
+    tab, y = np.asarray(table, float), np.asarray(losses, float)
+    if tab.ndim != 2 or tab.shape != (y.size, len(grid)) or y.size < 3 or len(names) != y.size:
+        raise ConfigError(f"fit_rule needs >= 3 networks with a surrogate loss per κ "
+                          f"({len(grid)}), a measured loss and a name each, got table "
+                          f"{tab.shape}, {y.size} losses, {len(names)} names")
+    if not (np.isfinite(tab).all() and np.isfinite(y).all()):
+        raise ConfigError("fit_rule needs finite surrogate and measured losses")
+    sse = ((tab - y[:, None]) ** 2).sum(0)
+    k = int(np.argmin(sse))
+    sd = float(math.sqrt(sse[k] / max(1, y.size - 1)))
+    return ZmpRule(kappa=float(grid[k]), timesteps=int(timesteps), residual_sd=sd,
+                   fitted_on=tuple(names))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ZmpPrediction:
-    score: float
     predicted_loss: float
     """NMP − ZMP accuracy (fraction) the rule predicts at ``rule.timesteps``."""
     rule: ZmpRule
+    score: float
+    """the cancelled-drive statistic (a diagnostic; it does not predict the loss)."""
     layers: tuple[LayerDrive, ...]
 
     def line(self, measured: float | None = None) -> str:
         """The report's sentence: "this network's predicted ZMP loss: …, measured: …"."""
         sd = 100 * self.rule.residual_sd
         text = (f"this network's predicted ZMP loss at T = {self.rule.timesteps}: "
-                f"{100 * self.predicted_loss:.1f} %p (± {sd:.1f} %p, score {self.score:.2f})")
+                f"{100 * self.predicted_loss:.1f} %p (± {sd:.1f} %p, diffusion surrogate, "
+                f"κ = {self.rule.kappa:g})")
         return text + (f", measured: {100 * measured:+.2f} %p" if measured is not None else "")
 
 
-def predict_zmp_loss(net: SpikingNetwork, inputs: Tensor, rule: ZmpRule | None = None, *,
-                     encoding: str = "current") -> ZmpPrediction:
-    """The rule on a converted network and a few batches of its inputs (``DEFAULT_RULE``, the
-    study's fit, unless ``rule`` is given)."""
+def predict_zmp_loss(net: SpikingNetwork, inputs: Tensor, labels: Tensor,
+                     rule: ZmpRule | None = None, *, encoding: str = "current"
+                     ) -> ZmpPrediction:
+    """The rule on a converted network and a few labelled batches of its inputs
+    (``DEFAULT_RULE``, the study's fit, unless ``rule`` is given)."""
     from nmpkit.studies.zmp_rule_fit import DEFAULT_RULE
 
     rule = DEFAULT_RULE if rule is None else rule
     drive = tuple(layer_drive(net, inputs, encoding))
-    score = zmp_score(drive)
-    return ZmpPrediction(score=score, predicted_loss=rule.predict(score), rule=rule,
-                         layers=drive)
+    return ZmpPrediction(predicted_loss=surrogate_loss(net, inputs, labels, rule.kappa,
+                                                       encoding),
+                         rule=rule, score=zmp_score(drive), layers=drive)
 
 
-__all__ = ["LayerDrive", "ZmpPrediction", "ZmpRule", "fit_rule", "layer_drive",
-           "predict_zmp_loss", "zmp_score"]
+# ----- the diffusion surrogate: ZMP rates from drift and variance, no spikes simulated -----------
+
+
+def zmp_rate(drift: Tensor, diffusion: Tensor) -> Tensor:
+    """Rate of an IF neuron held at >= 0 (ZMP) with net drive ``drift`` θ/step and diffusion
+    ``diffusion`` (θ²/step, half the input's variance per step): 1 / mean first-passage time
+    from the reflecting floor 0 to the threshold 1, ``1/μ − D/μ² (1 − e^(−μ/D))`` (``1/(2D)`` at
+    μ = 0), clipped to [0, 1]. With D → 0 it is max(μ, 0), the NMP rate."""
+    d = diffusion.clamp(min=1e-12)
+    small = drift.abs() < 1e-6
+    mu = torch.where(small, torch.ones_like(drift), drift)
+    t = 1 / mu - d / mu ** 2 * (1 - torch.exp(-(mu / d).clamp(-60, 60)))
+    t = torch.where(small, 1 / (2 * d), t)
+    return torch.where(diffusion <= 1e-12, drift.clamp(min=0), 1 / t.clamp(min=1e-12)).clamp(0, 1)
+
+
+def _var_op(op: SynapticOp, v: Tensor) -> Tensor:
+    """Variance through one linear op (independent inputs): squared weights."""
+    o = op.options
+    if op.kind == "conv2d":
+        return F.conv2d(v, op.weight ** 2, None, **o)
+    if op.kind == "conv_transpose2d":
+        return F.conv_transpose2d(v, op.weight ** 2, None, **o)
+    if op.kind == "linear":
+        return F.linear(v, op.weight ** 2)
+    if op.kind == "avg_pool2d":
+        k = o["kernel_size"]
+        area = k * k if isinstance(k, int) else k[0] * k[1]
+        return op(v) / area
+    if op.kind == "global_avg_pool":
+        return op(v) / (v.shape[-1] * v.shape[-2])
+    if op.kind == "scale":
+        return v * op.weight ** 2
+    return op(v)
+
+
+@torch.no_grad()
+def surrogate_outputs(net: SpikingNetwork, inputs: Tensor, kappa: float,
+                      encoding: str = "current") -> tuple[Tensor, Tensor]:
+    """Output rates of the NMP and ZMP surrogates: each layer's drift from the layer below's
+    surrogate rates r, its variance κ · Σ w² r(1 − r) (κ: how much more regular IF spike trains
+    are than Bernoulli ones, fitted), NMP rate clip(drift, 0, 1), ZMP rate ``zmp_rate``."""
+    x = _check_inputs(net, inputs)
+    if encoding not in ("current", "poisson"):
+        raise ConfigError(f"encoding must be 'current' or 'poisson', got {encoding!r}")
+    if not (isinstance(kappa, int | float) and math.isfinite(kappa) and kappa >= 0):
+        raise ConfigError(f"kappa must be a finite number >= 0, got {kappa!r}")
+    outs = []
+    for zmp in (False, True):
+        prev = x
+        for i, ly in enumerate(net.layers):
+            if i == 0 and encoding == "current":
+                drift, var = apply_ops(ly.ops, x), torch.zeros(())
+            else:
+                r = prev.clamp(0, 1) if i else x.abs().clamp(0, 1)
+                drift, var = (r if i else x.clamp(-1, 1)), r * (1 - r)
+                for op in ly.ops:
+                    drift, var = op(drift), _var_op(op, var)
+            prev = zmp_rate(drift, kappa * var / 2 + torch.zeros_like(drift)) if zmp \
+                else drift.clamp(0, 1)
+        outs.append(prev)
+    return outs[0], outs[1]
+
+
+def surrogate_loss(net: SpikingNetwork, inputs: Tensor, labels: Tensor, kappa: float,
+                   encoding: str = "current") -> float:
+    """Accuracy of the NMP surrogate minus that of the ZMP surrogate on labelled inputs."""
+    labels = torch.as_tensor(labels).reshape(-1).long()
+    if labels.numel() != inputs.shape[0]:
+        raise ConfigError(f"labels must have one entry per input ({inputs.shape[0]}), got "
+                          f"{labels.numel()}")
+    a, b = surrogate_outputs(net, inputs, kappa, encoding)
+    flat = (lambda t: t.reshape(t.shape[0], -1))
+    return float((flat(a).argmax(1) == labels).double().mean()
+                 - (flat(b).argmax(1) == labels).double().mean())
+
+
+__all__ = ["KAPPA_GRID", "LayerDrive", "ZmpPrediction", "ZmpRule", "fit_rule", "layer_drive",
+           "predict_zmp_loss", "surrogate_loss", "surrogate_outputs", "zmp_rate",
+           "zmp_score"]

@@ -15,7 +15,8 @@ from nmpkit.errors import ConfigError
 from nmpkit.ml.zoo import small_allconv
 from nmpkit.studies import zmp_rule
 from nmpkit.studies.zmp_rule import (ZmpRule, _split_op, fit_rule, layer_drive,
-                                     predict_zmp_loss, zmp_score)
+                                     predict_zmp_loss, surrogate_loss, surrogate_outputs,
+                                     zmp_rate, zmp_score)
 
 
 def _tiny() -> nn.Sequential:
@@ -95,26 +96,66 @@ def test_zmp_excess_rate_is_bounded_by_the_cancelled_drive():
     assert float(excess.sum()) > 0  # the floor does make this layer over-fire
 
 
-def test_fit_recovers_a_line_and_predicts():
-    s = np.array([0.0, 1.0, 2.0, 3.0])
-    rule = fit_rule(s, 0.02 * s + 0.01, list("abcd"), 300)
-    assert rule.slope == pytest.approx(0.02) and rule.intercept == pytest.approx(0.01)
-    assert rule.residual_sd == pytest.approx(0.0, abs=1e-12)
-    assert rule.predict(5.0) == pytest.approx(0.11) and rule.predict(-10.0) == 0.0
+def test_zmp_rate_against_the_first_passage_ode():
+    """1/T with T the mean first-passage time 0 -> 1 of drift-diffusion reflected at 0:
+    D T'' + mu T' = -1, T'(0) = 0, T(1) = 0, solved by finite differences."""
+    n = 1500
+    h = 1.0 / n
+    for mu, d in ((0.3, 0.02), (-0.05, 0.04), (0.0, 0.05), (0.1, 0.2)):
+        a = np.zeros((n, n))
+        b = -np.ones(n)
+        a[0, 0], a[0, 1] = -2 * d / h ** 2, 2 * d / h ** 2  # reflecting: ghost point T_-1 = T_1
+        for i in range(1, n):
+            a[i, i - 1] = d / h ** 2 - mu / (2 * h)
+            a[i, i] = -2 * d / h ** 2
+            if i + 1 < n:
+                a[i, i + 1] = d / h ** 2 + mu / (2 * h)
+        t0 = np.linalg.solve(a, b)[0]
+        got = float(zmp_rate(torch.tensor([mu], dtype=torch.float64),
+                             torch.tensor([d], dtype=torch.float64))[0])
+        assert got == pytest.approx(min(1.0, 1 / t0), rel=2e-3)
+    mu = torch.tensor([-0.3, 0.0, 0.4])
+    assert torch.equal(zmp_rate(mu, torch.zeros(3)), mu.clamp(min=0))  # no noise: NMP rate
+
+
+def test_surrogate_without_noise_is_the_clipped_ann():
+    torch.manual_seed(1)
+    model = small_allconv(4, 4).eval()
+    x = torch.rand(4, 1, 28, 28)
+    net = cosim.convert(model, x)
+    a, b = surrogate_outputs(net, x, 0.0)
+    torch.testing.assert_close(a, b)
+    ref = x
+    for ly in net.layers:
+        ref = apply_ops(ly.ops, ref).clamp(0, 1)
+    torch.testing.assert_close(a, ref)
+    a2, b2 = surrogate_outputs(net, x, 0.5)
+    torch.testing.assert_close(a2, a)
+    assert not torch.equal(b2, a2)
+    assert surrogate_loss(net, x, torch.zeros(4), 0.0) == 0.0
+    with pytest.raises(ConfigError, match="kappa must be a finite number >= 0, got -1"):
+        surrogate_outputs(net, x, -1)
+    with pytest.raises(ConfigError, match=r"labels must have one entry per input \(4\), got 3"):
+        surrogate_loss(net, x, torch.zeros(3), 0.5)
+
+
+def test_fit_picks_the_best_kappa_and_predicts():
+    grid = (0.1, 0.2, 0.4)
+    table = [[0.0, 0.05, 0.2], [0.0, 0.01, 0.03], [0.1, 0.2, 0.3]]
+    rule = fit_rule(table, [0.05, 0.01, 0.2], list("abc"), 300, grid)
+    assert rule.kappa == 0.2 and rule.residual_sd == pytest.approx(0.0)
     with pytest.raises(ConfigError, match=">= 3 networks"):
-        fit_rule([1, 2], [0.1, 0.2], ["a", "b"], 300)
-    with pytest.raises(ConfigError, match="not all equal"):
-        fit_rule([1, 1, 1], [0.1, 0.2, 0.3], ["a", "b", "c"], 300)
-
-
-def test_predict_line_and_input_errors():
+        fit_rule(table[:2], [0.1, 0.2], ["a", "b"], 300, grid)
     net = cosim.convert(_tiny(), None, input_shape=(2,))
-    rule = ZmpRule(slope=0.05, intercept=0.0, timesteps=300, residual_sd=0.01, fitted_on=("a",))
-    pred = predict_zmp_loss(net, torch.tensor([[1.0, 1.0]]), rule)
-    assert pred.predicted_loss == pytest.approx(0.05 * pred.score)
+    pred = predict_zmp_loss(net, torch.ones(3, 2), torch.zeros(3), rule)
+    assert pred.predicted_loss == surrogate_loss(net, torch.ones(3, 2), torch.zeros(3), 0.2)
     text = pred.line(measured=0.031)
-    assert "predicted ZMP loss at T = 300: 5.0 %p" in text and "measured: +3.10 %p" in text
-    assert predict_zmp_loss(net, torch.ones(1, 2)).rule is zmp_rule_default()
+    assert "predicted ZMP loss at T = 300: " in text and "measured: +3.10 %p" in text
+    assert predict_zmp_loss(net, torch.ones(1, 2), torch.zeros(1)).rule is zmp_rule_default()
+
+
+def test_input_errors_name_the_field():
+    net = cosim.convert(_tiny(), None, input_shape=(2,))
     with pytest.raises(ConfigError, match=r"inputs must be a \(B >= 1, 2\) tensor.*\(1, 3\)"):
         layer_drive(net, torch.ones(1, 3))
     with pytest.raises(ConfigError, match="finite"):
