@@ -15,6 +15,9 @@ constant-current input, NMP), in sample-steps per second:
 - sinabs, SpikingJelly, snnTorch, Norse on the same converted weights (``bench/cosim_peers.py``
   lists each one's semantics), with a check that their spike counts equal ours.
 
+``--net cifar10`` runs the CIFAR-10 section instead (``bench/cosim_cifar.py``: the study's
+all-conv net, its dense-FLOP floor, a plain torch loop and SpikingJelly, in one run).
+
 ``--full`` adds the MNIST test set (10,000 samples) to T = 1000, NMP: wall time, peak resident
 memory of that process, and accuracy after every step (best and final).
 """
@@ -95,7 +98,16 @@ def compare(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> str:
 
 
 def main() -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--net", default="mnist", choices=("mnist", "cifar10"))
+    known, rest = pre.parse_known_args()
+    if known.net == "cifar10":  # the CIFAR-10 section: bench/cosim_cifar.py
+        from cosim_cifar import main as cifar_main
+
+        return cifar_main(rest)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--net", default="mnist", choices=("mnist", "cifar10"),
+                    help="cifar10: the CIFAR-10 all-conv section (bench/cosim_cifar.py)")
     add_common_arguments(ap)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--peer-reps", type=int, default=3, help="medians of this many for peers")

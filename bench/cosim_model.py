@@ -1,4 +1,5 @@
-"""The benchmark's MNIST network (20C3-50C5-FC500-FC10) and its weights.
+"""The benchmark's MNIST network (the zoo's ``nmpkit.ml.zoo.mnist_net``, 20C3-50C5-FC500-FC10),
+its data (read by ``nmpkit.ml.data``) and its weights.
 
 Layer names (``nn.Sequential`` indices, the same as ``nmpkit.ml.zoo.mnist_net``):
 ``0`` Conv2d(1, 20, 3), ``1`` ReLU, ``2`` Conv2d(20, 50, 5), ``3`` ReLU, ``4`` Flatten,
@@ -17,11 +18,11 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from calib.io import atomic_write
+from nmpkit.ml.zoo import mnist_net
 
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 
@@ -38,22 +39,17 @@ def add_common_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--threads", type=int, default=2)
 
 
-def mnist_net() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 20, 3), nn.ReLU(), nn.Conv2d(20, 50, 5), nn.ReLU(), nn.Flatten(),
-        nn.Linear(50 * 22 * 22, 500), nn.ReLU(), nn.Dropout(0.5), nn.Linear(500, 10))
-
-
 def load_mnist(path: Path | None) -> dict[str, torch.Tensor]:
+    """MNIST from ``path`` (any layout `nmpkit.ml.data.load_dataset` reads) as the zoo's network
+    takes it: float32 (N, 1, 28, 28) in [0, 1] (its mean 0, std 1) and int64 labels."""
+    from nmpkit.ml.data import load_dataset, to_tensor
+
     if path is None:
         raise SystemExit("bench: no MNIST file: pass --data FILE.npz or set NMPKIT_DATA")
-    with np.load(path) as d:
-        out = {k: torch.from_numpy(d[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
-    for k in ("x_train", "x_test"):
-        out[k] = (out[k].float() / 255.0).reshape(-1, 1, 28, 28)
-    for k in ("y_train", "y_test"):
-        out[k] = out[k].long()
-    return out
+    d = load_dataset("mnist", path)
+    return {"x_train": to_tensor(d.x_train, (0.0,), (1.0,)),
+            "y_train": torch.from_numpy(d.y_train), "x_test": to_tensor(d.x_test, (0.0,), (1.0,)),
+            "y_test": torch.from_numpy(d.y_test)}
 
 
 def load_state(model: nn.Module, path: Path) -> None:

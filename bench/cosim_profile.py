@@ -1,8 +1,10 @@
-"""Where cosim.simulate spends its time on the MNIST network: seconds per compiled kernel.
+"""Where cosim.simulate spends its time: seconds per compiled kernel (MNIST or CIFAR-10 net).
 
 Run under the lock (it is a CPU-heavy job):
 
     flock /work/heavy.lock .venv/bin/python bench/cosim_profile.py --threads 2
+    flock /work/heavy.lock .venv/bin/python bench/cosim_profile.py --net cifar10 \
+        --data /work/shared/datasets/cifar10.npz --batch 48 --timesteps 40
 
 Every call into ``cosim.kernels`` is timed (wall clock around the call); "other" is the rest of
 ``simulate`` (first layer's dense convolution, setup, Python, result assembly). One warm-up
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
 
 import cosim  # noqa: E402
-import cosim.engine  # noqa: E402
+import cosim.engine_parts  # noqa: E402
 from cosim.kernels import load  # noqa: E402
 
 
@@ -39,11 +41,19 @@ class _Timed:
         fn = getattr(self._module, name)
 
         def timed(*args, **kwargs):
+            key = name
+            if name.startswith("conv") and len(args) > 4:  # geo: which convolution shape
+                g = args[4]
+                key = f"{name} {g[2]}->{g[13]} {g[3]}x{g[4]}/{g[5]} in {g[0]}x{g[1]}"
+            elif name == "if_bits":
+                key = f"{name} n={args[2].numel() // max(1, args[2].shape[0])}"
+            elif name == "linear_bits":
+                key = f"{name} n_out={args[3]}"
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._seconds[name] += time.perf_counter() - t0
+                self._seconds[key] += time.perf_counter() - t0
         return timed
 
 
@@ -51,17 +61,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_arguments(ap)
     ap.add_argument("--schedules", default="auto,sparse,dense")
+    ap.add_argument("--net", default="mnist", choices=("mnist", "cifar10"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_mnist(args.data)
-    model, _ = get_model(data, args.weights, args.cache_dir)
-    net = cosim.convert(model, data["x_train"][:1000], percentile=99.99)
-    x = data["x_test"][:args.batch]
+    if args.net == "cifar10":
+        from cosim_cifar import WEIGHTS
+        from cosim_cifar import load as load_cifar
+
+        args.weights = args.weights or WEIGHTS
+        net, x, _, _ = load_cifar(args)
+    else:
+        data = load_mnist(args.data)
+        model, _ = get_model(data, args.weights, args.cache_dir)
+        net = cosim.convert(model, data["x_train"][:1000], percentile=99.99)
+        x = data["x_test"][:args.batch]
     seconds: dict[str, float] = collections.defaultdict(float)
     module = load()
     if module is None:
         raise SystemExit(f"no compiled kernels: {cosim.kernels.status()}")
-    cosim.engine.load_kernels = lambda: _Timed(module, seconds)
+    cosim.engine_parts.load_kernels = lambda: _Timed(module, seconds)
     cosim.simulate(net, x[:8], timesteps=4)
     B, T = args.batch, args.timesteps
     print(f"# B={B}, T={T}, {args.threads} threads, torch {torch.__version__}")
@@ -72,9 +90,9 @@ def main() -> int:
         total = time.perf_counter() - t0
         print(f"{sched}: {total:.3f} s, {B * T / total:,.0f} sample-steps/s")
         for name, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
-            print(f"  {name:12s} {s:7.3f} s  {s / total:6.1%}")
+            print(f"  {name:40s} {s:7.3f} s  {s / total:6.1%}")
         other = total - sum(seconds.values())
-        print(f"  {'other':12s} {other:7.3f} s  {other / total:6.1%}")
+        print(f"  {'other':40s} {other:7.3f} s  {other / total:6.1%}")
         print("  " + "; ".join(f"{k}: {v}" for k, v in res.schedule.items()))
     return 0
 

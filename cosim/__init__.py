@@ -5,6 +5,7 @@
     res = cosim.simulate(net, x_test, cosim.SimConfig(timesteps=1000, neuron=cosim.IFNeuron()))
     acc = res.accuracy_per_step(y_test)        # (T,) accuracy after every step
     res.spike_counts, res.layer_rates, res.synaptic_events
+    many = cosim.simulate_variants(net, x_test, cfg, neurons=[IFNeuron(lower_bound=f) for f in floors])
 
 Every schedule the engine uses gives exactly the spikes of a plain step-by-step loop (proved
 against an independent reference in tests/cosim on a dyadic grid, where every sum is exact).
@@ -19,6 +20,7 @@ from cosim.network import SpikingLayer, SpikingNetwork, SynapticOp
 from cosim.neuron import IFNeuron, IFState, StepParams, if_step
 from cosim.nir import from_nir, to_nir
 from cosim.result import SimulationResult
+from cosim.variants import simulate_variants
 
 __all__ = [
     "ConversionError",
@@ -40,5 +42,6 @@ __all__ = [
     "from_nir",
     "if_step",
     "simulate",
+    "simulate_variants",
     "to_nir",
 ]

@@ -14,6 +14,10 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
   bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
   (sample by sample, output row by output row: its current never goes to memory), and the
   output layer's per-step readout is computed with its IF update.
+- K neuron variants (``cosim.simulate_variants``) share one pass: each has its own state
+  (``cosim.engine_variant``); a layer's current is computed once for the variants whose spikes
+  into it are equal, the other variants' rows go into the same synaptic call, and an
+  event-driven Conv2d runs fused with every variant's IF update (``conv_if_multi``).
 
 State is updated in place inside the engine (its buffers never leave it). Neuron state and
 spikes are stored channels-last, (H, W, C) per sample, for the convolutions' fast path.
@@ -26,18 +30,14 @@ from torch import Tensor
 
 from cosim.convert import resolve_shapes
 from cosim.engine_parts import (
-    MembraneReadout,
-    discard_or_empty,
     full_fp32,
-    if_block,
-    kernel_neuron,
     net_input_fan_out,
     phys_input,
     pick_kernels,
     poisson_spikes,
-    state_or_empty,
 )
 from cosim.engine_setup import SimConfig, check_inputs, layer_params, plan_memory
+from cosim.engine_variant import VariantState, concat, conv_if_multi, groups, unique_rows
 from cosim.errors import SimulationInputError
 from cosim.network import SpikingNetwork
 from cosim.result import SimulationResult
@@ -82,42 +82,44 @@ def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = Non
     elif not isinstance(config, SimConfig):
         raise SimulationInputError(f"config must be a cosim.SimConfig, got "
                                    f"{type(config).__name__}")
-    return _run(net, inputs, config)
+    return _run(net, inputs, config)[0]
 
 
-def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResult:
+def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
+         neurons: list | None = None) -> list[SimulationResult]:
+    """The simulation of ``cfg`` for each neuron variant in ``neurons`` (default: the one of
+    ``cfg``), in one pass over the inputs: one result per variant (``cosim.variants``)."""
     check_inputs(net, inputs, cfg)
-    dtype, T = cfg.dtype, cfg.timesteps
+    neurons = [cfg.neuron] if neurons is None else neurons
+    dtype, T, K = cfg.dtype, cfg.timesteps, len(neurons)
     inputs = torch.as_tensor(inputs).detach().to("cpu", dtype)
     if tuple(net.input_shape) != tuple(inputs.shape[1:]) or not net.layers[0].shape:
         net = resolve_shapes(net, tuple(inputs.shape[1:]))
     dev = cfg.torch_device
-    params = layer_params(net, cfg.neuron, dev, dtype)
+    states = [VariantState(layer_params(net, n, dev, dtype), dev, dtype, cfg.record_floor)
+              for n in neurons]
     shapes = [ly.shape for ly in net.layers]
     sizes = [ly.size for ly in net.layers]
     B, L = inputs.shape[0], len(shapes)
     one_d = len(shapes[-1]) == 1
-    plan = plan_memory(cfg, B, sizes, sizes[-1], inputs[0].numel(), one_d)
+    plan = plan_memory(cfg, B, sizes, sizes[-1], inputs[0].numel(), one_d, variants=K)
     ext, kernel_note = pick_kernels(cfg.kernels, dev, dtype)
     fan_in = net_input_fan_out(net)
     run = net.to(dev, dtype)
     runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape,
                          cfg.schedule, dev, binary=i > 0, ext=ext if i > 0 else None)
                for i, ly in enumerate(run.layers)]
-    fused = [ext is not None] * len(params)  # IF update in C++, spikes bit-packed
-    nrn = [kernel_neuron(p, dev, dtype) for p in params]
-    flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
+    fused = [ext is not None] * L  # IF update in C++, spikes bit-packed
     tb_max = min(cfg.time_block, T)
     b_chunk = plan.chunk
     count_dtype = torch.int16 if T < 2**15 else torch.int32
-    counts_out = [torch.zeros((B, *s), dtype=count_dtype) for s in shapes]
-    out_spikes = torch.zeros((T, B, *shapes[-1]), dtype=torch.bool)
-    preds = torch.zeros((T, B), dtype=torch.int16) if one_d else None
-    no_preds = torch.zeros(0, dtype=torch.int16)
+    counts_out = [[torch.zeros((B, *s), dtype=count_dtype) for s in shapes] for _ in states]
+    out_spikes = [torch.zeros((T, B, *shapes[-1]), dtype=torch.bool) for _ in states]
+    preds = [torch.zeros((T, B), dtype=torch.int16) if one_d else None for _ in states]
     in_events = torch.zeros(B, dtype=torch.float64)
-    syn = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]  # spikes × fan-out
-    floor_charge = [torch.zeros(B, dtype=torch.float64) for _ in range(L)]
-    floor_hits = [torch.zeros(B, dtype=torch.int64) for _ in range(L)]
+    syn = [[torch.zeros(B, dtype=torch.float64) for _ in range(L)] for _ in states]
+    floor_charge = [[torch.zeros(B, dtype=torch.float64) for _ in range(L)] for _ in states]
+    floor_hits = [[torch.zeros(B, dtype=torch.int64) for _ in range(L)] for _ in states]
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
     poisson, generator = cfg.encoding == "poisson", cfg.generator
@@ -125,19 +127,9 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
         for b0 in range(0, B, b_chunk):
             x = inputs[b0:b0 + b_chunk]
             b = x.shape[0]
-            v = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype) for s in shapes]
-            r = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=torch.int32)
-                 if p.refractory else None for s, p in zip(shapes, params, strict=True)]
-            counts = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype) for s in shapes]
-            disc = [torch.zeros((b, *phys_shape(s)), device=dev, dtype=dtype)
-                    if p.floor is not None and cfg.record_floor else None
-                    for s, p in zip(shapes, params, strict=True)]
-            r_k = [state_or_empty(t) for t in r]  # the kernels' form: empty = none
-            d_k = [discard_or_empty(t) for t in disc]
-            bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
-                    else torch.empty((tb_max, b, *phys_shape(shapes[i])), device=dev, dtype=dtype)
-                    for i, n in enumerate(sizes)]
-            readout = MembraneReadout(preds[:, b0:b0 + b]) if preds is not None else None
+            for k, st in enumerate(states):
+                st.start_chunk(b, shapes, sizes, fused, tb_max,
+                               preds[k][:, b0:b0 + b] if one_d else None)
             if not poisson:
                 cur0 = runners[0](phys_input(x, run.input_shape).to(dev))
                 in_events[b0:b0 + b] += (x.reshape(b, -1) != 0).double() @ fan_in.double() * T
@@ -151,62 +143,66 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig) -> SimulationResul
                     cur = runners[0](rows.to(dev)).reshape(tb, b, *phys_shape(shapes[0]))
                 else:
                     cur = cur0
-                spk: Tensor | Bits | None = None  # the previous layer's spikes, (tb * b) rows
+                spk: list[Tensor | Bits] = [None] * K  # each variant's spikes, (tb * b) rows
                 for i in range(L):
-                    const = i == 0 and not poisson
+                    const, last = i == 0 and not poisson, i == L - 1
+                    grp, curs = [list(range(K))], [cur]
                     if i > 0:
-                        mode = runners[i].pick(spk)
+                        grp = groups(spk)
+                        mode = runners[i].pick(spk[grp[0][0]])
                         if fused[i] and mode == "sparse" and runners[i].kind == "conv" \
-                                and not (i == L - 1 and preds is not None):
-                            words = bufs[i][:tb * b]
-                            runners[i].conv_if(spk, v[i], counts[i], r_k[i], d_k[i], nrn[i],
-                                               *flags[i], words)
-                            spk = Bits(words, sizes[i])
+                                and not (last and one_d):
+                            for g in grp:
+                                out = conv_if_multi(runners[i], spk[g[0]],
+                                                    [states[k] for k in g], i, tb, b)
+                                for k, o in zip(g, out, strict=True):
+                                    spk[k] = o
                             continue
-                        nxt = runners[i].current(spk, mode)
-                        cur = nxt.reshape(tb, b, *nxt.shape[1:])
-                    if fused[i]:
-                        words = bufs[i][:tb * b]
-                        pv = preds[t0:t0 + tb, b0:b0 + b] \
-                            if i == L - 1 and preds is not None else no_preds
-                        ext.if_bits(cur, const, v[i], counts[i], r_k[i], d_k[i], nrn[i],
-                                    *flags[i], words, pv)
-                        spk = Bits(words, sizes[i])
-                    else:
-                        s = bufs[i][:tb]
-                        if_block(cur, const, v[i], r[i], disc[i], params[i], s,
-                                 readout if i == L - 1 else None)
-                        counts[i] += s.sum(0)
-                        spk = s.reshape(tb * b, *s.shape[2:])
-                if isinstance(spk, Bits):
-                    spk = ext.unpack_bits(spk.words, spk.n, _NO_OUT).reshape(
-                        tb * b, *phys_shape(shapes[-1]))
-                out_spikes[t0:t0 + tb, b0:b0 + b] = to_logical(spk, shapes[-1]).reshape(
-                    tb, b, *shapes[-1]).to("cpu", torch.bool)
-            for i in range(L):
-                counts_out[i][b0:b0 + b] = to_logical(counts[i], shapes[i]).to("cpu",
-                                                                               count_dtype)
-                syn[i][b0:b0 + b] = (counts[i].reshape(b, -1).double()
-                                     @ fan_out[i]).cpu()
-                if disc[i] is not None:  # in thresholds; neurons that hit the floor
-                    th = params[i].threshold
-                    th = th.double() if isinstance(th, Tensor) else th
-                    floor_charge[i][b0:b0 + b] = (disc[i].double() / th).reshape(b, -1).sum(1).cpu()
-                    floor_hits[i][b0:b0 + b] = (disc[i] > 0).reshape(b, -1).sum(1).cpu()
+                        inp = concat([spk[g[0]] for g in grp])
+                        uq = unique_rows(inp) if len(grp) > 1 and mode == "sparse" and \
+                            isinstance(inp, Bits) else None  # per-row sums: exact either way
+                        nxt = runners[i].current(inp, mode) if uq is None else \
+                            runners[i].current(uq[0], mode)[uq[1]]
+                        nxt = nxt.reshape(len(grp), tb, b, *nxt.shape[1:])
+                        curs = list(nxt.unbind(0))
+                    for g, c in zip(grp, curs, strict=True):
+                        for k in g:
+                            spk[k] = states[k].update(ext if fused[i] else None, i, c, const,
+                                                      tb, b, t0, last)
+                for k, s in enumerate(spk):
+                    if isinstance(s, Bits):
+                        s = ext.unpack_bits(s.words, s.n, _NO_OUT).reshape(
+                            tb * b, *phys_shape(shapes[-1]))
+                    out_spikes[k][t0:t0 + tb, b0:b0 + b] = to_logical(s, shapes[-1]).reshape(
+                        tb, b, *shapes[-1]).to("cpu", torch.bool)
+            for k, st in enumerate(states):
+                for i in range(L):
+                    counts_out[k][i][b0:b0 + b] = to_logical(st.counts[i], shapes[i]).to(
+                        "cpu", count_dtype)
+                    syn[k][i][b0:b0 + b] = (st.counts[i].reshape(b, -1).double()
+                                            @ fan_out[i]).cpu()
+                    if st.disc[i] is not None:  # in thresholds; neurons that hit the floor
+                        th = st.params[i].threshold
+                        th = th.double() if isinstance(th, Tensor) else th
+                        floor_charge[k][i][b0:b0 + b] = (st.disc[i].double() / th).reshape(
+                            b, -1).sum(1).cpu()
+                        floor_hits[k][i][b0:b0 + b] = (st.disc[i] > 0).reshape(b, -1).sum(1).cpu()
     ann = None
     if cfg.record_ann:
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
         ann = [torch.cat([a[j] for a in acts]) for j in range(L)]
-    return SimulationResult(
-        timesteps=T, output_counts=counts_out[-1], spike_counts=counts_out,
-        output_spikes=out_spikes, predictions_membrane=preds, output_scale=net.output_scale,
-        layer_names=tuple(ly.name for ly in net.layers), layer_sizes=tuple(sizes),
-        synaptic_events=syn, input_synaptic_events=in_events, ann_activations=ann,
-        floor_discarded=floor_charge if cfg.record_floor else None,
-        floor_hits=floor_hits if cfg.record_floor else None,
-        schedule={ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)}
-        | {"chunk_size": b_chunk, "time_block": tb_max,
-           "kernels": kernel_note})
+    schedule = {ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)} \
+        | {"chunk_size": b_chunk, "time_block": tb_max, "kernels": kernel_note} \
+        | ({"variants": K} if K > 1 else {})
+    return [SimulationResult(
+        timesteps=T, output_counts=counts_out[k][-1], spike_counts=counts_out[k],
+        output_spikes=out_spikes[k], predictions_membrane=preds[k],
+        output_scale=net.output_scale, layer_names=tuple(ly.name for ly in net.layers),
+        layer_sizes=tuple(sizes), synaptic_events=syn[k],
+        input_synaptic_events=in_events if k == 0 else in_events.clone(),
+        ann_activations=ann, floor_discarded=floor_charge[k] if cfg.record_floor else None,
+        floor_hits=floor_hits[k] if cfg.record_floor else None, schedule=dict(schedule))
+        for k in range(K)]
 
 
 _NO_OUT = torch.zeros(0)

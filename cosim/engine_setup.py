@@ -232,17 +232,20 @@ class MemoryPlan:
 
 
 def plan_memory(cfg: SimConfig, batch: int, sizes: Sequence[int], out_size: int,
-                input_numel: int, preds: bool) -> MemoryPlan:
+                input_numel: int, preds: bool, variants: int = 1) -> MemoryPlan:
     """Check the budget before anything is allocated: the outputs (spike counts of every layer,
     the output spike train, the per-step predictions) plus one chunk's working memory must fit
-    ``memory_budget_bytes``; else ``SimulationInputError`` naming the budget and the need."""
+    ``memory_budget_bytes``; else ``SimulationInputError`` naming the budget and the need.
+    With K ``variants`` (``cosim.variants``) the outputs and the neuron state are K-fold."""
     T = cfg.timesteps
     tb = min(cfg.time_block, T)
     count_bytes = 2 if T < 2**15 else 4
-    outputs = (batch * sum(sizes) * count_bytes + T * batch * out_size  # counts, spike train
-               + (2 * T * batch if preds else 0) + 8 * batch * (3 * len(sizes) + 1))
-    per_sample = sum(sizes) * (12 + 9 * tb) + 4 * input_numel * (1 + tb)
-    chunk = cfg.chunk_size or max(1, min(batch, cfg.memory_budget_bytes // per_sample))
+    outputs = variants * (batch * sum(sizes) * count_bytes + T * batch * out_size  # counts,
+                          + (2 * T * batch if preds else 0)                   # spike train
+                          + 8 * batch * (3 * len(sizes) + 1))
+    per_sample = variants * sum(sizes) * (12 + 9 * tb) + 4 * input_numel * (1 + tb)
+    room = cfg.memory_budget_bytes - outputs  # the working memory left beside the outputs
+    chunk = cfg.chunk_size or max(1, min(batch, room // per_sample))
     need = outputs + per_sample * min(chunk, batch) if cfg.chunk_size else \
         outputs + per_sample
     if need > cfg.memory_budget_bytes:

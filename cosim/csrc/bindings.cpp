@@ -9,5 +9,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("unpack_bits", &nmp::unpack_bits, "bits -> (R, n) float 0/1");
   m.def("conv_cur", &nmp::conv_cur, "event-driven Conv2d current of spike bits");
   m.def("conv_if", &nmp::conv_if, "event-driven Conv2d fused with the next layer's IF update");
+  m.def("conv_if_multi", &nmp::conv_if_multi,
+        "conv_if for several neuron variants sharing the input spikes");
   m.def("linear_bits", &nmp::linear_bits, "event-driven Linear current of spike bits");
 }

@@ -182,45 +182,66 @@ at::Tensor conv_cur(const at::Tensor& bits, const at::Tensor& wm, const at::Tens
   return out;
 }
 
-void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
-             const at::Tensor& bias, const std::vector<int64_t>& geo, at::Tensor v,
-             at::Tensor counts, at::Tensor r, at::Tensor discard,
-             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
-             int64_t refractory, at::Tensor bits_out) {
+void conv_if_multi(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
+                   const at::Tensor& bias, const std::vector<int64_t>& geo,
+                   const std::vector<at::Tensor>& v, const std::vector<at::Tensor>& counts,
+                   const std::vector<at::Tensor>& r, const std::vector<at::Tensor>& discard,
+                   const std::vector<std::vector<at::Tensor>>& neuron,
+                   const std::vector<int64_t>& flags, const std::vector<at::Tensor>& bits_out) {
   // Conv2d of the spikes in ``bits`` (rows t * b + i) fused with the IF update of the next
-  // layer (v, counts, r, discard: (b, OH OW O), as in if_bits); its spikes go to bits_out (rows t *
-  // b + i). Samples in parallel; per sample, output row by output row, the steps in order: the
-  // row's membranes stay in L1 for the whole block, each step's current is used while in L1.
+  // layer, for K neuron variants that share these input spikes: variant k has its own state
+  // (v[k], counts[k], r[k], discard[k]: (b, OH OW O), as in if_bits), neuron[k] and flags
+  // 3k .. 3k+2 (has_floor, reset_zero, refractory); its spikes go to bits_out[k] (rows t * b + i).
+  // Samples in parallel; per sample, output row by output row, the steps in order: each step's
+  // current of the row is computed once and used by every variant while in L1 (the rows'
+  // membranes of all variants stay in L1/L2 for the block).
   const Geo g = make_geo(wm, wt, geo);
-  const int64_t b = v.size(0), n = v.numel() / b, nwi = bits.size(1), nwo = n_words(n);
+  const int64_t K = (int64_t)v.size();
+  TORCH_CHECK(K >= 1 && (int64_t)counts.size() == K && (int64_t)r.size() == K &&
+                  (int64_t)discard.size() == K && (int64_t)neuron.size() == K &&
+                  (int64_t)flags.size() == 3 * K && (int64_t)bits_out.size() == K,
+              "conv_if: one state, neuron, 3 flags and output per variant");
+  const int64_t b = v[0].size(0), n = v[0].numel() / b, nwi = bits.size(1), nwo = n_words(n);
   const int64_t tb = bits.size(0) / b, m = g.OW * g.O, HW1 = g.H * g.W + 1;
-  TORCH_CHECK(n == g.OH * g.OW * g.O && nwi == n_words(g.H * g.W * g.C) && bits.is_contiguous() &&
-                  bits_out.is_contiguous() && bits_out.size(1) == nwo &&
-                  bits_out.size(0) == tb * b && v.is_contiguous() && counts.is_contiguous(),
+  TORCH_CHECK(n == g.OH * g.OW * g.O && nwi == n_words(g.H * g.W * g.C) && bits.is_contiguous(),
               "conv_if: bad layout");
-  const IFP p = make_ifp(neuron, has_floor, reset_zero, refractory);
-  TORCH_CHECK(!p.ref || (r.is_contiguous() && r.numel() == b * n), "conv_if: refractory state");
-  TORCH_CHECK(!discard.numel() || (discard.is_contiguous() && discard.numel() == b * n &&
-                                   discard.scalar_type() == at::kFloat),
-              "conv_if: discard");
-  float* D = discard.numel() && p.has_floor ? discard.data_ptr<float>() : nullptr;
+  std::vector<IFP> p;
+  p.reserve(K);
+  std::vector<float*> V(K), C(K), D(K);
+  std::vector<int32_t*> RR(K);
+  std::vector<uint64_t*> BO(K);
+  for (int64_t k = 0; k < K; ++k) {
+    TORCH_CHECK(v[k].size(0) == b && v[k].numel() == b * n && v[k].is_contiguous() &&
+                    counts[k].is_contiguous() && counts[k].numel() == b * n &&
+                    bits_out[k].is_contiguous() && bits_out[k].size(1) == nwo &&
+                    bits_out[k].size(0) == tb * b,
+                "conv_if: bad layout");
+    p.push_back(make_ifp(neuron[k], flags[3 * k] != 0, flags[3 * k + 1] != 0, flags[3 * k + 2]));
+    TORCH_CHECK(!p[k].ref || (r[k].is_contiguous() && r[k].numel() == b * n),
+                "conv_if: refractory state");
+    TORCH_CHECK(!discard[k].numel() || (discard[k].is_contiguous() && discard[k].numel() == b * n &&
+                                        discard[k].scalar_type() == at::kFloat),
+                "conv_if: discard");
+    D[k] = discard[k].numel() && p[k].has_floor ? discard[k].data_ptr<float>() : nullptr;
+    BO[k] = (uint64_t*)bits_out[k].data_ptr<int64_t>();
+    V[k] = v[k].data_ptr<float>();
+    C[k] = counts[k].data_ptr<float>();
+    RR[k] = p[k].ref ? r[k].data_ptr<int32_t>() : nullptr;
+  }
   const uint64_t* B = (const uint64_t*)bits.data_ptr<int64_t>();
-  uint64_t* BO = (uint64_t*)bits_out.data_ptr<int64_t>();
   const float* WM = wm.data_ptr<float>();
   const float* WT = wt.data_ptr<float>();
   const float* BI = bias.data_ptr<float>();
-  float* V = v.data_ptr<float>();
-  float* C = counts.data_ptr<float>();
-  int32_t* RR = p.ref ? r.data_ptr<int32_t>() : nullptr;
   at::parallel_for(0, b, 1, [&](int64_t i0, int64_t i1) {
     ConvScratch s(g, tb);
     std::vector<int64_t> first(tb);  // step t's events start at s.off[first[t]]
+    std::vector<IFS> st(K);
     Floats x(m);
     for (int64_t i = i0; i < i1; ++i) {
-      const IFS st = sample_state(p, V, C, RR, D, i, n);
+      for (int64_t k = 0; k < K; ++k) st[k] = sample_state(p[k], V[k], C[k], RR[k], D[k], i, n);
       int64_t tot = 0;
       for (int64_t t = 0; t < tb; ++t)
-        for (int64_t k = 0; k < nwi; ++k) tot += __builtin_popcountll(B[(t * b + i) * nwi + k]);
+        for (int64_t w = 0; w < nwi; ++w) tot += __builtin_popcountll(B[(t * b + i) * nwi + w]);
       if ((int64_t)s.off.size() < tot) s.off.resize(tot);
       tot = 0;
       for (int64_t t = 0; t < tb; ++t) {
@@ -228,23 +249,37 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
         int32_t* starts_t = s.starts.data() + t * HW1;
         row_events(B + (t * b + i) * nwi, g, s.off.data() + tot, starts_t);
         tot += starts_t[HW1 - 1];
-        std::memset(BO + (t * b + i) * nwo, 0, nwo * sizeof(uint64_t));
+        for (int64_t k = 0; k < K; ++k)
+          std::memset(BO[k] + (t * b + i) * nwo, 0, nwo * sizeof(uint64_t));
       }
       for (int64_t oy = 0; oy < g.OH; ++oy)
         for (int64_t t = 0; t < tb; ++t) {
           conv_out_row(WM, WT, BI, s.off.data() + first[t], s.starts.data() + t * HW1, g, oy,
                        x.data(), s.acc.data());
-          uint64_t* row = BO + (t * b + i) * nwo;
           const int64_t j0 = oy * m;
-          for (int64_t q = 0; q < m; q += 16) {
-            const int l = (int)std::min<int64_t>(16, m - q);
-            or_bits(row, j0 + q,
-                    p.cal() ? if16<true>(x.data() + q, st, p, j0 + q, l)
-                            : if16<false>(x.data() + q, st, p, j0 + q, l));
+          for (int64_t k = 0; k < K; ++k) {
+            uint64_t* row = BO[k] + (t * b + i) * nwo;
+            const IFP& pk = p[k];
+            for (int64_t q = 0; q < m; q += 16) {
+              const int l = (int)std::min<int64_t>(16, m - q);
+              or_bits(row, j0 + q,
+                      pk.cal() ? if16<true>(x.data() + q, st[k], pk, j0 + q, l)
+                               : if16<false>(x.data() + q, st[k], pk, j0 + q, l));
+            }
           }
         }
     }
   });
+}
+
+void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
+             const at::Tensor& bias, const std::vector<int64_t>& geo, at::Tensor v,
+             at::Tensor counts, at::Tensor r, at::Tensor discard,
+             const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
+             int64_t refractory, at::Tensor bits_out) {
+  // conv_if_multi with one variant.
+  conv_if_multi(bits, wm, wt, bias, geo, {v}, {counts}, {r}, {discard}, {neuron},
+                {has_floor, reset_zero, refractory}, {bits_out});
 }
 
 }  // namespace nmp

@@ -24,6 +24,14 @@ void conv_if(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
              at::Tensor counts, at::Tensor r, at::Tensor discard,
              const std::vector<at::Tensor>& neuron, bool has_floor, bool reset_zero,
              int64_t refractory, at::Tensor bits_out);
+// conv_if for K neuron variants sharing the input spikes: per variant its state, neuron and
+// flags 3k .. 3k+2 (has_floor, reset_zero, refractory steps) and its output bits.
+void conv_if_multi(const at::Tensor& bits, const at::Tensor& wm, const at::Tensor& wt,
+                   const at::Tensor& bias, const std::vector<int64_t>& geo,
+                   const std::vector<at::Tensor>& v, const std::vector<at::Tensor>& counts,
+                   const std::vector<at::Tensor>& r, const std::vector<at::Tensor>& discard,
+                   const std::vector<std::vector<at::Tensor>>& neuron,
+                   const std::vector<int64_t>& flags, const std::vector<at::Tensor>& bits_out);
 at::Tensor linear_bits(const at::Tensor& bits, const at::Tensor& wt, const at::Tensor& bias,
                        int64_t O);
 

@@ -27,7 +27,7 @@ def paired_rows(correct: Mapping[str, Path], compare_at: Sequence[int],
                 timesteps: int) -> list[dict[str, Any]]:
     """Per step in ``compare_at`` (and the last) and bound: accuracy with its Wilson interval and
     the paired test against NMP on the same images (McNemar exact; Newcombe interval)."""
-    from nmpkit.app.commands.evaluate import load_correct
+    from nmpkit.studies.evaluate_io import load_correct
     from nmpkit.studies.stats import accuracy, compare
 
     mats = {k: load_correct(p) for k, p in correct.items()}

@@ -1,5 +1,6 @@
-"""The stages of `nmpkit run`, each a thin binding of the run config to a library call or to
-the same subcommand a user would type, so the pipeline and the CLI cannot drift apart.
+"""The stages of `nmpkit run`, each a thin binding of the run config to a library call (a
+study's ``run(XConfig(...))``, the same call the subcommand makes), so the pipeline and the CLI
+cannot drift apart.
 
 characterize → calibrate → (train → evaluate) per network → tradeoff → modulate → cosim_check →
 report. The first network's stages are ``train``/``evaluate``, the others' ``train-NAME``/
@@ -12,50 +13,11 @@ modulation and co-simulation stages are defined for classifiers and say so when 
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
-import shutil
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
-from nmpkit.app.networks import paired_rows, resolve_weights, stage_name
 from nmpkit.app.pipeline import Stage, StageContext
-
-CLASSIFIERS = ("mnist", "fashion-mnist", "cifar10", "svhn")
-
-
-def _command(module: str, argv: Sequence[str], ctx: StageContext) -> int:
-    """Run ``nmpkit <module> argv`` in-process with the stage's quietness."""
-    mod = importlib.import_module(f"nmpkit.app.commands.{module}")
-    parser = argparse.ArgumentParser(prog=f"nmpkit {mod.NAME}")
-    mod.add_arguments(parser)
-    args = parser.parse_args([str(a) for a in argv])
-    args.quiet, args.json = ctx.quiet, False
-    rc = int(mod.run(args) or 0)
-    if rc != 0:
-        raise RuntimeError(f"stage {ctx.name}: `nmpkit {mod.NAME}` returned {rc}")
-    return rc
-
-
-def _copy_results(src: Path, dst: Path, patterns: Sequence[str] = ("*.csv", "*.json", "*.png",
-                                                                    "*.npz")) -> None:
-    for pat in patterns:
-        for f in sorted(src.glob(pat)):
-            shutil.copy2(f, dst / f.name)
-
-
-def _dataset(cfg: Mapping[str, Any]) -> str:
-    ds = cfg["data"]["dataset"]
-    return "cifar10" if ds == "autoencoder" else ds
-
-
-def _is_classifier(cfg: Mapping[str, Any]) -> bool:
-    return cfg["data"]["dataset"] in CLASSIFIERS
-
+from nmpkit.app.stages_networks import network_stages, skip_unless_classifier
 
 # --- characterize ---------------------------------------------------------------------------
 
@@ -76,7 +38,7 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
                          scheduler=c["scheduler"] or None, progress=not ctx.quiet,
                          cache_dir=ctx.cache_dir)
     from calib.errors import CalibrationError
-    from nmpkit.app.commands.characterize import energy_profile_of
+    from nmpkit.studies.characterize import energy_profile_of
 
     try:  # the device energy profile next to the tables (as `nmpkit characterize` writes it)
         energy_profile_of(str(ctx.out_dir))
@@ -95,164 +57,13 @@ def _calibrate(ctx: StageContext) -> dict[str, Any]:
     return {"dt_seconds": cal.dt_seconds, "i_unit_amps": cal.i_unit_amps}
 
 
-# --- train ---------------------------------------------------------------------------------
-
-def _train_inputs(net: Mapping[str, Any]):
-    def inputs(cfg):
-        return {"data": {k: cfg["data"][k] for k in ("dataset", "root")},
-                "network": {k: net[k] for k in ("name", "weights", "epochs")},
-                "seed": cfg["run"]["seed"]}
-    return inputs
-
-
-def _train(ctx: StageContext) -> dict[str, Any]:
-    net, data = ctx.inputs["network"], ctx.inputs["data"]
-    out = ctx.out_dir / "weights.pt"
-    if net["weights"]:
-        src = resolve_weights(net["weights"])
-        if not src.is_file():
-            from nmpkit.app.errors import UsageError
-
-            raise UsageError(f"network {net['name']!r}: weights {net['weights']!r} does not "
-                             f"exist (looked for {str(src)!r})")
-        shutil.copy2(src, out)
-        side = src.with_suffix(".json")
-        meta = json.loads(side.read_text()) if side.is_file() else {"source": str(src)}
-        if meta.get("dataset") not in (None, _dataset(ctx.config)):
-            from nmpkit.app.errors import UsageError
-
-            raise UsageError(f"network {net['name']!r}: weights {net['weights']!r} were trained "
-                             f"on {meta['dataset']!r}, data.dataset is "
-                             f"{ctx.config['data']['dataset']!r}; set weights = \"\" to train "
-                             "here, or give weights trained on that dataset")
-    else:
-        cache_w = ctx.cache_dir / "weights.pt"
-        from nmpkit.app.commands.train import train_zoo
-
-        train_zoo(net["name"], data_root=data["root"], dataset=_dataset(ctx.config), out=cache_w,
-                  quiet=ctx.quiet, epochs=net["epochs"], seed=ctx.inputs["seed"], resume=True)
-        shutil.copy2(cache_w, out)
-        meta = json.loads(cache_w.with_suffix(".json").read_text())
-    (ctx.out_dir / "weights.json").write_text(json.dumps(meta, indent=2, default=str))
-    last = (meta.get("history") or [{}])[-1]
-    metrics = {k: last[k] for k in ("test_accuracy", "test_mse") if k in last}
-    (ctx.out_dir / "metrics.json").write_text(json.dumps(metrics))
-    return metrics
-
-
-# --- evaluate -------------------------------------------------------------------------------
-
-def _evaluate_inputs(net: Mapping[str, Any]):
-    def inputs(cfg):
-        return {"evaluate": cfg["evaluate"], "network": net["name"],
-                "eval_limit": net["eval_limit"] or cfg["data"]["eval_limit"],
-                "dataset": cfg["data"]["dataset"], "root": cfg["data"]["root"]}
-    return inputs
-
-
-def _bounds(floors: Sequence[float]) -> list[tuple[str, float | None]]:
-    out: list[tuple[str, float | None]] = [("nmp", None), ("zmp", 0.0)]
-    out += [(f"floor{f:g}", float(f)) for f in floors if f != 0]
-    return out
-
-
-def _evaluate_stage(train_stage: str):
-    def run(ctx: StageContext) -> dict[str, Any]:
-        return _evaluate(ctx, ctx.upstream[train_stage] / "weights.pt")
-    return run
-
-
-def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
-    ev, cfg = ctx.inputs["evaluate"], ctx.config
-    curves, finals, corr, correct = [], [], [], {}
-    for label, lb in _bounds(ev["floors"]):
-        csv = ctx.cache_dir / f"{label}.csv"
-        argv = [ctx.inputs["network"], "--weights", weights, "--timesteps", ev["timesteps"],
-                "--lower-bound", "nmp" if lb is None else lb, "--percentile", ev["percentile"],
-                "--out", csv, "--data-root", ctx.inputs["root"]]
-        if _is_classifier(cfg):
-            argv += ["--dataset", ctx.inputs["dataset"]]
-        if ctx.inputs["eval_limit"]:
-            argv += ["--limit", ctx.inputs["eval_limit"]]
-        _command("evaluate", argv, ctx)
-        df = pd.read_csv(csv)
-        metric = "accuracy" if "accuracy" in df else "mse"
-        curves.append(df.assign(condition=label, lower_bound=lb))
-        summ = json.loads(csv.with_suffix(".json").read_text())
-        finals.append({"condition": label, "lower_bound": lb,
-                       f"final_{metric}": float(df[metric].iloc[-1]),
-                       f"best_{metric}": summ.get(f"best_{metric}"),
-                       "best_t": summ.get("best_t"), "samples": summ.get("samples"),
-                       f"ann_{metric}": summ.get(f"ann_{metric}")})
-        corr_csv = csv.with_name(csv.stem + "_corr.csv")
-        if corr_csv.is_file() and label in ("nmp", "zmp"):
-            corr.append(pd.read_csv(corr_csv).assign(condition=label))
-        if (cpath := csv.with_name(csv.stem + "_correct.npz")).is_file():
-            correct[label] = cpath
-            shutil.copy2(cpath, ctx.out_dir / cpath.name)
-        shutil.copy2(csv.with_suffix(".json"), ctx.out_dir / f"{label}.json")
-    pd.concat(curves).to_csv(ctx.out_dir / "accuracy_per_step.csv", index=False)
-    pd.DataFrame(finals).to_csv(ctx.out_dir / "floors.csv", index=False)
-    if corr:
-        pd.concat(corr).to_csv(ctx.out_dir / "correlation.csv", index=False)
-    summary: dict[str, Any] = {
-        f["condition"]: round(next(v for k, v in f.items() if k.startswith("final_")), 5)
-        for f in finals}
-    if "nmp" in correct:
-        rows = paired_rows(correct, ev.get("compare_at", []), ev["timesteps"])
-        pd.DataFrame(rows).to_csv(ctx.out_dir / "comparisons.csv", index=False)
-        summary |= {f"nmp-zmp@T{r['timesteps']}": f"{100 * r['nmp_minus']:+.2f}%p "
-                    f"[{100 * r['diff_ci_low']:+.2f},{100 * r['diff_ci_high']:+.2f}] "
-                    f"p={r['p_vs_nmp']:.2g} n={r['samples']}"
-                    for r in rows if r["condition"] == "zmp"}
-    return summary
-
-
-# --- tradeoff, modulate, cosim-check (classifiers) ----------------------------------------
-
-def _skip_unless_classifier(ctx: StageContext) -> dict[str, Any] | None:
-    if _is_classifier(ctx.config):
-        return None
-    note = f"not run: defined for classifiers, dataset is {ctx.config['data']['dataset']!r}"
-    (ctx.out_dir / "skipped.txt").write_text(note + "\n")
-    return {"skipped": note}
-
-
-def _tradeoff_stage(train_stage: str):
-    def run(ctx: StageContext) -> dict[str, Any]:
-        return _tradeoff(ctx, ctx.upstream[train_stage] / "weights.pt")
-    return run
-
-
-def _tradeoff(ctx: StageContext, weights: Path) -> dict[str, Any]:
-    from nmpkit.studies.tradeoff import TradeoffConfig
-    from nmpkit.studies.tradeoff import run as run_study
-
-    if (skip := _skip_unless_classifier(ctx)) is not None:
-        return skip
-    t, cfg = ctx.config["tradeoff"], ctx.config
-    res = run_study(TradeoffConfig(
-        calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
-        weights=str(weights), data_root=cfg["data"]["root"],
-        network=ctx.inputs["network"], dataset=cfg["data"]["dataset"], limit=t["eval_limit"],
-        timesteps=tuple(t["timesteps"]), v_neg_volts=tuple(t["v_neg_volts"]),
-        v_dd_volts=tuple(t["v_dd_volts"]), tolerance=t["tolerance"],
-        energy_samples=t["energy_samples"], eta=t["eta"]),
-        parts_dir=ctx.cache_dir / "parts", progress=None if ctx.quiet else print)
-    res.save(ctx.out_dir)
-    rec = res.recommendation()
-    return {"T": rec["timesteps"], "resolved": rec["resolved"],
-            "v_dd_volts": rec["v_dd_volts"], "v_neg_volts": rec["v_neg_volts"],
-            "floor_theta": rec["floor_theta"], "accuracy": rec["accuracy"],
-            "energy_joules": rec["energy_joules"], "images_needed": rec["images_needed"],
-            "samples": rec["nmp"]["samples"]}
-
+# --- modulate, cosim-check (classifiers) -----------------------------------------------
 
 def _modulate(ctx: StageContext) -> dict[str, Any]:
     from nmpkit.studies.modulation import ModulateConfig
     from nmpkit.studies.modulation import run as run_study
 
-    if (skip := _skip_unless_classifier(ctx)) is not None:
+    if (skip := skip_unless_classifier(ctx)) is not None:
         return skip
     v, cfg = ctx.config["variation"], ctx.config
     res = run_study(ModulateConfig(
@@ -296,24 +107,6 @@ def _report(ctx: StageContext) -> dict[str, Any]:
 
     path = write_report(ctx.run_dir, ctx.out_dir)
     return {"report": str(ctx.run_dir / "report" / path.name)}
-
-
-def network_stages(cfg: Mapping[str, Any]) -> tuple[list[Stage], list[Stage]]:
-    """(train + evaluate stages of every network, trade-off stages of those with ``tradeoff``)."""
-    nets, trade = [], []
-    for i, net in enumerate(cfg["networks"]):
-        tr = stage_name("train", i, net)
-        nets += [Stage(name=tr, needs=(), inputs=_train_inputs(net), run=_train),
-                 Stage(name=stage_name("evaluate", i, net), needs=(tr,),
-                       inputs=_evaluate_inputs(net), run=_evaluate_stage(tr))]
-        if net["tradeoff"]:
-            name = "tradeoff" if not trade else f"tradeoff-{net['name']}"
-            trade.append(Stage(
-                name=name, needs=("calibrate", tr),
-                inputs=lambda c, n=net["name"]: {"data": c["data"], "network": n,
-                                                 "tradeoff": c["tradeoff"]},
-                run=_tradeoff_stage(tr)))
-    return nets, trade
 
 
 def default_stages(cfg: Mapping[str, Any] | None = None) -> list[Stage]:

@@ -1,6 +1,6 @@
 """The report's first screen and tables: the answer with its interval, the budgets, the stages.
 
-`answer_html` reads ``tradeoff/recommendation.json`` (`nmpkit.studies.tradeoff_io`): the answer
+`answer_html` reads the run's `TradeoffResult` (``TradeoffResult.load(RUN/tradeoff)``): the answer
 in one sentence with its interval (or "unresolved" with the images needed), the study's −2 θ rule
 on the same footing, the answer per latency budget, the sample size and the decision rule.
 `later_sections_html` is the spot for the per-layer floors (``layers.json``) and the optimizer's
@@ -22,6 +22,16 @@ def _read(run: Path, rel: str) -> Any:
     try:
         return json.loads(p.read_text()) if p.is_file() else None
     except (OSError, ValueError):
+        return None
+
+
+def tradeoff_result(run: Path):
+    """The run's `TradeoffResult` (``tradeoff/``), or None without a readable one."""
+    from nmpkit.studies.tradeoff_io import TradeoffResult
+
+    try:
+        return TradeoffResult.load(run / "tradeoff")
+    except (OSError, ValueError):  # ConfigError (no result) is a ValueError, as is bad JSON
         return None
 
 
@@ -73,7 +83,8 @@ def stage_table_html(run: Path) -> str:
 
 def answer_html(run: Path) -> str:
     """The answer first: the sentence with its interval, the −2 θ rule, the budgets."""
-    rec = _read(run, "tradeoff/recommendation.json")
+    res = tradeoff_result(run)
+    rec = None if res is None else res.recommendation()
     if not isinstance(rec, dict):
         return ("<p class='rec'>No trade-off in this run: the answer (which floor, at what "
                 "cost) needs the tradeoff stage.</p>")

@@ -182,12 +182,16 @@ def fig_floors(run: Path):
 
 
 def fig_pareto(run: Path):
+    from nmpkit.report.answer import tradeoff_result
     from nmpkit.studies.tradeoff_io import curves_figure
 
-    df = _csv(run, "tradeoff/tradeoff.csv")
-    if df is None or df.empty or "condition" not in df:
+    res = tradeoff_result(run)
+    if res is None:
         return None
-    return curves_figure(df, _json(run, "tradeoff/recommendation.json") or {})
+    df = res.frame()
+    if df.empty or "condition" not in df:
+        return None
+    return curves_figure(df, res.recommendation())
 
 
 def fig_modulation(run: Path):

@@ -19,13 +19,15 @@ from typing import Any, Literal
 
 import torch
 
+from nmpkit.errors import ConfigError
+
 Task = Literal["classify", "reconstruct"]
 
 
 def batch_slices(n: int, batch: int) -> Iterator[slice]:
     """``slice(start, stop)`` of each batch of at most ``batch`` of ``n`` samples, in order."""
     if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch!r}")
+        raise ConfigError(f"batch must be >= 1, got {batch!r}")
     for start in range(0, n, batch):
         yield slice(start, min(start + batch, n))
 
@@ -37,7 +39,7 @@ def metric_per_step(result: Any, target: torch.Tensor, task: Task) -> torch.Tens
         return result.accuracy_per_step(target)
     if task == "reconstruct":
         return result.mse_per_step(target)
-    raise ValueError(f"task must be 'classify' or 'reconstruct', got {task!r}")
+    raise ConfigError(f"task must be 'classify' or 'reconstruct', got {task!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ def simulate_batched(net: Any, x: torch.Tensor, target: torch.Tensor, *, batch: 
 
     n = int(x.shape[0])
     if n == 0:
-        raise ValueError("simulate_batched needs at least one sample, got none")
+        raise ConfigError("simulate_batched needs at least one sample, got none")
     total: torch.Tensor | None = None
     kept = []
     for sl in batch_slices(n, batch):

@@ -1,16 +1,20 @@
 """Evaluate a trained zoo network as a converted SNN: accuracy or MSE after every timestep.
 
-The ANN is converted once (`cosim.convert`, data-based normalization on a calibration batch of
-training samples) and simulated in chunks (`cosim.simulate`); each finished chunk is stored under
-``OUT.parts-<key>/`` as ``chunk_<start>_<size>.pt`` so a killed evaluation resumes where it
-stopped, and a longer ``--limit`` reuses the chunks a shorter one finished. Per-step metrics of the
-chunks are combined by sample count (accuracy) or by element count (MSE), which equals the
-metric over the whole set.
+``run(EvaluateConfig(...)) -> EvaluateResult`` (``.save(dir, name)`` / ``.load(dir, name)``,
+`nmpkit.studies.evaluate_io`). The ANN is converted once (`cosim.convert`, data-based
+normalization on a calibration batch of training samples) and simulated in chunks
+(`cosim.simulate`); each finished chunk is stored under ``PARTS-<key>/`` as
+``chunk_<start>_<size>.pt`` so a killed evaluation resumes where it stopped, and a longer
+``limit`` reuses the chunks a shorter one finished. Per-step metrics of the chunks are combined by
+sample count (accuracy) or by element count (MSE), which equals the metric over the whole set.
+Correlation data: `nmpkit.studies.evaluate_corr`; the pieces (`EvalConfig`, the floor's
+spelling, the chunk key): `nmpkit.studies.evaluate_parts`.
 
-Correlation data (the study's diagrams): for a few samples, the ANN activation of every ReLU
-layer (and the output layer), divided by that layer's normalization scale — the same percentile
-of the layer's activations over the calibration batch that the converter uses — against the SNN
-firing rate (spikes / t) of the matching spiking layer at step ``t``.
+Example::
+
+    res = run(EvaluateConfig(network="mnist", weights="w.pt", data_root="mnist.npz",
+                             sim=EvalConfig(timesteps=100, lower_bound=0.0)))
+    res.save("out", "zmp")      # out/zmp.csv, zmp.json, zmp_correct.npz, zmp_corr.csv
 """
 
 from __future__ import annotations
@@ -18,90 +22,28 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from calib.io import atomic_write, content_hash
+from calib.io import atomic_write
 from nmpkit.errors import ConfigError
 from nmpkit.studies.batched import batch_slices, metric_per_step
-
-
-def parse_lower_bound(text: str) -> float | None:
-    """``nmp`` → None (no floor), ``zmp`` → 0.0, a float ≤ 0 → that floor in threshold units."""
-    t = text.strip().lower()
-    if t == "nmp":
-        return None
-    if t == "zmp":
-        return 0.0
-    try:
-        v = float(t)
-    except ValueError:
-        raise ConfigError(f"--lower-bound must be nmp, zmp or a float <= 0, got {text!r}") from None
-    if not math.isfinite(v) or v > 0:
-        raise ConfigError(f"--lower-bound must be nmp, zmp or a finite float <= 0, got {text!r}")
-    return v
-
-
-def bound_label(lb: float | None) -> str:
-    """Human label of a lower bound: NMP, ZMP or the floor value."""
-    return "NMP" if lb is None else ("ZMP" if lb == 0 else f"{lb:g}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvalConfig:
-    """Options of one SNN evaluation."""
-
-    timesteps: int
-    lower_bound: float | None
-    batch_size: int = 500
-    percentile: float = 99.99
-    calibration_samples: int = 1000
-    correlation_at: int = 300  # clipped to timesteps
-    correlation_samples: int = 16
-    correlation_points: int = 3000  # per layer, sampled at random (seeded)
-    seed: int = 0
-    device: str = "cpu"  # where cosim.simulate runs ("cuda" on a GPU)
-    memory_budget_gb: float = 1.0  # cosim.simulate's working-memory bound per call
-
-    def __post_init__(self) -> None:
-        if self.timesteps < 1:
-            raise ConfigError(f"timesteps must be >= 1, got {self.timesteps!r}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size!r}")
-        if not 0 < self.percentile <= 100:
-            raise ConfigError(f"percentile must be in (0, 100], got {self.percentile!r}")
-        if self.calibration_samples < 1:
-            raise ConfigError(f"calibration_samples must be >= 1, got {self.calibration_samples!r}")
-        if not (math.isfinite(self.memory_budget_gb) and self.memory_budget_gb > 0):
-            raise ConfigError(f"memory_budget_gb must be > 0, got {self.memory_budget_gb!r}")
-        from nmpkit.ml.train import resolve_device
-
-        resolve_device(self.device)
-
-
-def convert_normalized(model: nn.Module, calib_x: torch.Tensor, cfg: EvalConfig):
-    """`cosim.convert` with data-based normalization on ``calib_x`` (N, C, H, W)."""
-    import cosim
-
-    return cosim.convert(model.eval(), calib_x, percentile=cfg.percentile)
-
-
-def _simulate(net, x: torch.Tensor, timesteps: int, cfg: EvalConfig):
-    import cosim
-
-    return cosim.simulate(
-        net,
-        x,
-        timesteps=timesteps,
-        lower_bound=cfg.lower_bound,
-        device=cfg.device,
-        memory_budget_bytes=int(cfg.memory_budget_gb * 2**30),
-    )
+from nmpkit.studies.evaluate_corr import ann_activations, correlation_data, layer_scales
+from nmpkit.studies.evaluate_io import EvaluateResult, load_correct, save_correct
+from nmpkit.studies.evaluate_parts import (
+    EvalConfig,
+    bound_label,
+    config_key,
+    convert_normalized,
+    correct_per_step,
+    decoded_output,
+    parse_lower_bound,
+)
+from nmpkit.studies.evaluate_parts import simulate_eval as _simulate
 
 
 def _load_chunk(part: Path, T: int, n: int, snapshots) -> dict[str, Any] | None:
@@ -188,111 +130,169 @@ def run_chunks(
     return out
 
 
-def correct_per_step(res, labels: torch.Tensor) -> torch.Tensor:
-    """(T, B) bool: sample b classified right after t+1 steps (most output spikes; ties go to
-    the lowest index, as ``SimulationResult.accuracy_per_step(ties="first")``)."""
-    labels = torch.as_tensor(labels).reshape(-1).long().cpu()
-    spk = res.output_spikes.reshape(res.timesteps, res.batch_size, -1)
-    return spk.to(torch.int32).cumsum(0).argmax(-1) == labels
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluateConfig:
+    """One evaluation of a zoo network's trained weights as an SNN.
 
-
-def decoded_output(res, t: int) -> torch.Tensor:
-    """(B, *out_shape) float32: output spikes in the first ``t`` steps / t × output scale."""
-    counts = res.output_spikes[:t].sum(0, dtype=torch.float32)
-    return counts / t * float(res.output_scale)
-
-
-@torch.no_grad()
-def ann_activations(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Outputs of every ReLU in forward order, then the model's output. Each (B, ...)."""
-    acts: list[torch.Tensor] = []
-    hooks = [
-        m.register_forward_hook(lambda _m, _i, o: acts.append(o.detach().clone()))
-        for m in model.modules()
-        if isinstance(m, nn.ReLU)
-    ]
-    try:
-        out = model.eval()(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return acts + [out]
-
-
-def layer_scales(
-    model: nn.Module, calib_x: torch.Tensor, percentile: float, batch_size: int = 250
-) -> list[float]:
-    """Per recorded layer (see `ann_activations`): ``percentile`` of its positive activations."""
-    chunks = [
-        ann_activations(model, calib_x[i : i + batch_size])
-        for i in range(0, len(calib_x), batch_size)
-    ]
-    scales = []
-    for li in range(len(chunks[0])):
-        v = torch.cat([c[li].flatten() for c in chunks]).numpy()
-        v = v[v > 0]  # the positive values, as the converter's data-based normalization does
-        scales.append(float(np.percentile(v, percentile)) if v.size else 1.0)
-    return [s if s > 0 else 1.0 for s in scales]
-
-
-def correlation_data(
-    model: nn.Module, net, x: torch.Tensor, calib_x: torch.Tensor, cfg: EvalConfig
-) -> tuple[list[dict], list[dict]]:
-    """ANN activation (normalized) vs SNN rate at ``min(cfg.correlation_at, T)`` for ``x``.
-
-    Returns (rows, summary): rows = dicts with layer, neuron, sample, ann, snn (sampled points);
-    summary = per layer its shape, Pearson r, and the mean absolute difference over all neurons.
+    Attributes:
+        network, weights: the zoo network and its state_dict (``nmpkit train``).
+        sim: the simulation's options (timesteps, floor, chunk size, normalization, device).
+        data_root: dataset folder or .npz (a classifier: required; the autoencoder: optional,
+            CIFAR-10 training patches for the normalization batch).
+        dataset: the dataset (default: the network's first).
+        limit: the first ``limit`` test samples (classifiers; None: all).
+        image, crop: the autoencoder's test image (None: skimage's astronaut) and the side of its
+            central square that is used (a multiple of 32; None: all of it).
+        snapshots: the autoencoder's steps at which reconstructions are kept (those <= T).
     """
-    t = min(cfg.correlation_at, cfg.timesteps)
-    res = _simulate(net, x, t, cfg)
-    acts = ann_activations(model, x)
-    scales = layer_scales(model, calib_x, cfg.percentile)
-    gen = np.random.default_rng(cfg.seed)
-    rows: list[dict] = []
-    summary: list[dict] = []
-    used = 0
-    for li, counts in enumerate(res.spike_counts):
-        counts = torch.as_tensor(counts).float()
-        # match the spiking layer to the next ANN activation of the same per-sample shape
-        match = next((j for j in range(used, len(acts)) if acts[j].shape == counts.shape), None)
-        if match is None:
-            continue
-        used = match + 1
-        ann = (acts[match] / scales[match]).flatten().numpy()
-        snn = (counts / t).flatten().numpy()
-        r = float(np.corrcoef(ann, snn)[0, 1]) if ann.std() > 0 and snn.std() > 0 else float("nan")
-        summary.append(
-            {
-                "layer": li,
-                "ann_layer": match,
-                "shape": list(counts.shape[1:]),
-                "scale": scales[match],
-                "pearson_r": r,
-                "mean_abs_diff": float(np.abs(np.clip(ann, 0, 1) - snn).mean()),
-            }
-        )
-        per = counts[0].numel()
-        pick = gen.choice(ann.size, size=min(cfg.correlation_points, ann.size), replace=False)
-        for k in np.sort(pick):
-            rows.append(
-                {
-                    "layer": li,
-                    "sample": int(k // per),
-                    "neuron": int(k % per),
-                    "ann_activation": float(ann[k]),
-                    "snn_rate": float(snn[k]),
-                }
-            )
-    return rows, summary
+
+    network: str
+    weights: str
+    sim: EvalConfig
+    data_root: str | None = None
+    dataset: str | None = None
+    limit: int | None = None
+    image: str | None = None
+    crop: int | None = None
+    snapshots: tuple[int, ...] = (50, 100, 150, 200, 750)
+
+    def __post_init__(self) -> None:
+        from nmpkit.ml.data import PATCH
+        from nmpkit.ml.zoo import get_network
+
+        spec = get_network(self.network)
+        ds = self.dataset or spec.datasets[0]
+        if ds not in spec.datasets:
+            raise ConfigError(f"dataset for {spec.name} must be one of "
+                              f"{', '.join(spec.datasets)}, got {ds!r}")
+        object.__setattr__(self, "dataset", ds)
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {self.limit}")
+        if spec.task == "classify" and self.data_root is None:
+            raise ConfigError(f"data_root is required for network {spec.name!r}")
+        if spec.task != "classify" and self.limit is not None:
+            raise ConfigError("limit does not apply to the autoencoder's image; use crop")
+        if self.crop is not None and (self.crop < PATCH or self.crop > 512 or self.crop % PATCH):
+            raise ConfigError(f"crop must be a multiple of {PATCH} in 32..512, got {self.crop}")
+        steps = sorted({int(t) for t in self.snapshots if 1 <= int(t) <= self.sim.timesteps})
+        object.__setattr__(self, "snapshots", tuple(steps) if spec.task != "classify" else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def config_key(**parts: object) -> str:
-    """Short content hash (``calib.io.content_hash``) of all that changes a chunk's result."""
-    return content_hash(parts)[:12]
+def parse_snapshots(text: str) -> tuple[int, ...]:
+    """``"50,100"`` → (50, 100): the autoencoder's snapshot steps as a comma list."""
+    try:
+        return tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise ConfigError(f"--snapshots must be a comma list of steps, got {text!r}") from None
+
+
+def _inputs(spec: Any, cfg: EvaluateConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                      str]:
+    """(x, target, calibration batch, source description) for the network's task."""
+    from nmpkit.ml.data import image_to_patches, load_dataset, load_test_image, to_tensor
+
+    assert cfg.dataset is not None
+    mean, std = spec.norm_for(cfg.dataset)
+    n_cal = cfg.sim.calibration_samples
+    if spec.task == "classify":
+        data = load_dataset(cfg.dataset, cfg.data_root)
+        x = to_tensor(data.x_test[: cfg.limit], mean, std)
+        y = torch.from_numpy(data.y_test[: cfg.limit])
+        return x, y, to_tensor(data.x_train[:n_cal], mean, std), data.source
+    img = load_test_image(cfg.image)
+    if cfg.crop is not None:
+        top = (img.shape[1] - cfg.crop) // 2
+        img = img[:, top : top + cfg.crop, top : top + cfg.crop]
+    patches = torch.from_numpy(image_to_patches(img))
+    name = cfg.image or "skimage.data.astronaut"
+    if cfg.data_root is None:
+        return patches, patches, patches, f"{name}; calibration: its own patches"
+    data = load_dataset(cfg.dataset, cfg.data_root)
+    calib = to_tensor(data.x_train[:n_cal], mean, std)
+    return patches, patches, calib, f"{name}; calibration: {data.source}"
+
+
+def _images(snaps: dict[int, torch.Tensor], x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Reconstructed images at the snapshot steps and the target, each (3, H, W) in [0, 1]."""
+    from nmpkit.ml.data import PATCH, patches_to_image
+
+    side = PATCH * math.isqrt(len(x))
+    images = {f"t{t}": patches_to_image(v.reshape(x.shape).clamp(0, 1).numpy(), side, side)
+              for t, v in snaps.items()}
+    images["target"] = patches_to_image(x.numpy(), side, side)
+    return images
+
+
+def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
+        progress: Callable[[int], None] | None = None,
+        record: dict[str, Any] | None = None, scheduler: Any = None) -> EvaluateResult:
+    """Convert, simulate and score ``cfg``'s network; chunks under ``PARTS_PREFIX-<key>/``.
+
+    ``progress(n)`` is called with the number of samples each finished chunk held; ``record``:
+    more provenance fields (the CLI's ``argv``); ``scheduler``: a Dask scheduler address (or
+    ``distributed.Client``) to simulate the chunks on (`nmpkit.studies.distributed`; the same
+    chunks and results as a local run).
+    """
+    import copy
+
+    from calib.io import file_digest, provenance
+    from nmpkit.ml.train import evaluate_ann, load_weights
+    from nmpkit.ml.zoo import get_network
+
+    spec, sim = get_network(cfg.network), cfg.sim
+    model = load_weights(spec, cfg.weights)
+    x, target, calib_x, source = _inputs(spec, cfg)
+    on_cpu = torch.device(sim.device).type == "cpu"
+    ann_model = model if on_cpu else copy.deepcopy(model).to(sim.device)
+    ann_metric = evaluate_ann(ann_model, x, None if spec.task == "reconstruct" else target)
+    net = convert_normalized(model, calib_x, sim)
+    weights_sha = file_digest(cfg.weights)
+    key = config_key(network=spec.name, weights=weights_sha, lb=sim.lower_bound,
+                     T=sim.timesteps, batch=sim.batch_size, pct=sim.percentile,
+                     calib=sim.calibration_samples, source=source,
+                     device=torch.device(sim.device).type,  # GPU sums differ in float order
+                     image=cfg.image, crop=cfg.crop, snapshots=cfg.snapshots)
+    if scheduler is not None:
+        from nmpkit.studies.distributed import run_chunks_on
+    chunks = run_chunks if scheduler is None else \
+        (lambda *a, **k: run_chunks_on(scheduler, *a, **k))
+    res = chunks(net, x, target, sim, task=spec.task, progress=progress,
+                     parts_dir=None if parts_prefix is None else Path(f"{parts_prefix}-{key}"),
+                     snapshots=cfg.snapshots)
+    col = "accuracy" if spec.task == "classify" else "mse"
+    metric = np.asarray(res["metric"], dtype=np.float64)
+    best = int(metric.argmax() if col == "accuracy" else metric.argmin())
+    summary: dict[str, Any] = {
+        "network": spec.name, "dataset": cfg.dataset if spec.task == "classify" else "image",
+        "data_source": source, "weights": str(cfg.weights), "weights_sha256": weights_sha,
+        "lower_bound": sim.lower_bound, "bound": bound_label(sim.lower_bound),
+        "timesteps": sim.timesteps, "samples": len(x), "metric": col, f"ann_{col}": ann_metric,
+        f"final_{col}": float(metric[-1]), f"best_{col}": float(metric[best]),
+        "best_t": best + 1, "layer_rates": res["layer_rates"],
+        "config": {k: getattr(sim, k) for k in sim.__slots__}}
+    rows: list[dict[str, Any]] = []
+    if sim.correlation_samples > 0:
+        rows, corr = correlation_data(model, net, x[: sim.correlation_samples], calib_x, sim)
+        summary["correlation"] = {"t": min(sim.correlation_at, sim.timesteps),
+                                  "samples": min(sim.correlation_samples, len(x)),
+                                  "layers": corr}
+    images = _images(res["snapshots"], x) if cfg.snapshots else {}
+    if images:
+        summary["reconstructions"] = {"steps": list(cfg.snapshots)}
+    summary["provenance"] = provenance(command="nmpkit evaluate", evaluate=cfg.to_dict(),
+                                       **(record or {}))
+    correct = res["correct"].numpy() if "correct" in res else None
+    return EvaluateResult(summary=summary, metric=tuple(float(v) for v in metric),
+                          correct=correct, correlation=tuple(rows), reconstructions=images)
 
 
 __all__ = [
     "EvalConfig",
+    "EvaluateConfig",
+    "EvaluateResult",
     "ann_activations",
     "bound_label",
     "config_key",
@@ -301,6 +301,10 @@ __all__ = [
     "correlation_data",
     "decoded_output",
     "layer_scales",
+    "load_correct",
     "parse_lower_bound",
+    "parse_snapshots",
+    "run",
     "run_chunks",
+    "save_correct",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import cosim
@@ -133,3 +135,21 @@ def test_memory_budget_is_checked_before_allocating():
         cosim.simulate(NET, X, timesteps=100, memory_budget_bytes=2_500, chunk_size=4)
     res = cosim.simulate(NET, X, timesteps=100, memory_budget_bytes=50_000)
     assert res.output_spikes.shape == (100, 4, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.integers(1, 20_000), T=st.integers(1, 5000), K=st.integers(1, 8),
+       sizes=st.lists(st.integers(1, 200_000), min_size=1, max_size=9),
+       budget=st.integers(1 << 16, 1 << 34))
+def test_the_planned_chunk_fits_the_budget_beside_the_outputs(batch, T, K, sizes, budget):
+    """Outputs + chunk × per-sample working memory <= the budget (or one clear error)."""
+    from cosim.engine_setup import SimConfig, plan_memory
+
+    cfg = SimConfig(timesteps=T, memory_budget_bytes=budget)
+    try:
+        plan = plan_memory(cfg, batch, sizes, sizes[-1], 784, True, variants=K)
+    except cosim.SimulationInputError as err:
+        assert "memory_budget_bytes" in str(err)
+        return
+    assert 1 <= plan.chunk <= batch
+    assert plan.outputs + plan.chunk * plan.per_sample <= budget

@@ -71,10 +71,9 @@ def test_bad_networks_name_the_field(tmp_path, text, match):
 
 
 def _save(tmp_path, label, mat):
-    from nmpkit.app.commands.evaluate import _save_correct
+    from nmpkit.studies.evaluate import save_correct
 
-    _save_correct(torch.from_numpy(mat), tmp_path / f"{label}.csv")
-    return tmp_path / f"{label}_correct.npz"
+    return save_correct(torch.from_numpy(mat), tmp_path / f"{label}_correct.npz")
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,0 +1,126 @@
+"""Table access for `calib.fit`: load a table directory, pick a grid value, select rows, read
+the design's numbers, drop collapsed f–I rows, the low-rate charge slope and the waveform's
+sense level."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calib.errors import CalibrationError
+
+_KINDS = ("fi", "floor", "energy", "mismatch")
+_OPTIONAL = ("waveform",)
+
+
+def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    if isinstance(tables, (str, os.PathLike)):
+        from calib.tables import TABLE_FILES, read_table
+
+        d = Path(tables)
+        if not d.is_dir():
+            raise CalibrationError(f"{d}: table directory not found")
+        out = {k: read_table(d / TABLE_FILES[k], kind=k) for k in _KINDS}
+        for k in _OPTIONAL:
+            if (d / TABLE_FILES[k]).is_file():
+                out[k] = read_table(d / TABLE_FILES[k], kind=k)
+        for k, t in out.items():
+            t.provenance.setdefault("_file", str(d / TABLE_FILES[k]))
+        return out
+    missing = [k for k in _KINDS if k not in tables]
+    if missing:
+        raise CalibrationError(f"tables: missing table {missing[0]!r}; need {list(_KINDS)}")
+    return dict(tables)
+
+
+def _nearest(values: pd.Series, target: float, what: str, table: str) -> float:
+    grid = np.unique(values.to_numpy(dtype=float))
+    if grid.size == 0:
+        raise CalibrationError(f"{table} table: no rows to choose {what} from")
+    return float(grid[np.argmin(np.abs(grid - target))])
+
+
+def _at(df: pd.DataFrame, col: str, value: float) -> pd.DataFrame:
+    return df[np.isclose(df[col].to_numpy(dtype=float), value, rtol=0, atol=1e-9)]
+
+
+def _source(table: Any) -> dict[str, Any]:
+    prov = dict(table.provenance)
+    return {"file": prov.pop("_file", None), "provenance": prov}
+
+
+def _design(tables: Mapping[str, Any]) -> dict[str, Any]:
+    design = tables["fi"].provenance.get("design")
+    if not isinstance(design, dict):
+        raise CalibrationError("fi table: provenance lacks field 'design' (the NeuronDesign dict)")
+    return design
+
+
+def _design_number(design: dict[str, Any], key: str) -> float | None:
+    v = design.get(key)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _healthy(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drop f–I rows where the threshold swing has collapsed (< 0.6 × the median): the neuron no
+    longer resets a full packet there (runt oscillation), so its rate is not a transfer curve."""
+    if df.empty:
+        return df
+    med = float(df.loc[df["rate_hertz"] > 0, "v_th_volts"].median())
+    bad = (df["rate_hertz"] > 0) & (df["v_th_volts"] < 0.6 * med)
+    if bad.any():
+        notes.append(f"fi: {int(bad.sum())} row(s) with a collapsed threshold swing "
+                     f"(< {0.6 * med:.3g} V) left out: above "
+                     f"{df.loc[bad, 'i_exc_amps'].min():.3g} A the circuit is out of range")
+    return df[~bad]
+
+
+def _q_slope(df: pd.DataFrame) -> float | None:
+    """Charge per spike from the low-rate slope: median I/f over firing rows with ≥ 2 spikes
+    whose rate is at most a quarter of the largest."""
+    f = df[(df["rate_hertz"] > 0) & (df["n_spikes"] >= 2)]
+    if f.empty:
+        return None
+    lin = f[f["rate_hertz"] <= 0.25 * f["rate_hertz"].max()]
+    if lin.empty:
+        return None
+    return float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+
+
+def _sense_level(table: Any, v_dd: float, v_dd_design: float | None,
+                 notes: list[str]) -> float | None:
+    """The sense threshold at ``v_dd``: membrane just before the output starts to rise (median
+    over the waveform's spikes); None without a usable waveform at that V_DD. A waveform table
+    without a ``v_dd_volts`` column was recorded at the design's V_DD."""
+    if table is None:
+        notes.append("no waveform table: network v = 0 taken as 0 V")
+        return None
+    df = table.df
+    if "v_dd_volts" in df.columns:
+        df = _at(df, "v_dd_volts", v_dd)
+    elif v_dd_design is not None and abs(v_dd_design - v_dd) > 1e-9:
+        df = df.iloc[:0]
+    if df.empty:
+        notes.append(f"waveform: none at V_DD {v_dd:g} V; network v = 0 taken as 0 V")
+        return None
+    vm = df["v_mem_volts"].to_numpy(dtype=float)
+    vo = df["v_out_volts"].to_numpy(dtype=float)
+    low = vo < 0.05 * v_dd
+    starts = np.nonzero(low[:-1] & ~low[1:])[0]
+    if starts.size < 2:
+        notes.append(f"waveform: {starts.size} spike(s); network v = 0 taken as 0 V")
+        return None
+    v_sw = float(np.median(vm[starts]))
+    notes.append(f"waveform: sense threshold {v_sw:.4g} V (membrane as the output starts to "
+                 f"rise, median of {starts.size} spikes); rest = threshold − θ")
+    return v_sw

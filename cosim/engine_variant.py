@@ -1,0 +1,151 @@
+"""One neuron variant's state inside ``cosim.engine`` (several variants share one pass).
+
+A variant is one neuron model for the whole network (``SimConfig.neuron``'s form): the engine
+runs K of them over the same inputs and weights in one call. Each has its own membranes, spike
+counts, spike buffers and readout; the synaptic work is shared wherever their input spikes are
+equal (``groups``): the first layer's constant current always, a later layer's current when the
+variants' spikes into it are the same bits (e.g. the first layer's spikes for several floors:
+a constant positive current never meets the floor, a negative one never fires).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from cosim.engine_parts import (
+    MembraneReadout,
+    discard_or_empty,
+    if_block,
+    kernel_neuron,
+    state_or_empty,
+)
+from cosim.neuron import StepParams
+from cosim.schedule import Bits, phys_shape
+
+
+class VariantState:
+    """Per-variant, per-layer state of one batch chunk (allocated by ``start_chunk``)."""
+
+    def __init__(self, params: list[StepParams], dev: torch.device, dtype: torch.dtype,
+                 record_floor: bool) -> None:
+        self.params = params
+        self.nrn = [kernel_neuron(p, dev, dtype) for p in params]
+        self.flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
+        self.dev, self.dtype, self.record_floor = dev, dtype, record_floor
+
+    def start_chunk(self, b: int, shapes: list[tuple[int, ...]], sizes: list[int],
+                    fused: list[bool], tb_max: int, preds: Tensor | None) -> None:
+        dev, dtype = self.dev, self.dtype
+        ps = [phys_shape(s) for s in shapes]
+        self.v = [torch.zeros((b, *s), device=dev, dtype=dtype) for s in ps]
+        self.r = [torch.zeros((b, *s), device=dev, dtype=torch.int32) if p.refractory else None
+                  for s, p in zip(ps, self.params, strict=True)]
+        self.counts = [torch.zeros((b, *s), device=dev, dtype=dtype) for s in ps]
+        self.disc = [torch.zeros((b, *s), device=dev, dtype=dtype)
+                     if p.floor is not None and self.record_floor else None
+                     for s, p in zip(ps, self.params, strict=True)]
+        self.r_k = [state_or_empty(t) for t in self.r]  # the kernels' form: empty = none
+        self.d_k = [discard_or_empty(t) for t in self.disc]
+        self.bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
+                     else torch.empty((tb_max, b, *ps[i]), device=dev, dtype=dtype)
+                     for i, n in enumerate(sizes)]
+        self.preds = preds  # (T, b) view of this variant's per-step predictions, or None
+        self.readout = MembraneReadout(preds) if preds is not None else None
+
+    def conv_args(self, i: int, tb: int, b: int) -> tuple:
+        """This variant's part of ``conv_if_multi``'s arguments for layer i, and its output."""
+        return (self.v[i], self.counts[i], self.r_k[i], self.d_k[i], self.nrn[i],
+                self.flags[i], self.bufs[i][:tb * b])
+
+    def update(self, ext: object | None, i: int, cur: Tensor, const: bool, tb: int, b: int,
+               t0: int, last: bool) -> Tensor | Bits:
+        """Layer i's IF update for the block (``cur``: (tb, b, *phys) or, const, (b, *phys));
+        returns its spikes, (tb * b) rows."""
+        if ext is not None:
+            words = self.bufs[i][:tb * b]
+            pv = self.preds[t0:t0 + tb] if last and self.preds is not None else _NO_PREDS
+            ext.if_bits(cur, const, self.v[i], self.counts[i], self.r_k[i], self.d_k[i],
+                        self.nrn[i], *self.flags[i], words, pv)
+            return Bits(words, self.sizes_n(i))
+        s = self.bufs[i][:tb]
+        if_block(cur, const, self.v[i], self.r[i], self.disc[i], self.params[i], s,
+                 self.readout if last else None)
+        self.counts[i] += s.sum(0)
+        return s.reshape(tb * b, *s.shape[2:])
+
+    def sizes_n(self, i: int) -> int:
+        return self.v[i][0].numel()
+
+
+def groups(spikes: list[Tensor | Bits]) -> list[list[int]]:
+    """Variants with equal spikes (the same bits or values), in order of first appearance."""
+    out: list[list[int]] = []
+    for k, s in enumerate(spikes):
+        a = s.words if isinstance(s, Bits) else s
+        for g in out:
+            ref = spikes[g[0]]
+            if torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
+                g.append(k)
+                break
+        else:
+            out.append([k])
+    return out
+
+
+def concat(spikes: list[Tensor | Bits]) -> Tensor | Bits:
+    """The rows of several variants' spikes, one after the other (one synaptic call for all)."""
+    if len(spikes) == 1:
+        return spikes[0]
+    if isinstance(spikes[0], Bits):
+        return Bits(torch.cat([s.words for s in spikes]), spikes[0].n)
+    return torch.cat(spikes)
+
+
+def unique_rows(x: Bits) -> tuple[Bits, Tensor] | None:
+    """The distinct rows of ``x`` and, for each row, the index of its copy among them; None
+    when fewer than 1 in 8 rows repeat (not worth it). Rows are told apart by a hash and then
+    compared in full (a collision gives None, never a wrong row)."""
+    w = x.words
+    if w.shape[0] < 2:
+        return None
+    key = (w * _mixer(w.shape[1])).sum(1)  # int64, wrapping: a hash of each row
+    uniq, inv = torch.unique(key, return_inverse=True)
+    if uniq.numel() * 8 > w.shape[0] * 7:
+        return None
+    first = torch.full((uniq.numel(),), w.shape[0], dtype=torch.int64)
+    first.scatter_reduce_(0, inv, torch.arange(w.shape[0]), reduce="amin")
+    rows = w[first]
+    if not torch.equal(rows[inv], w):
+        return None
+    return Bits(rows, x.n), inv
+
+
+def _mixer(n: int) -> Tensor:
+    m = _MIXERS.get(n)
+    if m is None:
+        g = torch.Generator().manual_seed(n)
+        m = torch.randint(-2**62, 2**62, (n,), generator=g, dtype=torch.int64) | 1
+        _MIXERS[n] = m
+    return m
+
+
+_MIXERS: dict[int, Tensor] = {}
+
+
+def conv_if_multi(runner: object, spk: Tensor | Bits, states: list[VariantState], i: int,
+                  tb: int, b: int) -> list[Bits]:
+    """Event-driven conv of ``spk`` fused with layer i's IF update of every variant in
+    ``states`` (they share these input spikes): the current is computed once."""
+    args = [st.conv_args(i, tb, b) for st in states]
+    flags = [int(f) for a in args for f in a[5]]
+    runner.ext.conv_if_multi(runner._words(spk), runner.w_t, runner.w_tail, runner.bias,
+                             runner.geo, [a[0] for a in args], [a[1] for a in args],
+                             [a[2] for a in args], [a[3] for a in args], [a[4] for a in args],
+                             flags, [a[6] for a in args])
+    return [Bits(a[6], st.sizes_n(i)) for a, st in zip(args, states, strict=True)]
+
+
+_NO_PREDS = torch.zeros(0, dtype=torch.int16)
+
+__all__ = ["VariantState", "concat", "conv_if_multi", "groups", "unique_rows"]

@@ -1,0 +1,208 @@
+"""Evaluations on a Dask cluster: samples × variants split into content-addressed chunks.
+
+    out = run_chunks_on("tcp://host:8786", net, x, y, cfg, task="classify", parts_dir=parts)
+    # == nmpkit.studies.evaluate.run_chunks(net, x, y, cfg, task="classify", parts_dir=parts)
+    per_variant = simulate_on(client, net, x, neurons=[...], timesteps=T, batch=250)
+    # per_variant[k] == [cosim.simulate(net, x[sl], timesteps=T, neuron=neurons[k]) for sl ...]
+
+The work is cut exactly as the local loops cut it (``batch_slices``: the same chunks, so the same
+``cosim.simulate`` calls and results): one Dask task per chunk of samples, running all variants
+of that chunk in one ``cosim.simulate_variants`` pass. A task's key is the content hash of
+everything its result depends on (the converted network's tensors and options, the chunk's
+input and target bytes, the simulation settings, the variants): equal work is done once, and a
+rerun or another client asking for it gets the same key.
+
+Tasks are pure (``pure=True``; a result is a function of its inputs only), and the network,
+inputs and targets are scattered to every worker (``broadcast=True``): when a worker dies, the
+scheduler recomputes the chunks it was running or held (results not yet gathered) on the workers
+left, from replicas of the data that did not die with it (tests/nmpkit/studies/test_distributed.py
+kills a worker holding results and checks the output equals a local run).
+
+``run_chunks_on`` stores each finished chunk in ``parts_dir`` under the local run's name, then
+lets ``run_chunks`` combine them: a Dask run and a local run resume from each other's chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from calib.io import atomic_write, content_hash
+from nmpkit.studies.batched import batch_slices, metric_per_step
+from nmpkit.studies.evaluate_parts import (
+    EvalConfig,
+    correct_per_step,
+    decoded_output,
+    simulate_eval,
+)
+
+
+def tensor_digest(*tensors: torch.Tensor | None) -> str:
+    """sha256 of the tensors' dtypes, shapes and bytes (None: a marker)."""
+    h = hashlib.sha256()
+    for t in tensors:
+        if t is None:
+            h.update(b"none\0")
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def network_digest(net: Any) -> str:
+    """Content hash of a converted network: every op's kind, options and tensors, the shapes,
+    the output scale and the network's own neuron model (``repr``)."""
+    h = hashlib.sha256()
+    h.update(repr((tuple(net.input_shape), float(net.output_scale),
+                   repr(getattr(net, "neuron", None)))).encode())
+    for ly in net.layers:
+        h.update(repr((ly.name, tuple(ly.shape))).encode())
+        for op in ly.ops:
+            h.update(repr((op.kind, sorted(op.options.items()))).encode())
+            h.update(tensor_digest(op.weight, op.bias).encode())
+    return h.hexdigest()
+
+
+def neuron_digest(neuron: Any) -> str:
+    """Content hash of one variant (``SimConfig.neuron``'s form), tensors by their bytes."""
+    parts = neuron if isinstance(neuron, tuple) else (neuron,)
+    h = hashlib.sha256()
+    for n in parts:
+        if n is None:
+            h.update(b"none\0")
+            continue
+        for name in ("threshold", "gain", "lower_bound", "reset", "refractory_steps"):
+            v = getattr(n, name)
+            h.update((tensor_digest(v) if isinstance(v, torch.Tensor) else repr(v)).encode())
+        h.update(tensor_digest(*(n.transfer or (None,))).encode())
+    return h.hexdigest()
+
+
+@contextmanager
+def client_for(scheduler: Any) -> Iterator[Any]:
+    """A ``distributed.Client`` for an address (closed afterwards) or the given client."""
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    client = Client(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _simulate_chunk(net: Any, x: torch.Tensor, start: int, stop: int,
+                    neurons: Sequence[Any], sim: dict[str, Any]) -> list[Any]:
+    """All variants of one chunk (one ``simulate`` for a single variant, as the local loops)."""
+    import cosim
+
+    xb = x[start:stop]
+    if len(neurons) == 1:
+        return [cosim.simulate(net, xb, neuron=neurons[0], **sim)]
+    return cosim.simulate_variants(net, xb, neurons=list(neurons), **sim)
+
+
+def _eval_chunk(net: Any, x: torch.Tensor, target: torch.Tensor, start: int, stop: int,
+                cfg: EvalConfig, task: str, snapshots: tuple[int, ...]) -> dict[str, Any]:
+    """One chunk's record, as ``run_chunks`` stores it (same simulate call, same fields)."""
+    res = simulate_eval(net, x[start:stop], cfg.timesteps, cfg)  # run_chunks' call
+    tb, T = target[start:stop], cfg.timesteps
+    per = metric_per_step(res, tb, task)
+    rec: dict[str, Any] = {
+        "metric": torch.as_tensor(per, dtype=torch.float64).reshape(T),
+        "rates": torch.tensor([float(torch.as_tensor(r).double().mean())
+                               for r in res.layer_rates], dtype=torch.float64),
+        "n": stop - start,
+    }
+    if task == "classify":
+        rec["correct"] = correct_per_step(res, tb)
+    if snapshots:
+        rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
+    return rec
+
+
+def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tensor,
+                  cfg: EvalConfig, *, task: str, parts_dir: Path | None = None,
+                  progress: Callable[[int], None] | None = None,
+                  snapshots: tuple[int, ...] = ()) -> dict:
+    """``nmpkit.studies.evaluate.run_chunks`` with the chunks computed on a Dask cluster.
+
+    Args:
+        scheduler: A Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
+        The rest: as ``run_chunks`` (the same chunks, records and result).
+    """
+    from distributed import as_completed
+
+    if parts_dir is None:
+        with tempfile.TemporaryDirectory(prefix="nmpkit-eval-") as tmp:
+            return run_chunks_on(scheduler, net, x, target, cfg, task=task,
+                                 parts_dir=Path(tmp), progress=progress, snapshots=snapshots)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    n, todo = len(x), {}
+    base = content_hash({"net": network_digest(net), "cfg": repr(cfg), "task": task,
+                         "snapshots": list(snapshots), "torch": torch.__version__})
+    for sl in batch_slices(n, cfg.batch_size):
+        part = parts_dir / f"chunk_{sl.start:07d}_{sl.stop - sl.start}.pt"
+        if part.is_file():
+            continue  # run_chunks checks it (and recomputes it locally if unreadable)
+        key = "nmpkit-eval-" + content_hash(
+            {"base": base, "x": tensor_digest(x[sl]), "y": tensor_digest(target[sl])})[:24]
+        todo[key] = (sl, part)
+    if todo:
+        with client_for(scheduler) as client:
+            net_f, x_f, y_f = (client.scatter(v, broadcast=True, hash=False)
+                               for v in (net, x, target))
+            futures = {client.submit(_eval_chunk, net_f, x_f, y_f, sl.start, sl.stop, cfg, task,
+                                     tuple(snapshots), key=key, pure=True): (sl, part)
+                       for key, (sl, part) in todo.items()}
+            for fut in as_completed(list(futures)):
+                sl, part = futures[fut]
+                rec = fut.result()
+                atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
+    from nmpkit.studies.evaluate import run_chunks
+
+    return run_chunks(net, x, target, cfg, task=task, parts_dir=parts_dir, progress=progress,
+                      snapshots=snapshots)
+
+
+def submit_variants(client: Any, net: Any, x: torch.Tensor, neurons: Sequence[Any], *,
+                    batch: int, **simulate: Any) -> tuple[list[tuple[slice, Any]], tuple]:
+    """One pure task per chunk of ``batch`` samples, all variants in it.
+
+    Returns ((slice, future) pairs, each future's result a list of K ``SimulationResult`` in
+    the order of ``neurons``; the futures of the scattered network and inputs). Hold the second
+    as long as the first: a result lost with a worker is recomputed from that data."""
+    sim = dict(simulate)
+    base = content_hash({"net": network_digest(net), "neurons": [neuron_digest(n)
+                                                                  for n in neurons],
+                         "sim": repr(sorted(sim.items())), "torch": torch.__version__})
+    data = tuple(client.scatter(v, broadcast=True, hash=False) for v in (net, x))
+    pairs = [(sl, client.submit(_simulate_chunk, *data, sl.start, sl.stop, tuple(neurons), sim,
+                                pure=True, key="nmpkit-sim-" + content_hash(
+                                    {"base": base, "x": tensor_digest(x[sl])})[:24]))
+             for sl in batch_slices(len(x), batch)]
+    return pairs, data
+
+
+def simulate_on(scheduler: Any, net: Any, x: torch.Tensor, neurons: Sequence[Any], *,
+                batch: int, **simulate: Any) -> list[list[Any]]:
+    """For each variant, the results of ``cosim.simulate(net, x[sl], neuron=neurons[k],
+    **simulate)`` over the chunks ``batch_slices(len(x), batch)``, computed on a Dask cluster
+    (samples × variants: one task per chunk, every variant in one pass)."""
+    with client_for(scheduler) as client:
+        pairs, _data = submit_variants(client, net, x, neurons, batch=batch, **simulate)
+        chunks = client.gather([f for _, f in pairs])
+    return [[c[k] for c in chunks] for k in range(len(neurons))]
+
+
+__all__ = ["client_for", "network_digest", "neuron_digest", "run_chunks_on", "simulate_on",
+           "submit_variants", "tensor_digest"]

@@ -1,0 +1,96 @@
+"""Evaluations on a Dask cluster (a LocalCluster of 2 worker processes) equal local runs, and a
+killed worker's chunks are recomputed. Dyadic weights and inputs: every sum is exact, so any
+schedule a worker's ``auto`` picks gives the same bits as the local run's."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import cosim
+from nmpkit.studies.batched import batch_slices
+from nmpkit.studies.evaluate import EvalConfig, run_chunks
+
+distributed = pytest.importorskip("distributed")
+
+from nmpkit.studies.distributed import (  # noqa: E402
+    network_digest,
+    run_chunks_on,
+    simulate_on,
+    submit_variants,
+)
+
+
+def _net_and_data():
+    g = torch.Generator().manual_seed(7)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3, stride=2), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(6 * 3 * 3, 12), nn.ReLU(),
+                          nn.Linear(12, 5)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / 16)
+    x = torch.randint(-4, 17, (10, 1, 9, 9), generator=g).float() / 16
+    y = torch.randint(0, 5, (10,), generator=g)
+    return cosim.convert(model), x, y
+
+
+def _same_results(a, b):
+    for ra, rb in zip(a, b, strict=True):
+        for ca, cb in zip(ra.spike_counts, rb.spike_counts, strict=True):
+            assert torch.equal(ca, cb)
+        assert torch.equal(ra.output_spikes, rb.output_spikes)
+
+
+@pytest.mark.slow
+def test_dask_evaluation_equals_local_and_survives_a_killed_worker(tmp_path):
+    net, x, y = _net_and_data()
+    cfg = EvalConfig(timesteps=20, lower_bound=-0.5, batch_size=3)
+    local = run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "local")
+    floors = [None, 0.0, -0.5]
+    neurons = [cosim.IFNeuron(lower_bound=f) for f in floors]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on = run_chunks_on(client, net, x, y, cfg, task="classify", parts_dir=tmp_path / "dask")
+        np.testing.assert_array_equal(on["metric"], local["metric"])
+        assert on["layer_rates"] == local["layer_rates"]
+        assert torch.equal(on["correct"], local["correct"])
+        assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == \
+            sorted(p.name for p in (tmp_path / "local").iterdir())
+
+        # samples × variants: one task per chunk, all floors in it; equal to local calls
+        sims = simulate_on(client, net, x, neurons, batch=4, timesteps=16)
+        for n, got in zip(neurons, sims, strict=True):
+            _same_results(got, [cosim.simulate(net, x[sl], timesteps=16, neuron=n)
+                                for sl in batch_slices(len(x), 4)])
+
+        # a worker dies holding finished chunks: the scheduler recomputes them elsewhere
+        pairs, data = submit_variants(client, net, x, neurons, batch=2, timesteps=12)
+        distributed.wait([f for _, f in pairs])
+        held = client.who_has([f for _, f in pairs])
+        victim = next(iter(next(ws for ws in held.values() if ws)))
+        lost = [k for k, ws in held.items() if set(ws) == {victim}]
+        assert lost  # some results lived only on the victim
+        os.kill(client.run(os.getpid)[victim], signal.SIGKILL)  # this test's own worker
+        chunks = client.gather([f for _, f in pairs])
+        assert victim not in client.scheduler_info()["workers"]
+        del data
+        for k, n in enumerate(neurons):
+            _same_results([c[k] for c in chunks],
+                          [cosim.simulate(net, x[sl], timesteps=12, neuron=n)
+                           for sl in batch_slices(len(x), 2)])
+
+
+def test_network_digest_follows_the_weights():
+    net, _, _ = _net_and_data()
+    d0 = network_digest(net)
+    assert network_digest(net) == d0
+    w = net.layers[1].ops[0].weight
+    with torch.no_grad():
+        w[0, 0, 0, 0] += 1 / 16
+    assert network_digest(net) != d0
