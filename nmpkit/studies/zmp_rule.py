@@ -117,6 +117,7 @@ def layer_drive(net: SpikingNetwork, inputs: Tensor, encoding: str = "current"
         raise ConfigError(f"encoding must be 'current' or 'poisson', got {encoding!r}")
     x = _check_inputs(net, inputs)
     out: list[LayerDrive] = []
+    prev = x
     for i, ly in enumerate(net.layers):
         if i == 0 and encoding == "current":
             cur = apply_ops(ly.ops, x)
@@ -286,9 +287,9 @@ def surrogate_loss(net: SpikingNetwork, inputs: Tensor, labels: Tensor, kappa: f
         raise ConfigError(f"labels must have one entry per input ({inputs.shape[0]}), got "
                           f"{labels.numel()}")
     a, b = surrogate_outputs(net, inputs, kappa, encoding)
-    flat = (lambda t: t.reshape(t.shape[0], -1))
-    return float((flat(a).argmax(1) == labels).double().mean()
-                 - (flat(b).argmax(1) == labels).double().mean())
+    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    return float((a.argmax(1) == labels).double().mean()
+                 - (b.argmax(1) == labels).double().mean())
 
 
 __all__ = ["KAPPA_GRID", "LayerDrive", "ZmpPrediction", "ZmpRule", "fit_rule", "layer_drive",

@@ -2,9 +2,9 @@
 
 Input: the ``record.json`` of each network written by ``results/what_makes_zmp_hurt.py``.
 Output: ``results/what_makes_zmp_hurt.md`` and the fitted default rule (``zmp_rule_fit.py``).
-Every candidate statistic is fitted (least squares, loss on statistic) on the networks whose
-role is "fit" only and judged on the "test" ones; the default rule is the ANN-only
-``zmp_score`` (no simulation needed), whichever candidate fits best is reported beside it.
+The rule (the diffusion surrogate) has one free number, κ, chosen on the networks whose role
+is "fit"; every other candidate statistic gets a least-squares line on the same nets; all are
+judged on the "test" nets only.
 """
 
 from __future__ import annotations
@@ -141,13 +141,14 @@ def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule | N
 
 
 def rule_module(rule: ZmpRule, run: Path) -> str:
-    return (f'"""The rule\'s fitted line (written by ``results/what_makes_zmp_hurt.py``; do not '
+    return (f'"""The rule\'s fitted κ (written by ``results/what_makes_zmp_hurt.py``; do not '
             f'edit by hand).\n\nFitted at T = {rule.timesteps} on {len(rule.fitted_on)} nets of '
-            f'the ZMP factor study (results/what_makes_zmp_hurt.md, run {run.name}/):\n'
+            f'the ZMP factor study\n(results/what_makes_zmp_hurt.md, run {run.name}/):\n'
             f'{", ".join(rule.fitted_on)}.\n"""\n\nfrom nmpkit.studies.zmp_rule import ZmpRule'
             f'\n\nDEFAULT_RULE = ZmpRule(kappa={rule.kappa!r}, timesteps={rule.timesteps}, '
-            f'residual_sd={rule.residual_sd!r},\n                       fitted_on='
-            f'{rule.fitted_on!r})\n\n__all__ = ["DEFAULT_RULE"]\n')
+            f'residual_sd={rule.residual_sd!r},\n                       fitted_on=('
+            + "".join(f"\n                           {n!r}," for n in rule.fitted_on)
+            + '))\n\n__all__ = ["DEFAULT_RULE"]\n')
 
 
 def write_report(recs: Sequence[Record], run: Path, md: Path, rule_py: Path,

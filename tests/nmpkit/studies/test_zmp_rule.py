@@ -14,9 +14,17 @@ from cosim.network import apply_ops
 from nmpkit.errors import ConfigError
 from nmpkit.ml.zoo import small_allconv
 from nmpkit.studies import zmp_rule
-from nmpkit.studies.zmp_rule import (ZmpRule, _split_op, fit_rule, layer_drive,
-                                     predict_zmp_loss, surrogate_loss, surrogate_outputs,
-                                     zmp_rate, zmp_score)
+from nmpkit.studies.zmp_rule import (
+    ZmpRule,
+    _split_op,
+    fit_rule,
+    layer_drive,
+    predict_zmp_loss,
+    surrogate_loss,
+    surrogate_outputs,
+    zmp_rate,
+    zmp_score,
+)
 
 
 def _tiny() -> nn.Sequential:
