@@ -79,6 +79,14 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
         missing = [c for c in SCHEMAS[kind] if c not in t[kind].df.columns]
         if missing:
             raise CalibrationError(f"{kind} table: missing column {missing[0]!r}")
+    for name, want in (("v_dd_volts", v_dd_volts), ("v_neg_volts", v_neg_volts)):
+        grid = np.unique(t["fi"].df[name].to_numpy(dtype=float))  # snapped inside, never outside
+        lo, hi = (float(grid.min()), float(grid.max())) if grid.size else (0.0, 0.0)
+        margin = max(0.05, 0.05 * (hi - lo))
+        if want is not None and not (isinstance(want, int | float) and math.isfinite(want)
+                                     and lo - margin <= want <= hi + margin):
+            raise CalibrationError(f"{name} must lie within the fi table's range [{lo:g}, "
+                                   f"{hi:g}] V (the nearest grid value is used), got {want!r}")
     nominal = _fit_one(t, dt_seconds=dt_seconds, rate_fraction=rate_fraction,
                        v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, temp_celsius=temp_celsius)
     if not every_v_dd:

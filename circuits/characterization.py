@@ -180,8 +180,8 @@ def provenance(design: NeuronDesign, grid: Grid, stats: SweepStats | None = None
     ``calib.tables.PROVENANCE_KEYS`` and the sweep's statistics."""
     from circuits.ngspice import ngspice_version
 
-    cards = model_text(design.model_cards)
-    sub = subckt_text(design.model_cards)
+    cards = model_text(design.model_cards, design.v_neg_path_oxide)
+    sub = subckt_text(design.model_cards, design.topology, design.v_neg_path_oxide)
     return _provenance(**{
         "design": design.to_dict(),
         "model_cards": {"name": design.model_cards,

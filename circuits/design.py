@@ -79,6 +79,9 @@ class NeuronDesign:
         v_rst_volts: reset rail of the ``study`` topology (at or below the deepest floor V_NEG).
         model_cards: model set, one of ``MODEL_CARDS``.
         topology: netlist variant, one of ``TOPOLOGIES`` (``preset(name)`` gives the named designs).
+        v_neg_path_oxide: ``"thin"`` (1.8 V cards everywhere) or ``"thick"``: the devices whose
+            gate sees V_DD − V_NEG / V_DD − V_RST get the thick-oxide cards and sizes
+            (`circuits.oxide`), rated 3.3 V (`circuits.soa`).
 
     The defaults are the study's neuron (``preset("default")``); ``preset("raised_rest")`` is the
     earlier design. For ``study`` the pulse is set by the timer (``t_pulse_seconds`` is the pulse
@@ -105,6 +108,7 @@ class NeuronDesign:
     v_rst_volts: float = -1.2
     model_cards: str = "generic_bsim3"
     topology: str = "study"
+    v_neg_path_oxide: str = "thin"
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _RANGES.items():
@@ -122,6 +126,13 @@ class NeuronDesign:
         if self.topology not in TOPOLOGIES:
             raise DesignError(f"topology must be one of {list(TOPOLOGIES)}, "
                               f"got {self.topology!r}")
+        if self.v_neg_path_oxide not in ("thin", "thick"):
+            raise DesignError(f"v_neg_path_oxide must be one of ['thin', 'thick'], "
+                              f"got {self.v_neg_path_oxide!r}")
+        if self.v_neg_path_oxide == "thick" and self.v_dd_volts < 1.0 - 1e-9:
+            raise DesignError(
+                f"v_neg_path_oxide 'thick' needs v_dd_volts >= 1.0 (the thick devices' |Vth| is "
+                f"0.7 V and the level shifter's inputs get V_SG = V_DD), got {self.v_dd_volts!r}")
         if self.topology == "study":
             if self.v_rst_volts > self.v_neg_volts:
                 raise DesignError(
@@ -159,8 +170,11 @@ class NeuronDesign:
         return {name: getattr(self, name) for name in _RANGES if name in names}
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for provenance: every field plus ``q_reset_coulombs``."""
+        """Plain dict for provenance: every field plus ``q_reset_coulombs``; ``v_neg_path_oxide``
+        only when ``"thick"`` (thin designs keep the provenance and point-cache keys they had)."""
         out: dict[str, Any] = dataclasses.asdict(self)
+        if out["v_neg_path_oxide"] == "thin":
+            del out["v_neg_path_oxide"]
         out["q_reset_coulombs"] = self.q_reset_coulombs
         return out
 
@@ -226,8 +240,13 @@ def load_design(path: str | Path) -> NeuronDesign:
         FileNotFoundError: no such file.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, FIFO or device: never opened
+        raise DesignError(f"{path}: not a regular file (a folder, FIFO or device); expected a "
+                          "design TOML file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DesignError(f"{path}: not UTF-8 text; expected a design TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise DesignError(f"{path}: not valid TOML ({exc})") from exc
     table = data.get("design", data)

@@ -137,12 +137,17 @@ def _text(path: Path, field: str, roots: tuple[Path, ...]) -> str:
     return read_file(path, field=field, roots=roots)
 
 
-def model_text(model_cards: str) -> str:
+def model_text(model_cards: str, oxide: str = "thin") -> str:
     """Text of ``netlists/models/<model_cards>.lib`` (an identifier; the file, after symlinks,
     inside ``netlists/`` or ``$NMPKIT_MODEL_DIRS``; scanned for control-language lines and with
-    its includes inlined by `circuits.deck_guard`)."""
+    its includes inlined by `circuits.deck_guard`); with ``oxide="thick"`` followed by
+    ``<model_cards>_thick.lib`` (the ``nch_thick``/``pch_thick`` cards of `circuits.oxide`)."""
     identifier(model_cards, field="model_cards")
-    return _text(NETLIST_DIR / "models" / f"{model_cards}.lib", "model_cards", allowed_roots())
+    text = _text(NETLIST_DIR / "models" / f"{model_cards}.lib", "model_cards", allowed_roots())
+    if oxide == "thick":
+        text = text.rstrip("\n") + "\n" + _text(
+            NETLIST_DIR / "models" / f"{model_cards}_thick.lib", "model_cards", allowed_roots())
+    return text
 
 
 @cache
@@ -153,9 +158,13 @@ def subckt_param_names(topology: str = "study") -> tuple[str, ...]:
     return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
 
 
-def subckt_text(model_cards: str, topology: str = "study") -> str:
-    """Text of the neuron subcircuit; for level-1 cards without the mismatch instance params."""
-    text = _text(SUBCKT_FILES[topology], "subckt", allowed_roots())
+def subckt_text(model_cards: str, topology: str = "study", oxide: str = "thin") -> str:
+    """Text of the neuron subcircuit with ``oxide`` applied to the V_NEG path
+    (`circuits.oxide.apply`); for level-1 cards without the mismatch instance params."""
+    from circuits.oxide import apply
+
+    text = apply(_text(SUBCKT_FILES[topology], "subckt", allowed_roots()), oxide=oxide,
+                 topology=topology)
     if model_cards == "generic_level1":  # level 1 in ngspice 39 rejects delvto/mulu0
         text = re.sub(r" delvto=\{dvt_\w+\} mulu0=\{mu_\w+\}", "", text)
     return text
@@ -264,8 +273,8 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
     lines = [
         "* nmpkit if_neuron testbench",
         f"* models: {design.model_cards}",
-        model_text(design.model_cards).rstrip("\n"),
-        subckt_text(design.model_cards, design.topology).rstrip("\n"),
+        model_text(design.model_cards, design.v_neg_path_oxide).rstrip("\n"),
+        subckt_text(design.model_cards, design.topology, design.v_neg_path_oxide).rstrip("\n"),
         f"Vdd vdd 0 DC {vdd}",
         f"Vneg vneg 0 DC {spice_number(design.v_neg_volts, name='v_neg_volts')}",
         *drive,

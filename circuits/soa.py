@@ -12,8 +12,8 @@ negative supplies put V_DD − V_NEG (and, in the ``study`` topology, V_DD − V
 
 `check(design)` returns the violations; `enforce(design, strict=...)` raises `DesignError`
 (strict) or warns `SOAWarning` and returns the record that `circuits.characterize` writes into
-the tables' provenance (``soa``). A thick-oxide variant of the V_NEG path is not built: see the
-issue.
+the tables' provenance (``soa``). ``v_neg_path_oxide="thick"`` (`circuits.oxide`) puts every
+device named here on the thick-oxide cards, rated ``THICK_RATED_GATE_VOLTS`` (3.3 V).
 """
 
 from __future__ import annotations
@@ -52,12 +52,21 @@ class Violation:
                 f"({self.across}), above the {self.rated_volts:g} V rating of the model cards")
 
 
+def _rated(design: NeuronDesign) -> float:
+    """The rating of the devices this check names: thick-oxide ones with the thick option."""
+    from circuits.oxide import THICK_RATED_GATE_VOLTS
+
+    if design.v_neg_path_oxide == "thick":
+        return THICK_RATED_GATE_VOLTS[design.model_cards]
+    return RATED_GATE_VOLTS[design.model_cards]
+
+
 def check(design: NeuronDesign, *, v_dd_volts: float | None = None,
           v_neg_volts: float | None = None) -> list[Violation]:
     """The violations of ``design`` at (``v_dd_volts``, ``v_neg_volts``) (default: its own)."""
     vdd = design.v_dd_volts if v_dd_volts is None else float(v_dd_volts)
     vneg = design.v_neg_volts if v_neg_volts is None else float(v_neg_volts)
-    rated = RATED_GATE_VOLTS[design.model_cards]
+    rated = _rated(design)
     out = []
     if design.topology == "study":
         rail = min(design.v_rst_volts, vneg)
@@ -91,7 +100,7 @@ def enforce(design: NeuronDesign, *, strict: bool = False, warn: bool = True,
             raise DesignError(msg)
         if warn:
             warnings.warn(msg, SOAWarning, stacklevel=2)
-    return {"rated_gate_volts": RATED_GATE_VOLTS[design.model_cards],
+    return {"rated_gate_volts": _rated(design), "v_neg_path_oxide": design.v_neg_path_oxide,
             "worst_volts": None if worst is None else worst.volts, "violations": texts}
 
 

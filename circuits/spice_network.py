@@ -82,16 +82,25 @@ def _topology(design: Mapping[str, float]) -> str:
 
 
 def _netlist_files(models: object, netlist_dir: Path, topology: str = "study",
-                   allowed_dirs: Sequence[str | os.PathLike[str]] = ()) -> tuple[str, str]:
-    """Texts of ``<netlist_dir>/models/<models>.lib`` and the topology's subcircuit file:
-    ``models`` an identifier, both files inside the allowed folders (after symlinks), scanned
+                   allowed_dirs: Sequence[str | os.PathLike[str]] = (),
+                   oxide: object = "thin") -> tuple[str, str]:
+    """Texts of ``<netlist_dir>/models/<models>.lib`` (+ ``<models>_thick.lib`` for the thick
+    V_NEG path) and the topology's subcircuit file (``oxide`` applied, `circuits.oxide`):
+    ``models`` an identifier, the files inside the allowed folders (after symlinks), scanned
     and with their includes inlined (`circuits.deck_guard`)."""
+    from circuits.oxide import apply
+
     identifier(models, field="models")
+    if oxide not in ("thin", "thick"):
+        raise RenderError(f"design v_neg_path_oxide must be 'thin' or 'thick', got {oxide!r}")
     roots = allowed_roots(allowed_dirs)
     folder = inside(netlist_dir, field="netlist_dir", roots=roots)
     cards = read_file(folder / "models" / f"{models}.lib", field="models", roots=roots)
+    if oxide == "thick":
+        cards = cards.rstrip("\n") + "\n" + read_file(
+            folder / "models" / f"{models}_thick.lib", field="models", roots=roots)
     sub = read_file(folder / _SUB_FILES[topology], field="netlist_dir", roots=roots)
-    return cards, sub
+    return cards, apply(sub, oxide=str(oxide), topology=topology)
 
 
 def subckt_param_names(netlist_dir: Path = NETLIST_DIR, topology: str = "study"
@@ -137,7 +146,8 @@ def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str
           netlist_dir: Path, layers: Sequence[int], body: list[str], t_stop: float,
           t_max: float, probes: list[str], v_init: float = 0.0) -> str:
     topo = _topology(design)
-    cards, sub = _netlist_files(models, netlist_dir, topo)
+    cards, sub = _netlist_files(models, netlist_dir, topo,
+                                oxide=design.get("v_neg_path_oxide", "thin"))
     params = _instance_params(design, sub)
     lines = [f"* nmpkit transistor-level network: layers {list(layers)}",
              cards.rstrip("\n"), sub.rstrip("\n"),

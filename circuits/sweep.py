@@ -244,8 +244,11 @@ def _execute(design, todo: dict[str, Point], cdir: Path, version: str, workers, 
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
         except BaseException:  # an error, Ctrl-C or a closed generator: stop every worker now
+            # taken before shutdown, which sets _processes to None (an AttributeError here
+            # used to hide the Ctrl-C and leave the workers running)
+            procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            for proc in procs:
                 with contextlib.suppress(Exception):
                     proc.terminate()
             raise

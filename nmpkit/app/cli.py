@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Sequence
 
@@ -91,10 +92,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FILE_OUTPUTS = frozenset({"train", "calibrate", "evaluate", "export-nir"})
+"""Commands whose ``--out`` is a file; every other command's ``--out`` is a folder."""
+
+
+def check_common(args: argparse.Namespace) -> None:
+    """The options many commands share, checked before any command starts work: every float
+    option finite, ``--threads`` >= 1, ``--seed`` >= 0, ``--out`` writable."""
+    from nmpkit.app.config import check_out_dir, check_out_file
+    from nmpkit.app.errors import UsageError
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            what = "values must be finite numbers" if isinstance(value, list) else \
+                "must be a finite number"
+            raise UsageError(f"--{name.replace('_', '-')} {what}, got {value!r}")
+    for name, low in (("threads", 1), ("seed", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            raise UsageError(f"--{name} must be >= {low}, got {value!r}")
+    if getattr(args, "out", None) is not None:
+        (check_out_file if args.command in FILE_OUTPUTS else check_out_dir)(args.out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
+        check_common(args)
         return int(args._run(args) or 0)
     except Exception as exc:
         if not is_expected(exc):

@@ -207,6 +207,11 @@ def validate(cfg: dict[str, Any]) -> None:
             if not _finite(v) or v > 0:
                 raise UsageError(f"{section}.v_neg_volts entries must be finite numbers <= 0, "
                                  f"got {v!r}")
+    ca = cfg["evaluate"]["compare_at"]  # steps past evaluate.timesteps are left out, by design
+    need(all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in ca),
+         "evaluate.compare_at", ca, "a list of steps (integers >= 1)")
+    need(len(cfg["tradeoff"]["v_dd_volts"]) > 0, "tradeoff.v_dd_volts",
+         cfg["tradeoff"]["v_dd_volts"], "a non-empty list")
     for v in cfg["tradeoff"]["v_dd_volts"]:
         if not _finite(v) or not 0 < v <= 5:
             raise UsageError(f"tradeoff.v_dd_volts entries must be finite volts in (0, 5], "
@@ -220,6 +225,13 @@ def validate(cfg: dict[str, Any]) -> None:
          cfg["variation"]["max_pulses"], ">= 1")
     need(cfg["cosim_check"]["hidden"] >= 1, "cosim_check.hidden", cfg["cosim_check"]["hidden"],
          ">= 1")
+    from circuits.design import design_from_mapping
+    from circuits.errors import CircuitError
+
+    try:  # [design] is checked here, not when the characterize stage runs
+        design_from_mapping(dict(cfg["design"]), source="config [design]")
+    except CircuitError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
 
 
 def check_paths(cfg: dict[str, Any]) -> None:
@@ -258,10 +270,33 @@ def check_out_dir(path: str | Path, field: str = "--out") -> Path:
     if not probe.is_dir():
         raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is a file, not a folder; expected "
                          "an output folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not os.access(probe, os.W_OK | os.X_OK) or not _can_create_in(probe):
         raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is not writable; expected an "
                          "output folder you can write")
     return p
+
+
+def check_out_file(path: str | Path, field: str = "--out") -> Path:
+    """``path`` can be an output file: not a folder, its folder existing or creatable and
+    writable (checked before any work starts)."""
+    p = Path(path)
+    if str(path).strip() == "" or "\x00" in str(path) or p.name in ("", ".", ".."):
+        raise UsageError(f"{field} {str(path)!r} is not a usable file name")
+    if p.is_dir():
+        raise UsageError(f"{field} {str(p)!r} is a folder; expected a file name to write")
+    check_out_dir(p.parent if str(p.parent) else ".", field=f"{field} {str(p)!r}: folder")
+    return p
+
+
+def _can_create_in(folder: Path) -> bool:
+    """A file can really be made in ``folder`` (``os.access`` says yes to root in /proc)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nmpkit-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def check_dask(field: str, value: object) -> None:

@@ -4,6 +4,8 @@ A run directory holds one sub-directory per stage. A stage's *key* is the hash o
 (the config slice it reads), the keys of the stages it needs, and the nmpkit version. A stage
 whose ``stage.json`` records the same key and ``status: done`` is skipped, so re-running a
 finished run does nothing and changing one parameter reruns only the stages downstream of it.
+The record also holds the sha256 of every file the stage wrote: a stage whose outputs were
+edited, cut or deleted since (a hand-edited ``calibration.json``) runs again, with a warning.
 A stage runs in ``.NAME.partial/`` and is renamed into place only when it succeeds, so an
 interrupted run leaves no half-written stage and resumes at the first unfinished one (long
 stages such as characterization keep their own point caches under ``cache/`` and resume
@@ -78,14 +80,45 @@ def stage_key(stage: Stage, inputs: Mapping[str, Any], upstream_keys: Mapping[st
 
 def _read_record(folder: Path) -> dict[str, Any] | None:
     import json
+    import warnings
 
     path = folder / RECORD
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        rec = json.loads(path.read_text())
+        if isinstance(rec, dict):
+            return rec
     except (OSError, ValueError):
-        return None  # a damaged record means: run the stage again
+        pass
+    warnings.warn(f"[{folder.name}] its {RECORD} is unreadable; running the stage again",
+                  RuntimeWarning, stacklevel=3)
+    return None  # a damaged record means: run the stage again
+
+
+def _outputs(folder: Path) -> dict[str, str]:
+    """sha256 of every file a stage wrote (its record aside), by path inside its folder."""
+    from calib.io import file_digest
+
+    return {f.relative_to(folder).as_posix(): file_digest(f) for f in sorted(folder.rglob("*"))
+            if f.is_file() and f.name != RECORD}
+
+
+def _changed_output(folder: Path, record: Mapping[str, Any]) -> str | None:
+    """The first recorded output that is gone or whose bytes no longer match its hash (or
+    the reason the record cannot tell); None when every output is as written."""
+    from calib.io import file_digest
+
+    files = record.get("files")
+    if not isinstance(files, dict):
+        return "its record holds no output hashes"
+    for rel, sha in files.items():
+        path = folder / rel
+        if not path.is_file():
+            return f"{rel} is gone"
+        if file_digest(path) != sha:
+            return f"{rel} no longer matches its recorded sha256"
+    return None
 
 
 def run_stages(
@@ -120,9 +153,15 @@ def run_stages(
         record = _read_record(final)
         if (record and record.get("key") == key and record.get("status") == "done"
                 and stage.name not in force):
-            say(f"[{stage.name}] unchanged, skipped")
-            outcomes.append(Outcome(stage.name, "skipped", 0.0, record.get("summary", {})))
-            continue
+            changed = _changed_output(final, record)
+            if changed is None:
+                say(f"[{stage.name}] unchanged, skipped")
+                outcomes.append(Outcome(stage.name, "skipped", 0.0, record.get("summary", {})))
+                continue
+            import warnings
+
+            warnings.warn(f"[{stage.name}] {changed}; running the stage again", RuntimeWarning,
+                          stacklevel=2)
         say(f"[{stage.name}] running")
         partial = run_dir / f".{stage.name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -136,7 +175,7 @@ def run_stages(
         atomic_write_json(partial / RECORD, {
             "stage": stage.name, "key": key, "status": "done", "inputs": inputs,
             "upstream": {n: keys[n] for n in stage.needs}, "seconds": round(seconds, 3),
-            "summary": summary, "provenance": provenance(),
+            "summary": summary, "files": _outputs(partial), "provenance": provenance(),
         })
         if final.exists():
             old = run_dir / f".{stage.name}.old"

@@ -109,9 +109,8 @@ def load_dataset(name: str, root: str | Path) -> Dataset:
     if root.is_file():
         ds = load_npz(name, root)
     elif not root.is_dir():
-        raise DatasetError(
-            f"data root {str(root)!r} does not exist (expected a folder or an .npz file)"
-        )
+        what = "is a FIFO or device, never read" if root.exists() else "does not exist"
+        raise DatasetError(f"data root {str(root)!r} {what} (expected a folder or an .npz file)")
     else:
         ds = _load_from_dir(name, root)
     if ds.x_train.shape[1:] != _SHAPES[name]:

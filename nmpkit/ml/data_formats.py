@@ -202,14 +202,19 @@ def load_npz(name: str, path: Path) -> Dataset:
         raise DatasetError(f"{path}: not a readable .npz archive ({exc})") from exc
     for key in ("x_train", "x_test"):
         x = arrays[key]
-        if x.dtype != np.uint8:
-            if x.size and (x.min() < 0 or x.max() > 255 or not np.all(np.equal(np.mod(x, 1), 0))):
+        if x.dtype != np.uint8:  # floats (maybe already scaled to [0, 1]) are refused, not cast
+            if x.dtype.kind not in "iu" or (x.size and (x.min() < 0 or x.max() > 255)):
                 raise DatasetError(
-                    f"{path}: {key} must hold integer pixels 0..255, got dtype {x.dtype}"
+                    f"{path}: {key} must hold integer pixels 0..255 (uint8), got dtype {x.dtype}"
+                    + (f" in [{x.min():g}, {x.max():g}]" if x.size and x.dtype.kind in "iuf"
+                       else "")
                 )
             x = x.astype(np.uint8)
         arrays[key] = _to_nchw(x, path, key)
     for key in ("y_train", "y_test"):
+        if arrays[key].dtype.kind not in "iu":
+            raise DatasetError(f"{path}: {key} must hold integer labels 0..9, got dtype "
+                               f"{arrays[key].dtype}")
         arrays[key] = np.asarray(arrays[key]).reshape(-1).astype(np.int64)
     return Dataset(name=name, source=str(path), **arrays)
 

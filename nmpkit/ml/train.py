@@ -51,7 +51,8 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors on a corrupt file
-        raise ConfigError(f"{path}: not a torch state_dict file ({exc})") from exc
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: not a torch state_dict file ({why})") from exc
     if not isinstance(sd, dict):
         raise ConfigError(
             f"{path}: expected a state_dict (dict of tensors), got {type(sd).__name__}"
@@ -136,6 +137,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs!r}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
+        if not self.checkpoint_seconds >= 0:  # NaN too; 0 = after every batch
+            raise ConfigError(f"checkpoint_seconds must be a number >= 0, got "
+                              f"{self.checkpoint_seconds!r}")
         resolve_device(self.device)
         for f in ("train_limit", "eval_limit", "max_batches"):
             v = getattr(self, f)

@@ -187,6 +187,33 @@ def allconv28(width: int = 32) -> nn.Sequential:
     )
 
 
+def small_allconv(depth: int = 4, width: int = 16, batchnorm: bool = True,
+                  dropout: float = 0.0) -> nn.Sequential:
+    """A narrow all-conv net for 28×28 grey images (the ZMP factor study, issue 11 §1).
+
+    ``depth`` convolutions in all (``depth - 1`` hidden 3×3 + the 10C1 output) then GAP: hidden
+    conv 0 is ``width``C3(2) (28 → 14), hidden conv 2 is 2·``width``C3(2) (14 → 7), the rest
+    keep size and width (2·``width`` from conv 2 on); BatchNorm after every hidden conv when
+    ``batchnorm`` (no bias then), dropout ``dropout`` after each strided conv when > 0.
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+        raise ValueError(f"depth must be an int >= 2, got {depth!r}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an int >= 1, got {width!r}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    layers: list[nn.Module] = []
+    cin = 1
+    for i in range(depth - 1):
+        cout, stride = (width, 2 if i == 0 else 1) if i < 2 else (2 * width, 2 if i == 2 else 1)
+        layers.append(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=not batchnorm))
+        layers += [nn.BatchNorm2d(cout)] if batchnorm else []
+        layers.append(nn.ReLU())
+        layers += [nn.Dropout(dropout)] if dropout > 0 and stride == 2 else []
+        cin = cout
+    return nn.Sequential(*layers, nn.Conv2d(cin, 10, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
 def conv_autoencoder() -> nn.Sequential:
     """enc 128C3-256C3(2)-128C3(2)-4C3 (code 4×8×8), dec 128CT3-256CT3(2)-128CT3(2)-3CT3."""
     return nn.Sequential(
@@ -322,5 +349,6 @@ __all__ = [
     "conv_autoencoder",
     "get_network",
     "mnist_net",
+    "small_allconv",
     "svhn_net",
 ]

@@ -51,8 +51,12 @@ class EvalConfig:
     memory_budget_gb: float = 1.0  # cosim.simulate's working-memory bound per call
 
     def __post_init__(self) -> None:
-        if self.timesteps < 1:
-            raise ConfigError(f"timesteps must be >= 1, got {self.timesteps!r}")
+        if not 1 <= self.timesteps <= 100_000:  # past 10^5 the buffers outgrow memory
+            raise ConfigError(f"timesteps must be in 1..100000, got {self.timesteps!r}")
+        for name in ("correlation_at", "correlation_samples"):
+            if getattr(self, name) < (1 if name == "correlation_at" else 0):
+                raise ConfigError(f"{name} must be >= {1 if name == 'correlation_at' else 0}, "
+                                  f"got {getattr(self, name)!r}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size!r}")
         if not 0 < self.percentile <= 100:

@@ -155,8 +155,12 @@ class ModulateConfig:
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         if any(s < 0 for s in self.sigmas):
             raise ConfigError(f"sigmas must be >= 0, got {list(self.sigmas)}")
+        if any(not s < 1 for s in self.sigmas):  # NaN too; a relative spread, as in [variation]
+            raise ConfigError(f"sigmas must be < 1 (relative spreads), got {list(self.sigmas)}")
         if self.timesteps < 1:
             raise ConfigError(f"timesteps must be >= 1, got {self.timesteps!r}")
+        if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 2:
+            raise ConfigError(f"levels must be an int >= 2, got {self.levels!r}")
         self.loop()  # the loop's own checks, now rather than after loading the data
 
     def loop(self):

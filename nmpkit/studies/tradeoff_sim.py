@@ -141,6 +141,46 @@ def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *
     return ok, counts
 
 
+def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
+                          neuron_sets: Sequence[Any], *, steps: Sequence[int], batch: int,
+                          energy_samples: int) -> list[tuple[np.ndarray, dict[int, Counts]]]:
+    """``simulate_budgets`` for several neuron models in one pass per batch
+    (``cosim.simulate_variants``: the first layer's current, the weights and equal event lists
+    are shared); the same results as one ``simulate_budgets`` call per model."""
+    import cosim
+    from nmpkit.studies.batched import batch_slices
+
+    if len(neuron_sets) == 1:
+        return [simulate_budgets(net, x, y, neuron_sets[0], steps=steps, batch=batch,
+                                 energy_samples=energy_samples)]
+    steps = sorted({int(s) for s in steps})
+    t_max, n, k_n = steps[-1], int(x.shape[0]), len(neuron_sets)
+    m = n if energy_samples <= 0 else min(n, energy_samples)
+    correct: list[list[np.ndarray]] = [[] for _ in range(k_n)]
+    kept: list[list[Any]] = [[] for _ in range(k_n)]
+    for sl in batch_slices(n, batch):
+        for k, res in enumerate(cosim.simulate_variants(net, x[sl], timesteps=t_max,
+                                                        neurons=list(neuron_sets))):
+            correct[k].append(correct_at(res.output_spikes, y[sl], steps))
+            if sl.start < m:
+                kept[k].append(res)
+    oks = [np.concatenate(c, axis=1) for c in correct]
+    counts: list[dict[int, Counts]] = [{t_max: Counts.of(kept[k], m)} for k in range(k_n)]
+    for t in steps[:-1]:
+        short: list[list[Any]] = [[] for _ in range(k_n)]
+        for sl in batch_slices(m, batch):
+            for k, res in enumerate(cosim.simulate_variants(net, x[sl], timesteps=t,
+                                                            neurons=list(neuron_sets))):
+                short[k].append(res)
+        i = steps.index(t)
+        for k in range(k_n):
+            counts[k][t] = Counts.of(short[k])
+            again = np.concatenate([correct_at(r.output_spikes, y[sl], [t])[0] for r, sl in
+                                    zip(short[k], batch_slices(m, batch), strict=True)])
+            counts[k][t].rechecked = (int((again != oks[k][i, :m]).sum()), m)
+    return list(zip(oks, counts, strict=True))
+
+
 def price(counts: Counts, cal: Calibration, *, v_dd_volts: float, v_neg_volts: float,
           net: Any, inputs: torch.Tensor, eta: float | None = None,
           array_size: int | None = None) -> dict[str, Any]:
@@ -182,4 +222,5 @@ def unpack(bits: str) -> np.ndarray:
 
 
 __all__ = ["Counts", "NEURON_NOTE", "correct_at", "neuron_fingerprint",
-           "neuron_for", "neuron_supply", "pack", "price", "simulate_budgets", "unpack"]
+           "neuron_for", "neuron_supply", "pack", "price", "simulate_budgets",
+           "simulate_budgets_many", "unpack"]

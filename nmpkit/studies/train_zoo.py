@@ -34,7 +34,8 @@ def train_zoo(network: str, *, data_root: str | os.PathLike[str], dataset: str |
         raise ConfigError(
             f"--dataset for {spec.name} must be one of {', '.join(spec.datasets)}, got {dataset!r}"
         )
-    cfg = TrainConfig(epochs=epochs or spec.recipe.epochs, command_line=command_line(),
+    cfg = TrainConfig(epochs=spec.recipe.epochs if epochs is None else epochs,
+                      command_line=command_line(),
                       **options)
     data = load_dataset(dataset, data_root)
     bar = None

@@ -303,3 +303,32 @@ def test_guard_unit_rules():
     for bad in (ok + "\r.control", ok + "\f*#x", ok + "\x85.endc", 3):
         with pytest.raises(DeckError):
             deck_guard.check_deck(bad)
+
+
+def test_interrupted_pool_sweep_raises_the_interrupt_and_stops_its_workers(tmp_path, monkeypatch):
+    """Ctrl-C while a pool sweep waits: the KeyboardInterrupt reaches the caller (it was hidden
+    by an AttributeError from the executor's shut-down state) and no worker is left running."""
+    from circuits import sweep
+
+    pools = []
+    real_pool = sweep.process_pool
+
+    def pool(n):
+        pools.append(real_pool(n))
+        return pools[-1]
+
+    def interrupted(futures):  # the tasks are submitted, so the workers exist
+        pools.append(list(pools[0]._processes.values()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "process_pool", pool)
+    monkeypatch.setattr(sweep, "as_completed", interrupted)
+    pts = [Point(kind="fi", v_dd_volts=1.0, v_neg_volts=-0.5, i_exc_amps=a)
+           for a in (1e-7, 2e-7)]
+    with pytest.raises(KeyboardInterrupt):
+        list(sweep._execute(default_design(), {f"k{i}": p for i, p in enumerate(pts)},
+                            tmp_path, "test", 2, None))
+    assert pools[1]
+    for proc in pools[1]:
+        proc.join(timeout=30)
+        assert not proc.is_alive()

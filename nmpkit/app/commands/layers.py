@@ -80,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     check_tolerance(args.tolerance)
+    if args.v_dd is not None and not 0 < args.v_dd <= 5:
+        raise UsageError(f"--v-dd must be volts in (0, 5], got {args.v_dd!r}")
+    if args.v_neg is not None and any(not v <= 0 for v in args.v_neg):
+        raise UsageError(f"--v-neg values must be <= 0, got {args.v_neg}")
     groups_spec = parse_groups(args.group)
     torch.set_num_threads(args.threads)
     cal = Calibration.load(args.calibration)

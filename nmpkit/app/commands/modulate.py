@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from nmpkit.studies.modulation import ModulateConfig
     from nmpkit.studies.modulation import run as run_study
 
-    if any(s < 0 for s in args.sigma):
-        raise UsageError(f"--sigma values must be >= 0, got {args.sigma}")
+    if any(not 0 <= s < 1 for s in args.sigma):
+        raise UsageError(f"--sigma values must be in [0, 1), got {args.sigma}")
     cfg = ModulateConfig(
         calibration=args.calibration, weights=args.weights, data_root=args.data_root,
         network=args.network, dataset=args.dataset, limit=args.limit, timesteps=args.timesteps,

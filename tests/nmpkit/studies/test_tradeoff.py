@@ -20,7 +20,14 @@ from nmpkit.studies.tradeoff import (
     sweep_points,
 )
 from nmpkit.studies.tradeoff_decide import decide, point_rows, sentence
-from nmpkit.studies.tradeoff_sim import correct_at, neuron_for, pack, simulate_budgets, unpack
+from nmpkit.studies.tradeoff_sim import (
+    correct_at,
+    neuron_for,
+    pack,
+    simulate_budgets,
+    simulate_budgets_many,
+    unpack,
+)
 from tests.calib import synth_tables as syn
 
 torch.set_num_threads(1)
@@ -77,6 +84,28 @@ def test_one_run_serves_every_budget(cal, clf):
     assert np.array_equal(unpack(pack(ok[1])), ok[1])
     assert counts[10].rechecked == (0, 200) and counts[25].rechecked == (0, 200)
 
+
+
+def test_many_neuron_models_in_one_pass_equal_separate_runs(cal, clf):
+    """The trade-off's shared pass (cosim.simulate_variants) gives, per neuron model, the same
+    correctness, spike counts and re-check as one simulate_budgets call per model."""
+    shapes = [ly.shape for ly in clf.net.layers]
+    models = [neuron_for(cal, shapes, v_dd_volts=vdd, v_neg_volts=v)
+              for vdd, v in ((1.0, 0.0), (1.0, -1.0), (0.8, -0.25))]
+    models.append(neuron_for(cal, shapes, v_dd_volts=1.0, v_neg_volts=None))  # NMP
+    many = simulate_budgets_many(clf.net, clf.x, clf.y, models, steps=[40, 10, 25], batch=64,
+                                 energy_samples=70)
+    assert len(many) == len(models)
+    for nrn, (ok, counts) in zip(models, many, strict=True):
+        ok1, counts1 = simulate_budgets(clf.net, clf.x, clf.y, nrn, steps=[40, 10, 25], batch=64,
+                                        energy_samples=70)
+        assert np.array_equal(ok, ok1)
+        for t in (10, 25, 40):
+            assert counts[t].rechecked == counts1[t].rechecked
+            for a, b in zip(counts[t].spike_counts, counts1[t].spike_counts, strict=True):
+                assert torch.equal(a.to(torch.int64), b.to(torch.int64))
+    totals = {tuple(int(c.sum()) for c in counts[40].spike_counts) for _, counts in many}
+    assert len(totals) > 1  # the models spike differently: a mix-up between them would show
 
 def _vec(n, k, seed):
     """n outcomes, k of them wrong, at seeded positions."""

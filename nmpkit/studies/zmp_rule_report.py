@@ -1,0 +1,176 @@
+"""The ZMP factor study's report: tables from the per-network records, the rule's fit and test.
+
+Input: the ``record.json`` of each network written by ``results/what_makes_zmp_hurt.py``.
+Output: ``results/what_makes_zmp_hurt.md`` and the fitted default rule (``zmp_rule_fit.py``).
+The rule (the diffusion surrogate) has one free number, κ, chosen on the networks whose role
+is "fit"; every other candidate statistic gets a least-squares line on the same nets; all are
+judged on the "test" nets only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as st
+
+from calib.io import atomic_write_text
+from nmpkit.studies.zmp_rule import ZmpRule, fit_rule
+
+Record = dict
+
+
+def _sum_rel(values: Sequence[float], rates: Sequence[float]) -> float:
+    return float(sum(v / r for v, r in zip(values[1:], rates[1:], strict=True) if r > 0))
+
+
+CANDIDATES: dict[str, tuple[str, Callable[[Record], float]]] = {
+    "score": ("Σ_l≥1 cancelled drive / rate (ANN only: `zmp_score`)", lambda r: r["score"]),
+    "cancelled": ("Σ_l≥1 cancelled drive, θ/step (ANN only)",
+                  lambda r: sum(d["cancelled"] for d in r["drive"])),
+    "excited_negative": ("Σ_l≥1 fraction of neurons with 0 < P < N (ANN only)",
+                         lambda r: sum(d["negative_but_excited"] for d in r["drive"])),
+    "discard": ("Σ_l≥1 discarded charge / rate, ZMP at short T (simulated)",
+                lambda r: _sum_rel(r["short_run"]["zmp"]["floor_charge"],
+                                   r["short_run"]["zmp"]["layer_rates"])),
+    "excess": ("Σ_l≥1 (ZMP − NMP rate) / NMP rate at short T (simulated)",
+               lambda r: _sum_rel([z - n for z, n in zip(r["short_run"]["zmp"]["layer_rates"],
+                                                         r["short_run"]["nmp"]["layer_rates"],
+                                                         strict=True)],
+                                  r["short_run"]["nmp"]["layer_rates"])),
+    "depth": ("number of spiking layers", lambda r: float(len(r["layers"]))),
+}
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.2f}"
+
+
+def _acc(a: dict) -> str:
+    return f"{100 * a['estimate']:.2f} ({100 * a['ci_low']:.1f}–{100 * a['ci_high']:.1f})"
+
+
+def _diff(c: dict) -> str:
+    return (f"{_pp(c['difference'])} ({_pp(c['ci_low'])}…{_pp(c['ci_high'])}) "
+            f"{c['a_only']}/{c['b_only']}, p={c['p_value']:.2g}")
+
+
+def loss(r: Record, t: int) -> float:
+    return float(r["nmp_minus_zmp"][str(t)]["difference"])
+
+
+def main_table(recs: Sequence[Record]) -> list[str]:
+    out = ["| net | factor | role | ANN % (95% CI) | NMP T=100 | ZMP T=100 | NMP − ZMP T=100 "
+           "%p (95% CI) flips NMP/ZMP, McNemar p | NMP T=300 | ZMP T=300 | NMP − ZMP T=300 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        a, c = r["accuracy"], r["nmp_minus_zmp"]
+        out.append(f"| {r['name']} | {r['factor']} | {r['role']} | {_acc(r['ann'])} | "
+                   f"{_acc(a['nmp']['100'])} | {_acc(a['zmp']['100'])} | {_diff(c['100'])} | "
+                   f"{_acc(a['nmp']['300'])} | {_acc(a['zmp']['300'])} | {_diff(c['300'])} |")
+    return out
+
+
+def diag_table(recs: Sequence[Record]) -> list[str]:
+    def fmt(v: Sequence[float], scale: float = 1.0) -> str:
+        return " / ".join(f"{scale * x:.3f}" for x in v)
+
+    out = ["| net | discarded charge, θ/neuron/step (ZMP, short T), per layer | fraction at the "
+           "floor (short T) | rate NMP → ZMP, spikes/step, last hidden + output | cancelled "
+           "drive / rate per layer (ANN) | score |", "|---|---|---|---|---|---|"]
+    for r in recs:
+        s = r["short_run"]
+        zn, nn_ = s["zmp"]["layer_rates"], s["nmp"]["layer_rates"]
+        rates = f"{nn_[-2]:.3f} → {zn[-2]:.3f}; {nn_[-1]:.3f} → {zn[-1]:.3f}"
+        out.append(f"| {r['name']} | {fmt(s['zmp']['floor_charge'])} | "
+                   f"{fmt(s['zmp']['floor_hit_fraction'])} | {rates} | "
+                   f"{fmt([d['relative'] for d in r['drive']])} | {r['score']:.2f} |")
+    return out
+
+
+def _line_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return float(slope), float(intercept)
+
+
+def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule | None]:
+    fit = [r for r in recs if r["role"] == "fit"]
+    test = [r for r in recs if r["role"] == "test"]
+    if len(fit) < 3:
+        return [f"\n(only {len(fit)} fit nets: no rule yet)"], None
+    y_fit = [loss(r, t) for r in fit]
+    meas = [loss(r, t) for r in test]
+    rule = fit_rule([r["surrogate"]["loss"] for r in fit], y_fit, [r["name"] for r in fit], t,
+                    tuple(fit[0]["surrogate"]["kappa"]))
+    k = fit[0]["surrogate"]["kappa"].index(rule.kappa)
+
+    def covered(r: Record, p: float) -> bool:
+        c = r["nmp_minus_zmp"][str(t)]
+        return c["ci_low"] <= p <= c["ci_high"]
+
+    out = [f"\n### T = {t}: fitted on {len(fit)} nets ({', '.join(rule.fitted_on)}), tested on "
+           f"{len(test)}\n",
+           "| statistic | Pearson r (fit nets) | mean abs. error on test nets (%p) | Spearman ρ "
+           "on test nets | test nets whose measured 95% CI covers the prediction |",
+           "|---|---|---|---|---|"]
+    sur = [r["surrogate"]["loss"][k] for r in test]
+    rows = [("**diffusion surrogate, κ = " + f"{rule.kappa:g}** (the rule)",
+             [r["surrogate"]["loss"][k] for r in fit], sur, None)]
+    for key, (label, f) in CANDIDATES.items():
+        xs = [f(r) for r in fit]
+        if np.ptp(xs) > 0:
+            rows.append((label, xs, [f(r) for r in test], _line_fit(xs, y_fit)))
+    for label, xs, xt, line in rows:
+        pred = xt if line is None else [max(0.0, line[0] * v + line[1]) for v in xt]
+        cov = sum(covered(r, p) for r, p in zip(test, pred, strict=True))
+        rho = st.spearmanr(pred, meas).statistic if len(test) > 2 else float("nan")
+        mae = float(np.mean(np.abs(np.subtract(pred, meas)))) if test else float("nan")
+        out.append(f"| {label} | {st.pearsonr(xs, y_fit).statistic:.2f} | {100 * mae:.1f} | "
+                   f"{rho:.2f} | {cov} / {len(test)} |")
+    out += ["\n(other statistics: a least-squares line on the fit nets; the surrogate is used "
+            "as it is, only κ fitted)\n",
+            "| net | role | predicted NMP − ZMP %p | measured %p (95% CI) | inside CI |",
+            "|---|---|---|---|---|"]
+    for r in recs:
+        p, c = r["surrogate"]["loss"][k], r["nmp_minus_zmp"][str(t)]
+        out.append(f"| {r['name']} | {r['role']} | {100 * p:.1f} | {_pp(c['difference'])} "
+                   f"({_pp(c['ci_low'])}…{_pp(c['ci_high'])}) | "
+                   f"{'yes' if covered(r, p) else 'no'} |")
+    return out, rule
+
+
+def rule_module(rule: ZmpRule, run: Path) -> str:
+    return (f'"""The rule\'s fitted κ (written by ``results/what_makes_zmp_hurt.py``; do not '
+            f'edit by hand).\n\nFitted at T = {rule.timesteps} on {len(rule.fitted_on)} nets of '
+            f'the ZMP factor study\n(results/what_makes_zmp_hurt.md, run {run.name}/):\n'
+            f'{", ".join(rule.fitted_on)}.\n"""\n\nfrom nmpkit.studies.zmp_rule import ZmpRule'
+            f'\n\nDEFAULT_RULE = ZmpRule(kappa={rule.kappa!r}, timesteps={rule.timesteps}, '
+            f'residual_sd={rule.residual_sd!r},\n                       fitted_on=('
+            + "".join(f"\n                           {n!r}," for n in rule.fitted_on)
+            + '))\n\n__all__ = ["DEFAULT_RULE"]\n')
+
+
+def write_report(recs: Sequence[Record], run: Path, md: Path, rule_py: Path,
+                 header: str = "", findings: str = "") -> None:
+    if not recs:
+        raise ValueError(f"no network records in {run}: run the study first")
+    n = sorted({r["images"] for r in recs})
+    lines = [header or "# What makes ZMP hurt (issue 11 §1)\n", findings,
+             f"\n## Accuracy (first {', '.join(map(str, n))} Fashion-MNIST test images, the "
+             "same images for every condition; % with Wilson 95% CI; NMP − ZMP with Newcombe's "
+             "paired 95% CI, images only NMP / only ZMP gets right, McNemar exact p)\n",
+             *main_table(recs),
+             "\n## Per-layer diagnostics (layers input side first, output last)\n",
+             *diag_table(recs), "\n## The rule: fit on some nets, test on the others"]
+    rule = None
+    for t in (300, 100):
+        sec, r = rule_section(recs, t)
+        lines += sec
+        rule = r if t == 300 else rule
+    atomic_write_text(md, "\n".join(lines) + "\n")
+    if rule is not None:
+        atomic_write_text(rule_py, rule_module(rule, run))
+
+
+__all__ = ["CANDIDATES", "loss", "write_report"]
