@@ -116,29 +116,8 @@ def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *
                      energy_samples: int) -> tuple[np.ndarray, dict[int, Counts]]:
     """Per-image correctness at every budget (one run to ``max(steps)``) and the counts to price
     energy at each budget on the first ``energy_samples`` images (0 = all)."""
-    import cosim
-    from nmpkit.studies.batched import batch_slices
-
-    steps = sorted({int(s) for s in steps})
-    t_max, n = steps[-1], int(x.shape[0])
-    m = n if energy_samples <= 0 else min(n, energy_samples)
-    correct, kept = [], []
-    for sl in batch_slices(n, batch):
-        res = cosim.simulate(net, x[sl], timesteps=t_max, neuron=neurons)
-        correct.append(correct_at(res.output_spikes, y[sl], steps))
-        if sl.start < m:
-            kept.append(res)
-    ok = np.concatenate(correct, axis=1)
-    counts = {t_max: Counts.of(kept, m)}
-    for t in steps[:-1]:
-        short = [cosim.simulate(net, x[sl], timesteps=t, neuron=neurons)
-                 for sl in batch_slices(m, batch)]
-        counts[t] = Counts.of(short)
-        again = np.concatenate([correct_at(r.output_spikes, y[sl], [t])[0]
-                                for r, sl in zip(short, batch_slices(m, batch), strict=True)])
-        k = steps.index(t)
-        counts[t].rechecked = (int((again != ok[k, :m]).sum()), m)
-    return ok, counts
+    return simulate_budgets_many(net, x, y, [neurons], steps=steps, batch=batch,
+                                 energy_samples=energy_samples)[0]
 
 
 def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
@@ -146,21 +125,25 @@ def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
                           energy_samples: int) -> list[tuple[np.ndarray, dict[int, Counts]]]:
     """``simulate_budgets`` for several neuron models in one pass per batch
     (``cosim.simulate_variants``: the first layer's current, the weights and equal event lists
-    are shared); the same results as one ``simulate_budgets`` call per model."""
+    are shared; one model runs through ``cosim.simulate``); the same results as one
+    ``simulate_budgets`` call per model."""
     import cosim
     from nmpkit.studies.batched import batch_slices
 
-    if len(neuron_sets) == 1:
-        return [simulate_budgets(net, x, y, neuron_sets[0], steps=steps, batch=batch,
-                                 energy_samples=energy_samples)]
+    models = list(neuron_sets)
+
+    def sim(xs: torch.Tensor, t: int) -> list[Any]:
+        if len(models) == 1:
+            return [cosim.simulate(net, xs, timesteps=t, neuron=models[0])]
+        return cosim.simulate_variants(net, xs, timesteps=t, neurons=models)
+
     steps = sorted({int(s) for s in steps})
-    t_max, n, k_n = steps[-1], int(x.shape[0]), len(neuron_sets)
+    t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
     m = n if energy_samples <= 0 else min(n, energy_samples)
     correct: list[list[np.ndarray]] = [[] for _ in range(k_n)]
     kept: list[list[Any]] = [[] for _ in range(k_n)]
     for sl in batch_slices(n, batch):
-        for k, res in enumerate(cosim.simulate_variants(net, x[sl], timesteps=t_max,
-                                                        neurons=list(neuron_sets))):
+        for k, res in enumerate(sim(x[sl], t_max)):
             correct[k].append(correct_at(res.output_spikes, y[sl], steps))
             if sl.start < m:
                 kept[k].append(res)
@@ -169,8 +152,7 @@ def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
     for t in steps[:-1]:
         short: list[list[Any]] = [[] for _ in range(k_n)]
         for sl in batch_slices(m, batch):
-            for k, res in enumerate(cosim.simulate_variants(net, x[sl], timesteps=t,
-                                                            neurons=list(neuron_sets))):
+            for k, res in enumerate(sim(x[sl], t)):
                 short[k].append(res)
         i = steps.index(t)
         for k in range(k_n):
@@ -179,7 +161,6 @@ def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
                                     zip(short[k], batch_slices(m, batch), strict=True)])
             counts[k][t].rechecked = (int((again != oks[k][i, :m]).sum()), m)
     return list(zip(oks, counts, strict=True))
-
 
 def price(counts: Counts, cal: Calibration, *, v_dd_volts: float, v_neg_volts: float,
           net: Any, inputs: torch.Tensor, eta: float | None = None,
