@@ -73,16 +73,23 @@ def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = Non
             small for the outputs (naming the budget and the need), before any work.
         KernelBuildError: ``kernels=True`` and the compiled kernels are unavailable.
     """
+    return _run(net, inputs, resolve_config(config, options, getattr(net, "neuron", None)))[0]
+
+
+def resolve_config(config: SimConfig | None, options: dict[str, object],
+                   neuron: object) -> SimConfig:
+    """``config``, or a ``SimConfig`` from keyword ``options`` (with ``neuron`` as the default
+    neuron model) when it is None; passing both, or a config of another type, is refused."""
     if config is None:
-        config = SimConfig.from_keywords(getattr(net, "neuron", None), **options)
-    elif options:
+        return SimConfig.from_keywords(neuron, **options)
+    if options:
         raise SimulationInputError(
             f"pass either a SimConfig or keyword options, got both (config and "
             f"{', '.join(sorted(options))})")
-    elif not isinstance(config, SimConfig):
+    if not isinstance(config, SimConfig):
         raise SimulationInputError(f"config must be a cosim.SimConfig, got "
                                    f"{type(config).__name__}")
-    return _run(net, inputs, config)[0]
+    return config
 
 
 def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,

@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from torch import Tensor
 
-from cosim.engine import _run
+from cosim.engine import _run, resolve_config
 from cosim.engine_setup import SimConfig
 from cosim.errors import SimulationInputError
 from cosim.network import SpikingNetwork
@@ -62,14 +62,7 @@ def simulate_variants(net: SpikingNetwork, inputs: Tensor, config: SimConfig | N
             raise SimulationInputError(
                 f"simulate_variants takes the neuron models in neurons=[...], not "
                 f"{', '.join(bad)}")
-        config = SimConfig.from_keywords(None, **options)
-    elif options:
-        raise SimulationInputError(
-            f"pass either a SimConfig or keyword options, got both (config and "
-            f"{', '.join(sorted(options))})")
-    elif not isinstance(config, SimConfig):
-        raise SimulationInputError(f"config must be a cosim.SimConfig, got "
-                                   f"{type(config).__name__}")
+    config = resolve_config(config, options, None)
     if isinstance(neurons, IFNeuron | str) or not isinstance(neurons, Sequence) or not neurons:
         raise SimulationInputError(
             f"neurons must be a non-empty list of neuron models (each an IFNeuron, a tuple of "
