@@ -248,10 +248,25 @@ def _execute(design, todo: dict[str, Point], cdir: Path, version: str, workers, 
             # used to hide the Ctrl-C and leave the workers running)
             procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                with contextlib.suppress(Exception):
-                    proc.terminate()
+            _stop(procs)
             raise
+
+
+def _stop(procs, grace_seconds: float = 5.0) -> None:
+    """SIGTERM every worker, wait for them together up to ``grace_seconds``, then SIGKILL the
+    ones still alive (a worker inside libngspice may not die of SIGTERM at once), and reap them."""
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5.0)
 
 
 def _die_with_parent(parent_pid: int) -> None:

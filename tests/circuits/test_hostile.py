@@ -332,3 +332,28 @@ def test_interrupted_pool_sweep_raises_the_interrupt_and_stops_its_workers(tmp_p
     for proc in pools[1]:
         proc.join(timeout=30)
         assert not proc.is_alive()
+
+
+def _ignore_sigterm_and_sleep(ready):  # module level: a spawned process must be able to import it
+    import signal
+    import time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
+    time.sleep(120)
+
+
+def test_stopping_workers_kills_one_that_ignores_sigterm():
+    """A worker that does not die of SIGTERM (libngspice may catch it) is SIGKILLed after the grace."""
+    import multiprocessing
+    import time
+
+    from circuits import sweep
+
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_ignore_sigterm_and_sleep, args=(ready,))
+    proc.start()
+    assert ready.wait(timeout=60)  # its handler is installed
+    sweep._stop([proc], grace_seconds=0.5)
+    assert not proc.is_alive()
+    assert proc.exitcode == -9
