@@ -118,9 +118,12 @@ def validate(self: Any) -> None:
             raise CalibrationError(f"field {name!r} must hold one value per spike_v_dd_volts "
                                    f"({len(self.spike_v_dd_volts)}), "
                                    f"got {list(getattr(self, name))}")
-        if name != "spike_v_dd_volts" and any(v < 0 for v in getattr(self, name)):
-            raise CalibrationError(f"field {name!r} must hold energies/powers >= 0, "
-                                   f"got {list(getattr(self, name))}")
+        if name != "spike_v_dd_volts":
+            values = denoise(getattr(self, name), _scale(self, name))
+            if any(v < 0 for v in values):
+                raise CalibrationError(f"field {name!r} must hold energies/powers >= 0, "
+                                       f"got {list(getattr(self, name))}")
+            object.__setattr__(self, name, values)
     sv = self.spike_v_dd_volts
     if any(b <= a for a, b in zip(sv, sv[1:])) or (sv and sv[0] <= 0):
         raise CalibrationError(f"field 'spike_v_dd_volts' must be ascending supplies > 0, "
@@ -136,6 +139,36 @@ ZMP_SLACK_THETA = 0.05
 study's neuron at V_NEG = 0 floors at ground while its reset lands within a few mV of it."""
 
 
+NOISE_RTOL = 1e-4
+"""A measured energy (power) below zero by at most this fraction of the calibration's energy
+(power) scale is numerical noise, stored as 0: a supply at 0 V, or a window energy minus its static
+part, integrates to about ±1e-18 J next to pJ-scale spikes. Anything more negative is refused."""
+
+_JOULES = ("e_spike_vdd_joules", "e_spike_vneg_joules", "spike_e0_joules", "e_spike_vrst_joules")
+_WATTS = ("p_static_vneg_watts", "p_static_vdd_watts", "p_static_vrst_watts", "p_bias_watts",
+          "spike_k_watts")
+
+
+def _scale(self: Any, name: str) -> float:
+    """The energy (joules) or power (watts) scale ``name`` is judged against: the largest
+    magnitude over the calibration's fields of that unit."""
+    group = _JOULES if name.endswith("_joules") else _WATTS
+    out = 0.0
+    for g in group:
+        try:  # a field not yet checked may hold anything; its own check reports it
+            out = max([out, *(abs(float(v)) for v in getattr(self, g, ()) or ())])
+        except (TypeError, ValueError):
+            continue
+    return out if math.isfinite(out) else 0.0
+
+
+def denoise(values: tuple[float, ...], scale: float) -> tuple[float, ...]:
+    """``values`` with negatives of magnitude <= NOISE_RTOL * ``scale`` set to 0.0 (others kept,
+    so a real negative still fails the caller's check)."""
+    tol = NOISE_RTOL * scale
+    return tuple(0.0 if -tol <= v < 0 else v for v in values)
+
+
 def _refuse(name: str, value: Any, expected: str) -> None:
     raise CalibrationError(f"field {name!r} must be {expected}, got {value!r}")
 
@@ -143,10 +176,12 @@ def _refuse(name: str, value: Any, expected: str) -> None:
 def physical(self: Any) -> None:
     """Refuse values no circuit can have (after the type and shape checks)."""
     for name in ("e_spike_vdd_joules", "e_spike_vneg_joules", "p_static_vneg_watts"):
-        values = getattr(self, name)
+        values = denoise(getattr(self, name), _scale(self, name))
         if any(v < 0 for v in values):
-            _refuse(name, list(values), "energies/powers >= 0 (a supply cannot gain energy "
-                    "from a spike)")
+            _refuse(name, list(getattr(self, name)), "energies/powers >= 0 (a supply cannot "
+                    f"gain energy from a spike; noise up to {NOISE_RTOL:g} of the field's "
+                    "energy/power scale is read as 0)")
+        object.__setattr__(self, name, values)
     if not self.v_dd_volts > 0:
         _refuse("v_dd_volts", self.v_dd_volts, "> 0")
     if min(self.energy_v_dd_volts) <= 0:

@@ -44,7 +44,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "w_exc_meters": (2.2e-7, 1e-4),
     "l_exc_meters": (1.8e-7, 2e-5),
     "w_inh_meters": (2.2e-7, 1e-4),
-    "l_inh_meters": (1.8e-7, 2e-5),
+    "l_inh_meters": (1.8e-7, 4e-5),
     "mirror_ratio": (0.1, 20.0),
     "w_sense_meters": (2.2e-7, 1e-4),
     "l_sense_meters": (1.8e-7, 2e-5),
@@ -95,7 +95,7 @@ class NeuronDesign:
     w_exc_meters: float = 1e-6
     l_exc_meters: float = 4e-6
     w_inh_meters: float = 2e-6
-    l_inh_meters: float = 1.6e-5
+    l_inh_meters: float = 3.2e-5
     mirror_ratio: float = 1.0
     w_sense_meters: float = 2.2e-7
     l_sense_meters: float = 2e-6

@@ -28,15 +28,20 @@ def mirror_gains(design: NeuronDesign, *, i_amps: float, v_mem_volts: float) -> 
     if design.topology != "study":
         raise DesignError(f"mirror_gains needs the study topology, got {design.topology!r}")
     vm = spice_number(v_mem_volts, name="v_mem_volts")
+    ia = spice_number(i_amps, name="i_amps")
     out: dict[str, float] = {}
     t_stop = 2e-12 / i_amps + 1e-6  # the long-L gates charge to their operating point, then settle
     for kind, stim in (("exc", Stimulus(i_exc_amps=i_amps, t_stop_seconds=t_stop,
                                         t_max_step_seconds=t_stop / 100)),
                        ("inh", Stimulus(i_inh_amps=i_amps, t_stop_seconds=t_stop,
                                         t_max_step_seconds=t_stop / 100))):
-        def render(a: int, stim: Stimulus = stim) -> str:
+        def render(a: int, stim: Stimulus = stim, kind: str = kind) -> str:
             deck = render_deck(design, stim, attempt=a)
-            return re.sub(r"^\.ic v\(mem\)=.*$", f"Vhold mem 0 DC {vm}", deck, flags=re.M)
+            deck = re.sub(r"^\.ic v\(mem\)=.*$", f"Vhold mem 0 DC {vm}", deck, flags=re.M)
+            # the input as a DC source: the transient starts from the operating point with the
+            # current applied (a step from 0 leaves the long-L gates settling, ~1 % off at the end)
+            name = "Iexc exc 0" if kind == "exc" else "Iinh 0 inh"
+            return re.sub(rf"^{name} PWL\(.*$", f"{name} DC {ia}", deck, flags=re.M)
 
         w, _ = run_with_retries(render, attempts=len(ATTEMPTS),
                                 vectors={f"v.x1.v{kind}_meter#branch": "i"})

@@ -173,4 +173,103 @@ def write_report(recs: Sequence[Record], run: Path, md: Path, rule_py: Path,
         atomic_write_text(rule_py, rule_module(rule, run))
 
 
-__all__ = ["CANDIDATES", "loss", "write_report"]
+# ----- the rule's line in every run's report ----------------------------------------------------
+
+RULE_SAMPLES = 500
+"""Test images the report's rule check runs the surrogate on (the first of those evaluated)."""
+
+
+def _weights_path(run: Path, summary: dict) -> Path | None:
+    """The evaluation's weights file, as recorded (relative to the cwd of the run) or found again
+    under ``run`` (the run folder moved), accepted only if its sha256 matches the record."""
+    from calib.io import file_digest
+
+    rec = Path(str(summary.get("weights", "")))
+    cands = [rec, run.parent / rec]
+    if run.name in rec.parts:
+        cands.append(run.joinpath(*rec.parts[rec.parts.index(run.name) + 1:]))
+    for c in cands:
+        if c.is_file() and file_digest(c) == summary.get("weights_sha256"):
+            return c
+    return None
+
+
+def measured_loss(evaluate_dir: Path, timesteps: int) -> dict | None:
+    """The run's own NMP − ZMP row of ``comparisons.csv`` at ``timesteps`` (else its largest T)."""
+    import pandas as pd
+
+    p = evaluate_dir / "comparisons.csv"
+    if not p.is_file():
+        return None
+    df = pd.read_csv(p)
+    z = df[df["condition"] == "zmp"] if "condition" in df else df.iloc[0:0]
+    if z.empty:
+        return None
+    at = z[z["timesteps"] == timesteps]
+    return dict((at if not at.empty else z[z["timesteps"] == z["timesteps"].max()]).iloc[0])
+
+
+def rule_line(run: Path, name: str, evaluate_dir: Path, samples: int = RULE_SAMPLES
+              ) -> str | None:
+    """"<name>: this network's predicted ZMP loss …, measured …" for one evaluated classifier of
+    ``run``: the rule (``predict_zmp_loss``, the study's κ) on the run's own converted net (its
+    weights, data and normalization settings, as recorded in ``nmp.json``) and the run's own
+    paired NMP − ZMP comparison. None when the network is not a classifier or its weights or data
+    cannot be found again."""
+    import json
+
+    from nmpkit.ml.data import load_dataset, to_tensor
+    from nmpkit.ml.train import load_weights
+    from nmpkit.ml.zoo import get_network
+    from nmpkit.studies.evaluate_parts import EvalConfig, convert_normalized
+    from nmpkit.studies.zmp_rule import predict_zmp_loss
+
+    try:
+        summ = json.loads((evaluate_dir / "nmp.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if summ.get("metric") != "accuracy":
+        return None
+    weights = _weights_path(run, summ)
+    src = Path(str(summ.get("data_source", "")))
+    if weights is None or not src.exists():
+        return f"{name}: ZMP rule not checked (weights or data of the evaluation not found)"
+    spec = get_network(str(summ["network"]))
+    cfg = summ.get("config", {})
+    sim = EvalConfig(timesteps=int(summ["timesteps"]), lower_bound=None,
+                     percentile=float(cfg.get("percentile", 99.99)),
+                     calibration_samples=int(cfg.get("calibration_samples", 1000)))
+    mean, std = spec.norm_for(str(summ["dataset"]))
+    data = load_dataset(str(summ["dataset"]), src)
+    n = min(int(samples), int(summ["samples"]))
+    net = convert_normalized(load_weights(spec, weights),
+                             to_tensor(data.x_train[: sim.calibration_samples], mean, std), sim)
+    pred = predict_zmp_loss(net, to_tensor(data.x_test[:n], mean, std),
+                            data.y_test[:n].astype("int64"))
+    text = f"{name} ({n:,} test images): {pred.line()}"
+    m = measured_loss(evaluate_dir, pred.rule.timesteps)
+    if m is None:
+        return text + "; measured: no NMP − ZMP comparison in this run"
+    return (text + f"; measured at T = {int(m['timesteps'])}: {100 * m['nmp_minus']:+.2f} %p "
+            f"(95% CI {100 * m['diff_ci_low']:+.2f} to {100 * m['diff_ci_high']:+.2f} %p, "
+            f"n = {int(m['samples']):,}, McNemar p = {m['p_vs_nmp']:.2g})")
+
+
+def zmp_rule_html(run: Path) -> str:
+    """The report's block: one ``rule_line`` per evaluated classifier of ``run`` ('' if none)."""
+    import html
+
+    from nmpkit.report.extras import networks
+
+    lines = [rule_line(Path(run), name, dirs["evaluate"])
+             for name, dirs in networks(Path(run)).items() if "evaluate" in dirs]
+    items = "".join(f"<li>{html.escape(t)}</li>" for t in lines if t)
+    if not items:
+        return ""
+    return ("<div class='rule'><b>Will the zero floor hurt? The rule of issue 11 "
+            "(results/what_makes_zmp_hurt.md), before simulating, beside this run's measurement."
+            f"</b><ul>{items}</ul></div>")
+
+
+__all__ = ["CANDIDATES", "RULE_SAMPLES", "loss", "measured_loss", "rule_line", "write_report",
+           "zmp_rule_html"]

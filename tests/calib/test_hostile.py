@@ -191,3 +191,30 @@ def test_floor_just_above_rest_is_the_zmp_neuron_and_far_above_is_refused(cal):
     floors[k] = rest + 2 * ZMP_SLACK_THETA * theta
     with pytest.raises(CalibrationError, match="floor_v_mem_min_volts.*positive floor"):
         replace(cal, floor_v_mem_min_volts=tuple(floors))
+
+
+def test_energy_noise_below_zero_reads_as_zero_and_a_real_negative_is_refused(cal, tmp_path):
+    """Item 4 of #9: a 0 V supply integrates to about -1e-18 J next to pJ spikes (numerical
+    noise); the physical check reads it as 0 (relative to the energy scale) and still refuses a
+    negative energy that is not noise, through the file as well."""
+    from dataclasses import replace
+
+    from calib._checks import NOISE_RTOL
+
+    scale = max(abs(e) for e in (*cal.e_spike_vdd_joules, *cal.e_spike_vneg_joules,
+                                 *cal.spike_e0_joules, *cal.e_spike_vrst_joules))
+    assert scale > 1e-15  # pJ-scale spikes: -1e-18 J is ~1e-6 of it
+    n_v = len(cal.energy_v_neg_volts)
+    noisy = replace(cal, e_spike_vneg_joules=(-1e-18,) + cal.e_spike_vneg_joules[1:])
+    assert noisy.e_spike_vneg_joules[0] == 0.0
+    assert noisy.e_spike_vneg_joules[1:] == cal.e_spike_vneg_joules[1:]
+    path = noisy.save(tmp_path / "noisy.json")
+    assert Calibration.load(path) == noisy
+    # just past the tolerance: refused, naming the field and the tolerance
+    bad = [-2 * NOISE_RTOL * scale] + [0.0] * (n_v - 1)
+    with pytest.raises(CalibrationError, match=r"'e_spike_vneg_joules'.*>= 0.*noise up to"):
+        replace(cal, e_spike_vneg_joules=tuple(bad))
+    watts = max(abs(p) for p in (*cal.p_static_vneg_watts, *cal.p_static_vdd_watts,
+                                 *cal.p_bias_watts, *cal.p_static_vrst_watts, *cal.spike_k_watts))
+    assert replace(cal, p_static_vneg_watts=(-1e-6 * NOISE_RTOL * watts,) * n_v
+                   ).p_static_vneg_watts == (0.0,) * n_v

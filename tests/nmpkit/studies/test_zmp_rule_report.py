@@ -1,0 +1,74 @@
+"""The ZMP rule's line in a run's report: built from the run's own net and its own measurement."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import torch
+
+from nmpkit.app.networks import paired_rows
+from nmpkit.ml.data import load_dataset, to_tensor
+from nmpkit.ml.train import load_weights
+from nmpkit.ml.zoo import get_network
+from nmpkit.report.html import write_report
+from nmpkit.studies.evaluate import EvalConfig, EvaluateConfig, convert_normalized, run
+from nmpkit.studies.zmp_rule import predict_zmp_loss
+from nmpkit.studies.zmp_rule_report import measured_loss, rule_line, zmp_rule_html
+from tests.nmpkit.studies.test_evaluate_study import _mnist
+
+
+def _tiny_run(tmp_path):
+    """A run folder with one evaluated classifier: NMP and ZMP on 7 images, T = 6."""
+    w, data = _mnist(tmp_path)
+    run_dir = tmp_path / "run"
+    ev = run_dir / "evaluate"
+    ev.mkdir(parents=True)
+    shutil.copy2(w, run_dir / "w.pt")
+    correct = {}
+    for label, lb in (("nmp", None), ("zmp", 0.0)):
+        sim = EvalConfig(timesteps=6, lower_bound=lb, calibration_samples=20,
+                         correlation_samples=0)
+        res = run(EvaluateConfig(network="mnist", weights=str(run_dir / "w.pt"), sim=sim,
+                                 data_root=str(data)))
+        res.save(ev, label)
+        correct[label] = ev / f"{label}_correct.npz"
+    import pandas as pd
+
+    pd.DataFrame(paired_rows(correct, [3], 6)).to_csv(ev / "comparisons.csv", index=False)
+    return run_dir, data
+
+
+def test_the_report_has_the_rule_line_with_the_runs_prediction_and_measurement(tmp_path):
+    run_dir, data = _tiny_run(tmp_path)
+    page = write_report(run_dir).read_text()
+    m = re.search(r"mnist \(7 test images\): this network&#x27;s predicted ZMP loss at "
+                  r"T = 300: (-?[\d.]+) %p.*?measured at T = 6: ([+-][\d.]+) %p", page)
+    assert m, "the rule's line is missing from the report"
+    # the prediction: the rule on the same net, converted here independently of the report
+    spec, ds = get_network("mnist"), load_dataset("mnist", data)
+    mean, std = spec.norm_for("mnist")
+    net = convert_normalized(load_weights(spec, run_dir / "w.pt"),
+                             to_tensor(ds.x_train[:20], mean, std),
+                             EvalConfig(timesteps=6, lower_bound=None, calibration_samples=20))
+    pred = predict_zmp_loss(net, to_tensor(ds.x_test, mean, std), torch.from_numpy(ds.y_test))
+    assert float(m.group(1)) == round(100 * pred.predicted_loss, 1)
+    # the measurement: a hand count of the saved per-sample correctness at the last step
+    nmp = np.load(run_dir / "evaluate" / "nmp_correct.npz")
+    zmp = np.load(run_dir / "evaluate" / "zmp_correct.npz")
+    key = nmp.files[0]
+    hand = nmp[key][-1].astype(float).mean() - zmp[key][-1].astype(float).mean()
+    assert float(m.group(2)) == round(100 * hand, 2)
+    assert measured_loss(run_dir / "evaluate", 300)["timesteps"] == 6  # falls back to the last T
+
+
+def test_weights_that_changed_or_moved_are_not_used(tmp_path):
+    run_dir, _ = _tiny_run(tmp_path)
+    (run_dir / "w.pt").write_bytes(b"not the evaluated weights")
+    line = rule_line(run_dir, "mnist", run_dir / "evaluate")
+    assert line is not None and "not checked" in line and "predicted" not in line
+
+
+def test_no_evaluation_no_block(tmp_path):
+    assert zmp_rule_html(tmp_path) == ""
