@@ -155,13 +155,34 @@ def sentence(rec: Mapping[str, Any], tolerance: float) -> str:
         else:
             text += "; every priced point's observed drop already exceeds the tolerance"
         return text + "."
-    text = (f"Floor {c['floor_theta']:.2f} θ (V_NEG = {c['v_neg_volts']:g} V at V_DD = "
-            f"{c['v_dd_volts']:g} V) keeps accuracy within {tol:g} %p of NMP at T = {t}: "
-            f"{_pct(c)}, drop {_pp(c)}, for {_nj(c['energy_joules'])} per inference")
-    if z and z.get("energy_joules") and "energy_vs_zmp" in rec:
-        text += (f", {100 * rec['energy_vs_zmp']:+.1f}% energy vs ZMP, which loses "
-                 f"{_pp(z)} (McNemar p = {z['p_vs_nmp']:.2g})")
+    where = (f"(V_NEG = {c['v_neg_volts']:g} V at V_DD = {c['v_dd_volts']:g} V)")
+    is_zmp = bool(z) and (z.get("v_neg_volts"), z.get("v_dd_volts")) == (
+        c["v_neg_volts"], c["v_dd_volts"])
+    if _better(c):  # short latency: the clipped neuron converges faster than NMP
+        head = ("ZMP suffices" if is_zmp else f"Floor {c['floor_theta']:.2f} θ suffices")
+        text = (f"{head} at T = {t} {where}: it beats NMP, {_pct(c)}, "
+                f"{_gain(c)}, for {_nj(c['energy_joules'])} per inference")
+    else:
+        text = (f"Floor {c['floor_theta']:.2f} θ {where} keeps accuracy within {tol:g} %p of "
+                f"NMP at T = {t}: {_pct(c)}, drop {_pp(c)}, for {_nj(c['energy_joules'])} "
+                "per inference")
+    if z and z.get("energy_joules") and "energy_vs_zmp" in rec and not is_zmp:
+        verb = f"which is {_gain(z)}" if _better(z) else f"which loses {_pp(z)}"
+        text += (f", {100 * rec['energy_vs_zmp']:+.1f}% energy vs ZMP, {verb} "
+                 f"(McNemar p = {z['p_vs_nmp']:.2g})")
+    elif is_zmp and z.get("p_vs_nmp") is not None:
+        text += f" (McNemar p = {z['p_vs_nmp']:.2g} vs NMP)"
     return text + "."
+
+
+def _better(r: Mapping[str, Any]) -> bool:
+    """More accurate than NMP at 95% confidence (the whole drop interval below zero)."""
+    return r.get("drop_ci_high") is not None and r["drop_ci_high"] < 0
+
+
+def _gain(r: Mapping[str, Any]) -> str:
+    return (f"{-100 * r['drop_vs_nmp']:.2f} %p more accurate than NMP (95% CI "
+            f"{-100 * r['drop_ci_high']:.2f} to {-100 * r['drop_ci_low']:.2f} %p)")
 
 
 def rule_sentence(rec: Mapping[str, Any]) -> str:

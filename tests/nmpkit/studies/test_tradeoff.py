@@ -214,3 +214,27 @@ def test_each_v_dd_runs_with_its_own_calibrated_neuron(cal, clf):
     assert low[0].lower_bound == pytest.approx(ref[0].lower_bound)
     assert nom[0].lower_bound == pytest.approx(cal.floor_theta(-0.25))
     assert low[0].lower_bound != pytest.approx(nom[0].lower_bound)
+
+
+def test_sentence_says_zmp_suffices_when_zmp_beats_nmp():
+    """Short latency: the clipped neuron converges faster, so the answer is "ZMP suffices", not a
+    negative drop; a floor point that merely ties keeps the "within" phrasing."""
+    n = 2000
+    nmp = _vec(n, 600, 0)  # 70%
+    better = nmp.copy()
+    better[np.flatnonzero(~nmp)[:300]] = True  # 300 flips better: +15 %p
+    pts = [{"v_dd_volts": 1.0, "v_neg_volts": 0.0, "floor_theta": 0.0, "correct": {25: better},
+            "energy": {25: {"joules": 1e-9, "samples": n}}},
+           {"v_dd_volts": 1.0, "v_neg_volts": -0.5, "floor_theta": -1.0,
+            "correct": {25: nmp.copy()}, "energy": {25: {"joules": 2e-9, "samples": n}}}]
+    d = decide(point_rows({25: nmp}, pts, 0.005), tolerance=0.005, default_v_dd=1.0)[0]
+    assert d["chosen"]["floor_theta"] == 0.0
+    s = sentence(d, 0.005)
+    assert s.startswith("ZMP suffices at T = 25") and "15.00 %p more accurate than NMP" in s
+    assert "drop -" not in s and "loses" not in s
+    # the same points where ZMP is dearer: the tied floor is chosen, and ZMP's gain is named
+    pts[0]["energy"] = {25: {"joules": 3e-9, "samples": n}}
+    d = decide(point_rows({25: nmp}, pts, 0.005), tolerance=0.005, default_v_dd=1.0)[0]
+    s = sentence(d, 0.005)
+    assert s.startswith("Floor -1.00 θ") and "within 0.5 %p" in s
+    assert "which is 15.00 %p more accurate than NMP" in s
