@@ -131,7 +131,24 @@ def validate(self: Any) -> None:
     if not isinstance(self.sources, dict):
         raise CalibrationError(f"field 'sources' must be an object, got {self.sources!r}")
     object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+    mirror(self)
     physical(self)
+
+
+def mirror(self: Any) -> None:
+    """The mirror gains: one (gain_exc, gain_inh) > 0 per ascending V_NEG <= 0, or none."""
+    vs = curve("mirror_v_neg_volts", self.mirror_v_neg_volts)
+    for name in ("mirror_gain_exc", "mirror_gain_inh"):
+        g = curve(name, getattr(self, name))
+        if len(g) != len(vs):
+            raise CalibrationError(f"fields 'mirror_v_neg_volts' and {name!r} must have equal "
+                                   f"lengths, got {len(vs)} and {len(g)}")
+        if any(not 0 < x < 10 for x in g):
+            _refuse(name, list(g), "mirror gains (copy / input) in (0, 10)")
+        object.__setattr__(self, name, g)
+    if any(b <= a for a, b in zip(vs, vs[1:])) or (vs and max(vs) > 0):
+        _refuse("mirror_v_neg_volts", list(vs), "ascending negative supplies <= 0 V")
+    object.__setattr__(self, "mirror_v_neg_volts", vs)
 
 
 ZMP_SLACK_THETA = 0.05

@@ -17,7 +17,9 @@ timestep lasts ``dt_seconds``. The mapping:
   (V_NEG = 0) floors below the network's rest by rest/θ when the rest level is above 0 V;
 * per-neuron mismatch (rate gain and threshold) is Gaussian with the Monte Carlo moments;
 * energy: E_spike(V_DD) from the V_DD supply, E_spike(V_NEG) from the V_NEG supply, P_static(V_NEG),
-  and E_syn(V_DD) per synaptic event of unit weight (charge q_spike drawn through the input mirror).
+  and E_syn(V_DD) per synaptic event of unit weight (charge q_spike drawn through the input mirror);
+* inhibition weighs ``inh_gain_ratio(V_NEG)`` = gain_inh / gain_exc of excitation (the measured
+  mirror gains; the transfer curve's slope below 0).
 
 Every section keeps the table it came from (``sources``). ``Calibration.save`` / ``load`` round-trip
 exactly; a malformed file raises ``CalibrationError`` naming the field. A saved file carries the
@@ -94,6 +96,11 @@ class Calibration(UnitMapping, EnergyLookups):
             per array), and the idle power of one neuron from V_DD and the reset rail (0 where
             the topology has no reset rail or metered bias: ``raised_rest``'s bias is in
             p_static_vneg_watts).
+        mirror_v_neg_volts, mirror_gain_exc, mirror_gain_inh: the input mirrors' measured gains
+            (copy / input, membrane at V_DD/3, mean over the characterized currents) per V_NEG at
+            this V_DD; empty: not measured (``raised_rest``, older files), read as equal gains.
+            ``inh_gain_ratio(v_neg)`` = gain_inh / gain_exc: the weight of inhibition relative to
+            excitation (the f–I curve already holds the excitatory gain).
         by_v_dd: the calibrations at the grid's other V_DD (same dt, each with its own θ, rest,
             floors, transfer curve and mismatch); ``at(v_dd)`` picks one, ``v_dd_grid`` lists
             them. The single-V_DD fields above are the nominal V_DD's.
@@ -140,6 +147,9 @@ class Calibration(UnitMapping, EnergyLookups):
     p_bias_watts: tuple[float, ...] = ()
     p_static_vdd_watts: tuple[float, ...] = ()
     p_static_vrst_watts: tuple[float, ...] = ()
+    mirror_v_neg_volts: tuple[float, ...] = ()
+    mirror_gain_exc: tuple[float, ...] = ()
+    mirror_gain_inh: tuple[float, ...] = ()
     by_v_dd: tuple[Calibration, ...] = ()
 
     def __post_init__(self) -> None:

@@ -12,6 +12,8 @@ the grid value nearest to it) and derives:
 * energy: per V_DD the median E_spike from V_DD over the firing rows at the operating V_NEG, its
   regime by majority; per V_NEG the median E_spike from V_NEG and P_static at the operating V_DD;
   the exponent of E_spike(V_DD) fitted over the quadratic points;
+* mirror gains (optional ``mirror`` table): per V_NEG at the operating V_DD and temperature the
+  mean gain of each input mirror over the measured currents;
 * mismatch: per Monte Carlo sample the mean rate gain and threshold (relative to the median
   threshold of all samples), then their moments and correlation.
 """
@@ -73,7 +75,7 @@ def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float
     if dt_seconds is not None and not (math.isfinite(dt_seconds) and dt_seconds > 0):
         raise CalibrationError(f"dt_seconds must be a finite number > 0, got {dt_seconds!r}")
     t = _load(tables)
-    for kind in _KINDS:
+    for kind in (*_KINDS, *(k for k in _OPTIONAL if k in t)):
         from calib.tables import SCHEMAS
 
         missing = [c for c in SCHEMAS[kind] if c not in t[kind].df.columns]
@@ -209,6 +211,8 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     ratio = _design_number(design, "mirror_ratio")
     syn_factor = 1.0 + (1.0 / ratio if ratio and ratio > 0 else 1.0)
 
+    mirror = _mirror_gains(t.get("mirror"), vdd, temp, notes)
+
     # ---- mismatch ----
     mm = t["mismatch"].df
     mvdd = _nearest(mm["v_dd_volts"], vdd, "V_DD", "mismatch")
@@ -254,8 +258,27 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
         gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,
         sources={k: _source(t[k]) | {"table": k} for k in (*_KINDS, *_OPTIONAL) if k in t}
         | {"operating_point": {"v_dd_volts": vdd, "v_neg_volts": vneg, "temp_celsius": temp}},
-        notes=tuple(notes), **spike,
+        notes=tuple(notes), **spike, **mirror,
     )
+
+
+def _mirror_gains(table: Any, vdd: float, temp: float, notes: list[str]) -> dict[str, Any]:
+    """The mirror-gain fields at (vdd, temp) from the ``mirror`` table (none: empty fields)."""
+    if table is None or table.df.empty:
+        notes.append("mirror: no mirror table; inhibition weighs as excitation (gain ratio 1)")
+        return {}
+    df = table.df
+    mvdd = _nearest(df["v_dd_volts"], vdd, "V_DD", "mirror")
+    mtemp = _nearest(df["temp_celsius"], temp, "temperature", "mirror")
+    by = _at(_at(df, "v_dd_volts", mvdd), "temp_celsius", mtemp).groupby(
+        "v_neg_volts", sort=True)[["gain_exc", "gain_inh"]].mean()
+    ratio = by["gain_inh"] / by["gain_exc"]
+    notes.append(f"mirror: gain_inh / gain_exc {ratio.min():.4f} .. {ratio.max():.4f} over V_NEG "
+                 f"{by.index.min():g} .. {by.index.max():g} V at V_DD {mvdd:g} V (mean over "
+                 f"{df['i_amps'].nunique()} currents)")
+    return {"mirror_v_neg_volts": tuple(by.index.astype(float)),
+            "mirror_gain_exc": tuple(by["gain_exc"].astype(float)),
+            "mirror_gain_inh": tuple(by["gain_inh"].astype(float))}
 
 
 __all__ = ["fit"]

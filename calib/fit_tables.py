@@ -16,7 +16,7 @@ import pandas as pd
 from calib.errors import CalibrationError
 
 _KINDS = ("fi", "floor", "energy", "mismatch")
-_OPTIONAL = ("waveform",)
+_OPTIONAL = ("waveform", "mirror")
 
 
 def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 This is the pinned contract between ``circuits`` (which writes the tables) and ``calib.fit`` (which
 reads them). A table directory holds ``fi.csv``, ``floor.csv``, ``energy.csv``, ``mismatch.csv`` and
-``waveform.csv``, each with a sidecar ``<name>.json``::
+``waveform.csv`` (and, for the ``study`` topology, ``mirror.csv``), each with a sidecar
+``<name>.json``::
 
     {"kind": "fi", "columns": [...], "rows": 120, "sha256": "<of the CSV bytes>",
      "provenance": {"design": {...}, "model_cards": ..., "ngspice_version": ...,
@@ -45,8 +46,13 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "mismatch": ("mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts", "rate_hertz",
                  "rate_nominal_hertz", "gain", "v_th_volts"),
     "waveform": ("time_seconds", "v_mem_volts", "v_out_volts"),
+    "mirror": ("i_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "v_mem_volts", "gain_exc",
+               "gain_inh"),
 }
 """Required columns of each table kind (the pinned contract)."""
+
+OPTIONAL_KINDS: tuple[str, ...] = ("mirror",)
+"""Kinds a table directory may lack (``mirror``: only the ``study`` topology meters its mirrors)."""
 
 TABLE_FILES: dict[str, str] = {kind: f"{kind}.csv" for kind in SCHEMAS}
 """File name of each kind inside a table directory."""
@@ -66,7 +72,7 @@ class Table:
     """One loaded lookup table: ``Table(kind, df, provenance)`` (positional or keyword).
 
     Attributes:
-        kind: one of ``SCHEMAS`` ("fi", "floor", "energy", "mismatch", "waveform").
+        kind: one of ``SCHEMAS`` ("fi", "floor", "energy", "mismatch", "waveform", "mirror").
         df: the rows; has at least the columns ``SCHEMAS[kind]``.
         provenance: what produced the table (design, model cards, versions, git revision, seed,
             grid), as written by the producer.
@@ -277,8 +283,11 @@ def read_tables(directory: str | os.PathLike[str],
         CalibrationError: a table of ``kinds`` (default: all of ``SCHEMAS``) is missing or bad.
     """
     directory = Path(directory)
-    return {k: read_table(directory / TABLE_FILES[k], kind=k) for k in (kinds or tuple(SCHEMAS))}
+    if kinds is None:
+        kinds = tuple(k for k in SCHEMAS if k not in OPTIONAL_KINDS
+                      or (directory / TABLE_FILES[k]).is_file())
+    return {k: read_table(directory / TABLE_FILES[k], kind=k) for k in kinds}
 
 
-__all__ = ["PROVENANCE_KEYS", "REGIMES", "SCHEMAS", "TABLE_FILES", "Table", "read_table",
-           "read_tables", "reseal", "write_table"]
+__all__ = ["OPTIONAL_KINDS", "PROVENANCE_KEYS", "REGIMES", "SCHEMAS", "TABLE_FILES", "Table",
+           "read_table", "read_tables", "reseal", "write_table"]

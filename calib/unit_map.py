@@ -73,14 +73,27 @@ class UnitMapping:
         out = np.where(i >= xs[-1], top, out)
         return np.minimum(out, top)
 
-    def transfer_theta(self, n_points: int = 64,
-                       v_neg_volts: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def inh_gain_ratio(self, v_neg_volts: float | None = None) -> float:
+        """Inhibitory over excitatory mirror gain at ``v_neg_volts`` (None: the operating point),
+        interpolated over the measured V_NEG and clamped to its ends; 1.0 when not measured."""
+        if not self.mirror_v_neg_volts:
+            return 1.0
+        v = self.v_neg_volts if v_neg_volts is None else float(v_neg_volts)
+        ratio = np.asarray(self.mirror_gain_inh) / np.asarray(self.mirror_gain_exc)
+        return float(np.interp(v, self.mirror_v_neg_volts, ratio))
+
+    def transfer_theta(self, n_points: int = 64, v_neg_volts: float | None = None, *,
+                       inh_gain: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The transfer curve in network units, for ``cosim.IFNeuron.transfer``.
 
         Returns ``(xs, ys)``: input per step x (θ) → y = rate(x·i_unit)·dt, the input an ideal IF
-        needs to fire at the circuit's rate. Identity for x ≤ 0 (the inhibitory mirror is linear
-        down to the floor); flat above the last measured current (saturation).
+        needs to fire at the circuit's rate. Linear for x ≤ 0 with slope ``inh_gain`` (default
+        ``inh_gain_ratio(v_neg_volts)``: the inhibitory mirror is linear down to the floor and
+        weighs its measured gain relative to the excitatory one); flat above the last measured
+        current (saturation). A step's net input is what the curve sees: with excitation and
+        inhibition in the same step the inhibitory share is weighed only where the net is < 0.
         """
+        r = self.inh_gain_ratio(v_neg_volts) if inh_gain is None else float(inh_gain)
         i_max = self.transfer_i_amps[-1]
         i = np.union1d(np.linspace(0.0, i_max, n_points), self.transfer_i_amps)
         i = i[np.concatenate([[True], np.diff(i) > 1e-6 * i_max])]
@@ -89,7 +102,7 @@ class UnitMapping:
         ys = np.maximum.accumulate(ys)
         x_top = xs[-1]
         xs = np.concatenate([[-1.0], xs, [max(10.0 * x_top, x_top + 10.0)]])
-        ys = np.concatenate([[-1.0], ys, [ys[-1]]])
+        ys = np.concatenate([[-r], ys, [ys[-1]]])
         return xs, ys
 
     def floor_theta(self, v_neg_volts: float) -> float:

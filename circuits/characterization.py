@@ -13,6 +13,9 @@ What is simulated (all through `circuits.sweep.run_points`, so cached and resuma
 * ``floor``: every (i_inh, V_DD, V_NEG, temperature): membrane minimum under inhibition;
 * ``mc``: ``mc_samples`` mismatch samples at each of ``mc_i_exc_amps`` (design supplies), plus
   the nominal design at the same currents (the ``gain`` reference);
+* ``mirror`` (``study`` topology): at every (V_DD, V_NEG) of the grid and each of
+  ``mirror_i_amps``, the gain of the excitatory and of the inhibitory mirror (DC, membrane held at
+  V_DD/3; `circuits.mirror`) for ``mirror.csv``;
 * one short transient of the design for ``waveform.csv``.
 
 Energy per spike is the supply energy over spikes 2..N minus the idle (static) power over the same
@@ -80,6 +83,7 @@ class Grid:
     seed: int = 0
     waveform_i_exc_amps: float = 2e-7
     mc_v_dd_samples: int = 0
+    mirror_i_amps: tuple[float, ...] = (3e-8, 3e-7)
     name: str = field(default="custom")
 
     def __post_init__(self) -> None:
@@ -97,6 +101,9 @@ class Grid:
         if isinstance(self.mc_samples, bool) or not isinstance(self.mc_samples, int) \
                 or self.mc_samples < 0:
             raise DesignError(f"grid mc_samples must be an int >= 0, got {self.mc_samples!r}")
+        if self.mirror_i_amps != ():  # () skips the mirror gains
+            object.__setattr__(self, "mirror_i_amps",
+                               _tuple(self.mirror_i_amps, "mirror_i_amps", 1e-12, 1e-3))
         n = self.mc_v_dd_samples
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise DesignError(f"grid mc_v_dd_samples must be an int >= 0, got {n!r}")
@@ -147,10 +154,15 @@ def quick_grid(design: NeuronDesign | None = None, *, seed: int = 0) -> Grid:
 
 def grid_points(design: NeuronDesign, grid: Grid) -> dict[str, list[Point]]:
     """The points of each kind, in table order."""
-    pts: dict[str, list[Point]] = {"fi": [], "idle": [], "floor": [], "mc": [], "mc_nominal": []}
+    pts: dict[str, list[Point]] = {"fi": [], "idle": [], "floor": [], "mc": [], "mc_nominal": [],
+                                   "mirror": []}
     for temp in grid.temp_celsius:
         for vdd in grid.v_dd_volts:
             for vneg in grid.v_neg_volts:
+                if design.topology == "study":
+                    pts["mirror"] += [Point(kind="mirror", v_dd_volts=vdd, v_neg_volts=vneg,
+                                            i_exc_amps=i, temp_celsius=temp)
+                                      for i in grid.mirror_i_amps]
                 pts["idle"].append(Point(kind="idle", v_dd_volts=vdd, v_neg_volts=vneg,
                                          temp_celsius=temp))
                 for i in grid.i_exc_amps:
@@ -247,6 +259,10 @@ def build_tables(design: NeuronDesign, grid: Grid, pts: dict[str, list[Point]],
     fi_cols = ["i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz",
                "n_spikes", "v_th_volts", "spike_width_seconds", "t_stop_seconds"]
     tables = {"fi": fi[fi_cols], "floor": floor, "energy": energy}
+    if pts["mirror"]:
+        mirror = frame("mirror", base).rename(columns={"i_exc_amps": "i_amps"})
+        tables["mirror"] = mirror[["i_amps", "v_dd_volts", "v_neg_volts", "temp_celsius",
+                                   "v_mem_volts", "gain_exc", "gain_inh"]]
     if pts["mc"]:
         mc = frame("mc", ("mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts"))
         nom = {(p.i_exc_amps, p.v_dd_volts): r["rate_hertz"]

@@ -7,7 +7,10 @@ Kinds:
   count, threshold swing, spike width and the supply energies over spikes 2..N;
 * ``mc``: as ``fi`` with the per-transistor mismatch of Monte Carlo sample ``mc_sample``;
 * ``floor``: inhibitory current ``i_inh_amps`` from a membrane at 0 V; yields the membrane minimum;
-* ``idle``: no input; yields the static power from V_DD and V_NEG.
+* ``idle``: no input; yields the static power from V_DD and V_NEG;
+* ``mirror``: ``i_exc_amps`` into each input mirror in turn (DC), the membrane held at
+  ``MIRROR_V_MEM_FRACTION`` · V_DD (``study`` topology only); yields ``gain_exc``, ``gain_inh``
+  (copy / input) and the held ``v_mem_volts`` (`circuits.mirror`).
 
 `simulate_point` is a pure function of (design, point): the sweep caches its rows by content.
 """
@@ -29,7 +32,7 @@ from circuits.render import ATTEMPTS, T_INIT_SECONDS, Stimulus, render_deck, sav
 
 N_SPIKES = 8
 """Spikes aimed for per ``fi``/``mc`` run (the rate uses spikes 2..N)."""
-KINDS = ("fi", "mc", "floor", "idle")
+KINDS = ("fi", "mc", "floor", "idle", "mirror")
 MEASURE_VERSION = "2"
 """Bump when a measurement changes meaning: it is part of every cache key."""
 
@@ -55,7 +58,7 @@ class Point:
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
                 raise DesignError(f"{name} must be a finite number, got {value!r}")
-        if self.kind in ("fi", "mc") and not self.i_exc_amps > 0:
+        if self.kind in ("fi", "mc", "mirror") and not self.i_exc_amps > 0:
             raise DesignError(f"i_exc_amps must be > 0 for a {self.kind} point, "
                               f"got {self.i_exc_amps!r}")
         if self.kind == "floor" and not self.i_inh_amps > 0:
@@ -103,6 +106,12 @@ def deck_for(design: NeuronDesign, p: Point, attempt: int = 0) -> str:
     from circuits.montecarlo import mismatch_for
 
     d = point_design(design, p)
+    if p.kind == "mirror":
+        from circuits.mirror import MIRROR_V_MEM_FRACTION, mirror_deck
+
+        vm = MIRROR_V_MEM_FRACTION * d.v_dd_volts
+        return "\n".join(mirror_deck(d, k, i_amps=p.i_exc_amps, v_mem_volts=vm, attempt=attempt)
+                         for k in ("exc", "inh"))
     mm = mismatch_for(d, seed=p.seed, sample=p.mc_sample) if p.kind == "mc" else None
     return render_deck(d, stimulus_for(d, p), mismatch=mm, attempt=attempt)
 
@@ -123,6 +132,14 @@ def simulate_point(design: NeuronDesign, p: Point, *, counter: list[int] | None 
     from circuits.montecarlo import mismatch_for
 
     d = point_design(design, p)
+    if p.kind == "mirror":
+        from circuits.mirror import MIRROR_V_MEM_FRACTION, mirror_gains
+
+        vm = MIRROR_V_MEM_FRACTION * d.v_dd_volts
+        g = mirror_gains(d, i_amps=p.i_exc_amps, v_mem_volts=vm, point=p.as_dict())
+        if counter is not None:
+            counter[0] += 2
+        return {**g, "v_mem_volts": vm}
     mm = mismatch_for(d, seed=p.seed, sample=p.mc_sample) if p.kind == "mc" else None
     stim = stimulus_for(d, p)
 

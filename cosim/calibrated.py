@@ -3,7 +3,9 @@
 For a chosen V_NEG the neuron gets the circuit's membrane floor (``calibration.floor_theta``, in θ
 units), the transfer nonlinearity and maximum rate (``calibration.transfer_theta``: input per step
 x → the input an ideal IF needs to fire at the circuit's rate; the curve measured at that
-V_NEG when the f–I table has it, else the operating point's), a refractory time of the spike
+V_NEG when the f–I table has it, else the operating point's; below 0 its slope is the measured
+inhibitory / excitatory mirror gain at that V_NEG, ``calibration.inh_gain_ratio``, kept also
+with ``transfer=False``), a refractory time of the spike
 width (in whole steps), and — when a generator is given — per-neuron mismatch:
 
     rate gain g ~ N(gain_mean, gain_std²), threshold t ~ N(threshold_mean, threshold_std²),
@@ -29,11 +31,13 @@ _IDEAL_SATURATION = 1e3  # spikes per step: far beyond the one-spike-per-step ce
 
 
 def transfer_tensors(calibration: Calibration, n_points: int = 64,
-                     v_neg_volts: float | None = None) -> tuple[Tensor, Tensor] | None:
-    """The transfer curve (at ``v_neg_volts``, default the operating point) as float32
-    tensors, or None when it is the identity (ideal circuit)."""
-    xs, ys = calibration.transfer_theta(n_points, v_neg_volts)
-    inner = slice(1, -1)
+                     v_neg_volts: float | None = None, *,
+                     inh_gain: float | None = None) -> tuple[Tensor, Tensor] | None:
+    """The transfer curve (at ``v_neg_volts``, default the operating point; slope ``inh_gain``
+    below 0, default the mirror-gain ratio there) as float32 tensors, or None when it is the
+    identity (ideal circuit)."""
+    xs, ys = calibration.transfer_theta(n_points, v_neg_volts, inh_gain=inh_gain)
+    inner = slice(0, -1)
     if (np.allclose(ys[inner], xs[inner], rtol=1e-9, atol=1e-12)
             and ys[-2] >= _IDEAL_SATURATION):
         return None
@@ -76,7 +80,8 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
             V_DD's θ, rest, floors, transfer curve, mismatch); None: the nominal V_DD.
         shape: the layer's neuron shape; needed with ``generator``.
         generator: draws per-neuron mismatch when given; None = the nominal neuron.
-        transfer: include the transfer nonlinearity and saturation.
+        transfer: include the transfer nonlinearity and saturation (the inhibitory mirror's
+            relative gain applies either way).
         refractory: include a refractory period of the spike width (whole steps; usually 0).
         reset: "subtract" (the circuit's charge-packet reset) or "zero".
 
@@ -94,11 +99,15 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
             raise ValueError("shape is required to draw per-neuron mismatch (generator given)")
         gain, threshold = sample_mismatch(calibration, shape, generator=generator)
     tr = None
+    inh = calibration.inh_gain_ratio(v_neg_volts)  # None: the operating point's
     if transfer:
         in_grid = v_neg_volts is not None and calibration.transfer_v_neg_volts and (
             calibration.transfer_v_neg_volts[0] - 1e-9 <= v_neg_volts
             <= calibration.transfer_v_neg_volts[-1] + 1e-9)
-        tr = transfer_tensors(calibration, v_neg_volts=v_neg_volts if in_grid else None)
+        tr = transfer_tensors(calibration, v_neg_volts=v_neg_volts if in_grid else None,
+                              inh_gain=inh)
+    elif abs(inh - 1.0) > 1e-12:  # no nonlinearity, but inhibition keeps its measured weight
+        tr = (torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-inh, 0.0, 1.0]))
     steps = int(calibration.spike_width_seconds // calibration.dt_seconds) if refractory else 0
     return IFNeuron(threshold=threshold, gain=gain, lower_bound=lb, reset=reset, transfer=tr,
                     refractory_steps=steps)

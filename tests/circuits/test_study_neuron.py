@@ -123,3 +123,18 @@ def test_fi_linear_region_follows_charge_per_spike(v_dd):
 def test_raised_rest_preset_is_the_earlier_design():
     r = _fi(1.0, 0.0, design=preset("raised_rest"))
     assert r["v_th_volts"] == pytest.approx(0.20, abs=0.02)  # theta set by the packet, not V_DD/2
+
+
+def test_mirror_point_is_mirror_gains_at_a_third_of_v_dd():
+    """The characterization's ``mirror`` point reads the same copies as ``mirror_gains`` with the
+    membrane at V_DD/3, and its deck (the cache key) differs per current."""
+    from circuits.point import deck_for
+
+    d = dataclasses.replace(default_design(), v_neg_volts=-1.0)
+    p = Point(kind="mirror", v_dd_volts=1.0, v_neg_volts=-1.0, i_exc_amps=3e-8)
+    r = simulate_point(d, p)
+    g = mirror_gains(d, i_amps=3e-8, v_mem_volts=1.0 / 3)
+    assert r["gain_exc"] == g["gain_exc"] and r["gain_inh"] == g["gain_inh"]
+    assert r["v_mem_volts"] == pytest.approx(1.0 / 3)
+    assert r["gain_inh"] / r["gain_exc"] == pytest.approx(1.0, abs=0.01)
+    assert deck_for(d, p) != deck_for(d, dataclasses.replace(p, i_exc_amps=3e-7))

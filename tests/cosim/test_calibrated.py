@@ -120,3 +120,37 @@ def test_neurons_at_a_chosen_v_dd_use_that_v_dds_calibration(cal):
     assert nom.lower_bound == pytest.approx(cal.floor_theta(-0.5))
     with pytest.raises(Exception, match=r"V_DD \[0\.8, 1\.0, 1\.2\]"):
         calibrated_neurons(cal, [(3,)], v_neg_volts=-0.5, v_dd_volts=1.1)
+
+
+@pytest.mark.parametrize("transfer", [True, False])
+def test_inhibitory_mirror_gain_weighs_negative_input(transfer):
+    """A calibration whose inhibitory mirror is 3 % stronger than the excitatory one at V_NEG
+    -1 V (equal at 0 V): a step of input -0.5 lowers the membrane by 0.5 * 1.03 / 1.0 (1.015 at
+    -0.5 V, linear between), a positive input is untouched; hand-computed, through if_step and
+    simulate."""
+    from cosim.neuron import IFState, if_step
+
+    ideal = Calibration.ideal(v_th_volts=0.5)
+    cal = dataclasses.replace(ideal, mirror_v_neg_volts=(-1.0, 0.0), mirror_gain_exc=(1.0, 0.98),
+                              mirror_gain_inh=(1.03, 0.98))
+    v0 = torch.zeros(3)
+    for v_neg, ratio in ((-1.0, 1.03), (-0.5, 1.015)):  # floors -2 and -1 θ: not reached
+        n = calibrated_neuron(cal, v_neg_volts=v_neg, transfer=transfer)
+        _, st_ = if_step(IFState(v0), torch.tensor([-0.5, 0.3, -0.2]), n)
+        assert st_.v.tolist() == pytest.approx([-0.5 * ratio, 0.3, -0.2 * ratio], rel=1e-6)
+    n = calibrated_neuron(cal, v_neg_volts=None, transfer=transfer)  # NMP: the op. point (0 V)
+    _, st_ = if_step(IFState(v0), torch.tensor([-0.5, 0.3, -0.2]), n)
+    assert st_.v.tolist() == pytest.approx([-0.5, 0.3, -0.2], rel=1e-6)
+    # the plain calibration: no transfer at all; with the gains the neuron is no longer ideal
+    assert calibrated_neuron(ideal, v_neg_volts=-1.0, transfer=transfer).transfer is None
+    assert calibrated_neuron(cal, v_neg_volts=-1.0, transfer=transfer).transfer is not None
+    # through the engine: one inhibitory synapse, one excitatory; the membrane after T steps
+    lin = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[-0.01, 0.0], [0.0, 0.004]]))
+    net = convert(nn.Sequential(lin, nn.ReLU()))
+    x = torch.ones(1, 2)
+    n = calibrated_neuron(cal, v_neg_volts=-1.0, transfer=transfer)
+    a = simulate(net, x, timesteps=100, neuron=n)
+    b = simulate(net, x, timesteps=100, neuron=calibrated_neuron(ideal, v_neg_volts=-1.0))
+    assert torch.equal(a.spike_counts[0], b.spike_counts[0])  # 0.4 θ: no spike either way
