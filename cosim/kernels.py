@@ -16,9 +16,8 @@ step loop in another order of work:
   pixel, add the weight vectors ``w[ky, kx, c, :]`` of the active inputs in its receptive field
   (up to 64 output channels at a time in registers; with dilation 1 in x the KW taps of a
   kernel row are one contiguous run of input events; the last O % 16 <= 8 channels in a 4- or
-  8-lane vector; two output pixels of a row at a time, each pixel's adds in its own order, so
-  the two chains of dependent adds overlap), add the bias, then update the row's neurons, whose
-  state stays in L1 for the block. The current never goes to memory. ``conv_cur`` is the same sum returning the current.
+  8-lane vector), add the bias, then update the row's neurons, whose state stays in L1 for the
+  block. The current never goes to memory. ``conv_cur`` is the same sum returning the current.
 - ``linear_bits``: event-driven Linear: for each input that fired, add its weight row into the
   rows where it fired (event-major, so each weight row is read from memory once per call), 64
   output columns at a time, their sums for the whole block contiguous (in L2).

@@ -81,39 +81,6 @@ static inline void add_events(v16* a, typename TailV<TL>::type& at, const float*
   }
 }
 
-// Two output pixels' event runs at once, each in its own order (a: e0a .. e1a from base bma /
-// bta, b: e0b .. e1b from bmb / btb): the two pixels' sums are independent chains of adds, so
-// the adds of one overlap the latency of the other's; each pixel's order is that of add_events.
-template <int NV, int TL>
-static inline void add_events2(v16* a, typename TailV<TL>::type& at, v16* b,
-                               typename TailV<TL>::type& bt, const float* WM, const float* WT,
-                               int64_t bma, int64_t bta, int64_t bmb, int64_t btb, int64_t OM,
-                               const int64_t* off, int32_t e0a, int32_t e1a, int32_t e0b,
-                               int32_t e1b) {
-  const int32_t n = std::min(e1a - e0a, e1b - e0b);
-  for (int32_t d = 0; d < n; ++d) {
-    const int64_t ja = off[e0a + d], jb = off[e0b + d];
-    const float* wa = WM + (bma + ja * OM);
-    const float* wb = WM + (bmb + jb * OM);
-    for (int k = 0; k < NV; ++k) {
-      v16 t, u;
-      __builtin_memcpy(&t, wa + 16 * k, 64);
-      __builtin_memcpy(&u, wb + 16 * k, 64);
-      a[k] += t;
-      b[k] += u;
-    }
-    if (TL) {
-      typename TailV<TL>::type t, u;
-      __builtin_memcpy(&t, WT + (bta + ja * TL), TL * sizeof(float));
-      __builtin_memcpy(&u, WT + (btb + jb * TL), TL * sizeof(float));
-      at += t;
-      bt += u;
-    }
-  }
-  add_events<NV, TL>(a, at, WM, WT, bma, bta, OM, off, e0a + n, e1a);
-  add_events<NV, TL>(b, bt, WM, WT, bmb, btb, OM, off, e0b + n, e1b);
-}
-
 // One pass over output row oy for channels o0 .. o0 + 16 NV (+ the tail's TL when TL > 0):
 // acc[ox * 64 + q] = sum of the weights of the active inputs in the receptive field of
 // (oy, ox), ky, kx, c ascending. Kernel row by kernel row (ky outer): the weights in use stay
@@ -126,44 +93,7 @@ static void conv_pass(const float* WM, const float* WT, const int64_t* off, cons
   for (int64_t ky = 0; ky < g.KH; ++ky) {
     const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
     if (iy < 0 || iy >= g.H) continue;
-    int64_t ox = 0;
-    if (g.dw == 1) {  // pairs of output pixels (two chains of adds; see add_events2)
-      for (; ox + 1 < g.OW; ox += 2) {
-        float* ac = acc + ox * 64;
-        v16 a[NV > 0 ? NV : 1], b[NV > 0 ? NV : 1];
-        tv at = {}, bt = {};
-        for (int k = 0; k < NV; ++k) {
-          __builtin_memcpy(&a[k], ac + 16 * k, 64);
-          __builtin_memcpy(&b[k], ac + 64 + 16 * k, 64);
-        }
-        if (TL) {
-          __builtin_memcpy(&at, ac + 16 * NV, TL * sizeof(float));
-          __builtin_memcpy(&bt, ac + 64 + 16 * NV, TL * sizeof(float));
-        }
-        int32_t ev[4] = {0, 0, 0, 0};
-        int64_t qq[2] = {0, 0};
-        for (int u = 0; u < 2; ++u) {
-          const int64_t x0 = (ox + u) * g.sw - g.pw;
-          const int64_t xa = std::max<int64_t>(0, x0), xb = std::min<int64_t>(g.W, x0 + g.KW);
-          qq[u] = ky * g.KW * g.C - (iy * g.W + x0) * g.C;
-          if (xa < xb) {
-            ev[2 * u] = starts[iy * g.W + xa];
-            ev[2 * u + 1] = starts[iy * g.W + xb];
-          }
-        }
-        add_events2<NV, TL>(a, at, b, bt, WM, WT, qq[0] * g.OM + o0, qq[0] * TL, qq[1] * g.OM + o0,
-                            qq[1] * TL, g.OM, off, ev[0], ev[1], ev[2], ev[3]);
-        for (int k = 0; k < NV; ++k) {
-          __builtin_memcpy(ac + 16 * k, &a[k], 64);
-          __builtin_memcpy(ac + 64 + 16 * k, &b[k], 64);
-        }
-        if (TL) {
-          __builtin_memcpy(ac + 16 * NV, &at, TL * sizeof(float));
-          __builtin_memcpy(ac + 64 + 16 * NV, &bt, TL * sizeof(float));
-        }
-      }
-    }
-    for (; ox < g.OW; ++ox) {
+    for (int64_t ox = 0; ox < g.OW; ++ox) {
       float* ac = acc + ox * 64;
       v16 a[NV > 0 ? NV : 1];
       tv at = {};
