@@ -170,7 +170,8 @@ def _tradeoff(ctx: StageContext, weights: Path) -> dict[str, Any]:
         network=ctx.inputs["network"], dataset=cfg["data"]["dataset"], limit=t["eval_limit"],
         timesteps=tuple(t["timesteps"]), v_neg_volts=tuple(t["v_neg_volts"]),
         v_dd_volts=tuple(t["v_dd_volts"]), tolerance=t["tolerance"],
-        energy_samples=t["energy_samples"], eta=t["eta"]),
+        energy_samples=t["energy_samples"], eta=t["eta"],
+        scheduler=cfg["characterize"]["scheduler"] or None),  # the run's cluster, if any
         parts_dir=ctx.cache_dir / "parts", progress=None if ctx.quiet else print)
     res.save(ctx.out_dir)
     rec = res.recommendation()

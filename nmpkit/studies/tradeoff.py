@@ -135,6 +135,7 @@ class TradeoffConfig:
     ideal: bool = False
     eta: float | None = 0.5
     array_size: int | None = None
+    scheduler: str | None = None  # a Dask scheduler address: the simulations run there
 
     def __post_init__(self) -> None:
         try:
@@ -169,6 +170,10 @@ class TradeoffConfig:
                                             or self.array_size < 1):
             raise ConfigError(f"array_size must be an integer >= 1 or None, got "
                               f"{self.array_size!r}")
+        if self.scheduler is not None and (not isinstance(self.scheduler, str)
+                                           or not self.scheduler.strip()):
+            raise ConfigError(f"scheduler must be a Dask scheduler address such as "
+                              f"'tcp://host:8786' or None, got {self.scheduler!r}")
         for name, lo in (("limit", 0), ("energy_samples", 0), ("batch", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -177,8 +182,12 @@ class TradeoffConfig:
 
 def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
              parts_dir: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[str], None] | None = None,
+             scheduler: Any = None) -> dict[str, Any]:
     """The study on a loaded calibration and classifier; the record `TradeoffResult` holds.
+
+    ``scheduler`` (an address or a ``distributed.Client``; default ``cfg.scheduler``): the
+    simulations run on that Dask cluster, chunk by chunk, with the local run's results.
 
     Finished neuron evaluations are stored in ``parts_dir`` (one JSON per neuron, keyed by the
     neuron, the budgets, the energy sample and the priced supplies; written atomically), so a
@@ -216,7 +225,9 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
             f"({i + len(chunk)} of {len(todo)} to do)")
         sims = simulate_budgets_many(clf.net, clf.x, clf.y, [g["neurons"] for _, g, _ in chunk],
                                      steps=steps, batch=cfg.batch,
-                                     energy_samples=cfg.energy_samples)
+                                     energy_samples=cfg.energy_samples,
+                                     scheduler=scheduler if scheduler is not None
+                                     else cfg.scheduler)
         for (fp, g, part), (ok, counts) in zip(chunk, sims, strict=True):
             rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)},
                    "rechecked": [list(counts[t].rechecked) for t in steps[:-1]], "points": [

@@ -122,24 +122,41 @@ def simulate_budgets(net: Any, x: torch.Tensor, y: torch.Tensor, neurons: Any, *
 
 def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
                           neuron_sets: Sequence[Any], *, steps: Sequence[int], batch: int,
-                          energy_samples: int) -> list[tuple[np.ndarray, dict[int, Counts]]]:
+                          energy_samples: int, scheduler: Any = None,
+                          ) -> list[tuple[np.ndarray, dict[int, Counts]]]:
     """``simulate_budgets`` for several neuron models in one pass per batch
     (``cosim.simulate_variants``: the first layer's current, the weights and equal event lists
     are shared; one model runs through ``cosim.simulate``); the same results as one
-    ``simulate_budgets`` call per model."""
-    import cosim
+    ``simulate_budgets`` call per model.
+
+    ``scheduler`` (a Dask scheduler address or ``distributed.Client``): the batches run on that
+    cluster as content-addressed tasks (`nmpkit.studies.distributed.submit_variants`: the same
+    chunks and the same simulate calls, so the same results as the local loop)."""
     from nmpkit.studies.batched import batch_slices
 
     models = list(neuron_sets)
+    steps = sorted({int(s) for s in steps})
+    t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
+    m = n if energy_samples <= 0 else min(n, energy_samples)
+    if scheduler is not None:
+        from nmpkit.studies.distributed import client_for, submit_variants
+
+        with client_for(scheduler) as client:
+            jobs = [(t, submit_variants(client, net, x if t == t_max else x[:m], models,
+                                        batch=batch, timesteps=t)) for t in steps]
+            done = {t: iter(client.gather([f for _, f in pairs])) for t, (pairs, _d) in jobs}
+    else:
+        done = {}
 
     def sim(xs: torch.Tensor, t: int) -> list[Any]:
+        import cosim
+
+        if t in done:
+            return next(done[t])  # the cluster's result for this chunk (same order)
         if len(models) == 1:
             return [cosim.simulate(net, xs, timesteps=t, neuron=models[0])]
         return cosim.simulate_variants(net, xs, timesteps=t, neurons=models)
 
-    steps = sorted({int(s) for s in steps})
-    t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
-    m = n if energy_samples <= 0 else min(n, energy_samples)
     correct: list[list[np.ndarray]] = [[] for _ in range(k_n)]
     kept: list[list[Any]] = [[] for _ in range(k_n)]
     for sl in batch_slices(n, batch):

@@ -37,13 +37,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="neurons sharing one bias (default: the whole network)")
     p.add_argument("--ideal", action="store_true",
                    help="also run the plain IF at exactly 0/-0.5/-1/-2 θ (reference)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786): simulate the image chunks "
+                        "× neuron models on that cluster (same results as a local run)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     p.add_argument("--out", default="tradeoff", help="output folder (default: %(default)s)")
 
 
 FLAGS = {"timesteps": "--timesteps", "v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd",
          "tolerance": "--tolerance", "energy_samples": "--energy-samples", "batch": "--batch",
-         "limit": "--limit", "eta": "--eta", "array_size": "--array-size"}
+         "limit": "--limit", "eta": "--eta", "array_size": "--array-size",
+         "scheduler": "--scheduler"}
 
 
 def config_of(args: argparse.Namespace):
@@ -56,7 +60,7 @@ def config_of(args: argparse.Namespace):
         limit=args.limit, timesteps=tuple(args.timesteps), v_neg_volts=tuple(args.v_neg),
         v_dd_volts=tuple(args.v_dd), tolerance=args.tolerance,
         energy_samples=args.energy_samples, batch=args.batch, ideal=bool(args.ideal),
-        eta=args.eta, array_size=args.array_size)
+        eta=args.eta, array_size=args.array_size, scheduler=args.scheduler or None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         field = str(exc).split(" ", 1)[0]
         raise UsageError(f"{FLAGS.get(field, field)}: {exc}") from exc
+    if cfg.scheduler:
+        from nmpkit.app.config import check_dask
+
+        check_dask("--scheduler", cfg.scheduler)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     quiet = bool(args.quiet) or bool(args.json)

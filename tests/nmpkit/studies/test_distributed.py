@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -94,3 +95,52 @@ def test_network_digest_follows_the_weights():
     with torch.no_grad():
         w[0, 0, 0, 0] += 1 / 16
     assert network_digest(net) != d0
+
+
+def _same_budgets(a, b):
+    for (ok_a, c_a), (ok_b, c_b) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(ok_a, ok_b)
+        assert c_a.keys() == c_b.keys()
+        for t in c_a:
+            assert c_a[t].rechecked == c_b[t].rechecked
+            assert torch.equal(c_a[t].input_synaptic_events, c_b[t].input_synaptic_events)
+            for u, v in zip(c_a[t].spike_counts + c_a[t].synaptic_events,
+                            c_b[t].spike_counts + c_b[t].synaptic_events, strict=True):
+                assert torch.equal(u, v)
+
+
+@pytest.mark.slow
+def test_tradeoff_simulations_on_dask_equal_local_and_survive_a_killed_worker():
+    from nmpkit.studies.tradeoff_sim import simulate_budgets_many
+
+    net, x, y = _net_and_data()
+    models = [cosim.IFNeuron(lower_bound=f) for f in (None, 0.0, -0.5)]
+    kw = {"steps": [6, 10, 16], "batch": 3, "energy_samples": 7}
+    local = simulate_budgets_many(net, x, y, models, **kw)
+    one_local = simulate_budgets_many(net, x, y, models[1:2], **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as stream:
+            _same_budgets(simulate_budgets_many(net, x, y, models, scheduler=client, **kw),
+                          local)
+        ran = [t for t in stream.data if str(t["key"]).startswith("nmpkit-sim-")]
+        assert len(ran) == 4 + 3 + 3  # 10 images by 3 to T=16; the first 7 to T=6 and T=10
+        _same_budgets(simulate_budgets_many(net, x, y, models[1:2], scheduler=client, **kw),
+                      one_local)
+        # the long run's chunks (same content-addressed keys as the tradeoff's) finish, a
+        # worker holding some dies, the tradeoff's call asks for them: recomputed elsewhere
+        pairs, data = submit_variants(client, net, x, models, batch=3, timesteps=16)
+        distributed.wait([f for _, f in pairs])
+        held = client.who_has([f for _, f in pairs])
+        victim = next(iter(next(ws for ws in held.values() if ws)))
+        assert [k for k, ws in held.items() if set(ws) == {victim}]
+        os.kill(client.run(os.getpid)[victim], signal.SIGKILL)
+        deadline = time.monotonic() + 60  # a wait, not a timed assertion
+        while victim in client.scheduler_info()["workers"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert victim not in client.scheduler_info()["workers"]
+        client.wait_for_workers(2, timeout=60)  # the nanny's restarted worker
+        got = simulate_budgets_many(net, x, y, models, scheduler=client, **kw)
+        del data, pairs
+        _same_budgets(got, local)

@@ -155,6 +155,8 @@ def test_config_names_bad_fields():
         _cfg(tolerance=1.5)
     with pytest.raises(ConfigError, match="v_neg_volts"):
         _cfg(v_neg_volts=(0.3,))
+    with pytest.raises(ConfigError, match="scheduler.*tcp://host:8786.*got ' '"):
+        _cfg(scheduler=" ")
     assert _cfg(timesteps=(40, 10, 10)).timesteps == (10, 40)
 
 
