@@ -305,7 +305,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     from nmpkit.report.answer import answer_html, later_sections_html, stage_table_html
     from nmpkit.report.calibration import calibration_html
     from nmpkit.report.extras import networks_answer_html, presets_html
-    from nmpkit.studies.zmp_rule_report import zmp_rule_html
+    from nmpkit.report.zmp_rule import zmp_rule_html
 
     rec_html = (networks_answer_html(run) + zmp_rule_html(run) + answer_html(run)
                 + later_sections_html(run) + presets_html(run) + calibration_html(run))

@@ -255,21 +255,4 @@ def rule_line(run: Path, name: str, evaluate_dir: Path, samples: int = RULE_SAMP
             f"n = {int(m['samples']):,}, McNemar p = {m['p_vs_nmp']:.2g})")
 
 
-def zmp_rule_html(run: Path) -> str:
-    """The report's block: one ``rule_line`` per evaluated classifier of ``run`` ('' if none)."""
-    import html
-
-    from nmpkit.report.extras import networks
-
-    lines = [rule_line(Path(run), name, dirs["evaluate"])
-             for name, dirs in networks(Path(run)).items() if "evaluate" in dirs]
-    items = "".join(f"<li>{html.escape(t)}</li>" for t in lines if t)
-    if not items:
-        return ""
-    return ("<div class='rule'><b>Will the zero floor hurt? The rule of issue 11 "
-            "(results/what_makes_zmp_hurt.md), before simulating, beside this run's measurement."
-            f"</b><ul>{items}</ul></div>")
-
-
-__all__ = ["CANDIDATES", "RULE_SAMPLES", "loss", "measured_loss", "rule_line", "write_report",
-           "zmp_rule_html"]
+__all__ = ["CANDIDATES", "RULE_SAMPLES", "loss", "measured_loss", "rule_line", "write_report"]

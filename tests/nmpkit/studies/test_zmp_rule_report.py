@@ -13,9 +13,10 @@ from nmpkit.ml.data import load_dataset, to_tensor
 from nmpkit.ml.train import load_weights
 from nmpkit.ml.zoo import get_network
 from nmpkit.report.html import write_report
+from nmpkit.report.zmp_rule import zmp_rule_html
 from nmpkit.studies.evaluate import EvalConfig, EvaluateConfig, convert_normalized, run
 from nmpkit.studies.zmp_rule import predict_zmp_loss
-from nmpkit.studies.zmp_rule_report import measured_loss, rule_line, zmp_rule_html
+from nmpkit.studies.zmp_rule_report import measured_loss, rule_line
 from tests.nmpkit.studies.test_evaluate_study import _mnist
 
 
