@@ -89,7 +89,8 @@ def test_a_fifo_as_config_is_refused_without_blocking(tmp_path):
 
 
 def test_input_paths_and_out_dir_are_checked_before_work(tmp_path):
-    from nmpkit.app.config import check_out_dir, check_paths
+    from nmpkit.app.config import check_paths
+    from nmpkit.app.out_paths import check_out_dir
 
     cfg = default_config()
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data,
