@@ -5,7 +5,8 @@
     res = cosim.simulate(net, x_test, cosim.SimConfig(timesteps=1000, neuron=cosim.IFNeuron()))
     acc = res.accuracy_per_step(y_test)        # (T,) accuracy after every step
     res.spike_counts, res.layer_rates, res.synaptic_events
-    many = cosim.simulate_variants(net, x_test, cfg, neurons=[IFNeuron(lower_bound=f) for f in floors])
+    many = cosim.simulate_variants(net, x_test, cfg,
+                                   neurons=[IFNeuron(lower_bound=f) for f in floors])
 
 Every schedule the engine uses gives exactly the spikes of a plain step-by-step loop (proved
 against an independent reference in tests/cosim on a dyadic grid, where every sum is exact).

@@ -12,6 +12,7 @@ results/default_networks.md from each ``evaluate*/comparisons.csv``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -56,8 +57,8 @@ def main() -> None:
     args = ap.parse_args()
     cfg = load_config(None)
     if args.limit is not None:
-        for net in cfg["networks"]:
-            net["eval_limit"] = args.limit
+        cfg = dataclasses.replace(cfg, networks=tuple(
+            dataclasses.replace(n, eval_limit=args.limit) for n in cfg.networks))
     stages, _ = network_stages(cfg)
     for o in run_stages(stages, cfg, args.run_dir, quiet=True, log=print):
         print(o.name, o.status, f"{o.seconds:.1f} s", flush=True)

@@ -99,8 +99,8 @@ FILE_OUTPUTS = frozenset({"train", "calibrate", "evaluate", "export-nir"})
 def check_common(args: argparse.Namespace) -> None:
     """The options many commands share, checked before any command starts work: every float
     option finite, ``--threads`` >= 1, ``--seed`` >= 0, ``--out`` writable."""
-    from nmpkit.app.config import check_out_dir, check_out_file
     from nmpkit.app.errors import UsageError
+    from nmpkit.app.out_paths import check_out_dir, check_out_file
 
     for name, value in vars(args).items():
         values = value if isinstance(value, list) else [value]

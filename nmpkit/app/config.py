@@ -2,7 +2,9 @@
 
 Every key a user writes must exist in the embedded default (``nmpkit/app/configs/default.toml``)
 with a compatible type; anything else is a :class:`UsageError` naming the key, the value and
-what was expected. A config is a plain nested dict so it can be hashed for stage keys.
+what was expected. The merged dict is validated once and returned as a frozen
+:class:`~nmpkit.app.config_types.RunConfig` (one dataclass per table); stage keys hash its
+tables as the plain dicts the TOML gave (``RunConfig.section``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nmpkit.app.config_types import RunConfig
 from nmpkit.app.errors import UsageError
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "svhn", "autoencoder")
@@ -25,8 +28,13 @@ NETWORK_ENTRY: dict[str, Any] = {"name": "mnist", "weights": "", "epochs": 1, "e
 values an entry that omits them gets. ``eval_limit`` 0 = ``data.eval_limit``."""
 
 
-def default_config() -> dict[str, Any]:
-    """The embedded default run configuration (a fresh copy); ``network`` = ``networks[0]``."""
+def default_config() -> RunConfig:
+    """The embedded default run configuration."""
+    return RunConfig.from_dict(_default_dict())
+
+
+def _default_dict() -> dict[str, Any]:
+    """The embedded default as a nested dict (a fresh copy); ``network`` = ``networks[0]``."""
     text = resources.files("nmpkit.app").joinpath("configs/default.toml").read_text()
     cfg = tomllib.loads(text)
     cfg["networks"] = [_network_entry(e, f"networks[{i}]", "default.toml")
@@ -93,13 +101,13 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str, source: str) 
             base[key] = float(value) if isinstance(base[key], float) else value
 
 
-def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """The default config, with the TOML file at ``path`` (if any) merged onto it.
+def load_config(path: str | Path | None = None) -> RunConfig:
+    """The default config, with the TOML file at ``path`` (if any) merged onto it, validated.
 
     Raises:
         UsageError: unreadable file, bad TOML, unknown key, wrong type or bad value.
     """
-    cfg = default_config()
+    cfg = _default_dict()
     if path is not None:
         user = _parse(Path(path))
         nets = _networks(user, str(path))
@@ -107,7 +115,7 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if nets is not None:
             cfg["networks"], cfg["network"] = nets, copy.deepcopy(nets[0])
     validate(cfg)
-    return cfg
+    return RunConfig.from_dict(cfg)
 
 
 _MAX_TIMESTEPS = 100_000
@@ -139,9 +147,12 @@ def _finite(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def validate(cfg: dict[str, Any]) -> None:
+def validate(cfg: dict[str, Any] | RunConfig) -> None:
     """Value checks beyond types (ranges, choices, finiteness), each naming the field."""
     from nmpkit.ml.zoo import NETWORKS
+
+    if isinstance(cfg, RunConfig):
+        cfg = cfg.to_dict()
 
     def need(ok: bool, field: str, value: Any, expected: str) -> None:
         if not ok:
@@ -234,69 +245,16 @@ def validate(cfg: dict[str, Any]) -> None:
         raise UsageError(str(exc).splitlines()[0]) from None
 
 
-def check_paths(cfg: dict[str, Any]) -> None:
+def check_paths(cfg: RunConfig) -> None:
     """The config's input files exist (checked before any stage runs, not when one needs them)."""
-    root = Path(cfg["data"]["root"])
+    root = Path(cfg.data.root)
     if not root.exists():
         raise UsageError(f"data.root {str(root)!r} does not exist; expected a dataset folder "
                          "or .npz")
-    weights = cfg["network"]["weights"]
+    weights = cfg.network.weights
     if weights and not Path(weights).is_file():
         raise UsageError(f"network.weights {weights!r} is not a file; expected a state_dict "
                          "written by `nmpkit train` (or \"\" to train here)")
-
-
-def section(cfg: dict[str, Any], *names: str) -> dict[str, Any]:
-    """A deep copy of the named sections (a stage's inputs)."""
-    return {n: copy.deepcopy(cfg[n]) for n in names}
-
-
-def check_out_dir(path: str | Path, field: str = "--out") -> Path:
-    """``path`` can be a results folder: an existing folder or creatable under a writable one
-    (checked before any work starts, so a bad ``--out`` fails at once, not after training)."""
-    import os
-
-    p = Path(path)
-    if str(path).strip() == "" or "\x00" in str(path):
-        raise UsageError(f"{field} {str(path)!r} is not a usable folder name")
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"{field} {str(p)!r} exists and is not a folder; expected an output "
-                         "folder")
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is a file, not a folder; expected "
-                         "an output folder")
-    if not os.access(probe, os.W_OK | os.X_OK) or not _can_create_in(probe):
-        raise UsageError(f"{field} {str(p)!r}: {str(probe)!r} is not writable; expected an "
-                         "output folder you can write")
-    return p
-
-
-def check_out_file(path: str | Path, field: str = "--out") -> Path:
-    """``path`` can be an output file: not a folder, its folder existing or creatable and
-    writable (checked before any work starts)."""
-    p = Path(path)
-    if str(path).strip() == "" or "\x00" in str(path) or p.name in ("", ".", ".."):
-        raise UsageError(f"{field} {str(path)!r} is not a usable file name")
-    if p.is_dir():
-        raise UsageError(f"{field} {str(p)!r} is a folder; expected a file name to write")
-    check_out_dir(p.parent if str(p.parent) else ".", field=f"{field} {str(p)!r}: folder")
-    return p
-
-
-def _can_create_in(folder: Path) -> bool:
-    """A file can really be made in ``folder`` (``os.access`` says yes to root in /proc)."""
-    import tempfile
-
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nmpkit-probe-"):
-            return True
-    except OSError:
-        return False
 
 
 def check_dask(field: str, value: object) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nmpkit.app.config_types import NetworkCfg
 
 SHIPPED = "nmpkit:"
 
 
-def stage_name(base: str, index: int, net: Mapping[str, Any]) -> str:
+def stage_name(base: str, index: int, net: NetworkCfg) -> str:
     """``base`` for the first network (the folders of a one-network run), ``base-NAME`` else."""
-    return base if index == 0 else f"{base}-{net['name']}"
+    return base if index == 0 else f"{base}-{net.name}"
 
 
 def resolve_weights(spec: str) -> Path:

@@ -37,7 +37,7 @@ class StageContext:
     run_dir: Path
     inputs: Mapping[str, Any]
     upstream: Mapping[str, Path]
-    config: Mapping[str, Any]
+    config: Any  # the run config (`nmpkit run`: a RunConfig); the pipeline only passes it on
     quiet: bool = False
 
     @property
@@ -55,13 +55,13 @@ class Stage:
     Args:
         name: folder name in the run directory.
         needs: names of upstream stages (their folders are passed in ``ctx.upstream``).
-        inputs: the slice of the config this stage depends on (JSON-able).
+        inputs: the slice of the config this stage depends on (JSON-able; it is hashed).
         run: does the work, writes files into ``ctx.out_dir``, returns a JSON-able summary.
     """
 
     name: str
     needs: tuple[str, ...]
-    inputs: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    inputs: Callable[[Any], Mapping[str, Any]]
     run: Callable[[StageContext], Mapping[str, Any]]
 
 
@@ -123,7 +123,7 @@ def _changed_output(folder: Path, record: Mapping[str, Any]) -> str | None:
 
 def run_stages(
     stages: Sequence[Stage],
-    config: Mapping[str, Any],
+    config: Any,
     run_dir: str | Path,
     *,
     quiet: bool = False,

@@ -13,17 +13,17 @@ modulation and co-simulation stages are defined for classifiers and say so when 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from nmpkit.app.config_types import RunConfig
 from nmpkit.app.pipeline import Stage, StageContext
 from nmpkit.app.stages_networks import network_stages, skip_unless_classifier
 
 # --- characterize ---------------------------------------------------------------------------
 
-def _characterize_inputs(cfg):
-    return {"design": cfg["design"], "quick": cfg["characterize"]["quick"],
-            "seed": cfg["run"]["seed"]}
+def _characterize_inputs(cfg: RunConfig) -> dict[str, Any]:
+    return {"design": cfg.section("design"), "quick": cfg.characterize.quick,
+            "seed": cfg.run.seed}
 
 
 def _characterize(ctx: StageContext) -> dict[str, Any]:
@@ -33,9 +33,9 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
     design = design_from_mapping(dict(ctx.inputs["design"]), source="config [design]")
     make = quick_grid if ctx.inputs["quick"] else default_grid
     grid = make(design, seed=ctx.inputs["seed"])
-    c = ctx.config["characterize"]
-    paths = characterize(design, grid, ctx.out_dir, workers=c["workers"] or None,
-                         scheduler=c["scheduler"] or None, progress=not ctx.quiet,
+    c = ctx.config.characterize
+    paths = characterize(design, grid, ctx.out_dir, workers=c.workers or None,
+                         scheduler=c.scheduler or None, progress=not ctx.quiet,
                          cache_dir=ctx.cache_dir)
     from calib.errors import CalibrationError
     from nmpkit.studies.characterize import energy_profile_of
@@ -65,14 +65,13 @@ def _modulate(ctx: StageContext) -> dict[str, Any]:
 
     if (skip := skip_unless_classifier(ctx)) is not None:
         return skip
-    v, cfg = ctx.config["variation"], ctx.config
+    v, cfg = ctx.config.variation, ctx.config
     res = run_study(ModulateConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
-        weights=str(ctx.upstream["train"] / "weights.pt"), data_root=cfg["data"]["root"],
-        network=cfg["networks"][0]["name"], dataset=cfg["data"]["dataset"],
-        limit=v["eval_limit"],
-        timesteps=v["timesteps"], sigmas=tuple(v["sigmas"]), window=v["window_steps"] or None,
-        max_pulses=v["max_pulses"], seed=cfg["run"]["seed"]),
+        weights=str(ctx.upstream["train"] / "weights.pt"), data_root=cfg.data.root,
+        network=cfg.network.name, dataset=cfg.data.dataset, limit=v.eval_limit,
+        timesteps=v.timesteps, sigmas=v.sigmas, window=v.window_steps or None,
+        max_pulses=v.max_pulses, seed=cfg.run.seed),
         progress=None if ctx.quiet else print)
     res.save(ctx.out_dir)
     return {f"sigma={r['sigma']:g}": f"{r['accuracy_before']:.4f}->{r['accuracy_after']:.4f}"
@@ -80,7 +79,7 @@ def _modulate(ctx: StageContext) -> dict[str, Any]:
 
 
 def _cosim_check(ctx: StageContext) -> dict[str, Any]:
-    ds = ctx.config["data"]["dataset"]
+    ds = ctx.config.data.dataset
     if ds not in ("mnist", "fashion-mnist"):
         note = f"not run: the co-simulation network reads 28x28 digits, dataset is {ds!r}"
         (ctx.out_dir / "skipped.txt").write_text(note + "\n")
@@ -88,11 +87,11 @@ def _cosim_check(ctx: StageContext) -> dict[str, Any]:
     from nmpkit.studies.cosim_check import CosimCheckConfig
     from nmpkit.studies.cosim_check import run as run_check
 
-    c = ctx.config["cosim_check"]
+    c = ctx.config.cosim_check
     res = run_check(CosimCheckConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"), dataset=ds,
-        data_root=ctx.config["data"]["root"], hidden=c["hidden"], timesteps=c["timesteps"],
-        v_neg_volts=tuple(c["v_neg_volts"]), seed=ctx.config["run"]["seed"]),
+        data_root=ctx.config.data.root, hidden=c.hidden, timesteps=c.timesteps,
+        v_neg_volts=c.v_neg_volts, seed=ctx.config.run.seed),
         progress=None if ctx.quiet else (lambda p: print(
             f"V_NEG {p.v_neg_volts:g} V sample {p.sample}: ngspice {p.ngspice_seconds:.1f} s")))
     res.save(ctx.out_dir)
@@ -109,7 +108,7 @@ def _report(ctx: StageContext) -> dict[str, Any]:
     return {"report": str(ctx.run_dir / "report" / path.name)}
 
 
-def default_stages(cfg: Mapping[str, Any] | None = None) -> list[Stage]:
+def default_stages(cfg: RunConfig | None = None) -> list[Stage]:
     """The stages of `nmpkit run` for ``cfg`` (default: the embedded config), in order.
 
     Modulation runs on the first network (its weights in ``train/``).
@@ -117,8 +116,9 @@ def default_stages(cfg: Mapping[str, Any] | None = None) -> list[Stage]:
     from nmpkit.app.config import default_config
 
     cfg = default_config() if cfg is None else cfg
-    cfg_slice = lambda *names: (lambda cfg: {n: cfg[n] for n in names})  # noqa: E731
-    clf = lambda cfg: {"data": cfg["data"], "network": cfg["networks"][0]["name"]}  # noqa: E731
+    def clf(cfg: RunConfig) -> dict[str, Any]:
+        return {"data": cfg.section("data"), "network": cfg.network.name}
+
     nets, trade = network_stages(cfg)
     return [
         Stage(name="characterize", needs=(), inputs=_characterize_inputs, run=_characterize),
@@ -127,11 +127,12 @@ def default_stages(cfg: Mapping[str, Any] | None = None) -> list[Stage]:
         *nets,
         *trade,
         Stage(name="modulate", needs=("calibrate", "train"),
-              inputs=lambda cfg: {**clf(cfg), "variation": cfg["variation"],
-                                  "seed": cfg["run"]["seed"]}, run=_modulate),
+              inputs=lambda cfg: {**clf(cfg), "variation": cfg.section("variation"),
+                                  "seed": cfg.run.seed}, run=_modulate),
         Stage(name="cosim_check", needs=("calibrate",),
-              inputs=lambda cfg: {**cfg_slice("cosim_check")(cfg), "data": cfg["data"],
-                                  "seed": cfg["run"]["seed"]}, run=_cosim_check),
+              inputs=lambda cfg: {"cosim_check": cfg.section("cosim_check"),
+                                  "data": cfg.section("data"), "seed": cfg.run.seed},
+              run=_cosim_check),
         Stage(name="report", needs=("characterize", "calibrate", *(s.name for s in nets),
                                     *(s.name for s in trade), "modulate", "cosim_check"),
               inputs=lambda cfg: {}, run=_report),

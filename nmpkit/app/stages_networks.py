@@ -9,34 +9,35 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from nmpkit.app.config_types import NetworkCfg, RunConfig
 from nmpkit.app.networks import paired_rows, resolve_weights, stage_name
 from nmpkit.app.pipeline import Stage, StageContext
 
 CLASSIFIERS = ("mnist", "fashion-mnist", "cifar10", "svhn")
 
 
-def _dataset(cfg: Mapping[str, Any]) -> str:
-    ds = cfg["data"]["dataset"]
+def _dataset(cfg: RunConfig) -> str:
+    ds = cfg.data.dataset
     return "cifar10" if ds == "autoencoder" else ds
 
 
-def _is_classifier(cfg: Mapping[str, Any]) -> bool:
-    return cfg["data"]["dataset"] in CLASSIFIERS
+def _is_classifier(cfg: RunConfig) -> bool:
+    return cfg.data.dataset in CLASSIFIERS
 
 
 # --- train ---------------------------------------------------------------------------------
 
-def _train_inputs(net: Mapping[str, Any]):
-    def inputs(cfg):
-        return {"data": {k: cfg["data"][k] for k in ("dataset", "root")},
-                "network": {k: net[k] for k in ("name", "weights", "epochs")},
-                "seed": cfg["run"]["seed"]}
+def _train_inputs(net: NetworkCfg):
+    def inputs(cfg: RunConfig) -> dict[str, Any]:
+        return {"data": {"dataset": cfg.data.dataset, "root": cfg.data.root},
+                "network": {"name": net.name, "weights": net.weights, "epochs": net.epochs},
+                "seed": cfg.run.seed}
     return inputs
 
 
@@ -58,7 +59,7 @@ def _train(ctx: StageContext) -> dict[str, Any]:
 
             raise UsageError(f"network {net['name']!r}: weights {net['weights']!r} were trained "
                              f"on {meta['dataset']!r}, data.dataset is "
-                             f"{ctx.config['data']['dataset']!r}; set weights = \"\" to train "
+                             f"{ctx.config.data.dataset!r}; set weights = \"\" to train "
                              "here, or give weights trained on that dataset")
     else:
         cache_w = ctx.cache_dir / "weights.pt"
@@ -77,11 +78,11 @@ def _train(ctx: StageContext) -> dict[str, Any]:
 
 # --- evaluate -------------------------------------------------------------------------------
 
-def _evaluate_inputs(net: Mapping[str, Any]):
-    def inputs(cfg):
-        return {"evaluate": cfg["evaluate"], "network": net["name"],
-                "eval_limit": net["eval_limit"] or cfg["data"]["eval_limit"],
-                "dataset": cfg["data"]["dataset"], "root": cfg["data"]["root"]}
+def _evaluate_inputs(net: NetworkCfg):
+    def inputs(cfg: RunConfig) -> dict[str, Any]:
+        return {"evaluate": cfg.section("evaluate"), "network": net.name,
+                "eval_limit": net.eval_limit or cfg.data.eval_limit,
+                "dataset": cfg.data.dataset, "root": cfg.data.root}
     return inputs
 
 
@@ -100,17 +101,17 @@ def _evaluate_stage(train_stage: str):
 def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
     from nmpkit.studies import evaluate as study
 
-    ev, cfg = ctx.inputs["evaluate"], ctx.config
+    ev, cfg = ctx.config.evaluate, ctx.config
     curves, finals, corr, correct = [], [], [], {}
-    for label, lb in _bounds(ev["floors"]):
-        sim = study.EvalConfig(timesteps=ev["timesteps"], lower_bound=lb,
-                               percentile=ev["percentile"])
+    for label, lb in _bounds(ev.floors):
+        sim = study.EvalConfig(timesteps=ev.timesteps, lower_bound=lb,
+                               percentile=ev.percentile)
         res = study.run(study.EvaluateConfig(
             network=ctx.inputs["network"], weights=str(weights), sim=sim,
             data_root=ctx.inputs["root"], limit=ctx.inputs["eval_limit"] or None,
             dataset=ctx.inputs["dataset"] if _is_classifier(cfg) else None),
             parts_prefix=ctx.cache_dir / f"{label}.csv.parts",
-            scheduler=cfg["characterize"]["scheduler"] or None)  # the run's cluster, if any
+            scheduler=cfg.characterize.scheduler or None)  # the run's cluster, if any
         res.save(ctx.cache_dir, label)
         metric, summ = res.metric_name, res.summary
         curves.append(pd.DataFrame({"t": range(1, len(res.metric) + 1), metric: res.metric})
@@ -132,7 +133,7 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
         f["condition"]: round(next(v for k, v in f.items() if k.startswith("final_")), 5)
         for f in finals}
     if "nmp" in correct:
-        rows = paired_rows(correct, ev.get("compare_at", []), ev["timesteps"])
+        rows = paired_rows(correct, ev.compare_at, ev.timesteps)
         pd.DataFrame(rows).to_csv(ctx.out_dir / "comparisons.csv", index=False)
         summary |= {f"nmp-zmp@T{r['timesteps']}": f"{100 * r['nmp_minus']:+.2f}%p "
                     f"[{100 * r['diff_ci_low']:+.2f},{100 * r['diff_ci_high']:+.2f}] "
@@ -146,7 +147,7 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
 def skip_unless_classifier(ctx: StageContext) -> dict[str, Any] | None:
     if _is_classifier(ctx.config):
         return None
-    note = f"not run: defined for classifiers, dataset is {ctx.config['data']['dataset']!r}"
+    note = f"not run: defined for classifiers, dataset is {ctx.config.data.dataset!r}"
     (ctx.out_dir / "skipped.txt").write_text(note + "\n")
     return {"skipped": note}
 
@@ -163,15 +164,14 @@ def _tradeoff(ctx: StageContext, weights: Path) -> dict[str, Any]:
 
     if (skip := skip_unless_classifier(ctx)) is not None:
         return skip
-    t, cfg = ctx.config["tradeoff"], ctx.config
+    t, cfg = ctx.config.tradeoff, ctx.config
     res = run_study(TradeoffConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"),
-        weights=str(weights), data_root=cfg["data"]["root"],
-        network=ctx.inputs["network"], dataset=cfg["data"]["dataset"], limit=t["eval_limit"],
-        timesteps=tuple(t["timesteps"]), v_neg_volts=tuple(t["v_neg_volts"]),
-        v_dd_volts=tuple(t["v_dd_volts"]), tolerance=t["tolerance"],
-        energy_samples=t["energy_samples"], eta=t["eta"],
-        scheduler=cfg["characterize"]["scheduler"] or None),  # the run's cluster, if any
+        weights=str(weights), data_root=cfg.data.root,
+        network=ctx.inputs["network"], dataset=cfg.data.dataset, limit=t.eval_limit,
+        timesteps=t.timesteps, v_neg_volts=t.v_neg_volts, v_dd_volts=t.v_dd_volts,
+        tolerance=t.tolerance, energy_samples=t.energy_samples, eta=t.eta,
+        scheduler=cfg.characterize.scheduler or None),  # the run's cluster, if any
         parts_dir=ctx.cache_dir / "parts", progress=None if ctx.quiet else print)
     res.save(ctx.out_dir)
     rec = res.recommendation()
@@ -182,20 +182,20 @@ def _tradeoff(ctx: StageContext, weights: Path) -> dict[str, Any]:
             "samples": rec["nmp"]["samples"]}
 
 
-def network_stages(cfg: Mapping[str, Any]) -> tuple[list[Stage], list[Stage]]:
+def network_stages(cfg: RunConfig) -> tuple[list[Stage], list[Stage]]:
     """(train + evaluate stages of every network, trade-off stages of those with ``tradeoff``)."""
     nets, trade = [], []
-    for i, net in enumerate(cfg["networks"]):
+    for i, net in enumerate(cfg.networks):
         tr = stage_name("train", i, net)
         nets += [Stage(name=tr, needs=(), inputs=_train_inputs(net), run=_train),
                  Stage(name=stage_name("evaluate", i, net), needs=(tr,),
                        inputs=_evaluate_inputs(net), run=_evaluate_stage(tr))]
-        if net["tradeoff"]:
-            name = "tradeoff" if not trade else f"tradeoff-{net['name']}"
+        if net.tradeoff:
+            name = "tradeoff" if not trade else f"tradeoff-{net.name}"
             trade.append(Stage(
                 name=name, needs=("calibrate", tr),
-                inputs=lambda c, n=net["name"]: {"data": c["data"], "network": n,
-                                                 "tradeoff": c["tradeoff"]},
+                inputs=lambda c, n=net.name: {"data": c.section("data"), "network": n,
+                                              "tradeoff": c.section("tradeoff")},
                 run=_tradeoff_stage(tr)))
     return nets, trade
 

@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from nmpkit.app.config import check_out_dir
     from nmpkit.app.errors import UsageError
+    from nmpkit.app.out_paths import check_out_dir
     from nmpkit.studies.cosim_check import CosimCheckConfig
     from nmpkit.studies.cosim_check import run as run_check
 

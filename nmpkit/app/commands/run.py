@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from nmpkit.app.config import check_out_dir, check_paths, load_config
+    from nmpkit.app.config import check_paths, load_config
     from nmpkit.app.errors import UsageError
+    from nmpkit.app.out_paths import check_out_dir
     from nmpkit.app.pipeline import run_stages
     from nmpkit.app.stages import default_stages
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from nmpkit.app.config import default_config, load_config
@@ -7,7 +9,8 @@ from nmpkit.app.errors import UsageError
 def test_default_is_valid_and_fashion():
     cfg = load_config(None)
     assert cfg == default_config()
-    assert cfg["data"]["dataset"] == "fashion-mnist"
+    assert cfg.data.dataset == "fashion-mnist"
+    assert cfg.to_dict()["data"]["dataset"] == "fashion-mnist"  # the dict the stages hash
 
 
 def test_user_values_merge(tmp_path):
@@ -15,9 +18,9 @@ def test_user_values_merge(tmp_path):
     p.write_text('[data]\ndataset = "mnist"\nroot = "/x"\n[evaluate]\ntimesteps = 50\n'
                  '[design]\nc_mem_farads = 1e-12\n')
     cfg = load_config(p)
-    assert cfg["data"]["dataset"] == "mnist" and cfg["evaluate"]["timesteps"] == 50
-    assert cfg["design"]["c_mem_farads"] == 1e-12
-    assert cfg["network"]["name"] == "mnist"
+    assert cfg.data.dataset == "mnist" and cfg.evaluate.timesteps == 50
+    assert cfg.design["c_mem_farads"] == 1e-12
+    assert cfg.network.name == "mnist"
 
 
 @pytest.mark.parametrize("text, match", [
@@ -86,17 +89,21 @@ def test_a_fifo_as_config_is_refused_without_blocking(tmp_path):
 
 
 def test_input_paths_and_out_dir_are_checked_before_work(tmp_path):
-    from nmpkit.app.config import check_out_dir, check_paths
+    from nmpkit.app.config import check_paths
+    from nmpkit.app.out_paths import check_out_dir
 
     cfg = default_config()
-    cfg["data"]["root"] = str(tmp_path / "missing")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data,
+                                                            root=str(tmp_path / "missing")))
     with pytest.raises(UsageError, match="data.root .*missing.* does not exist"):
         check_paths(cfg)
-    cfg["data"]["root"] = str(tmp_path)
-    cfg["network"]["weights"] = str(tmp_path / "w.pt")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=str(tmp_path)))
+    first = dataclasses.replace(cfg.network, weights=str(tmp_path / "w.pt"))
+    cfg = dataclasses.replace(cfg, networks=(first, *cfg.networks[1:]))
     with pytest.raises(UsageError, match="network.weights .*w.pt.* is not a file"):
         check_paths(cfg)
-    cfg["network"]["weights"] = ""
+    cfg = dataclasses.replace(cfg, networks=(dataclasses.replace(first, weights=""),
+                                             *cfg.networks[1:]))
     check_paths(cfg)
     f = tmp_path / "file"
     f.write_text("x")
@@ -139,7 +146,7 @@ def test_a_scheduler_without_dask_is_one_clear_error(monkeypatch, capsys):
     assert main(["characterize", "--scheduler", "tcp://h:8786", "--out", "x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--scheduler 'tcp://h:8786' needs Dask's distributed" in err[0]
-    cfg = default_config()
+    cfg = default_config().to_dict()
     cfg["characterize"]["scheduler"] = "tcp://h:8786"
     from nmpkit.app.config import validate
 
@@ -157,7 +164,7 @@ def test_characterize_refuses_a_negative_seed(capsys):
 def test_an_older_single_tradeoff_timesteps_is_one_budget(tmp_path):
     p = tmp_path / "old.toml"
     p.write_text("[tradeoff]\ntimesteps = 150\n")
-    assert load_config(p)["tradeoff"]["timesteps"] == [150]
+    assert load_config(p).tradeoff.timesteps == (150,)
     p.write_text("[tradeoff]\ntimesteps = 0\n")
     with pytest.raises(UsageError, match="tradeoff.timesteps"):
         load_config(p)

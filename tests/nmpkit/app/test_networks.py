@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nmpkit.app.config import NETWORK_ENTRY, default_config, load_config
+from nmpkit.app.config_types import NetworkCfg
 from nmpkit.app.errors import UsageError
 from nmpkit.app.networks import paired_rows, resolve_weights
 from nmpkit.app.stages import default_stages, network_stages
@@ -21,22 +22,22 @@ def _load(tmp_path, text):
 
 def test_default_runs_both_networks_and_the_tradeoff_on_the_deep_one():
     cfg = default_config()
-    assert [n["name"] for n in cfg["networks"]] == ["mnist", "allconv28"]
-    assert cfg["network"] == cfg["networks"][0]
+    assert [n.name for n in cfg.networks] == ["mnist", "allconv28"]
+    assert cfg.network == cfg.networks[0]
     names = [s.name for s in default_stages(cfg)]
     assert names == ["characterize", "calibrate", "train", "evaluate", "train-allconv28",
                      "evaluate-allconv28", "tradeoff", "modulate", "cosim_check", "report"]
     trade = next(s for s in default_stages(cfg) if s.name == "tradeoff")
     assert trade.needs == ("calibrate", "train-allconv28")
     assert trade.inputs(cfg)["network"] == "allconv28"
-    for net in cfg["networks"]:  # shipped weights are where the config says
-        if net["weights"]:
-            assert resolve_weights(net["weights"]).is_file()
+    for net in cfg.networks:  # shipped weights are where the config says
+        if net.weights:
+            assert resolve_weights(net.weights).is_file()
 
 
 def test_legacy_single_network_is_one_entry_with_the_old_stage_names(tmp_path):
     cfg = _load(tmp_path, '[network]\nname = "cifar10"\nepochs = 3\n')
-    assert cfg["networks"] == [{**NETWORK_ENTRY, "name": "cifar10", "epochs": 3}]
+    assert cfg.networks == (NetworkCfg(**{**NETWORK_ENTRY, "name": "cifar10", "epochs": 3}),)
     names = [s.name for s in default_stages(cfg)]
     assert names == ["characterize", "calibrate", "train", "evaluate", "tradeoff", "modulate",
                      "cosim_check", "report"]
@@ -45,14 +46,14 @@ def test_legacy_single_network_is_one_entry_with_the_old_stage_names(tmp_path):
 def test_networks_array_replaces_the_default_list(tmp_path):
     cfg = _load(tmp_path, '[[networks]]\nname = "allconv28"\neval_limit = 50\n'
                           '[[networks]]\nname = "mnist"\ntradeoff = true\n')
-    assert [(n["name"], n["eval_limit"], n["tradeoff"]) for n in cfg["networks"]] == [
+    assert [(n.name, n.eval_limit, n.tradeoff) for n in cfg.networks] == [
         ("allconv28", 50, True), ("mnist", 0, True)]
     nets, trade = network_stages(cfg)
     assert [s.name for s in nets] == ["train", "evaluate", "train-mnist", "evaluate-mnist"]
     assert [s.name for s in trade] == ["tradeoff", "tradeoff-mnist"]
     # a network's own eval_limit wins; 0 falls back to data.eval_limit
     assert nets[1].inputs(cfg)["eval_limit"] == 50
-    assert nets[3].inputs(cfg)["eval_limit"] == cfg["data"]["eval_limit"]
+    assert nets[3].inputs(cfg)["eval_limit"] == cfg.data.eval_limit
     # the eval limit is not an input of training: changing it retrains nothing
     assert "eval_limit" not in nets[0].inputs(cfg)["network"]
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nmpkit.app.config import default_config
+from nmpkit.app.config_types import RunConfig
 from nmpkit.app.pipeline import stage_key
 from nmpkit.app.stages import default_stages
 
@@ -53,6 +54,7 @@ def _leaves(cfg, prefix=""):
 
 
 def _own_inputs(cfg):
+    cfg = RunConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
     return {s.name: stage_key(s, s.inputs(cfg), {}) for s in default_stages(cfg)}
 
 
@@ -71,15 +73,16 @@ def _perturb(value, draw):
 
 
 def test_every_field_is_classified():
-    leaves = set(_leaves(default_config()))
-    assert leaves - set(READERS) - EXECUTION_ONLY - MIRRORED == set(), "classify the new field above"
+    leaves = set(_leaves(default_config().to_dict()))
+    assert leaves - set(READERS) - EXECUTION_ONLY - MIRRORED == set(), \
+        "classify the new field above"
     assert set(READERS) <= leaves
 
 
 @settings(max_examples=60, deadline=None)
 @given(field=st.sampled_from(sorted(READERS)), data=st.data())
 def test_perturbing_a_field_changes_the_key_of_every_stage_that_reads_it(field, data):
-    cfg = default_config()
+    cfg = default_config().to_dict()
     base = _own_inputs(cfg)
     new = copy.deepcopy(cfg)
     section, key = field.split(".")
@@ -93,7 +96,19 @@ def test_perturbing_a_field_changes_the_key_of_every_stage_that_reads_it(field, 
 @pytest.mark.parametrize("field, value", [("design.c_mem_farads", 5e-13),
                                           ("design.preset", "raised_rest")])
 def test_design_overrides_change_the_characterization_key(field, value):
-    cfg = default_config()
+    cfg = default_config().to_dict()
     new = copy.deepcopy(cfg)
     new["design"][field.split(".")[1]] = value
     assert _own_inputs(new)["characterize"] != _own_inputs(cfg)["characterize"]
+
+
+def test_the_typed_config_hashes_the_same_tables_as_the_toml_dict():
+    """Stage keys hash ``RunConfig.section``: it must be the merged TOML dict itself (lists, not
+    tuples), so moving the config to dataclasses changed no stage key (no cache migration)."""
+    from nmpkit.app.config import _default_dict
+
+    raw, cfg = _default_dict(), default_config()
+    assert cfg.to_dict() == raw
+    assert RunConfig.from_dict(raw) == cfg
+    assert type(cfg.section("tradeoff")["timesteps"]) is list
+    assert isinstance(cfg.tradeoff.timesteps, tuple)  # frozen all the way down
