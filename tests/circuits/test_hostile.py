@@ -343,9 +343,8 @@ def _ignore_sigterm_and_sleep(ready):  # module level: a spawned process must be
 
 
 def test_stopping_workers_kills_one_that_ignores_sigterm():
-    """A worker that does not die of SIGTERM (libngspice may catch it) is SIGKILLed after the grace."""
+    """A worker that ignores SIGTERM (libngspice may catch it) is SIGKILLed after the grace."""
     import multiprocessing
-    import time
 
     from circuits import sweep
 
