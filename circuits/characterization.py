@@ -39,7 +39,7 @@ import pandas as pd
 
 from calib.io import digest, package_version
 from calib.io import provenance as _provenance
-from calib.tables import write_table
+from calib.tables import SCHEMAS, write_table
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError
 from circuits.point import Point, waveform
@@ -261,8 +261,7 @@ def build_tables(design: NeuronDesign, grid: Grid, pts: dict[str, list[Point]],
     tables = {"fi": fi[fi_cols], "floor": floor, "energy": energy}
     if pts["mirror"]:
         mirror = frame("mirror", base).rename(columns={"i_exc_amps": "i_amps"})
-        tables["mirror"] = mirror[["i_amps", "v_dd_volts", "v_neg_volts", "temp_celsius",
-                                   "v_mem_volts", "gain_exc", "gain_inh"]]
+        tables["mirror"] = mirror[list(SCHEMAS["mirror"])]
     if pts["mc"]:
         mc = frame("mc", ("mc_sample", "seed", "i_exc_amps", "v_dd_volts", "v_neg_volts"))
         nom = {(p.i_exc_amps, p.v_dd_volts): r["rate_hertz"]

@@ -132,27 +132,40 @@ def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
     ``scheduler`` (a Dask scheduler address or ``distributed.Client``): the batches run on that
     cluster as content-addressed tasks (`nmpkit.studies.distributed.submit_variants`: the same
     chunks and the same simulate calls, so the same results as the local loop)."""
-    from nmpkit.studies.batched import batch_slices
-
     models = list(neuron_sets)
     steps = sorted({int(s) for s in steps})
-    t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
+    n = int(x.shape[0])
     m = n if energy_samples <= 0 else min(n, energy_samples)
     if scheduler is not None:
-        from nmpkit.studies.distributed import client_for, submit_variants
+        from nmpkit.studies.distributed import client_for
 
         with client_for(scheduler) as client:
-            jobs = [(t, submit_variants(client, net, x if t == t_max else x[:m], models,
-                                        batch=batch, timesteps=t)) for t in steps]
-            done = {t: iter(client.gather([f for _, f in pairs])) for t, (pairs, _d) in jobs}
-    else:
-        done = {}
+            return _budgets_loop(net, x, y, models, steps=steps, batch=batch, m=m,
+                                 client=client)
+    return _budgets_loop(net, x, y, models, steps=steps, batch=batch, m=m, client=None)
+
+
+def _budgets_loop(net: Any, x: torch.Tensor, y: torch.Tensor, models: list[Any], *,
+                  steps: list[int], batch: int, m: int,
+                  client: Any) -> list[tuple[np.ndarray, dict[int, Counts]]]:
+    """``simulate_budgets_many``'s loops; with a ``client`` every chunk was submitted up front
+    and each result is fetched when the loop reaches it (one chunk in memory at a time)."""
+    from nmpkit.studies.batched import batch_slices
+
+    t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
+    jobs: dict[int, Any] = {}
+    if client is not None:
+        from nmpkit.studies.distributed import submit_variants
+
+        jobs = {t: submit_variants(client, net, x if t == t_max else x[:m], models,
+                                   batch=batch, timesteps=t) for t in steps}
+    pending = {t: iter([f for _, f in pairs]) for t, (pairs, _data) in jobs.items()}
 
     def sim(xs: torch.Tensor, t: int) -> list[Any]:
         import cosim
 
-        if t in done:
-            return next(done[t])  # the cluster's result for this chunk (same order)
+        if t in pending:
+            return next(pending[t]).result()  # the cluster's result for this chunk (same order)
         if len(models) == 1:
             return [cosim.simulate(net, xs, timesteps=t, neuron=models[0])]
         return cosim.simulate_variants(net, xs, timesteps=t, neurons=models)
