@@ -7,7 +7,10 @@
 
 The work is cut exactly as the local loops cut it (``batch_slices``: the same chunks, so the same
 ``cosim.simulate`` calls and results): one Dask task per chunk of samples, running all variants
-of that chunk in one ``cosim.simulate_variants`` pass. A task's key is the content hash of
+of that chunk in one ``cosim.simulate_variants`` pass. `submit_chunks` is the one submitter
+(scatter, keys, pure tasks) behind `nmpkit evaluate` (`run_chunks_on`), `nmpkit tradeoff`
+(`submit_variants`, via ``tradeoff_sim.simulate_budgets_many``) and `nmpkit optimize`
+(`simulate_on`, via ``optimize_eval.DesignEvaluator.evaluate``). A task's key is the content hash of
 everything its result depends on (the converted network's tensors and options, the chunk's
 input and target bytes, the simulation settings, the variants): equal work is done once, and a
 rerun or another client asking for it gets the same key.
@@ -34,13 +37,8 @@ from typing import Any
 import torch
 
 from calib.io import atomic_write, content_hash
-from nmpkit.studies.batched import batch_slices, metric_per_step
-from nmpkit.studies.evaluate_parts import (
-    EvalConfig,
-    correct_per_step,
-    decoded_output,
-    simulate_eval,
-)
+from nmpkit.studies.batched import batch_slices
+from nmpkit.studies.evaluate_parts import EvalConfig, chunk_record
 
 
 def tensor_digest(*tensors: torch.Tensor | None) -> str:
@@ -71,8 +69,9 @@ def network_digest(net: Any) -> str:
 
 
 def neuron_digest(neuron: Any) -> str:
-    """Content hash of one variant (``SimConfig.neuron``'s form), tensors by their bytes."""
-    parts = neuron if isinstance(neuron, tuple) else (neuron,)
+    """Content hash of one variant (``SimConfig.neuron``'s form: one neuron, or a tuple or list
+    of one per spiking layer, as ``calibrated_neurons`` returns), tensors by their bytes."""
+    parts = tuple(neuron) if isinstance(neuron, (tuple, list)) else (neuron,)
     h = hashlib.sha256()
     for n in parts:
         if n is None:
@@ -113,21 +112,33 @@ def _simulate_chunk(net: Any, x: torch.Tensor, start: int, stop: int,
 
 def _eval_chunk(net: Any, x: torch.Tensor, target: torch.Tensor, start: int, stop: int,
                 cfg: EvalConfig, task: str, snapshots: tuple[int, ...]) -> dict[str, Any]:
-    """One chunk's record, as ``run_chunks`` stores it (same simulate call, same fields)."""
-    res = simulate_eval(net, x[start:stop], cfg.timesteps, cfg)  # run_chunks' call
-    tb, T = target[start:stop], cfg.timesteps
-    per = metric_per_step(res, tb, task)
-    rec: dict[str, Any] = {
-        "metric": torch.as_tensor(per, dtype=torch.float64).reshape(T),
-        "rates": torch.tensor([float(torch.as_tensor(r).double().mean())
-                               for r in res.layer_rates], dtype=torch.float64),
-        "n": stop - start,
-    }
-    if task == "classify":
-        rec["correct"] = correct_per_step(res, tb)
-    if snapshots:
-        rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
-    return rec
+    """One chunk's record, as ``run_chunks`` stores it (`evaluate_parts.chunk_record`)."""
+    return chunk_record(net, x[start:stop], target[start:stop], cfg, task=task,
+                        snapshots=snapshots)
+
+
+def submit_chunks(client: Any, fn: Callable[..., Any], data: Sequence[Any],
+                  slices: Sequence[slice], *, prefix: str, base: str,
+                  args: tuple = ()) -> tuple[list[tuple[slice, Any]], tuple]:
+    """The one chunk submitter: ``data`` scattered to every worker (``broadcast``, no content
+    keys), one pure task ``fn(*data, sl.start, sl.stop, *args)`` per slice, keyed
+    ``PREFIX-<hash of base and the chunk's bytes of every tensor in data>``.
+
+    Returns ((slice, future) pairs; the scattered data's futures: hold them as long as the
+    pairs, so a result lost with a worker is recomputed from the replicas)."""
+    def key(sl: slice) -> str:
+        chunk = [tensor_digest(v[sl]) for v in data if isinstance(v, torch.Tensor)]
+        return f"{prefix}-" + content_hash({"base": base, "chunk": chunk})[:24]
+
+    scattered = tuple(client.scatter(v, broadcast=True, hash=False) for v in data)
+    pairs = [(sl, client.submit(fn, *scattered, sl.start, sl.stop, *args, key=key(sl),
+                                pure=True)) for sl in slices]
+    return pairs, scattered
+
+
+def _part(parts_dir: Path, sl: slice) -> Path:
+    """The chunk's file, as ``run_chunks`` names it."""
+    return parts_dir / f"chunk_{sl.start:07d}_{sl.stop - sl.start}.pt"
 
 
 def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tensor,
@@ -147,27 +158,20 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
             return run_chunks_on(scheduler, net, x, target, cfg, task=task,
                                  parts_dir=Path(tmp), progress=progress, snapshots=snapshots)
     parts_dir.mkdir(parents=True, exist_ok=True)
-    n, todo = len(x), {}
-    base = content_hash({"net": network_digest(net), "cfg": repr(cfg), "task": task,
-                         "snapshots": list(snapshots), "torch": torch.__version__})
-    for sl in batch_slices(n, cfg.batch_size):
-        part = parts_dir / f"chunk_{sl.start:07d}_{sl.stop - sl.start}.pt"
-        if part.is_file():
-            continue  # run_chunks checks it (and recomputes it locally if unreadable)
-        key = "nmpkit-eval-" + content_hash(
-            {"base": base, "x": tensor_digest(x[sl]), "y": tensor_digest(target[sl])})[:24]
-        todo[key] = (sl, part)
+    todo = [sl for sl in batch_slices(len(x), cfg.batch_size)  # run_chunks checks those on disk
+            if not _part(parts_dir, sl).is_file()]  # (and recomputes an unreadable one locally)
     if todo:
+        base = content_hash({"net": network_digest(net), "cfg": repr(cfg), "task": task,
+                             "snapshots": list(snapshots), "torch": torch.__version__})
         with client_for(scheduler) as client:
-            net_f, x_f, y_f = (client.scatter(v, broadcast=True, hash=False)
-                               for v in (net, x, target))
-            futures = {client.submit(_eval_chunk, net_f, x_f, y_f, sl.start, sl.stop, cfg, task,
-                                     tuple(snapshots), key=key, pure=True): (sl, part)
-                       for key, (sl, part) in todo.items()}
-            for fut in as_completed(list(futures)):
-                sl, part = futures[fut]
+            pairs, _data = submit_chunks(client, _eval_chunk, (net, x, target), todo,
+                                         prefix="nmpkit-eval", base=base,
+                                         args=(cfg, task, tuple(snapshots)))
+            by_future = {fut: sl for sl, fut in pairs}
+            for fut in as_completed(list(by_future)):
                 rec = fut.result()
-                atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
+                atomic_write(_part(parts_dir, by_future[fut]),
+                             lambda tmp, rec=rec: torch.save(rec, tmp))
     from nmpkit.studies.evaluate import run_chunks
 
     return run_chunks(net, x, target, cfg, task=task, parts_dir=parts_dir, progress=progress,
@@ -185,12 +189,8 @@ def submit_variants(client: Any, net: Any, x: torch.Tensor, neurons: Sequence[An
     base = content_hash({"net": network_digest(net), "neurons": [neuron_digest(n)
                                                                   for n in neurons],
                          "sim": repr(sorted(sim.items())), "torch": torch.__version__})
-    data = tuple(client.scatter(v, broadcast=True, hash=False) for v in (net, x))
-    pairs = [(sl, client.submit(_simulate_chunk, *data, sl.start, sl.stop, tuple(neurons), sim,
-                                pure=True, key="nmpkit-sim-" + content_hash(
-                                    {"base": base, "x": tensor_digest(x[sl])})[:24]))
-             for sl in batch_slices(len(x), batch)]
-    return pairs, data
+    return submit_chunks(client, _simulate_chunk, (net, x), list(batch_slices(len(x), batch)),
+                         prefix="nmpkit-sim", base=base, args=(tuple(neurons), sim))
 
 
 def simulate_on(scheduler: Any, net: Any, x: torch.Tensor, neurons: Sequence[Any], *,
@@ -205,4 +205,4 @@ def simulate_on(scheduler: Any, net: Any, x: torch.Tensor, neurons: Sequence[Any
 
 
 __all__ = ["client_for", "network_digest", "neuron_digest", "run_chunks_on", "simulate_on",
-           "submit_variants", "tensor_digest"]
+           "submit_chunks", "submit_variants", "tensor_digest"]

@@ -31,19 +31,19 @@ import torch
 
 from calib.io import atomic_write
 from nmpkit.errors import ConfigError
-from nmpkit.studies.batched import batch_slices, metric_per_step
+from nmpkit.studies.batched import batch_slices
 from nmpkit.studies.evaluate_corr import ann_activations, correlation_data, layer_scales
 from nmpkit.studies.evaluate_io import EvaluateResult, load_correct, save_correct
 from nmpkit.studies.evaluate_parts import (
     EvalConfig,
     bound_label,
+    chunk_record,
     config_key,
     convert_normalized,
     correct_per_step,
     decoded_output,
     parse_lower_bound,
 )
-from nmpkit.studies.evaluate_parts import simulate_eval as _simulate
 
 
 def _load_chunk(part: Path, T: int, n: int, snapshots) -> dict[str, Any] | None:
@@ -98,18 +98,7 @@ def run_chunks(
         part = parts_dir / name if parts_dir is not None else None
         rec = _load_chunk(part, T, len(xb), snapshots) if part is not None else None
         if rec is None or (task == "classify" and "correct" not in rec):  # old parts: redo
-            res = _simulate(net, xb, T, cfg)
-            per = metric_per_step(res, tb, task)
-            rates = [float(torch.as_tensor(r).double().mean()) for r in res.layer_rates]
-            rec = {
-                "metric": torch.as_tensor(per, dtype=torch.float64).reshape(T),
-                "rates": torch.tensor(rates, dtype=torch.float64),
-                "n": len(xb),
-            }
-            if task == "classify":
-                rec["correct"] = correct_per_step(res, tb)
-            if snapshots:
-                rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
+            rec = chunk_record(net, xb, tb, cfg, task=task, snapshots=snapshots)
             if part is not None:
                 atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
         if task == "classify":

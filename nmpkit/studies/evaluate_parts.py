@@ -1,5 +1,6 @@
 """The pieces of an SNN evaluation: the floor's spelling, the options (`EvalConfig`), the
-conversion, one simulate call, per-sample correctness, the decoded output and the chunk key."""
+conversion, one simulate call, per-sample correctness, the decoded output, one chunk's record
+and the chunk key."""
 
 from __future__ import annotations
 
@@ -106,6 +107,28 @@ def decoded_output(res, t: int) -> torch.Tensor:
     return counts / t * float(res.output_scale)
 
 
+def chunk_record(net, xb: torch.Tensor, tb: torch.Tensor, cfg: EvalConfig, *, task: str,
+                 snapshots: tuple[int, ...] = ()) -> dict:
+    """One chunk's stored record (`run_chunks` locally, `distributed.run_chunks_on` on a
+    cluster: the one place that builds it): the per-step metric, the mean rate per layer, the
+    sample count, per-sample correctness (classify) and the decoded snapshots."""
+    from nmpkit.studies.batched import metric_per_step
+
+    res = simulate_eval(net, xb, cfg.timesteps, cfg)
+    per = metric_per_step(res, tb, task)
+    rec: dict = {
+        "metric": torch.as_tensor(per, dtype=torch.float64).reshape(cfg.timesteps),
+        "rates": torch.tensor([float(torch.as_tensor(r).double().mean())
+                               for r in res.layer_rates], dtype=torch.float64),
+        "n": len(xb),
+    }
+    if task == "classify":
+        rec["correct"] = correct_per_step(res, tb)
+    if snapshots:
+        rec["snap"] = torch.stack([decoded_output(res, t) for t in snapshots])
+    return rec
+
+
 def config_key(**parts: object) -> str:
     """Short content hash (``calib.io.content_hash``) of all that changes a chunk's result."""
     return content_hash(parts)[:12]
@@ -114,6 +137,7 @@ def config_key(**parts: object) -> str:
 __all__ = [
     "EvalConfig",
     "bound_label",
+    "chunk_record",
     "config_key",
     "convert_normalized",
     "correct_per_step",

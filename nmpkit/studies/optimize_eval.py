@@ -9,7 +9,8 @@ fitted calibration under ``OUT/designs/<key>/`` (key = hash of design + grid), s
 design costs no ngspice run at all and a repeated point none either; `SpiceUse` counts both.
 
 `DesignEvaluator.evaluate` runs the converted classifier with the calibrated neuron at the
-design's V_NEG (floor and transfer curve) for T steps on the fixed image set and prices the
+design's V_NEG (floor and transfer curve) for T steps on the fixed image set (locally, or on
+the Dask cluster the sweeps use: `distributed.simulate_on`, the same chunks) and prices the
 spikes at the design's supplies (``cosim.energy``); it returns the per-image correctness, so every
 accuracy gets its Wilson interval and every comparison a paired test on the same images.
 """
@@ -162,9 +163,16 @@ class DesignEvaluator:
         v_neg = None if design is None else design.v_neg_volts
         shapes = [ly.shape for ly in self.clf.net.layers]
         neurons = calibrated_neurons(cal, shapes, v_neg_volts=v_neg)
-        run = simulate_batched(self.clf.net, self.clf.x, self.clf.y, batch=self.batch,
-                               keep=True, timesteps=self.timesteps, neuron=neurons)
-        res = SimulationResult.concat(run.results)
+        if self.scheduler is None:
+            results = simulate_batched(self.clf.net, self.clf.x, self.clf.y, batch=self.batch,
+                                       keep=True, timesteps=self.timesteps,
+                                       neuron=neurons).results
+        else:  # the same chunks and simulate calls, as content-addressed tasks on the cluster
+            from nmpkit.studies.distributed import simulate_on
+
+            results = simulate_on(self.scheduler, self.clf.net, self.clf.x, [neurons],
+                                  batch=self.batch, timesteps=self.timesteps)[0]
+        res = SimulationResult.concat(results)
         pred = res.output_counts.reshape(res.batch_size, -1).argmax(-1)  # ties: first index
         correct = (pred == self.clf.y.reshape(-1).long()).numpy().astype(bool)
         notes: list[str] = []

@@ -47,7 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--startup-trials", type=int, default=5,
                    help="random trials before TPE models the front (default 5)")
     p.add_argument("--workers", type=int, default=None, help="ngspice processes (default: all)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address for the sweeps")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786): the ngspice sweeps and the "
+                   "engine's image chunks run on that cluster")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--out", default="optimize", help="output folder (default: %(default)s)")
 
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    if args.scheduler:
+        from nmpkit.app.config import check_dask
+
+        check_dask("--scheduler", args.scheduler)
     cfg = OptimizeConfig(n_trials=args.n_trials, timesteps=args.timesteps, seed=args.seed,
                          space=tuple(args.space), tolerance=args.tolerance,
                          target_accuracy=args.target_accuracy, max_gate_volts=args.max_gate_volts,

@@ -144,3 +144,59 @@ def test_tradeoff_simulations_on_dask_equal_local_and_survive_a_killed_worker():
         got = simulate_budgets_many(net, x, y, models, scheduler=client, **kw)
         del data, pairs
         _same_budgets(got, local)
+
+
+@pytest.mark.slow
+def test_optimize_evaluations_on_dask_equal_local_and_survive_a_killed_worker(tmp_path):
+    """`nmpkit optimize`'s engine runs (DesignEvaluator.evaluate) with the repository's
+    calibrated neuron (per-layer neurons, transfer curve, floor): the cluster's chunks equal the
+    local loop's, and after a worker holding some of them dies, too."""
+    from pathlib import Path
+
+    from calib import Calibration
+    from circuits.design import preset
+    from cosim.calibrated import calibrated_neurons
+    from cosim.convert import resolve_shapes
+    from nmpkit.studies.optimize_eval import DesignEvaluator
+    from nmpkit.studies.tradeoff import Classifier
+
+    torch.set_num_threads(1)
+    cal = Calibration.load(Path(__file__).parents[3] / "results" / "calibration"
+                           / "calibration-default.json")
+    net, x, y = _net_and_data()
+    net = resolve_shapes(net, tuple(x.shape[1:]))  # the energy model's fan-outs need the shapes
+    clf = Classifier(net=net, x=x, y=y, ann_accuracy=0.0, info={"net": "dyadic"})
+    design = preset("default", v_dd_volts=cal.v_dd_volts, v_neg_volts=cal.v_neg_volts)
+    kw = {"timesteps": 14, "batch": 3}
+    local = DesignEvaluator(clf, out_dir=tmp_path / "local", **kw)
+    want = [local.evaluate(cal, d) for d in (None, design)]
+
+    def same(got, ref):
+        np.testing.assert_array_equal(got.correct, ref.correct)
+        assert (got.energy_joules, got.spikes_per_inference, got.floor_theta) == \
+            (ref.energy_joules, ref.spikes_per_inference, ref.floor_theta)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on = DesignEvaluator(clf, out_dir=tmp_path / "dask", scheduler=client, **kw)
+        with distributed.get_task_stream(client) as stream:
+            for d, ref in zip((None, design), want, strict=True):
+                same(on.evaluate(cal, d), ref)
+        ran = [t for t in stream.data if str(t["key"]).startswith("nmpkit-sim-")]
+        assert len(ran) == 2 * 4  # 10 images by 3, for NMP and the design: on the cluster
+        neurons = calibrated_neurons(cal, [ly.shape for ly in net.layers],
+                                     v_neg_volts=design.v_neg_volts)
+        pairs, data = submit_variants(client, net, x, [neurons], batch=3, timesteps=14)
+        distributed.wait([f for _, f in pairs])
+        held = client.who_has([f for _, f in pairs])
+        victim = next(iter(next(ws for ws in held.values() if ws)))
+        assert [k for k, ws in held.items() if set(ws) == {victim}]
+        os.kill(client.run(os.getpid)[victim], signal.SIGKILL)
+        deadline = time.monotonic() + 60  # a wait, not a timed assertion
+        while victim in client.scheduler_info()["workers"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert victim not in client.scheduler_info()["workers"]
+        got = on.evaluate(cal, design)
+        del data, pairs
+        same(got, want[1])
