@@ -1,18 +1,26 @@
-"""results/layers.md and results/optimize.md from `nmpkit layers` / `nmpkit optimize` outputs.
+"""results/ pages from `nmpkit layers` / `optimize` / `tradeoff` outputs.
 
     python results/answer_md.py layers OUT_MNIST OUT_ALLCONV28 ...   # each an `nmpkit layers --out`
     python results/answer_md.py optimize OUT                         # an `nmpkit optimize --out`
+    python results/answer_md.py tradeoff OUT [--name tradeoff_mnist_1000] [--intro TEXT]
 
 Copies the JSON and CSV of each run beside the page (results/layers/<network>/,
-results/optimize/) and writes the page from them: nothing in the tables is typed by hand.
+results/optimize/, results/NAME/) and writes the page from them: nothing in the tables is typed
+by hand. The trade-off page's command is rebuilt from the run's own record (``tradeoff.json``'s
+``config``: the values of every option); ``--command`` overrides it (repeatable, one line
+each) for every kind, the layers and optimize pages defaulting to the commands that made the
+pages in results/. ``python results/answer_md.py KIND --help`` lists the options.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -28,6 +36,14 @@ def _drop(c: dict) -> str:
     return (f"{100 * c['difference']:+.2f} %p (95% CI {100 * c['ci_low']:+.2f} to "
             f"{100 * c['ci_high']:+.2f} %p; flips {c['a_only']}/{c['b_only']}, "
             f"McNemar p = {c['p_value']:.2g})")
+
+
+OPTIMIZE_COMMAND = (
+    "python -m nmpkit optimize --network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
+    "--data-root /work/shared/datasets/mnist.npz --limit 1000 --timesteps 100 --n-trials 18 "
+    "--startup-trials 4 --seed 0 --workers 2 --threads 2 --out OUT")
+OPTIMIZE_NOTE = ("under `flock /work/heavy.lock`, 7.5 min for the 10 trials added to the 8 an "
+                 "earlier session ran; rerunning continues the study in OUT/optuna.db")
 
 
 def layers_section(out: Path) -> str:
@@ -79,7 +95,8 @@ def layers_section(out: Path) -> str:
     return "\n".join(lines)
 
 
-def optimize_page(out: Path) -> str:
+def optimize_page(out: Path, commands: list[str] | None = None,
+                  note: str = OPTIMIZE_NOTE) -> str:
     from nmpkit.studies import tradeoff_presets as tp
 
     d = json.loads((out / "optimize.json").read_text())
@@ -94,9 +111,9 @@ def optimize_page(out: Path) -> str:
     lines = ["# The optimizer's front vs the study's −2 θ rule", "",
              f"`{c['network']}` on {c['dataset']} ({d['samples']:,} test images, T = "
              f"{d['timesteps']}), {d['n_trials']} trials in study `{d['study_name']}`.", "",
-             "Made with (under `flock /work/heavy.lock`, 7.5 min for the 10 trials added to the "
-             "8 an earlier session ran; rerunning continues the study in OUT/optuna.db):", "",
-             "```", OPTIMIZE_COMMAND, "python results/answer_md.py optimize OUT", "```", "",
+             f"Made with ({note}):", "",
+             "```", *(commands or [OPTIMIZE_COMMAND]),
+             "python results/answer_md.py optimize OUT", "```", "",
              "```", d["text"], "```", "",
              f"- −2 θ rule: {_pct(rule['accuracy'])}, {1e9 * rule['energy_joules']:.4g} nJ per "
              f"inference (V_NEG {rule['design']['v_neg_volts']:.4g} V at V_DD "
@@ -129,10 +146,6 @@ def optimize_page(out: Path) -> str:
     return "\n".join(lines)
 
 
-OPTIMIZE_COMMAND = (
-    "python -m nmpkit optimize --network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
-    "--data-root /work/shared/datasets/mnist.npz --limit 1000 --timesteps 100 --n-trials 18 "
-    "--startup-trials 4 --seed 0 --workers 2 --threads 2 --out OUT")
 LAYERS_COMMANDS = [
     "python -m nmpkit layers --calibration results/calibration/calibration-default.json "
     "--network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
@@ -178,40 +191,70 @@ def preset_census(out: Path, d: dict, best: dict | None) -> list[str]:
     return lines
 
 
-def tradeoff_page(out: Path, extrapolation: str) -> str:
-    """The trade-off table per T with Wilson CIs and the paired drop vs NMP."""
+def tradeoff_command(config: dict[str, Any]) -> str:
+    """The `nmpkit tradeoff` command line of a run's recorded ``TradeoffConfig`` (its
+    ``config``), ``--out OUT``; every option spelled out."""
+    flags = {"calibration": "--calibration", "network": "--network", "weights": "--weights",
+             "dataset": "--dataset", "data_root": "--data-root", "limit": "--limit",
+             "timesteps": "--timesteps", "v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd",
+             "tolerance": "--tolerance", "energy_samples": "--energy-samples",
+             "batch": "--batch", "eta": "--eta", "array_size": "--array-size"}
+    words = ["python", "-m", "nmpkit", "tradeoff"]
+    for key, flag in flags.items():
+        v = config.get(key)
+        if v is None:  # array_size None = the whole network; eta None has no flag
+            continue
+        words += [flag, *(map(str, v) if isinstance(v, list | tuple) else [str(v)])]
+    if config.get("ideal"):
+        words.append("--ideal")
+    return shlex.join(words + ["--out", "OUT"])
+
+
+def tradeoff_page(out: Path, extrapolation: str | None = None, *, name: str = "tradeoff_mnist",
+                  intro: str = "", commands: list[str] | None = None) -> str:
+    """The trade-off table per T with Wilson CIs and the paired drop vs NMP; the run's files are
+    copied to results/NAME/."""
     rec = json.loads((out / "recommendation.json").read_text())
     df = pd.read_csv(out / "tradeoff.csv")
-    dest = HERE / "tradeoff_mnist"
+    full = out / "tradeoff.json"
+    record = json.loads(full.read_text()) if full.is_file() else {}
+    if commands is None:
+        if not record.get("config"):
+            raise SystemExit(f"{full} (with the run's config) is missing: pass --command")
+        commands = [tradeoff_command(record["config"])]
+    dest = HERE / name
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("tradeoff.csv", "recommendation.json"):
         shutil.copyfile(out / f, dest / f)
+    p = rec.get("provenance") or record.get("provenance", {})
     n = int(df["samples"].iloc[0])
-    lines = ["# The MNIST net's trade-off per latency budget", "",
-             f"`{rec.get('network')}` on the first {n:,} MNIST test images, preset "
-             f"`{rec.get('preset')}`, calibration `results/calibration/calibration-default.json`"
-             ", circuit energy model (η = 0.5).", "", "```", TRADEOFF_COMMAND,
-             "python results/answer_md.py tradeoff OUT", "```", "",
-             f"**{rec['text']}**", "", rec.get("rule_text", ""), ""]
+    lines = [f"# The {rec.get('network')} net's trade-off per latency budget: {n:,} test images",
+             ""] + ([intro, ""] if intro else []) + [
+             f"`{rec.get('network')}` on the first {n:,} {p.get('dataset', '?')} test images, "
+             f"preset `{rec.get('preset')}`, calibration `{p.get('calibration', '?')}`"
+             + (f", circuit energy model (η = {record['config']['eta']:g})."
+                if (record.get("config") or {}).get("eta") else "."),
+             "", "```", *commands, f"python results/answer_md.py tradeoff OUT --name {name}",
+             "```", "", f"**{rec['text']}**", "", rec.get("rule_text", ""), ""]
     for t, g in df.groupby("timesteps"):
         lines += [f"## T = {t}", "", "| point | accuracy (95% CI) | NMP − point (95% CI) | "
                   "flips (NMP only / point only) | McNemar p | within tolerance | energy (nJ) |",
                   "|---|---|---|---|---|---|---|"]
         for r in g.sort_values(["condition", "v_dd_volts", "v_neg_volts"]).itertuples():
-            name = ("NMP" if r.condition == "nmp" else
-                    f"V_DD {r.v_dd_volts:g} V, V_NEG {r.v_neg_volts:.3g} V ({r.floor_theta:.2f} θ)")
+            label = ("NMP" if r.condition == "nmp" else
+                     f"V_DD {r.v_dd_volts:g} V, V_NEG {r.v_neg_volts:.3g} V "
+                     f"({r.floor_theta:.2f} θ)")
             e = "" if pd.isna(r.energy_joules) else f"{1e9 * r.energy_joules:.4g}"
-            lines.append(f"| {name} | {100 * r.accuracy:.2f}% ({100 * r.accuracy_ci_low:.2f}–"
+            lines.append(f"| {label} | {100 * r.accuracy:.2f}% ({100 * r.accuracy_ci_low:.2f}–"
                          f"{100 * r.accuracy_ci_high:.2f}) | {100 * r.drop_vs_nmp:+.2f} %p "
                          f"({100 * r.drop_ci_low:+.2f} to {100 * r.drop_ci_high:+.2f}) | "
                          f"{r.flips_worse} / {r.flips_better} | {r.p_vs_nmp:.2g} | "
                          f"{'yes' if r.non_inferior else 'no'} | {e} |")
         lines.append("")
-    lines += ["## 10,000 images", "", extrapolation, ""]
-    p = rec.get("provenance") or json.loads((out / "tradeoff.json").read_text()).get(
-        "provenance", {})
+    if extrapolation:
+        lines += ["## 10,000 images", "", extrapolation, ""]
     lines += [f"Provenance: `{p.get('command')}`, git {str(p.get('git_revision'))[:12]}, "
-              f"{p.get('created_utc')}. Files: `results/tradeoff_mnist/`.", ""]
+              f"{p.get('created_utc')}. Files: `results/{name}/`.", ""]
     return "\n".join(lines)
 
 
@@ -224,22 +267,47 @@ EXTRAPOLATION = (
     "1,000 × 150 image-steps for the energy at the shorter budgets ≈ 5 min: about 75 min of "
     "both cores (the issue's default budget list to T = 1,000: about 5× that, ≈ 6 h). "
     "Resumable: each neuron's result is a part file in OUT/.parts.")
-TRADEOFF_COMMAND = (
-    "python -m nmpkit tradeoff --calibration results/calibration/calibration-default.json "
-    "--network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
-    "--data-root /work/shared/datasets/mnist.npz --limit 500 --timesteps 50 100 200 "
-    "--v-neg 0.0 -0.5 -1.0 --v-dd 0.8 1.0 1.2 --energy-samples 250 --eta 0.5 --out OUT")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="results/answer_md.py", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="kind", required=True)
+    lay = sub.add_parser("layers", help="results/layers.md from `nmpkit layers --out` folders")
+    lay.add_argument("outs", nargs="+", type=Path, help="one `nmpkit layers --out` per network")
+    opt = sub.add_parser("optimize", help="results/optimize.md from an `nmpkit optimize --out`")
+    opt.add_argument("outs", nargs=1, type=Path, help="the `nmpkit optimize --out` folder")
+    opt.add_argument("--note", default=OPTIMIZE_NOTE,
+                     help="how the run was made (wall time, lock; default: %(default)s)")
+    tr = sub.add_parser("tradeoff", help="results/NAME.md from an `nmpkit tradeoff --out`")
+    tr.add_argument("outs", nargs=1, type=Path, help="the `nmpkit tradeoff --out` folder")
+    tr.add_argument("--name", default="tradeoff_mnist",
+                    help="page results/NAME.md, files results/NAME/ (default: %(default)s)")
+    tr.add_argument("--intro", default="", help="a paragraph under the title (default: none)")
+    tr.add_argument("--extrapolation", default=EXTRAPOLATION,
+                    help="the '10,000 images' section ('' = none; default: the 500-image "
+                         "page's estimate)")
+    for q in (lay, opt, tr):
+        q.add_argument("--command", action="append", default=None, dest="commands",
+                       help="a command line that made OUT (repeatable; default: "
+                            + ("rebuilt from OUT/tradeoff.json's config)" if q is tr else
+                               "the commands that made the page in results/)"))
+    return p.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     from calib.io import atomic_write_text
 
-    kind, outs = argv[0], [Path(a) for a in argv[1:]]
-    if kind == "layers":
+    args = parse(argv)
+    outs = args.outs
+    name = getattr(args, "name", "x")
+    if not name or name.startswith(".") or any(not (c.isalnum() or c in "_-.") for c in name):
+        raise SystemExit(f"--name must be a plain file name (letters, digits, _ - .), "
+                         f"got {name!r}")
+    if args.kind == "layers":
         head = ["# Per-layer floors: which layers need a deep floor", "",
                 "`nmpkit layers` with the circuit energy model (each layer group its own pump "
                 "and bias). Made with (each under `flock /work/heavy.lock`; resumable through "
-                "OUT/.parts):", "", "```", *LAYERS_COMMANDS, "```", "",
+                "OUT/.parts):", "", "```", *(args.commands or LAYERS_COMMANDS), "```", "",
                 "Read with care: 300 images resolve a drop of about 1.3 %p at best (the "
                 "flip-free bound z²/(n+z²)), hence the 2 %p tolerance; the search makes many "
                 "95% tests, so an allocation one image away from the line can pass or fail by "
@@ -247,12 +315,12 @@ def main(argv: list[str]) -> int:
                 ""]
         atomic_write_text(HERE / "layers.md", "\n".join(head) + "\n".join(
             layers_section(o) for o in outs))
-    elif kind == "tradeoff":
-        atomic_write_text(HERE / "tradeoff_mnist.md", tradeoff_page(outs[0], EXTRAPOLATION))
-    elif kind == "optimize":
-        atomic_write_text(HERE / "optimize.md", optimize_page(outs[0]))
+    elif args.kind == "tradeoff":
+        atomic_write_text(HERE / f"{args.name}.md", tradeoff_page(
+            outs[0], args.extrapolation or None, name=args.name, intro=args.intro,
+            commands=args.commands))
     else:
-        raise SystemExit(f"unknown kind {kind!r}; expected 'layers' or 'optimize'")
+        atomic_write_text(HERE / "optimize.md", optimize_page(outs[0], args.commands, args.note))
     return 0
 
 
