@@ -234,7 +234,9 @@ def tradeoff_page(out: Path, extrapolation: str | None = None, *, name: str = "t
              f"preset `{rec.get('preset')}`, calibration `{p.get('calibration', '?')}`"
              + (f", circuit energy model (η = {record['config']['eta']:g})."
                 if (record.get("config") or {}).get("eta") else "."),
-             "", "```", *commands, f"python results/answer_md.py tradeoff OUT --name {name}",
+             "", "```", *commands, f"python results/answer_md.py tradeoff OUT --name {name}"
+             + (" --intro TEXT" if intro else "")
+             + ("" if extrapolation else " --extrapolation ''"),
              "```", "", f"**{rec['text']}**", "", rec.get("rule_text", ""), ""]
     for t, g in df.groupby("timesteps"):
         lines += [f"## T = {t}", "", "| point | accuracy (95% CI) | NMP − point (95% CI) | "
