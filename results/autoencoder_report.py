@@ -74,7 +74,13 @@ def _md(s: dict) -> str:
           " neuron per step, over all patches):", ""]
     L += [f"- {b.upper()}: {_rates(s['layer_rates'][b])}" for b in ("nmp", "zmp")]
     ts = sorted(s["sweep"][0]["mse"], key=int)
+    ns, k = s.get("sweep_patches", n), s.get("sweep_every", 1)
+    which = (f"all {n} patches" if k == 1 else
+             f"{ns} of the {n} patches (every {k}-th in row-major order, spread over the image; "
+             "the rate column of the ZMP and NMP rows is over all patches)")
     L += ["", f"## Floor sweep (T = {T2}; ZMP and NMP rows: step {T2} of their T = {T} runs)", "",
+          f"On {which}; intervals: 95% BCa bootstrap over those patches, the ratio paired with "
+          "NMP on the same patches.", "",
           "| lower bound (θ) | " + " | ".join(f"MSE at t={t} (95% CI)" for t in ts)
           + f" | MSE / NMP MSE at t={ts[-1]} (95% CI) | mean rate per spiking layer |",
           "|---|" + "---|" * (len(ts) + 2)]
