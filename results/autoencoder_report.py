@@ -193,7 +193,7 @@ def _plots(s: dict, res: Path, images: dict | None) -> None:
     for a in axs.flat:
         a.axis("off")
     fig.tight_layout()
-    fig.savefig(res / "autoencoder_reconstructions.png", dpi=200)
+    fig.savefig(res / "autoencoder_reconstructions.png", dpi=110)
     plt.close(fig)
 
 
