@@ -2,7 +2,9 @@
 
     python results/reproduce.py SECTION [--limit N] [--timesteps T] [--sweep-timesteps T2]
 
-SECTION: mnist | fashion | cifar10 | autoencoder. Each section runs `nmpkit evaluate` for NMP,
+SECTION: mnist | fashion | cifar10 | autoencoder. The autoencoder is handed to
+results/autoencoder_study.py (its options; per-patch bootstrap intervals, the whole image).
+Each other section runs `nmpkit evaluate` for NMP,
 ZMP and the floor sweep (resumable: finished chunks are kept under results/SECTION/), then writes
 results/SECTION.md (tables, the study's numbers beside ours, the exact commands) and the plots
 results/SECTION_*.png. Run heavy sections under the machine's lock, e.g.
@@ -362,6 +364,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["autoencoder"]:  # per-patch intervals: results/autoencoder_study.py
+        import autoencoder_study
+
+        return autoencoder_study.main(argv[1:])
     args = parse_args(argv)
     sec = SECTIONS[args.section]
     runs = {

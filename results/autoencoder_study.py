@@ -1,0 +1,227 @@
+"""The autoencoder as the study ran it (issue 11 §2): the whole image in 32×32 patches, NMP vs ZMP.
+
+    flock /work/heavy.lock .venv/bin/python results/autoencoder_study.py [--image PATH]
+        [--crop SIDE] [--timesteps 750] [--sweep-timesteps 100] [--batch-size 16] [--threads 2]
+
+(also ``python results/reproduce.py autoencoder ...`` with the same options). The image
+(default ``skimage.data.astronaut()``, 512×512 → 256 patches; ``--crop``: its central square, for
+quick runs) is converted patch by patch through the zoo autoencoder
+(nmpkit/weights/autoencoder.pt; `cosim.convert`, 99.99th percentile of each layer on the first
+1,000 CIFAR-10 training images) and simulated with NMP (no floor) and ZMP (floor 0) to T, keeping
+each patch's MSE after every step (`nmpkit.studies.patch_mse`), the reconstructions at t = 50, 100,
+150, 200, 750 and the spike counts of the first 16 patches (correlation diagrams at t = T). The
+floor sweep −0.2 … −2.0 θ runs to the sweep's T. Intervals: BCa bootstrap over patches
+(`nmpkit.studies.stats.mean_interval`, paired ``ratio_interval`` for ZMP/NMP), 9,999 resamples.
+Finished chunks are kept under runs/autoencoder/ (a killed run resumes). Writes
+results/autoencoder/summary.json (+ per_patch_mse.npz, mse_per_step.csv) and, through
+results/autoencoder_report.py, results/autoencoder.md and results/autoencoder_*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from calib.io import atomic_write, atomic_write_json, content_hash, file_digest, provenance  # noqa: E402,E501
+from nmpkit.ml.data import (  # noqa: E402
+    image_to_patches,
+    load_dataset,
+    load_test_image,
+    patches_to_image,
+    to_tensor,
+)
+from nmpkit.ml.train import load_weights  # noqa: E402
+from nmpkit.ml.zoo import get_network  # noqa: E402
+from nmpkit.studies import stats  # noqa: E402
+from nmpkit.studies.evaluate_corr import ann_activations, layer_scales  # noqa: E402
+from nmpkit.studies.evaluate_parts import EvalConfig, convert_normalized  # noqa: E402
+from nmpkit.studies.patch_mse import patch_mse_run  # noqa: E402
+
+OUT = ROOT / "results" / "autoencoder"
+SNAPSHOTS = (50, 100, 150, 200, 750)
+FLOORS = [round(-0.2 * k, 1) for k in range(1, 11)]
+CORR_PATCHES = 16
+RESAMPLES = 9999
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    a = p.add_argument
+    a("--image", default=None, help="test image (default: skimage.data.astronaut)")
+    a("--crop", type=int, default=None, help="use the central CROP×CROP square (multiple of 32)")
+    a("--weights", default="nmpkit/weights/autoencoder.pt")
+    a("--data", default="/work/shared/datasets/cifar10.npz",
+      help="CIFAR-10 (.npz or folder) whose first 1,000 training images normalize the layers")
+    a("--timesteps", type=int, default=750)
+    a("--sweep-timesteps", type=int, default=100)
+    a("--sweep-every", type=int, default=1,
+      help="floor sweep on every K-th patch only (row-major; K = 4 on 16×16 patches: 64 spread "
+           "over the whole image), to fit the CPU budget")
+    a("--no-sweep", action="store_true")
+    a("--batch-size", type=int, default=16, help="patches per cosim.simulate call")
+    a("--threads", type=int, default=2)
+    a("--run-dir", default="runs/autoencoder", help="finished chunks (resume)")
+    a("--out", default=str(OUT), help="folder for summary.json and the per-patch arrays")
+    a("--report-dir", default=str(ROOT / "results"), help="where autoencoder.md and the PNGs go")
+    args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def _steps(T: int) -> list[int]:
+    """Steps at which the MSE curve gets a bootstrap interval: ~40 log-spaced ones + snapshots."""
+    s = set(np.unique(np.geomspace(1, T, 40).round().astype(int)).tolist())
+    return sorted(s | {t for t in SNAPSHOTS if t <= T} | {T})
+
+
+def correlation(model, x, counts, t, calib_x, percentile) -> list[dict]:
+    """Per spiking layer: Pearson r and mean |clip(ANN/scale, 0, 1) − rate| at step ``t`` over
+    all neurons of ``x`` (the patches ``counts`` were recorded on), and 3000 sampled points."""
+    acts = ann_activations(model, x)
+    scales = layer_scales(model, calib_x, percentile)
+    gen = np.random.default_rng(0)
+    out, used = [], 0
+    for li, c in enumerate(counts):
+        match = next((j for j in range(used, len(acts)) if tuple(acts[j].shape) == c.shape), None)
+        if match is None:
+            continue
+        used = match + 1
+        ann = (acts[match] / scales[match]).flatten().numpy().astype(np.float64)
+        snn = c.reshape(-1).astype(np.float64) / t
+        pick = np.sort(gen.choice(ann.size, size=min(3000, ann.size), replace=False))
+        out.append({"layer": li, "shape": list(c.shape[1:]),
+                    "pearson_r": float(np.corrcoef(ann, snn)[0, 1]),
+                    "mean_abs_diff": float(np.abs(np.clip(ann, 0, 1) - snn).mean()),
+                    "points_ann": ann[pick].round(5).tolist(),
+                    "points_snn": snn[pick].round(5).tolist()})
+    return out
+
+
+def stitch(patches: np.ndarray, side: int) -> np.ndarray:
+    """(N, 3, 32, 32) decoded patches → the (3, side, side) image in [0, 1]."""
+    return patches_to_image(np.clip(patches, 0, 1).reshape(-1, 3, 32, 32), side, side)
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    atomic_write(path, write)
+
+
+def _interval(v: np.ndarray) -> dict:
+    return stats.mean_interval(v, n_resamples=RESAMPLES).as_dict()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    spec = get_network("autoencoder")
+    model = load_weights(spec, args.weights)
+    img = load_test_image(args.image)
+    if args.crop:
+        top = (img.shape[1] - args.crop) // 2
+        img = img[:, top:top + args.crop, top:top + args.crop]
+    x = torch.from_numpy(image_to_patches(img))
+    data = load_dataset("cifar10", args.data)
+    mean, std = spec.norm_for("cifar10")
+    calib_x = to_tensor(data.x_train[:1000], mean, std)
+    base = EvalConfig(timesteps=args.timesteps, lower_bound=None, batch_size=args.batch_size,
+                      correlation_samples=0)
+    net = convert_normalized(model, calib_x, base)
+    with torch.no_grad():
+        ann_out = model.eval()(x).double()
+    ann_mse = ((ann_out - x.double()) ** 2).flatten(1).mean(1).numpy()
+    ann_clip = ((ann_out.clamp(0, 1) - x.double()) ** 2).flatten(1).mean(1).numpy()
+    wsha = file_digest(args.weights)
+
+    def run(lb: float | None, T: int, snaps: tuple[int, ...], keep: int, xs=x, tag=""):
+        cfg = EvalConfig(timesteps=T, lower_bound=lb, batch_size=args.batch_size,
+                         correlation_samples=0)
+        key = content_hash({"w": wsha, "img": args.image, "crop": args.crop, "lb": lb, "T": T,
+                            "b": args.batch_size, "pct": cfg.percentile, "src": data.source,
+                            "snaps": snaps, "keep": keep, "tag": tag})[:12]
+        label = "nmp" if lb is None else ("zmp" if lb == 0 else f"floor{lb:g}")
+        t0 = time.perf_counter()
+        res = patch_mse_run(net, xs, cfg, snapshots=snaps, keep_counts=keep,
+                            parts_dir=Path(args.run_dir) / f"{label}_T{T}{tag}-{key}")
+        print(f"{label} T={T}: {len(xs)} patches, {time.perf_counter() - t0:.1f} s, "
+              f"MSE(T) {res.mse[-1].mean():.5f}", flush=True)
+        return res
+
+    T = args.timesteps
+    main_runs = {b: run(lb, T, SNAPSHOTS, CORR_PATCHES) for b, lb in (("nmp", None), ("zmp", 0.0))}
+    T2 = min(args.sweep_timesteps, T)
+    K = args.sweep_every
+    if K < 1 or K > len(x) // 2:
+        raise SystemExit(f"--sweep-every: expected 1..{len(x) // 2}, got {K}")
+    sweep_runs = {} if args.no_sweep else {f: run(f, T2, (), 0, x[::K], f"-every{K}")
+                                           for f in FLOORS}
+
+    steps = _steps(T)
+    nmp, zmp = main_runs["nmp"].mse, main_runs["zmp"].mse
+    curve = {b: {str(t): _interval(r.mse[t - 1]) for t in steps} for b, r in main_runs.items()}
+    ratio = {str(t): stats.ratio_interval(zmp[t - 1], nmp[t - 1], n_resamples=RESAMPLES).as_dict()
+             for t in sorted({t for t in SNAPSHOTS if t <= T} | {T})}
+    sweep_t = sorted({t for t in (50, T2) if t <= T2})
+    sweep = []
+    nmp_k = nmp[:, ::K]  # the sweep's patches
+    for name, lb, mse in [("0 (ZMP)", 0.0, zmp[:, ::K])] + [
+            (f"{f:g}", f, r.mse) for f, r in sweep_runs.items()] + [("none (NMP)", None, nmp_k)]:
+        sweep.append({"floor": name, "lower_bound": lb, "patches": int(mse.shape[1]),
+                      "mse": {str(t): _interval(mse[t - 1]) for t in sweep_t},
+                      "ratio_to_nmp": {str(t): stats.ratio_interval(
+                          mse[t - 1], nmp_k[t - 1], n_resamples=RESAMPLES).as_dict()
+                          for t in sweep_t if lb is not None},
+                      "layer_rates": (sweep_runs[lb].layer_rates if lb in sweep_runs
+                                      else main_runs["zmp" if lb == 0 else "nmp"].layer_rates)})
+    corr = {b: correlation(model, x[:CORR_PATCHES], r.spike_counts, T, calib_x, base.percentile)
+            for b, r in main_runs.items()}
+    side = img.shape[1]
+    summary = {
+        "image": args.image or "skimage.data.astronaut", "crop": args.crop, "side": side,
+        "patches": len(x), "timesteps": T, "sweep_timesteps": T2,
+        "sweep_every": K, "sweep_patches": len(x[::K]), "weights": args.weights,
+        "weights_sha256": wsha, "calibration": f"{data.source}: first 1000 training images",
+        "percentile": base.percentile,
+        "ann": {"mse": _interval(ann_mse), "mse_clipped": _interval(ann_clip),
+                "psnr_db": float(10 * np.log10(1 / ann_mse.mean())),
+                "psnr_clipped_db": float(10 * np.log10(1 / ann_clip.mean()))},
+        "curve": curve, "ratio_zmp_nmp": ratio, "sweep": sweep, "correlation": corr,
+        "layer_rates": {b: r.layer_rates for b, r in main_runs.items()},
+        "best": {b: {"t": int(r.mse.mean(1).argmin()) + 1, "mse": float(r.mse.mean(1).min())}
+                 for b, r in main_runs.items()},
+        "command": "python results/autoencoder_study.py " + shlex.join(args.argv),
+        "provenance": provenance(command="results/autoencoder_study.py", argv=args.argv),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "summary.json", summary)
+    arrays = {f"{b}_mse": r.mse.astype(np.float32) for b, r in main_runs.items()}
+    arrays |= {f"floor{f:g}_mse": r.mse.astype(np.float32) for f, r in sweep_runs.items()}
+    arrays["ann_mse"] = ann_mse.astype(np.float32)
+    _save_npz(out / "per_patch_mse.npz", arrays)
+    images = {"target": img, "ann": stitch(ann_out.float().numpy(), side)}
+    images |= {f"{b}_t{t}": stitch(v, side) for b, r in main_runs.items()
+               for t, v in r.snapshots.items()}
+    _save_npz(Path(args.run_dir) / f"reconstructions_{summary['image'].replace('/', '_')}"
+              f"_{side}.npz", images)
+    from autoencoder_report import write_report  # results/ is on sys.path when run as a script
+
+    write_report(out, Path(args.report_dir), images)
+    print(f"wrote {out / 'summary.json'} and {Path(args.report_dir) / 'autoencoder.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
