@@ -25,16 +25,6 @@ def _read(run: Path, rel: str) -> Any:
         return None
 
 
-def tradeoff_result(run: Path):
-    """The run's `TradeoffResult` (``tradeoff/``), or None without a readable one."""
-    from nmpkit.studies.tradeoff_io import TradeoffResult
-
-    try:
-        return TradeoffResult.load(run / "tradeoff")
-    except (OSError, ValueError):  # ConfigError (no result) is a ValueError, as is bad JSON
-        return None
-
-
 def fmt_value(key: str, v: Any) -> str:
     """A value with the unit its key names, rounded for reading."""
     if v is None:
@@ -83,7 +73,9 @@ def stage_table_html(run: Path) -> str:
 
 def answer_html(run: Path) -> str:
     """The answer first: the sentence with its interval, the −2 θ rule, the budgets."""
-    res = tradeoff_result(run)
+    from nmpkit.report import results
+
+    res = results.tradeoff(run / "tradeoff")
     rec = None if res is None else res.recommendation()
     if not isinstance(rec, dict):
         return ("<p class='rec'>No trade-off in this run: the answer (which floor, at what "
