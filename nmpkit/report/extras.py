@@ -5,8 +5,8 @@ A run with several networks has ``evaluate/`` (the first) and ``evaluate-<name>/
 ``tradeoff/`` and ``tradeoff-<name>/`` for those with a trade-off; per-layer searches sit in
 ``layers/`` or ``layers-<name>/`` (``nmpkit layers --out``), optimizer studies in ``optimize/``
 or ``optimize-<name>/``. Evaluations and trade-offs are read through their studies' results
-(`nmpkit.report.results`); the per-layer search and the optimizer, which have no typed result
-yet, by their files. Everything here is drawn or stated only where its data exist.
+and per-layer searches (`nmpkit.report.results`); the optimizer, which has no typed result yet,
+by its files. Everything here is drawn or stated only where its data exist.
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ def _recorded_network(d: Path, stem: str) -> str | None:
     if stem == "tradeoff":
         res = results.tradeoff(d)
         return None if res is None else res.record.get("network")
+    if stem == "layers":
+        lay = results.layers(d)
+        return None if lay is None else lay.summary.get("network")
     rec = _read(d / f"{stem}.json")
-    if not isinstance(rec, dict):
-        return None
-    return rec.get("network") if stem == "layers" else (rec.get("classifier") or {}).get(
-        "network")
+    return (rec.get("classifier") or {}).get("network") if isinstance(rec, dict) else None
 
 
 def network_of(d: Path, stem: str) -> str:
@@ -139,13 +139,13 @@ def networks_answer_html(run: Path) -> str:
 def fig_layers(run: Path):
     """Per layer: discarded charge ε and the fraction of neurons at the floor (per-layer search),
     beside the ANN–SNN correlation deviation (evaluation), one row per network."""
-    nets = [(n, d) for n, d in networks(run).items() if "layers" in d
-            and (d["layers"] / "layers.csv").is_file()]
+    nets = [(n, d, lay) for n, d in networks(run).items() if "layers" in d
+            and (lay := results.layers(d["layers"])) is not None and lay.rows]
     if not nets:
         return None
     fig, axes = plt.subplots(len(nets), 3, figsize=(12, 3.4 * len(nets)), squeeze=False)
-    for row, (name, dirs) in zip(axes, nets, strict=True):
-        df = pd.read_csv(dirs["layers"] / "layers.csv")
+    for row, (name, dirs, lay) in zip(axes, nets, strict=True):
+        df = lay.frame()
         if "layer_index" not in df:
             df["layer_index"] = df.groupby("config").cumcount()
         for k, (col, label) in enumerate((("discarded_theta_per_neuron_step",
@@ -165,7 +165,7 @@ def fig_layers(run: Path):
         ax = row[2]
         sw = results.sweep(dirs["evaluate"]) if "evaluate" in dirs else None
         c = None if sw is None else sw.correlation
-        lay_ds = (_read(dirs["layers"] / "layers.json") or {}).get("dataset")
+        lay_ds = lay.summary.get("dataset")
         ev_ds = (sw.summary("nmp") or {}).get("dataset") if sw is not None else None
         if lay_ds and ev_ds and lay_ds != ev_ds:
             c = None  # another data set: its deviation would not belong beside this search

@@ -5,8 +5,8 @@ that study's own ``XResult.load`` (the same class that wrote it), the circuit ta
 kind's file name (``calib.tables.TABLE_FILES``). Each loader returns None where the stage did not
 run or left nothing readable: the report then lists the figure as missing.
 
-The per-layer search (``layers.json``/``layers.csv``) and the optimizer (``optimize.json``/
-``optimize.csv``) have no typed result yet; `nmpkit.report.extras` reads their files.
+The optimizer (``optimize.json``/``optimize.csv``) has no typed result yet;
+`nmpkit.report.extras` and `.answer` read its files.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from nmpkit.studies.cosim_check import CosimCheckResult
     from nmpkit.studies.floor_sweep import FloorSweepResult
+    from nmpkit.studies.layers_study import LayersResult
     from nmpkit.studies.modulation import ModulateResult
     from nmpkit.studies.tradeoff_io import TradeoffResult
 
@@ -57,6 +58,13 @@ def tradeoff(folder: Path) -> TradeoffResult | None:
     return _maybe(TradeoffResult.load, Path(folder))
 
 
+def layers(folder: Path) -> LayersResult | None:
+    """A per-layer floor search (``RUN/layers``, ``RUN/layers-NAME`` or the run folder itself)."""
+    from nmpkit.studies.layers_study import LayersResult
+
+    return _maybe(LayersResult.load, Path(folder))
+
+
 def modulation(run: Path) -> ModulateResult | None:
     """The modulate stage's result (``RUN/modulate``)."""
     from nmpkit.studies.modulation import ModulateResult
@@ -71,4 +79,4 @@ def cosim_check(run: Path) -> CosimCheckResult | None:
     return _maybe(CosimCheckResult.load, Path(run) / "cosim_check")
 
 
-__all__ = ["cosim_check", "modulation", "sweep", "table", "tradeoff"]
+__all__ = ["cosim_check", "layers", "modulation", "sweep", "table", "tradeoff"]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import nmpkit.report
-from nmpkit.studies import floor_sweep, modulation, tradeoff_io
+from nmpkit.studies import floor_sweep, layers_study, modulation, tradeoff_io
 
 REPORT = Path(nmpkit.report.__file__).parent
 
@@ -11,7 +11,7 @@ REPORT = Path(nmpkit.report.__file__).parent
 OWNED = (floor_sweep.CURVES, floor_sweep.FINALS, floor_sweep.CORRELATION,
          floor_sweep.COMPARISONS, "nmp.json", tradeoff_io.RESULT_FILE, "tradeoff.csv",
          "recommendation.json", modulation.RESULT_FILE, "modulation.csv", "cosim_check.json",
-         "counts.csv")
+         "counts.csv", layers_study.RESULT_FILE, layers_study.DIAGNOSTIC_FILE)
 
 
 def test_the_checker_finds_a_literal():
