@@ -2,8 +2,9 @@
 
 A run holds one folder per stage (``nmpkit.app.stages``); inside it the study's result is read by
 that study's own ``XResult.load`` (the same class that wrote it), the circuit tables by their
-kind's file name (``calib.tables.TABLE_FILES``). Each loader returns None where the stage did not
-run or left nothing readable: the report then lists the figure as missing.
+kind's file name (``calib.tables.TABLE_FILES``), the calibration by ``Calibration.load``. Each
+loader returns None where the stage did not run or left nothing readable: the report then lists
+the figure as missing. This module is the one place of the report that knows the run's layout.
 
 The optimizer (``optimize.json``/``optimize.csv``) has no typed result yet;
 `nmpkit.report.extras` and `.answer` read its files.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     import pandas as pd
 
+    from calib.calibration import Calibration
     from nmpkit.studies.cosim_check import CosimCheckResult
     from nmpkit.studies.floor_sweep import FloorSweepResult
     from nmpkit.studies.layers_study import LayersResult
@@ -41,6 +43,23 @@ def table(run: Path, kind: str) -> pd.DataFrame | None:
     from calib.tables import TABLE_FILES
 
     p = Path(run) / "characterize" / TABLE_FILES[kind]
+    return pd.read_csv(p) if p.is_file() else None
+
+
+def calibration(run: Path) -> Calibration | None:
+    """The calibrate stage's calibration (``Calibration.load``), None where the stage did not run;
+    a calibration that is there but unreadable is an error, not a missing section."""
+    from calib.calibration import Calibration
+
+    p = Path(run) / "calibrate" / "calibration.json"
+    return Calibration.load(p) if p.is_file() else None
+
+
+def energy_profile(run: Path) -> pd.DataFrame | None:
+    """The characterize stage's energy profile (`calib.profile.write_energy_profile`), or None."""
+    import pandas as pd
+
+    p = Path(run) / "characterize" / "energy_profile.csv"
     return pd.read_csv(p) if p.is_file() else None
 
 
@@ -79,4 +98,5 @@ def cosim_check(run: Path) -> CosimCheckResult | None:
     return _maybe(CosimCheckResult.load, Path(run) / "cosim_check")
 
 
-__all__ = ["cosim_check", "layers", "modulation", "sweep", "table", "tradeoff"]
+__all__ = ["calibration", "cosim_check", "energy_profile", "layers", "modulation", "sweep",
+           "table", "tradeoff"]
