@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from nmpkit.app.config_types import NetworkCfg, RunConfig
 from nmpkit.app.networks import paired_rows, resolve_weights, stage_name
 from nmpkit.app.pipeline import Stage, StageContext
@@ -100,9 +98,10 @@ def _evaluate_stage(train_stage: str):
 
 def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
     from nmpkit.studies import evaluate as study
+    from nmpkit.studies.floor_sweep import FloorSweepResult
 
     ev, cfg = ctx.config.evaluate, ctx.config
-    curves, finals, corr, correct = [], [], [], {}
+    evaluations, correct = [], {}
     for label, lb in _bounds(ev.floors):
         sim = study.EvalConfig(timesteps=ev.timesteps, lower_bound=lb,
                                percentile=ev.percentile)
@@ -113,32 +112,19 @@ def _evaluate(ctx: StageContext, weights: Path) -> dict[str, Any]:
             parts_prefix=ctx.cache_dir / f"{label}.csv.parts",
             scheduler=cfg.characterize.scheduler or None)  # the run's cluster, if any
         res.save(ctx.cache_dir, label)
-        metric, summ = res.metric_name, res.summary
-        curves.append(pd.DataFrame({"t": range(1, len(res.metric) + 1), metric: res.metric})
-                      .assign(condition=label, lower_bound=lb))
-        finals.append({"condition": label, "lower_bound": lb, f"final_{metric}": res.final,
-                       f"best_{metric}": summ[f"best_{metric}"], "best_t": summ["best_t"],
-                       "samples": summ["samples"], f"ann_{metric}": summ[f"ann_{metric}"]})
-        if res.correlation and label in ("nmp", "zmp"):
-            corr.append(pd.DataFrame(list(res.correlation)).assign(condition=label))
+        evaluations.append((label, lb, res))
         if res.correct is not None:
             correct[label] = ctx.out_dir / f"{label}_correct.npz"
             shutil.copy2(ctx.cache_dir / correct[label].name, correct[label])
         shutil.copy2(ctx.cache_dir / f"{label}.json", ctx.out_dir / f"{label}.json")
-    pd.concat(curves).to_csv(ctx.out_dir / "accuracy_per_step.csv", index=False)
-    pd.DataFrame(finals).to_csv(ctx.out_dir / "floors.csv", index=False)
-    if corr:
-        pd.concat(corr).to_csv(ctx.out_dir / "correlation.csv", index=False)
-    summary: dict[str, Any] = {
-        f["condition"]: round(next(v for k, v in f.items() if k.startswith("final_")), 5)
-        for f in finals}
-    if "nmp" in correct:
-        rows = paired_rows(correct, ev.compare_at, ev.timesteps)
-        pd.DataFrame(rows).to_csv(ctx.out_dir / "comparisons.csv", index=False)
-        summary |= {f"nmp-zmp@T{r['timesteps']}": f"{100 * r['nmp_minus']:+.2f}%p "
-                    f"[{100 * r['diff_ci_low']:+.2f},{100 * r['diff_ci_high']:+.2f}] "
-                    f"p={r['p_vs_nmp']:.2g} n={r['samples']}"
-                    for r in rows if r["condition"] == "zmp"}
+    rows = paired_rows(correct, ev.compare_at, ev.timesteps) if "nmp" in correct else []
+    sweep = FloorSweepResult.gather(evaluations, rows)
+    sweep.save(ctx.out_dir, summaries=False)  # each LABEL.json: the evaluation's own, copied
+    summary: dict[str, Any] = {k: round(v, 5) for k, v in sweep.finals_by_condition().items()}
+    summary |= {f"nmp-zmp@T{r['timesteps']}": f"{100 * r['nmp_minus']:+.2f}%p "
+                f"[{100 * r['diff_ci_low']:+.2f},{100 * r['diff_ci_high']:+.2f}] "
+                f"p={r['p_vs_nmp']:.2g} n={r['samples']}"
+                for r in rows if r["condition"] == "zmp"}
     return summary
 
 

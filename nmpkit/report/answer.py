@@ -3,8 +3,9 @@
 `answer_html` reads the run's `TradeoffResult` (``TradeoffResult.load(RUN/tradeoff)``): the answer
 in one sentence with its interval (or "unresolved" with the images needed), the study's −2 θ rule
 on the same footing, the answer per latency budget, the sample size and the decision rule.
-`later_sections_html` is the spot for the per-layer floors (``layers.json``) and the optimizer's
-best design (``optimize.json``): rendered when a run has them, silently absent otherwise.
+`later_sections_html` is the spot for the per-layer floors (`LayersResult.load`) and the
+optimizer's best design (``optimize.json``): rendered when a run has them, silently absent
+otherwise.
 `stage_table_html` is the stage summary as a table with units and rounding.
 """
 
@@ -22,16 +23,6 @@ def _read(run: Path, rel: str) -> Any:
     try:
         return json.loads(p.read_text()) if p.is_file() else None
     except (OSError, ValueError):
-        return None
-
-
-def tradeoff_result(run: Path):
-    """The run's `TradeoffResult` (``tradeoff/``), or None without a readable one."""
-    from nmpkit.studies.tradeoff_io import TradeoffResult
-
-    try:
-        return TradeoffResult.load(run / "tradeoff")
-    except (OSError, ValueError):  # ConfigError (no result) is a ValueError, as is bad JSON
         return None
 
 
@@ -83,7 +74,9 @@ def stage_table_html(run: Path) -> str:
 
 def answer_html(run: Path) -> str:
     """The answer first: the sentence with its interval, the −2 θ rule, the budgets."""
-    res = tradeoff_result(run)
+    from nmpkit.report import results
+
+    res = results.tradeoff(run / "tradeoff")
     rec = None if res is None else res.recommendation()
     if not isinstance(rec, dict):
         return ("<p class='rec'>No trade-off in this run: the answer (which floor, at what "
@@ -126,12 +119,17 @@ def later_sections_html(run: Path) -> str:
     network). Anything present is shown (its ``text`` first, then its scalar fields as a table);
     absence is not an error.
     """
+    from nmpkit.report import results
+
     out = []
     for title, stem in (("Per-layer floors", "layers"), ("Optimizer's best design", "optimize")):
-        names = [f"{stem}.json", f"{stem}/{stem}.json"] + sorted(
-            str(p.relative_to(run)) for p in run.glob(f"{stem}-*/{stem}.json"))
-        for n in names:
-            rec = _read(run, n)
+        folders = [run, run / stem] + sorted(p for p in run.glob(f"{stem}-*") if p.is_dir())
+        for d in folders:
+            if stem == "layers":
+                lay = results.layers(d)
+                rec = None if lay is None else lay.summary
+            else:
+                rec = _read(d, f"{stem}.json")
             if not isinstance(rec, dict):
                 continue
             net = rec.get("network") or (rec.get("classifier") or {}).get("network")

@@ -20,24 +20,16 @@ OTHER = {
 """The other preset's rest, θ and floors (``bench/neuron_table.py``, independent testbench)."""
 
 
-def _profile(run: Path):
-    import pandas as pd
-
-    path = run / "characterize" / "energy_profile.csv"
-    return pd.read_csv(path) if path.is_file() else None
-
-
 def calibration_html(run: Path) -> str:
     """The section's HTML, or "" when the run has no calibration."""
-    from calib.calibration import Calibration
+    from nmpkit.report import results
 
-    path = Path(run) / "calibrate" / "calibration.json"
-    if not path.is_file():
+    cal = results.calibration(Path(run))
+    if cal is None:
         return ""
-    cal = Calibration.load(path)
     design = cal.sources.get("fi", {}).get("provenance", {}).get("design", {})
     name = "raised_rest" if design.get("topology", "raised_rest") == "raised_rest" else "default"
-    prof = _profile(Path(run))
+    prof = results.energy_profile(Path(run))
     rows = []
     for v_dd in cal.v_dd_grid:
         c = cal.at(v_dd)

@@ -4,7 +4,9 @@ the per-layer floor diagnostic and the two presets side by side.
 A run with several networks has ``evaluate/`` (the first) and ``evaluate-<name>/`` (the others),
 ``tradeoff/`` and ``tradeoff-<name>/`` for those with a trade-off; per-layer searches sit in
 ``layers/`` or ``layers-<name>/`` (``nmpkit layers --out``), optimizer studies in ``optimize/``
-or ``optimize-<name>/``. Everything here is drawn or stated only where its files exist.
+or ``optimize-<name>/``. Evaluations and trade-offs are read through their studies' results
+and per-layer searches (`nmpkit.report.results`); the optimizer, which has no typed result yet,
+by its files. Everything here is drawn or stated only where its data exist.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from nmpkit.report import results  # noqa: E402
+
 DEFAULT_TOLERANCE = 0.005
 
 
@@ -38,37 +42,43 @@ def _dirs(run: Path, stem: str) -> list[Path]:
     return first + sorted(p for p in run.glob(f"{stem}-*") if p.is_dir())
 
 
-def _network_of(d: Path, stem: str, rel: str) -> str:
-    rec = _read(d / rel)
-    if isinstance(rec, dict) and rec.get("network"):
-        return str(rec["network"])
+def _recorded_network(d: Path, stem: str) -> str | None:
+    """The network a stage folder's result names (None: it names none)."""
+    if stem == "evaluate":
+        sw = results.sweep(d)
+        return None if sw is None else sw.network()
+    if stem == "tradeoff":
+        res = results.tradeoff(d)
+        return None if res is None else res.record.get("network")
+    if stem == "layers":
+        lay = results.layers(d)
+        return None if lay is None else lay.summary.get("network")
+    rec = _read(d / f"{stem}.json")
+    return (rec.get("classifier") or {}).get("network") if isinstance(rec, dict) else None
+
+
+def network_of(d: Path, stem: str) -> str:
+    """The network of stage folder ``d``: as its result records it, else from the folder name."""
+    if name := _recorded_network(d, stem):
+        return str(name)
     return d.name[len(stem) + 1:] if d.name.startswith(stem + "-") else d.name
 
 
 def networks(run: Path) -> dict[str, dict[str, Path]]:
     """network -> {"evaluate", "tradeoff", "layers", "optimize": its folder}, in run order."""
     out: dict[str, dict[str, Path]] = {}
-    for stem, rel in (("evaluate", "nmp.json"), ("tradeoff", "recommendation.json"),
-                      ("layers", "layers.json"), ("optimize", "optimize.json")):
+    for stem in ("evaluate", "tradeoff", "layers", "optimize"):
         for d in _dirs(run, stem):
-            if stem == "optimize":
-                rec = _read(d / rel)
-                name = str(((rec or {}).get("classifier") or {}).get("network") or "")
-                name = name or _network_of(d, stem, "")
-            else:
-                name = _network_of(d, stem, rel)
-            out.setdefault(name, {}).setdefault(stem, d)
+            out.setdefault(network_of(d, stem), {}).setdefault(stem, d)
     return out
 
 
 def evaluate_sentence(name: str, d: Path, tolerance: float) -> str | None:
     """The answer from the evaluation's paired comparisons at its largest T: how ZMP fares and
     the shallowest floor shown within ``tolerance`` of NMP at 95% confidence."""
-    p = d / "comparisons.csv"
-    if not p.is_file():
-        return None
-    df = pd.read_csv(p)
-    if df.empty or "diff_ci_high" not in df:
+    sw = results.sweep(d)
+    df = None if sw is None else sw.comparisons
+    if df is None or df.empty or "diff_ci_high" not in df:
         return None
     t = int(df["timesteps"].max())
     g = df[(df["timesteps"] == t) & (df["condition"] != "nmp")].copy()
@@ -110,7 +120,8 @@ def networks_answer_html(run: Path) -> str:
         return ""
     items = []
     for name, dirs in nets.items():
-        rec = _read(dirs["tradeoff"] / "recommendation.json") if "tradeoff" in dirs else None
+        res = results.tradeoff(dirs["tradeoff"]) if "tradeoff" in dirs else None
+        rec = None if res is None else res.recommendation()
         tol = float((rec or {}).get("tolerance") or DEFAULT_TOLERANCE)
         if isinstance(rec, dict) and rec.get("text"):
             text = f"{name} (trade-off, circuit neuron, priced): {rec['text']}"
@@ -128,13 +139,13 @@ def networks_answer_html(run: Path) -> str:
 def fig_layers(run: Path):
     """Per layer: discarded charge ε and the fraction of neurons at the floor (per-layer search),
     beside the ANN–SNN correlation deviation (evaluation), one row per network."""
-    nets = [(n, d) for n, d in networks(run).items() if "layers" in d
-            and (d["layers"] / "layers.csv").is_file()]
+    nets = [(n, d, lay) for n, d in networks(run).items() if "layers" in d
+            and (lay := results.layers(d["layers"])) is not None and lay.rows]
     if not nets:
         return None
     fig, axes = plt.subplots(len(nets), 3, figsize=(12, 3.4 * len(nets)), squeeze=False)
-    for row, (name, dirs) in zip(axes, nets, strict=True):
-        df = pd.read_csv(dirs["layers"] / "layers.csv")
+    for row, (name, dirs, lay) in zip(axes, nets, strict=True):
+        df = lay.frame()
         if "layer_index" not in df:
             df["layer_index"] = df.groupby("config").cumcount()
         for k, (col, label) in enumerate((("discarded_theta_per_neuron_step",
@@ -152,13 +163,14 @@ def fig_layers(run: Path):
             ax.set(xlabel="spiking layer", ylabel=label, title=f"{name}: {label.split(' (')[0]}")
             ax.legend(fontsize=7)
         ax = row[2]
-        corr = (dirs["evaluate"] / "correlation.csv") if "evaluate" in dirs else None
-        lay_ds = (_read(dirs["layers"] / "layers.json") or {}).get("dataset")
-        ev_ds = (_read(dirs["evaluate"] / "nmp.json") or {}).get("dataset") if corr else None
+        sw = results.sweep(dirs["evaluate"]) if "evaluate" in dirs else None
+        c = None if sw is None else sw.correlation
+        lay_ds = lay.summary.get("dataset")
+        ev_ds = (sw.summary("nmp") or {}).get("dataset") if sw is not None else None
         if lay_ds and ev_ds and lay_ds != ev_ds:
-            corr = None  # another data set: its deviation would not belong beside this search
-        if corr is not None and corr.is_file():
-            c = pd.read_csv(corr)
+            c = None  # another data set: its deviation would not belong beside this search
+        if c is not None:
+            c = c.copy()
             c["dev2"] = (c["snn_rate"] - c["ann_activation"]) ** 2
             for cond, g in c.groupby("condition"):
                 rms = g.groupby("layer")["dev2"].mean() ** 0.5
@@ -182,8 +194,7 @@ def preset_frame(run: Path) -> pd.DataFrame:
         rec = _read(d / "optimize.json")
         if (d / "optimize.csv").is_file() and isinstance(rec, dict) and rec.get("timesteps"):
             frames.append(tp.from_optimize(pd.read_csv(d / "optimize.csv"), rec["timesteps"]))
-    tr = [pd.read_csv(d / "tradeoff.csv") for d in _dirs(run, "tradeoff")
-          if (d / "tradeoff.csv").is_file()]
+    tr = [res.frame() for d in _dirs(run, "tradeoff") if (res := results.tradeoff(d))]
     if tr:
         t = pd.concat(tr, ignore_index=True)
         if "preset" in t and t["preset"].nunique() >= 2:
@@ -231,15 +242,15 @@ def presets_html(run: Path) -> str:
 def extra_figures(run: Path) -> list[tuple[str, str, Callable[[], Any]]]:
     """(key, caption, draw) for every network past the first, the per-layer diagnostic and the
     presets, each only where its data exist."""
-    from nmpkit.report import html as rh
+    from nmpkit.report import figures as rf
 
     out: list[tuple[str, str, Callable[[], Any]]] = []
     for d in _dirs(run, "evaluate")[1:]:
-        name = _network_of(d, "evaluate", "nmp.json")
+        name = network_of(d, "evaluate")
         key = html.escape(d.name)
-        for tag, fn, what in (("accuracy", rh.fig_accuracy, "accuracy vs time, NMP and ZMP"),
-                              ("floors", rh.fig_floors, "accuracy vs membrane floor"),
-                              ("correlation", rh.fig_correlation, "ANN vs SNN correlation")):
+        for tag, fn, what in (("accuracy", rf.fig_accuracy, "accuracy vs time, NMP and ZMP"),
+                              ("floors", rf.fig_floors, "accuracy vs membrane floor"),
+                              ("correlation", rf.fig_correlation, "ANN vs SNN correlation")):
             def draw(fn=fn, sub=d.name, name=name):
                 fig = fn(run, sub)
                 if fig is not None:
@@ -262,5 +273,5 @@ def extra_figures(run: Path) -> list[tuple[str, str, Callable[[], Any]]]:
     return out
 
 
-__all__ = ["evaluate_sentence", "extra_figures", "fig_layers", "fig_presets", "networks",
-           "networks_answer_html", "preset_frame", "presets_html"]
+__all__ = ["evaluate_sentence", "extra_figures", "fig_layers", "fig_presets", "network_of",
+           "networks", "networks_answer_html", "preset_frame", "presets_html"]

@@ -154,7 +154,7 @@ def write_outputs(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]
     from calib.io import atomic_write_csv, atomic_write_json
 
     out.mkdir(parents=True, exist_ok=True)
-    summary = {**summary, "text": sentence(summary)}
+    summary = {**summary, "text": summary.get("text") or sentence(summary)}
     return [atomic_write_json(out / "layers.json", summary),
             atomic_write_csv(out / "layers.csv", pd.DataFrame(rows))]
 

@@ -193,29 +193,35 @@ class ModulateResult:
     def rows(self) -> list[dict[str, Any]]:
         return list(self.record["rows"])
 
+    def per_sigma(self) -> list[dict[str, Any]]:
+        """One row per σ (what ``modulation.csv`` holds): accuracy ideal/before/after, the most
+        iterations of any layer, the pulses, non-converged synapses and synapses of all."""
+        return [{"sigma": r["sigma"], "accuracy_ideal": self.ideal_accuracy,
+                 "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
+                 "iterations": max(ly["iterations"] for ly in r["layers"]),
+                 "pulses": sum(ly["pulses"] for ly in r["layers"]),
+                 "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
+                 "synapses": sum(ly["synapses"] for ly in r["layers"])} for r in self.rows]
+
+    def per_layer(self) -> list[dict[str, Any]]:
+        """One row per σ and layer (what ``modulation_layers.csv`` holds)."""
+        return [{"sigma": r["sigma"], "accuracy_before": r["accuracy_before"],
+                 "accuracy_after": r["accuracy_after"], **{k: ly[k] for k in (
+                     "layer", "iterations", "pulses", "estimate_error_rms_before",
+                     "estimate_error_rms_after", "true_error_rms_after", "not_converged")}}
+                for r in self.rows for ly in r["layers"]]
+
     def save(self, out_dir: str | Path) -> list[Path]:
-        """``modulate.json``, ``modulation.csv`` (one row per σ), ``modulation_layers.csv``."""
+        """``modulate.json``, ``modulation.csv`` (`per_sigma`), ``modulation_layers.csv``
+        (`per_layer`)."""
         import pandas as pd
 
         from calib.io import atomic_write_csv, atomic_write_json
 
         out = Path(out_dir)
-        rows = self.rows
-        layers = [{"sigma": r["sigma"], "accuracy_before": r["accuracy_before"],
-                   "accuracy_after": r["accuracy_after"], **{k: ly[k] for k in (
-                       "layer", "iterations", "pulses", "estimate_error_rms_before",
-                       "estimate_error_rms_after", "true_error_rms_after", "not_converged")}}
-                  for r in rows for ly in r["layers"]]
-        per_sigma = [{"sigma": r["sigma"], "accuracy_ideal": self.ideal_accuracy,
-                      "accuracy_before": r["accuracy_before"],
-                      "accuracy_after": r["accuracy_after"],
-                      "iterations": max(ly["iterations"] for ly in r["layers"]),
-                      "pulses": sum(ly["pulses"] for ly in r["layers"]),
-                      "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
-                      "synapses": sum(ly["synapses"] for ly in r["layers"])} for r in rows]
         return [atomic_write_json(out / RESULT_FILE, self.record),
-                atomic_write_csv(out / "modulation_layers.csv", pd.DataFrame(layers)),
-                atomic_write_csv(out / "modulation.csv", pd.DataFrame(per_sigma))]
+                atomic_write_csv(out / "modulation_layers.csv", pd.DataFrame(self.per_layer())),
+                atomic_write_csv(out / "modulation.csv", pd.DataFrame(self.per_sigma()))]
 
     @classmethod
     def load(cls, out_dir: str | Path) -> ModulateResult:

@@ -1,9 +1,8 @@
 """`nmpkit export-nir`: a trained zoo network, converted (and calibrated), as a NIR file
 (arguments → `nmpkit.studies.export_nir.ExportConfig` → ``run`` → ``save`` → one line).
 
-Also holds `nmpkit evaluate --nir FILE` (``run_evaluate``, `nmpkit.studies.evaluate_nir`): a NIR
-file — written here or by another tool — simulated on a test set, accuracy after every step as
-CSV plus a JSON sidecar.
+`nmpkit evaluate --nir FILE`, which reads such a file back, is in
+`nmpkit.app.commands.evaluate_nir` (``run_evaluate`` here forwards to it).
 """
 
 from __future__ import annotations
@@ -68,32 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """`nmpkit evaluate --nir FILE`: `nmpkit.studies.evaluate_nir` on a classifier's test set."""
-    import json
-    from pathlib import Path
+    """`nmpkit evaluate --nir FILE` (`nmpkit.app.commands.evaluate_nir`)."""
+    from nmpkit.app.commands.evaluate_nir import run_evaluate as run_nir
 
-    from tqdm import tqdm
-
-    from nmpkit.studies.evaluate_nir import NirEvaluateConfig
-    from nmpkit.studies.evaluate_nir import run as run_nir
-
-    cfg = NirEvaluateConfig(
-        nir=args.nir, data_root=args.data_root, timesteps=args.timesteps, network=args.network,
-        dataset=args.dataset, lower_bound=args.lower_bound, limit=args.limit,
-        batch_size=args.batch_size, device=args.device, memory_budget_gb=args.memory_gb)
-    out = Path(args.out or f"eval_nir_{Path(cfg.nir).stem}_T{cfg.timesteps}.csv")
-    with tqdm(desc=f"{Path(cfg.nir).name} T={cfg.timesteps}", unit="sample",
-              disable=args.quiet, dynamic_ncols=True) as bar:
-        res = run_nir(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update,
-                      record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}})
-    res.save(out.parent, out.name.removesuffix(".csv"))
-    s = res.summary
-    if args.json:
-        print(json.dumps({k: v for k, v in s.items() if k != "provenance"}, default=str))
-    elif not args.quiet:
-        for note in s["notes"]:
-            print(f"note: {note}")
-        lo, hi = s["final_accuracy_95ci"]
-        print(f"wrote {out}: SNN accuracy {res.final:.4f} at t={cfg.timesteps} on "
-              f"{s['samples']} samples (95% CI {lo:.4f}-{hi:.4f}), floor {s['floor']}")
-    return 0
+    return run_nir(args)

@@ -1,13 +1,10 @@
 """`nmpkit layers`: per-layer floors — which layers need a deep floor, and the energy saved.
 
-One negative supply per layer group (default: every spiking layer its own; ``--group
-NAME=LAYER,LAYER`` joins layers), each set from the calibration's measured V_NEG table. A
-coordinate-descent search (``nmpkit.studies.layers``) finds the least-energy allocation whose
-accuracy is, at 95% confidence, within ``--tolerance`` of NMP on the same images, and sets it
-beside the best single global floor. Energy: the circuit energy model, one pump (``--eta``) and
-one bias per ``--array-size`` neurons for each group. Writes ``layers.json`` and ``layers.csv``
-into ``--out``; finished simulations are kept in ``OUT/.parts`` (keyed by calibration, data, T,
-the layers' V_NEG and the energy model), so an interrupted search resumes.
+One negative supply per layer group (``--group NAME=LAYER,LAYER``; default: one per spiking
+layer); the least-energy allocation within ``--tolerance`` of NMP at 95% confidence, beside the
+best global floor (`nmpkit.studies.layers_study`: arguments → ``LayersConfig`` → ``run`` →
+``save``: ``layers.json``, ``layers.csv``). Finished simulations stay in ``OUT/.parts``, so an
+interrupted search resumes.
 """
 
 from __future__ import annotations
@@ -58,60 +55,35 @@ def parse_groups(specs: list[str]) -> dict[str, list[str | int]]:
     return out
 
 
-def _resolve(layers: list[str | int], names: tuple[str, ...]) -> list[str | int]:
-    return [ly if ly in names or not str(ly).isdigit() else int(ly) for ly in layers]
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
     import torch
 
-    from calib import Calibration
-    from calib.io import content_hash, provenance
     from nmpkit.app.errors import UsageError
-    from nmpkit.studies.layers import Evaluator, check_tolerance, floor_levels, make_groups
-    from nmpkit.studies.layers_output import diagnostic_rows, sentence, summarize, write_outputs
-    from nmpkit.studies.layers_search import search_floors
-    from nmpkit.studies.tradeoff import load_classifier
+    from nmpkit.studies.layers_study import LayersConfig
+    from nmpkit.studies.layers_study import run as run_study
 
     for name in ("timesteps", "threads", "batch", "max_passes"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    check_tolerance(args.tolerance)
-    if args.v_dd is not None and not 0 < args.v_dd <= 5:
-        raise UsageError(f"--v-dd must be volts in (0, 5], got {args.v_dd!r}")
-    if args.v_neg is not None and any(not v <= 0 for v in args.v_neg):
-        raise UsageError(f"--v-neg values must be <= 0, got {args.v_neg}")
-    groups_spec = parse_groups(args.group)
-    torch.set_num_threads(args.threads)
-    cal = Calibration.load(args.calibration)
-    levels = floor_levels(cal, args.v_neg)
-    clf = load_classifier(network=args.network, weights=args.weights, dataset=args.dataset,
-                          data_root=args.data_root, limit=args.limit)
-    names = tuple(ly.name for ly in clf.net.layers)
-    groups = make_groups(names, {g: _resolve(v, names) for g, v in groups_spec.items()})
-    key = content_hash({"cal": cal.to_dict(), "clf": clf.info, "T": args.timesteps})[:16]
     out = Path(args.out)
-    ev = Evaluator(cal, clf.net, clf.x, clf.y, groups=groups, levels=levels,
-                   timesteps=args.timesteps, v_dd_volts=args.v_dd, batch=args.batch,
-                   parts_dir=out / ".parts", parts_key=key, eta=args.eta,
-                   array_size=args.array_size)
+    cfg = LayersConfig(
+        calibration=args.calibration, weights=args.weights, data_root=args.data_root,
+        network=args.network, dataset=args.dataset, limit=args.limit, timesteps=args.timesteps,
+        tolerance=args.tolerance, groups=parse_groups(args.group), v_neg_volts=args.v_neg,
+        v_dd_volts=args.v_dd, eta=args.eta, array_size=args.array_size, batch=args.batch,
+        max_passes=args.max_passes, parts_dir=str(out / ".parts"))
+    torch.set_num_threads(args.threads)
     quiet = bool(args.quiet) or bool(args.json)
-    found = search_floors(ev, tolerance=args.tolerance, max_passes=args.max_passes,
-                          progress=None if quiet else print)
-    meta = {"network": args.network, "dataset": args.dataset, "ann_accuracy": clf.ann_accuracy,
-            "provenance": provenance(command="nmpkit layers", calibration=args.calibration,
-                                     calibration_sources=cal.sources, **clf.info,
-                                     groups=groups_spec, v_neg=args.v_neg)}
-    summary = summarize(ev, found, meta=meta)
-    write_outputs(out, summary, diagnostic_rows(ev, found))
+    res = run_study(cfg, progress=None if quiet else print)
+    paths = res.save(out)
     if args.json:
-        print(json.dumps({k: summary.get(k) for k in (
+        print(json.dumps({k: res.summary.get(k) for k in (
             "status", "allocation", "global_floor", "energy_saved_joules",
             "energy_saved_fraction", "needs_deep_floor", "simulations", "cache_hits")}))
     elif not args.quiet:
-        print(sentence(summary))
-        print(f"wrote {out / 'layers.json'} and {out / 'layers.csv'}")
+        print(res.text())
+        print(f"wrote {paths[0]} and {paths[1]}")
     return 0

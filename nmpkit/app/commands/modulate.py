@@ -64,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
                                                       "accuracy_after")} for r in res.rows]}))
     elif not args.quiet:
         print(f"ideal {res.ideal_accuracy:.4f}")
-        for r in res.rows:
-            nc = sum(ly["not_converged"] for ly in r["layers"])
-            pulses = sum(ly["pulses"] for ly in r["layers"])
+        for r in res.per_sigma():
             print(f"σ={r['sigma']:g}: before {r['accuracy_before']:.4f} → after "
-                  f"{r['accuracy_after']:.4f} ({pulses} pulses, {nc} synapses not converged)")
+                  f"{r['accuracy_after']:.4f} ({r['pulses']} pulses, {r['not_converged']} "
+                  "synapses not converged)")
         print(f"wrote {paths[0]}")
     return 0

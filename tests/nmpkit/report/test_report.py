@@ -12,6 +12,8 @@ from matplotlib import image as mpimg
 
 from nmpkit.report.browser import check_page, chromium_path
 from nmpkit.report.html import FIGURES, write_report
+from nmpkit.studies.cosim_check import CosimCheckResult
+from nmpkit.studies.modulation import ModulateResult
 
 
 def _fake_run(run):
@@ -51,15 +53,25 @@ def _fake_run(run):
                   "snn_rate": a + rng.normal(0, 0.05, 200)}).to_csv(
         run / "evaluate/correlation.csv", index=False)
     _fake_tradeoff(run / "tradeoff", n=3000)
-    (run / "modulate").mkdir()
-    pd.DataFrame({"sigma": [0.05, 0.1, 0.2], "accuracy_ideal": [0.9] * 3,
-                  "accuracy_before": [0.88, 0.8, 0.6], "accuracy_after": [0.9, 0.89, 0.87]}
-                 ).to_csv(run / "modulate/modulation.csv", index=False)
-    (run / "cosim_check").mkdir()
+    _fake_modulation(run / "modulate")
     c = rng.integers(0, 40, 40)
-    pd.DataFrame({"v_neg_volts": [0.0] * 20 + [-0.5] * 20, "layer": 1, "neuron": range(40),
-                  "count_spice": c, "count_calibrated": c, "count_ideal": c + 3}).to_csv(
-        run / "cosim_check/counts.csv", index=False)
+    (run / "cosim_check").mkdir()
+    CosimCheckResult({"summary": [], "provenance": {"test": True}},
+                     [{"v_neg_volts": 0.0 if i < 20 else -0.5, "layer": 1, "neuron": i,
+                       "count_spice": int(c[i]), "count_calibrated": int(c[i]),
+                       "count_ideal": int(c[i]) + 3} for i in range(40)]
+                     ).save(run / "cosim_check")
+
+
+def _fake_modulation(out):
+    """A modulation result through the study's own writer (one layer per σ)."""
+    layer = {"layer": "fc1", "synapses": 100, "iterations": 3, "pulses": 200,
+             "estimate_error_rms_before": 0.1, "estimate_error_rms_after": 0.01,
+             "true_error_rms_after": 0.02, "not_converged": 1}
+    rows = [{"sigma": s, "accuracy_before": b, "accuracy_after": a, "layers": [layer]}
+            for s, b, a in ((0.05, 0.88, 0.9), (0.1, 0.8, 0.89), (0.2, 0.6, 0.87))]
+    out.mkdir(parents=True, exist_ok=True)
+    ModulateResult({"ideal_accuracy": 0.9, "rows": rows, "provenance": {"test": True}}).save(out)
 
 
 def _fake_tradeoff(out, n):
@@ -128,7 +140,7 @@ def test_unresolved_answer_and_optional_sections(tmp_path):
 def test_missing_stage_is_listed_not_drawn_blank(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
-    (run / "modulate/modulation.csv").unlink()
+    (run / "modulate/modulate.json").unlink()
     page = write_report(run).read_text()
     assert len(_images(page)) == len(FIGURES) - 1
     assert "Not in this run" in page and "weight modulation" in page

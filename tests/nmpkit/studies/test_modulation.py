@@ -1,12 +1,13 @@
 """The modulation loop restores accuracy lost to device variation (a small net trained here)."""
 
+import pandas as pd
 import torch
 from torch import nn
 
 from calib import fit
 from cosim import convert
 from cosim.modulation import ModulationConfig
-from nmpkit.studies.modulation import run_study, with_weights
+from nmpkit.studies.modulation import ModulateResult, run_study, with_weights
 from tests.calib import synth_tables as syn
 
 torch.set_num_threads(1)
@@ -79,3 +80,22 @@ def test_modulate_config_refuses_bad_values_and_the_result_round_trips(tmp_path)
     per_sigma = pd.read_csv(tmp_path / "modulation.csv")
     assert per_sigma.loc[0, "pulses"] == 14 and per_sigma.loc[0, "synapses"] == 80  # hand sums
     assert len(pd.read_csv(tmp_path / "modulation_layers.csv")) == 2
+
+
+def test_per_sigma_and_per_layer_rows_by_hand(tmp_path):
+    def layer(name, it, pulses, nc, syn):
+        return {"layer": name, "synapses": syn, "iterations": it, "pulses": pulses,
+                "estimate_error_rms_before": 0.1, "estimate_error_rms_after": 0.01,
+                "true_error_rms_after": 0.02, "not_converged": nc}
+
+    rec = {"ideal_accuracy": 0.9, "rows": [
+        {"sigma": 0.1, "accuracy_before": 0.7, "accuracy_after": 0.88,
+         "layers": [layer("fc1", 3, 200, 1, 100), layer("fc2", 5, 40, 0, 10)]}]}
+    res = ModulateResult(rec)
+    assert res.per_sigma() == [{"sigma": 0.1, "accuracy_ideal": 0.9, "accuracy_before": 0.7,
+                                "accuracy_after": 0.88, "iterations": 5, "pulses": 240,
+                                "not_converged": 1, "synapses": 110}]
+    assert [(r["layer"], r["iterations"], r["accuracy_after"]) for r in res.per_layer()] == [
+        ("fc1", 3, 0.88), ("fc2", 5, 0.88)]
+    res.save(tmp_path)
+    assert pd.read_csv(tmp_path / "modulation.csv").to_dict("records") == res.per_sigma()
