@@ -2,7 +2,7 @@
 
 Arguments → `nmpkit.studies.evaluate.EvaluateConfig` → ``run`` → ``EvaluateResult.save`` (OUT's
 folder, OUT's name: OUT, OUT.json, OUT_correct.npz, OUT_corr.csv, OUT_recon.npz) → one line.
-``--nir FILE`` evaluates a NIR file instead (`nmpkit.app.commands.export_nir.run_evaluate`).
+``--nir FILE`` evaluates a NIR file instead (`nmpkit.app.commands.evaluate_nir.run_evaluate`).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from nmpkit.studies import evaluate as ev
 
     if args.nir is not None:
-        from nmpkit.app.commands.export_nir import run_evaluate
+        from nmpkit.app.commands.evaluate_nir import run_evaluate
 
         return run_evaluate(args)
     for flag, value in (("NETWORK", args.network), ("--weights", args.weights),

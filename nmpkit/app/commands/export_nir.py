@@ -2,7 +2,7 @@
 (arguments → `nmpkit.studies.export_nir.ExportConfig` → ``run`` → ``save`` → one line).
 
 `nmpkit evaluate --nir FILE`, which reads such a file back, is in
-`nmpkit.app.commands.evaluate_nir` (``run_evaluate`` here forwards to it).
+`nmpkit.app.commands.evaluate_nir`.
 """
 
 from __future__ import annotations
@@ -64,10 +64,3 @@ def run(args: argparse.Namespace) -> int:
               f"{s['lower_bound']}, reset {s['reset']}"
               + (f", calibrated at V_NEG {cfg.v_neg_volts} V" if s["calibrated"] else ""))
     return 0
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """`nmpkit evaluate --nir FILE` (`nmpkit.app.commands.evaluate_nir`)."""
-    from nmpkit.app.commands.evaluate_nir import run_evaluate as run_nir
-
-    return run_nir(args)
