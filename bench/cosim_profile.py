@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
+from cosim_variants import FLOORS  # noqa: E402
 
 import cosim  # noqa: E402
 import cosim.engine_parts  # noqa: E402
@@ -62,6 +63,9 @@ def main() -> int:
     add_common_arguments(ap)
     ap.add_argument("--schedules", default="auto,sparse,dense")
     ap.add_argument("--net", default="mnist", choices=("mnist", "cifar10"))
+    ap.add_argument("--variants", type=int, default=1,
+                    help="K > 1: profile one simulate_variants call with the first K floors of "
+                         "bench/cosim_variants.py (NMP, 0, -0.125, ... -4 thresholds)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.net == "cifar10":
@@ -82,13 +86,19 @@ def main() -> int:
     cosim.engine_parts.load_kernels = lambda: _Timed(module, seconds)
     cosim.simulate(net, x[:8], timesteps=4)
     B, T = args.batch, args.timesteps
-    print(f"# B={B}, T={T}, {args.threads} threads, torch {torch.__version__}")
+    print(f"# {args.net}, B={B}, T={T}, K={args.variants}, {args.threads} threads, "
+          f"torch {torch.__version__}")
     for sched in args.schedules.split(","):
         seconds.clear()
         t0 = time.perf_counter()
-        res = cosim.simulate(net, x, timesteps=T, schedule=sched)
+        if args.variants > 1:
+            res = cosim.simulate_variants(net, x, timesteps=T, schedule=sched, neurons=[
+                cosim.IFNeuron(lower_bound=f) for f in FLOORS[:args.variants]])[0]
+        else:
+            res = cosim.simulate(net, x, timesteps=T, schedule=sched)
         total = time.perf_counter() - t0
-        print(f"{sched}: {total:.3f} s, {B * T / total:,.0f} sample-steps/s")
+        print(f"{sched}: {total:.3f} s, {B * T * args.variants / total:,.0f} sample-steps/s "
+              f"(x variants)")
         for name, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
             print(f"  {name:40s} {s:7.3f} s  {s / total:6.1%}")
         other = total - sum(seconds.values())
