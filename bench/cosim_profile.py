@@ -66,6 +66,10 @@ def main() -> int:
     ap.add_argument("--variants", type=int, default=1,
                     help="K > 1: profile one simulate_variants call with the first K floors of "
                          "bench/cosim_variants.py (NMP, 0, -0.125, ... -4 thresholds)")
+    ap.add_argument("--chunk-size", type=int, default=None,
+                    help="SimConfig.chunk_size (default: what the memory budget gives)")
+    ap.add_argument("--memory-gib", type=float, default=1.0,
+                    help="SimConfig.memory_budget_bytes in GiB")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.net == "cifar10":
@@ -86,6 +90,7 @@ def main() -> int:
     cosim.engine_parts.load_kernels = lambda: _Timed(module, seconds)
     cosim.simulate(net, x[:8], timesteps=4)
     B, T = args.batch, args.timesteps
+    budget = int(args.memory_gib * 2**30)
     print(f"# {args.net}, B={B}, T={T}, K={args.variants}, {args.threads} threads, "
           f"torch {torch.__version__}")
     for sched in args.schedules.split(","):
@@ -93,9 +98,11 @@ def main() -> int:
         t0 = time.perf_counter()
         if args.variants > 1:
             res = cosim.simulate_variants(net, x, timesteps=T, schedule=sched, neurons=[
-                cosim.IFNeuron(lower_bound=f) for f in FLOORS[:args.variants]])[0]
+                cosim.IFNeuron(lower_bound=f) for f in FLOORS[:args.variants]],
+                chunk_size=args.chunk_size, memory_budget_bytes=budget)[0]
         else:
-            res = cosim.simulate(net, x, timesteps=T, schedule=sched)
+            res = cosim.simulate(net, x, timesteps=T, schedule=sched, chunk_size=args.chunk_size,
+                                 memory_budget_bytes=budget)
         total = time.perf_counter() - t0
         print(f"{sched}: {total:.3f} s, {B * T * args.variants / total:,.0f} sample-steps/s "
               f"(x variants)")
