@@ -5,7 +5,9 @@ runs K of them over the same inputs and weights in one call. Each has its own me
 counts, spike buffers and readout; the synaptic work is shared wherever their input spikes are
 equal (``groups``): the first layer's constant current always, a later layer's current when the
 variants' spikes into it are the same bits (e.g. the first layer's spikes for several floors:
-a constant positive current never meets the floor, a negative one never fires).
+a constant positive current never meets the floor, a negative one never fires; so the first
+layer's IF update runs once for variants that differ there only in the floor:
+``first_layer_leaders``).
 """
 
 from __future__ import annotations
