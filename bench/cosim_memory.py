@@ -33,19 +33,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_timing import proc_status  # noqa: E402
+
 import cosim  # noqa: E402
 
 # (net, N samples, C per call, T): N in 1 and 2 calls, T = 100 / 300 / 1000.
 PLAN = (("mnist", 500, 500, 100), ("mnist", 1000, 500, 100), ("mnist", 500, 500, 300),
         ("mnist", 500, 500, 1000), ("cifar10", 500, 500, 10), ("cifar10", 1000, 500, 10),
         ("cifar10", 48, 48, 100), ("cifar10", 48, 48, 300), ("cifar10", 48, 48, 1000))
-
-
-def _vm(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def _load(net_name: str, n: int, data_dir: Path) -> tuple[cosim.SpikingNetwork, torch.Tensor]:
@@ -70,9 +65,9 @@ def child(args: argparse.Namespace) -> int:
     if x.shape[0] < args.samples:
         raise SystemExit(f"--samples {args.samples}: the test set has {x.shape[0]}")
     gc.collect()
-    load_peak = _vm("VmHWM")  # the peak while loading (the data set, the conversion)
+    load_peak = proc_status("VmHWM")  # the peak while loading (the data set, the conversion)
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    base = _vm("VmRSS")
+    base = proc_status("VmRSS")
     preds = torch.empty(args.samples, dtype=torch.int64)
     chunks = set()
     t0 = time.perf_counter()
@@ -83,7 +78,7 @@ def child(args: argparse.Namespace) -> int:
         chunks.add(res.schedule["chunk_size"])
         del res
     secs = time.perf_counter() - t0
-    peak = max(_vm("VmHWM"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak = max(proc_status("VmHWM"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     print(json.dumps({"peak": peak, "base": base, "load_peak": load_peak,
                       "chunks": sorted(chunks), "seconds": secs}))
     return 0
