@@ -11,13 +11,15 @@ own cached module). The MNIST net of ``bench/cosim_model.py``, B test images, T 
 schedule given (default ``sparse``: the event-driven kernels every layer), one neuron case
 (``--lower-bound``). Pairs of calls, the order inside a pair alternating (A B, B A, ...), so
 drift on a shared machine hits both alike; reported: the median of A, of B and of the
-per-pair ratios B / A with their min and max, and whether every layer's spike counts of A
-and B are identical (they must be: a kernel change may not change a sum's order).
+per-pair ratios B / A with their min and max, a sign test over the pairs, and whether every
+layer's spike counts of A and B are identical (they must be: a kernel change may not change
+a sum's order).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -76,9 +78,12 @@ def main() -> int:
           f"{args.schedule}, {args.threads} threads, {args.pairs} pairs, torch {torch.__version__}")
     print(f"A ({cosim.kernels.SOURCE_DIR}): {n / statistics.median(times['A']):,.0f} "
           f"sample-steps/s; B ({args.csrc_b}): {n / statistics.median(times['B']):,.0f}")
+    faster = sum(r < 1 for r in ratios)
+    k = min(faster, len(ratios) - faster)  # two-sided sign test of "B / A = 1"
+    p = min(1.0, 2 * sum(math.comb(len(ratios), i) for i in range(k + 1)) / 2 ** len(ratios))
     print(f"time B / A per pair: median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, "
-          f"max {max(ratios):.3f}); spike counts of every layer "
-          f"{'identical' if same else 'DIFFER'}")
+          f"max {max(ratios):.3f}); B faster in {faster} of {len(ratios)} pairs (sign test "
+          f"p = {p:.3f}); spike counts of every layer {'identical' if same else 'DIFFER'}")
     return 0 if same else 1
 
 

@@ -124,18 +124,35 @@ def _same_but_floor(a: StepParams, b: StepParams) -> bool:
 
 
 def groups(spikes: list[Tensor | Bits]) -> list[list[int]]:
-    """Variants with equal spikes (the same bits or values), in order of first appearance."""
+    """Variants with equal spikes (the same bits or values), in order of first appearance.
+
+    A sum of each variant's words (or values) is compared first: K sums, then a full
+    comparison only where two sums agree (instead of up to K (K - 1) / 2 full comparisons)."""
     out: list[list[int]] = []
+    keys: list[object] = []
     for k, s in enumerate(spikes):
         a = s.words if isinstance(s, Bits) else s
-        for g in out:
+        key = None
+        for g, gk in zip(out, keys, strict=True):
             ref = spikes[g[0]]
-            if ref is s or torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
+            if ref is s:
+                g.append(k)
+                break
+            if key is None:
+                key = _fingerprint(a)
+            if gk is None:
+                gk = keys[out.index(g)] = _fingerprint(ref.words if isinstance(ref, Bits) else ref)
+            if key == gk and torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
                 g.append(k)
                 break
         else:
             out.append([k])
+            keys.append(key)
     return out
+
+
+def _fingerprint(a: Tensor) -> float | int:
+    return a.sum().item()  # int64 words wrap; 0/1 values sum exactly
 
 
 def concat(spikes: list[Tensor | Bits]) -> Tensor | Bits:
