@@ -6,6 +6,9 @@ Run under the lock (it is a CPU-heavy job):
     flock /work/heavy.lock .venv/bin/python bench/cosim_profile.py --net cifar10 \
         --data /work/shared/datasets/cifar10.npz --batch 48 --timesteps 40
 
+``--variants 8`` profiles one ``simulate_variants`` call with the first 8 floors of
+``bench/cosim_variants.py`` instead (where the K axis costs).
+
 Every call into ``cosim.kernels`` is timed (wall clock around the call); "other" is the rest of
 ``simulate`` (first layer's dense convolution, setup, Python, result assembly). One warm-up
 call first (kernel build/load), then one timed ``simulate`` per schedule.
