@@ -28,7 +28,6 @@ import argparse
 import copy
 import json
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_timing import RateTable, compare, timed  # noqa: E402
 from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
 from cosim_peers import PEERS, SEMANTICS, plain_torch_loop  # noqa: E402
 
@@ -76,25 +76,6 @@ def dense_floor(layers: list[nn.Module], x: torch.Tensor, T: int) -> None:
             conv2(s1)
             fc1(s2)
             fc2(s3)
-
-
-def timed(fn, reps: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
-
-
-def compare(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> str:
-    diffs, maxd = 0, 0
-    for a, b in zip(ours, theirs, strict=True):
-        d = (a.reshape(a.shape[0], -1).long() - b.reshape(b.shape[0], -1).long()).abs()
-        diffs += int((d > 0).sum())
-        maxd = max(maxd, int(d.max()))
-    n = sum(a.numel() for a in ours)
-    return "all equal" if diffs == 0 else f"{diffs}/{n} neuron counts differ (max |Δ| {maxd})"
 
 
 def main() -> int:
@@ -137,12 +118,8 @@ def main() -> int:
           f"; B={B}, T={T}, median of {args.reps}; kernels: {cosim.kernels.status()}; "
           f"git {git_revision()[:12]}")
     cosim.simulate(net, x[:8], timesteps=4)  # warm up (kernel load)
-    rows = []
-
-    def add(name, secs, note=""):
-        rows.append((name, B * T / secs, note))
-        print(f"  {name:34s} {B * T / secs:9.0f} sample-steps/s  {note}", flush=True)
-
+    table = RateTable(B * T)
+    add = table.add
     secs, _ = timed(lambda: dense_floor(layers, x, T), args.reps)
     add("dense-FLOP floor (GEMMs only)", secs,
         f"{2 * MAC_PER_SAMPLE_STEP * B * T / secs / 1e9:.0f} GFLOP/s")
@@ -174,16 +151,10 @@ def main() -> int:
             print(f"  {name:34s} FAILED: {type(err).__name__}: {err}")
             continue
         add(name, secs, f"reset={SEMANTICS[name]}; vs ours: {compare(ref, theirs)}")
-        peer_rates[name] = B * T / secs
-    ours_rate = rows[1][1]
-    print("\n| method | sample-steps/s | × dense floor | cosim × this |")
-    print("|---|---:|---:|---:|")
-    for name, rate, _ in rows:
-        print(f"| {name} | {rate:,.0f} | {rate / rows[0][1]:.2f} | {ours_rate / rate:.2f} |")
+        peer_rates[name] = table.rate(name)
+    table.print("cosim.simulate (auto)")
     if peer_rates:
-        best = max(peer_rates, key=peer_rates.get)
-        print(f"\ncosim (auto) is {ours_rate / peer_rates[best]:.2f}× the fastest peer ({best})"
-              f" and {ours_rate / rows[0][1]:.2f}× the dense-FLOP floor.")
+        print("\n" + table.summary("cosim.simulate (auto)", peer_rates))
     if args.full:
         full_run(args)
     return 0

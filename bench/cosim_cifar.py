@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -39,6 +37,9 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_timing import RateTable, compare, proc_status, timed  # noqa: E402
+from cosim_variants import FLOORS  # noqa: E402
 
 import cosim  # noqa: E402
 from cosim.network import SynapticOp  # noqa: E402
@@ -145,23 +146,6 @@ def spikingjelly(mods: list[nn.Module], x: torch.Tensor, T: int,
     return _step_loop(net, ifs, x, T, chunk, functional.reset_net)
 
 
-def timed(fn, reps: int):
-    times, out = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
-
-
-def compare(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> str:
-    diffs, n, maxd = 0, 0, 0
-    for a, b in zip(ours, theirs, strict=True):
-        d = (a.reshape(a.shape[0], -1).long() - b.reshape(b.shape[0], -1).long()).abs()
-        diffs, n, maxd = diffs + int((d > 0).sum()), n + d.numel(), max(maxd, int(d.max()))
-    return "all equal" if diffs == 0 else f"{diffs:,}/{n:,} neuron counts differ (max |Δ| {maxd})"
-
-
 def logical(counts: list[torch.Tensor]) -> list[torch.Tensor]:
     return [c.reshape(c.shape[0], -1) for c in counts]
 
@@ -195,12 +179,8 @@ def main(argv: list[str] | None = None) -> int:
           f"medians of {args.reps} (peers {args.peer_reps}); kernels: {cosim.kernels.status()}")
     print(f"# MAC per sample-step (layers 2..9): {sum(mac[1:]):,}; layer 1 once: {mac[0]:,}")
     cosim.simulate(net, x[:4], timesteps=2)  # kernel load, warm-up
-    rows = []
-
-    def add(name: str, secs: float, note: str = "") -> None:
-        rows.append((name, B * T / secs))
-        print(f"  {name:36s} {B * T / secs:9,.0f} sample-steps/s  {note}", flush=True)
-
+    table = RateTable(B * T)
+    add = table.add
     secs, _ = timed(lambda: dense_floor(mods, net, x, T), args.reps)
     add("dense-FLOP floor (convs only)", secs,
         f"{2 * sum(mac[1:]) * B * T / secs / 1e9:.0f} GFLOP/s")
@@ -214,15 +194,14 @@ def main(argv: list[str] | None = None) -> int:
                         args.reps)
         add(f"cosim.simulate ({sched})", secs, compare(counts, logical(r.spike_counts)))
     if args.variants:
-        floors = [None, 0.0, -0.125, -0.25, -0.5, -1.0, -2.0, -4.0][:args.variants]
+        floors = FLOORS[:args.variants]
         neurons = [cosim.IFNeuron(lower_bound=f) for f in floors]
         secs, many = timed(lambda: cosim.simulate_variants(net, x, timesteps=T,
                                                            neurons=neurons), args.reps)
-        rows.append((f"simulate_variants K={len(floors)} (per variant)",
-                     len(floors) * B * T / secs))
-        print(f"  simulate_variants, K = {len(floors)} floors: {secs:.2f} s = "
-              f"{secs / (B * T / rows[1][1]):.2f}x one auto call; NMP variant vs auto: "
-              f"{compare(counts, logical(many[0].spike_counts))}", flush=True)
+        add(f"simulate_variants K={len(floors)} (per variant)", secs,
+            f"{secs * table.rate('cosim.simulate (auto)') / (B * T):.2f}x one auto call; NMP "
+            f"variant vs auto: {compare(counts, logical(many[0].spike_counts))}",
+            per_call=len(floors))
     secs, plain = timed(lambda: plain_loop(mods, x, T, args.peer_chunk), args.peer_reps)
     add("plain torch step loop", secs, compare(counts, logical(plain)))
     peers = {}
@@ -230,18 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             secs, sj = timed(lambda: spikingjelly(mods, x, T, args.peer_chunk), args.peer_reps)
             add("SpikingJelly (IFNode, v_reset=None)", secs, compare(counts, logical(sj)))
-            peers["SpikingJelly"] = rows[-1][1]
+            peers["SpikingJelly"] = table.rows[-1][1]
         except Exception as err:  # a broken peer install is not our result
             print(f"  SpikingJelly FAILED: {type(err).__name__}: {err}")
-    peers["plain torch loop"] = next(r for n, r in rows if n == "plain torch step loop")
-    auto = rows[1][1]
-    print("\n| method | sample-steps/s | × dense floor | cosim (auto) × this |")
-    print("|---|---:|---:|---:|")
-    for name, rate in rows:
-        print(f"| {name} | {rate:,.0f} | {rate / rows[0][1]:.2f} | {auto / rate:.2f} |")
-    best = max(peers, key=peers.get)
-    print(f"\ncosim (auto) is {auto / peers[best]:.2f}x the fastest peer ({best}) and "
-          f"{auto / rows[0][1]:.2f}x the dense-FLOP floor.")
+    peers["plain torch loop"] = table.rate("plain torch step loop")
+    table.print("cosim.simulate (auto)")
+    print("\n" + table.summary("cosim.simulate (auto)", peers))
     if args.memory:
         memory_run(args)
     return 0
@@ -263,13 +236,6 @@ def memory_run(args) -> None:
           f"every layer), so evaluations go in chunks (nmpkit evaluate --batch-size)")
 
 
-def _vm(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def memory_child(args) -> int:
     from cosim.engine_setup import SimConfig, plan_memory
 
@@ -278,9 +244,9 @@ def memory_child(args) -> int:
 
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    base = _vm("VmRSS")
+    base = proc_status("VmRSS")
     res = cosim.simulate(net, x, timesteps=args.timesteps)
-    peak = _vm("VmHWM")
+    peak = proc_status("VmHWM")
     sizes = [ly.size for ly in net.layers]
     plan = plan_memory(SimConfig(timesteps=args.memory_timesteps), x.shape[0], sizes, sizes[-1],
                        x[0].numel(), True)

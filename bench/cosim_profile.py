@@ -6,6 +6,9 @@ Run under the lock (it is a CPU-heavy job):
     flock /work/heavy.lock .venv/bin/python bench/cosim_profile.py --net cifar10 \
         --data /work/shared/datasets/cifar10.npz --batch 48 --timesteps 40
 
+``--variants 8`` profiles one ``simulate_variants`` call with the first 8 floors of
+``bench/cosim_variants.py`` instead (where the K axis costs).
+
 Every call into ``cosim.kernels`` is timed (wall clock around the call); "other" is the rest of
 ``simulate`` (first layer's dense convolution, setup, Python, result assembly). One warm-up
 call first (kernel build/load), then one timed ``simulate`` per schedule.
@@ -25,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cosim_model import add_common_arguments, get_model, load_mnist  # noqa: E402
+from cosim_variants import FLOORS  # noqa: E402
 
 import cosim  # noqa: E402
 import cosim.engine_parts  # noqa: E402
@@ -62,6 +66,13 @@ def main() -> int:
     add_common_arguments(ap)
     ap.add_argument("--schedules", default="auto,sparse,dense")
     ap.add_argument("--net", default="mnist", choices=("mnist", "cifar10"))
+    ap.add_argument("--variants", type=int, default=1,
+                    help="K > 1: profile one simulate_variants call with the first K floors of "
+                         "bench/cosim_variants.py (NMP, 0, -0.125, ... -4 thresholds)")
+    ap.add_argument("--chunk-size", type=int, default=None,
+                    help="SimConfig.chunk_size (default: what the memory budget gives)")
+    ap.add_argument("--memory-gib", type=float, default=1.0,
+                    help="SimConfig.memory_budget_bytes in GiB")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.net == "cifar10":
@@ -82,13 +93,22 @@ def main() -> int:
     cosim.engine_parts.load_kernels = lambda: _Timed(module, seconds)
     cosim.simulate(net, x[:8], timesteps=4)
     B, T = args.batch, args.timesteps
-    print(f"# B={B}, T={T}, {args.threads} threads, torch {torch.__version__}")
+    budget = int(args.memory_gib * 2**30)
+    print(f"# {args.net}, B={B}, T={T}, K={args.variants}, {args.threads} threads, "
+          f"torch {torch.__version__}")
     for sched in args.schedules.split(","):
         seconds.clear()
         t0 = time.perf_counter()
-        res = cosim.simulate(net, x, timesteps=T, schedule=sched)
+        if args.variants > 1:
+            res = cosim.simulate_variants(net, x, timesteps=T, schedule=sched, neurons=[
+                cosim.IFNeuron(lower_bound=f) for f in FLOORS[:args.variants]],
+                chunk_size=args.chunk_size, memory_budget_bytes=budget)[0]
+        else:
+            res = cosim.simulate(net, x, timesteps=T, schedule=sched, chunk_size=args.chunk_size,
+                                 memory_budget_bytes=budget)
         total = time.perf_counter() - t0
-        print(f"{sched}: {total:.3f} s, {B * T / total:,.0f} sample-steps/s")
+        print(f"{sched}: {total:.3f} s, {B * T * args.variants / total:,.0f} sample-steps/s "
+              f"(x variants)")
         for name, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
             print(f"  {name:40s} {s:7.3f} s  {s / total:6.1%}")
         other = total - sum(seconds.values())

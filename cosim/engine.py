@@ -37,7 +37,14 @@ from cosim.engine_parts import (
     poisson_spikes,
 )
 from cosim.engine_setup import SimConfig, check_inputs, layer_params, plan_memory
-from cosim.engine_variant import VariantState, concat, conv_if_multi, groups, unique_rows
+from cosim.engine_variant import (
+    VariantState,
+    concat,
+    conv_if_multi,
+    first_layer_leaders,
+    groups,
+    unique_rows,
+)
 from cosim.errors import SimulationInputError
 from cosim.network import SpikingNetwork
 from cosim.result import SimulationResult
@@ -130,6 +137,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
     poisson, generator = cfg.encoding == "poisson", cfg.generator
+    lead0 = first_layer_leaders(states) if not poisson and L > 1 and not cfg.record_floor \
+        else list(range(K))  # variant k's first-layer spikes are those of lead0[k]
     with torch.no_grad(), full_fp32(dev):
         for b0 in range(0, B, b_chunk):
             x = inputs[b0:b0 + b_chunk]
@@ -174,6 +183,9 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                         curs = list(nxt.unbind(0))
                     for g, c in zip(grp, curs, strict=True):
                         for k in g:
+                            if i == 0 and lead0[k] != k:
+                                spk[k] = spk[lead0[k]]
+                                continue
                             spk[k] = states[k].update(ext if fused[i] else None, i, c, const,
                                                       tb, b, t0, last)
                 for k, s in enumerate(spk):
@@ -184,9 +196,10 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                         tb, b, *shapes[-1]).to("cpu", torch.bool)
             for k, st in enumerate(states):
                 for i in range(L):
-                    counts_out[k][i][b0:b0 + b] = to_logical(st.counts[i], shapes[i]).to(
+                    cnt = states[lead0[k]].counts[0] if i == 0 else st.counts[i]
+                    counts_out[k][i][b0:b0 + b] = to_logical(cnt, shapes[i]).to(
                         "cpu", count_dtype)
-                    syn[k][i][b0:b0 + b] = (st.counts[i].reshape(b, -1).double()
+                    syn[k][i][b0:b0 + b] = (cnt.reshape(b, -1).double()
                                             @ fan_out[i]).cpu()
                     if st.disc[i] is not None:  # in thresholds; neurons that hit the floor
                         th = st.params[i].threshold

@@ -5,10 +5,14 @@ runs K of them over the same inputs and weights in one call. Each has its own me
 counts, spike buffers and readout; the synaptic work is shared wherever their input spikes are
 equal (``groups``): the first layer's constant current always, a later layer's current when the
 variants' spikes into it are the same bits (e.g. the first layer's spikes for several floors:
-a constant positive current never meets the floor, a negative one never fires).
+a constant positive current never meets the floor, a negative one never fires; so the first
+layer's IF update runs once for variants that differ there only in the floor:
+``first_layer_leaders``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -33,25 +37,38 @@ class VariantState:
         self.nrn = [kernel_neuron(p, dev, dtype) for p in params]
         self.flags = [(p.floor is not None, p.reset == "zero", p.refractory) for p in params]
         self.dev, self.dtype, self.record_floor = dev, dtype, record_floor
+        self._pool: dict[tuple[str, int], Tensor] = {}
 
     def start_chunk(self, b: int, shapes: list[tuple[int, ...]], sizes: list[int],
                     fused: list[bool], tb_max: int, preds: Tensor | None) -> None:
-        dev, dtype = self.dev, self.dtype
+        """Zeroed state for a chunk of b samples; the storage of the first (largest) chunk is
+        reused by the later ones (no fresh pages to fault in per chunk)."""
+        dtype = self.dtype
         ps = [phys_shape(s) for s in shapes]
-        self.v = [torch.zeros((b, *s), device=dev, dtype=dtype) for s in ps]
-        self.r = [torch.zeros((b, *s), device=dev, dtype=torch.int32) if p.refractory else None
-                  for s, p in zip(ps, self.params, strict=True)]
-        self.counts = [torch.zeros((b, *s), device=dev, dtype=dtype) for s in ps]
-        self.disc = [torch.zeros((b, *s), device=dev, dtype=dtype)
+        self.v = [self._take(("v", i), (b, *s), dtype) for i, s in enumerate(ps)]
+        self.r = [self._take(("r", i), (b, *s), torch.int32) if p.refractory else None
+                  for i, (s, p) in enumerate(zip(ps, self.params, strict=True))]
+        self.counts = [self._take(("c", i), (b, *s), dtype) for i, s in enumerate(ps)]
+        self.disc = [self._take(("d", i), (b, *s), dtype)
                      if p.floor is not None and self.record_floor else None
-                     for s, p in zip(ps, self.params, strict=True)]
+                     for i, (s, p) in enumerate(zip(ps, self.params, strict=True))]
         self.r_k = [state_or_empty(t) for t in self.r]  # the kernels' form: empty = none
         self.d_k = [discard_or_empty(t) for t in self.disc]
-        self.bufs = [torch.empty((tb_max * b, (n + 63) // 64), dtype=torch.int64) if fused[i]
-                     else torch.empty((tb_max, b, *ps[i]), device=dev, dtype=dtype)
+        self.bufs = [self._take(("s", i), (tb_max * b, (n + 63) // 64), torch.int64, False)
+                     if fused[i] else self._take(("s", i), (tb_max, b, *ps[i]), dtype, False)
                      for i, n in enumerate(sizes)]
         self.preds = preds  # (T, b) view of this variant's per-step predictions, or None
         self.readout = MembraneReadout(preds) if preds is not None else None
+
+    def _take(self, key: tuple[str, int], shape: tuple[int, ...], dtype: torch.dtype,
+              zero: bool = True) -> Tensor:
+        numel = math.prod(shape)
+        t = self._pool.get(key)
+        if t is None or t.numel() < numel or t.dtype != dtype:
+            dev = self.dev if dtype != torch.int64 else torch.device("cpu")  # bit rows: CPU
+            t = self._pool[key] = torch.empty(numel, device=dev, dtype=dtype)
+        out = t[:numel].view(shape)
+        return out.zero_() if zero else out
 
     def conv_args(self, i: int, tb: int, b: int) -> tuple:
         """This variant's part of ``conv_if_multi``'s arguments for layer i, and its output."""
@@ -78,19 +95,64 @@ class VariantState:
         return self.v[i][0].numel()
 
 
+def first_layer_leaders(states: list[VariantState]) -> list[int]:
+    """For a constant input current (and no floor statistics, and a later layer to read the
+    spikes): variant k's first layer spikes as those of variant ``leaders[k]`` <= k, the first
+    whose first-layer neuron differs from k's at most in the floor; its IF update is run once.
+
+    Exact: with a constant input x per neuron (after gain, transfer) and v starting at 0, x >= 0
+    keeps v >= 0 (v + x >= 0; v - threshold >= 0 after a spike, or 0 after a zero reset), so no
+    floor (<= 0) ever binds; x < 0 never fires (v <= 0 < threshold). The spikes and counts are
+    the floor's; only the membranes (never read afterwards) differ."""
+    leaders = []
+    for k, st in enumerate(states):
+        leaders.append(next(j for j in range(k + 1)
+                            if j == k or _same_but_floor(states[j].params[0], st.params[0])))
+    return leaders
+
+
+def _same_but_floor(a: StepParams, b: StepParams) -> bool:
+    def eq(x: object, y: object) -> bool:
+        if isinstance(x, Tensor) or isinstance(y, Tensor):
+            return isinstance(x, Tensor) and isinstance(y, Tensor) and x.shape == y.shape \
+                and torch.equal(x, y)
+        if isinstance(x, tuple) and isinstance(y, tuple):
+            return len(x) == len(y) and all(eq(p, q) for p, q in zip(x, y, strict=True))
+        return x == y
+    return all(eq(getattr(a, f), getattr(b, f))
+               for f in ("threshold", "gain", "transfer", "reset", "refractory"))
+
+
 def groups(spikes: list[Tensor | Bits]) -> list[list[int]]:
-    """Variants with equal spikes (the same bits or values), in order of first appearance."""
+    """Variants with equal spikes (the same bits or values), in order of first appearance.
+
+    A sum of each variant's words (or values) is compared first: K sums, then a full
+    comparison only where two sums agree (instead of up to K (K - 1) / 2 full comparisons)."""
     out: list[list[int]] = []
+    keys: list[object] = []
     for k, s in enumerate(spikes):
         a = s.words if isinstance(s, Bits) else s
-        for g in out:
+        key = None
+        for g, gk in zip(out, keys, strict=True):
             ref = spikes[g[0]]
-            if torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
+            if ref is s:
+                g.append(k)
+                break
+            if key is None:
+                key = _fingerprint(a)
+            if gk is None:
+                gk = keys[out.index(g)] = _fingerprint(ref.words if isinstance(ref, Bits) else ref)
+            if key == gk and torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
                 g.append(k)
                 break
         else:
             out.append([k])
+            keys.append(key)
     return out
+
+
+def _fingerprint(a: Tensor) -> float | int:
+    return a.sum().item()  # int64 words wrap; 0/1 values sum exactly
 
 
 def concat(spikes: list[Tensor | Bits]) -> Tensor | Bits:
@@ -148,4 +210,5 @@ def conv_if_multi(runner: object, spk: Tensor | Bits, states: list[VariantState]
 
 _NO_PREDS = torch.zeros(0, dtype=torch.int16)
 
-__all__ = ["VariantState", "concat", "conv_if_multi", "groups", "unique_rows"]
+__all__ = ["VariantState", "concat", "conv_if_multi", "first_layer_leaders", "groups",
+           "unique_rows"]

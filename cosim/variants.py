@@ -10,8 +10,10 @@ tuple of one per layer, or None for the network's own model): floors, resets, ca
 neurons for several V_NEG / V_DD (``cosim.calibrated_neurons``). One pass shares the inputs'
 work: the batch chunks, the first layer's constant current, the weights (one synaptic call
 reads each weight once for all variants' spikes) and, where several variants' spikes into a
-layer are the same bits, that layer's current (e.g. layer 1's for every floor: a constant input
-current never both fires and meets a floor, so the first layer's spikes do not depend on it).
+layer are the same bits, that layer's current (e.g. layer 2's for every floor: a constant input
+current never both fires and meets a floor, so the first layer's spikes do not depend on it,
+and the first layer's IF update itself runs once for the variants that differ there only in
+the floor, unless ``record_floor``).
 
 Results equal K separate calls: the per-row arithmetic is that of ``simulate`` (the same
 kernels, the same summation order of every event-driven current). Identical bits on the dyadic
