@@ -49,6 +49,7 @@ from circuits.deck_guard import (
     inside,
     read_file,
 )
+from circuits.design import NeuronDesign, study_pulse_seconds
 from circuits.errors import RenderError, SimulationError
 from circuits.render import SUBCKT_FILES
 
@@ -341,18 +342,22 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
 def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:
     """The network transient's maximum internal step.
 
-    ``study`` neurons (the default): min(dt/100, t_pulse/8). Their reset pulse is latched and
-    timed by a capacitor (``t_pulse_seconds``), the fastest event a count depends on: its length
-    sets the charge one spike removes. Measured on the default run's check network (49→20→10,
-    T = 60, V_NEG −0.5 V, 30 neurons) against a 5 ns step: 100 ns moved 10 of 30 counts by one
-    (4 % of the mean count) in 51 s, 50 ns (= t_pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
+    ``study`` neurons (the default): min(dt/100, pulse/8), pulse = `circuits.design.
+    study_pulse_seconds` (0.33 us for the default). Their reset pulse is latched and timed by a
+    capacitor, the fastest event a count depends on: its length sets the charge one spike removes.
+    Measured on the default run's check network (49→20→10, T = 60, V_NEG −0.5 V, 30 neurons, with
+    the earlier 0.44 us pulse) against a 5 ns step: 100 ns moved 10 of 30 counts by one (4 % of the
+    mean count) in 51 s, 50 ns (= pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
 
     ``raised_rest`` neurons: min(dt/100, 5 ns) as before; their pulse follows the feedback kick,
     and 10 ns already lost 2 of 42 spikes at 0.7 θ per step.
     """
     if _topology(design) == "raised_rest":
         return min(dt_seconds / 100, 5e-9)
-    return min(dt_seconds / 100, float(design.get("t_pulse_seconds", 4e-7)) / 8)
+    d = NeuronDesign()
+    pulse = study_pulse_seconds(*(float(design.get(k, getattr(d, k))) for k in (
+        "t_pulse_seconds", "c_delay_farads", "w_sense_meters", "l_sense_meters")))
+    return min(dt_seconds / 100, pulse / 8)
 
 
 def _current(name: str, s: str, amps: float) -> str:
