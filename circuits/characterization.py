@@ -71,7 +71,11 @@ class Grid:
     """What to sweep (SI units). ``mc_samples`` = 0 skips Monte Carlo (at the design's supplies,
     at each of ``mc_i_exc_amps``); ``mc_v_dd_samples`` samples at every other V_DD of the grid
     (design V_NEG, the first of ``mc_i_exc_amps``) give each V_DD's calibration its own
-    mismatch."""
+    mismatch. ``waveform_i_exc_amps``: the current of each V_DD's waveform (its calibration's
+    sense level, hence rest): 100 nA, inside every V_DD's clean range (at V_DD 0.8 V the study
+    neuron fires double pulses above ~190 nA: the membrane overshoots the slow sense inverter's
+    switching point by more than one packet removes, and a 200 nA waveform's median sense level
+    fell 0.13 V)."""
 
     i_exc_amps: tuple[float, ...]
     v_dd_volts: tuple[float, ...]
@@ -81,7 +85,7 @@ class Grid:
     mc_samples: int = 0
     mc_i_exc_amps: tuple[float, ...] = (1e-7,)
     seed: int = 0
-    waveform_i_exc_amps: float = 2e-7
+    waveform_i_exc_amps: float = 1e-7
     mc_v_dd_samples: int = 0
     mirror_i_amps: tuple[float, ...] = (3e-8, 3e-7)
     name: str = field(default="custom")

@@ -70,10 +70,14 @@ class NeuronDesign:
         w_exc_meters, l_exc_meters: PMOS excitatory mirror input device.
         w_inh_meters, l_inh_meters: NMOS inhibitory mirror input device.
         mirror_ratio: output/input width ratio of both input mirrors.
-        w_sense_meters, l_sense_meters: NMOS of the sense inverter (its PMOS is 3x wider).
+        w_sense_meters, l_sense_meters: the sense inverter's PMOS (``study``: its NMOS is 2x
+            wider, the timer's detector 24x / 48x; ``raised_rest``: its PMOS is 3x wider).
         i_reset_amps: reset sink current during a spike.
-        t_pulse_seconds: nominal spike (reset) pulse width, also the refractory time.
-        c_delay_farads: capacitor of the RC pulse timer.
+        t_pulse_seconds: ``raised_rest``: the spike (reset) pulse width, also the refractory time;
+            ``study``: sets the timer current I_d = c_delay_farads * 0.5 V / t_pulse_seconds (the
+            pulse Cd alone would give at a 0.5 V switching point; the real pulse, with the
+            detector's gate capacitance, is `pulse_seconds`).
+        c_delay_farads: capacitor of the pulse timer.
         w_reset_meters, l_reset_meters: bias device of the reset sink mirror.
         reset_bias_ratio: reset sink / bias current ratio (the bias is i_reset/ratio).
         v_rst_volts: reset rail of the ``study`` topology (at or below the deepest floor V_NEG).
@@ -84,8 +88,8 @@ class NeuronDesign:
             (`circuits.oxide`), rated 3.3 V (`circuits.soa`).
 
     The defaults are the study's neuron (``preset("default")``); ``preset("raised_rest")`` is the
-    earlier design. For ``study`` the pulse is set by the timer (``t_pulse_seconds`` is the pulse
-    at a 0.5 V switching point) and one spike removes C_total * threshold.
+    earlier design. For ``study`` the pulse is set by the timer (`pulse_seconds`) and one spike
+    removes C_total * threshold.
     """
 
     c_mem_farads: float = 4e-13
@@ -99,9 +103,9 @@ class NeuronDesign:
     mirror_ratio: float = 1.0
     w_sense_meters: float = 2.2e-7
     l_sense_meters: float = 2e-6
-    i_reset_amps: float = 3.92e-7
-    t_pulse_seconds: float = 4e-7
-    c_delay_farads: float = 1e-13
+    i_reset_amps: float = 4.72e-7
+    t_pulse_seconds: float = 3.2e-8
+    c_delay_farads: float = 1e-14
     w_reset_meters: float = 1e-6
     l_reset_meters: float = 2e-6
     reset_bias_ratio: float = 10.0
@@ -158,6 +162,16 @@ class NeuronDesign:
         return float(self.i_reset_amps) * float(self.t_pulse_seconds)
 
     @property
+    def pulse_seconds(self) -> float:
+        """Estimated reset pulse (s), for simulation windows and time steps: ``raised_rest``:
+        ``t_pulse_seconds``; ``study``: `study_pulse_seconds` (0.33 us for the default; measured
+        0.27 / 0.31 / 0.38 us at V_DD 0.8 / 1.0 / 1.2 V)."""
+        if self.topology == "study":
+            return study_pulse_seconds(self.t_pulse_seconds, self.c_delay_farads,
+                                       self.w_sense_meters, self.l_sense_meters)
+        return float(self.t_pulse_seconds)
+
+    @property
     def v_th_nominal_volts(self) -> float:
         """Nominal threshold swing: q_reset / (c_mem + c_fb), parasitics ignored."""
         return self.q_reset_coulombs / (float(self.c_mem_farads) + float(self.c_fb_farads))
@@ -177,6 +191,22 @@ class NeuronDesign:
             del out["v_neg_path_oxide"]
         out["q_reset_coulombs"] = self.q_reset_coulombs
         return out
+
+
+COX_FARADS_PER_M2 = 8.4e-3
+"""Gate oxide capacitance of the thin cards (3.9 eps0 / tox 4.1 nm, ``netlists/models``)."""
+DETECTOR_GATE_FRACTION = 0.33
+"""The timer detector's (MP8/MN8, 72 w_sense x l_sense of gate) effective share of its oxide
+capacitance while the timer ramps to the switching point: from the measured default pulse (0.314 us
+at V_DD 1 V = t_pulse_seconds * (1 + C_det / c_delay_farads))."""
+
+
+def study_pulse_seconds(t_pulse_seconds: float, c_delay_farads: float, w_sense_meters: float,
+                        l_sense_meters: float) -> float:
+    """The ``study`` neuron's reset pulse, estimated: the timer capacitance Cd plus the detector's
+    effective gate capacitance, charged by I_d = Cd * 0.5 V / t_pulse_seconds to about 0.5 V."""
+    c_det = DETECTOR_GATE_FRACTION * COX_FARADS_PER_M2 * 72 * w_sense_meters * l_sense_meters
+    return float(t_pulse_seconds) * (1.0 + c_det / float(c_delay_farads))
 
 
 RAISED_REST: dict[str, Any] = {
@@ -256,5 +286,6 @@ def load_design(path: str | Path) -> NeuronDesign:
                                source=str(path))
 
 
-__all__ = ["MODEL_CARDS", "PRESETS", "RAISED_REST", "TOPOLOGIES", "NeuronDesign", "default_design",
-           "design_from_mapping", "load_design", "preset"]
+__all__ = ["COX_FARADS_PER_M2", "DETECTOR_GATE_FRACTION", "MODEL_CARDS", "PRESETS", "RAISED_REST",
+           "TOPOLOGIES", "NeuronDesign", "default_design", "design_from_mapping", "load_design",
+           "preset", "study_pulse_seconds"]

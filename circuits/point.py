@@ -80,7 +80,7 @@ def stimulus_for(design: NeuronDesign, p: Point) -> Stimulus:
     c_tot = design.c_mem_farads + design.c_fb_farads
     if p.kind in ("fi", "mc"):
         i_eff = p.i_exc_amps * design.mirror_ratio
-        period = 1.4 * design.q_reset_coulombs / i_eff + 2.2 * design.t_pulse_seconds
+        period = 1.4 * design.q_reset_coulombs / i_eff + 2.2 * design.pulse_seconds
         first = c_tot * 0.7 * design.v_dd_volts / i_eff
         t_stop = first + (N_SPIKES + 0.5) * period
         t_max = min(period / 40.0, t_stop / 200.0)
@@ -214,7 +214,7 @@ def waveform(design: NeuronDesign, *, i_exc_amps: float, n_spikes: int = 4,
               i_exc_amps=i_exc_amps, temp_celsius=temp_celsius)
     stim = stimulus_for(design, p)
     c_tot = design.c_mem_farads + design.c_fb_farads
-    period = 1.4 * design.q_reset_coulombs / i_exc_amps + 2.2 * design.t_pulse_seconds
+    period = 1.4 * design.q_reset_coulombs / i_exc_amps + 2.2 * design.pulse_seconds
     t_stop = c_tot * 0.7 * design.v_dd_volts / i_exc_amps + (n_spikes + 0.3) * period
     stim = dataclasses.replace(stim, t_stop_seconds=t_stop,
                                t_max_step_seconds=min(stim.t_max_step_seconds, t_stop / 2000.0))

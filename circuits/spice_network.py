@@ -26,21 +26,16 @@ passes `circuits.deck_guard.check_deck`. Spikes are rising crossings of V(out) t
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import os
 import re
-import shutil
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from circuits._tmp import private_dir
 from circuits.deck_guard import (
     NETLIST_DIR,
     allowed_roots,
@@ -49,8 +44,10 @@ from circuits.deck_guard import (
     inside,
     read_file,
 )
+from circuits.design import NeuronDesign, study_pulse_seconds
 from circuits.errors import RenderError, SimulationError
 from circuits.render import SUBCKT_FILES
+from circuits.spice_batch import _rising, _run
 
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
 T_INIT_SECONDS = 5e-9
@@ -176,76 +173,6 @@ def _deck(*, design: Mapping[str, float], v_dd: float, v_neg: float, models: str
     return check_deck("\n".join(lines) + "\n")  # the gate every deck passes (no includes left)
 
 
-def _read_raw(path: Path) -> tuple[np.ndarray, list[str]]:
-    """An ngspice binary rawfile of one real analysis: (points × variables) float64, names."""
-    blob = path.read_bytes()
-    head, sep, data = blob.partition(b"Binary:\n")
-    if not sep:
-        raise SimulationError("ngspice wrote no binary data into its rawfile")
-    text = head.decode("utf-8", "replace")
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    if "complex" in fields.get("Flags", ""):
-        raise SimulationError("ngspice rawfile holds complex data, expected a transient")
-    n_vars = int(fields["No. Variables"])
-    names = re.findall(r"^\s+\d+\s+(\S+)", text.split("\nVariables:", 1)[1], re.M)[:n_vars]
-    n_points = len(data) // (8 * n_vars)
-    return np.frombuffer(data[: n_points * n_vars * 8], dtype="<f8").reshape(n_points,
-                                                                          n_vars).copy(), names
-
-
-def _run(deck: str, timeout: float) -> tuple[np.ndarray, list[str], float, str]:
-    exe = shutil.which("ngspice")
-    if exe is None:
-        raise SimulationError("ngspice executable not found (install Debian's ngspice)")
-    t_stop = float(deck.rsplit(".tran ", 1)[1].split()[1])
-    with private_dir("nmpkit-net-") as tmp:
-        d = Path(tmp)
-        (d / ".spiceinit").write_text("set num_threads=1\n")
-        (d / "net.cir").write_text(deck, encoding="utf-8")
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run([exe, "-b", "-r", "waves.raw", "net.cir"], cwd=d,
-                                  capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise SimulationError(f"network run exceeded {timeout} s") from exc
-        wall = time.perf_counter() - t0
-        out = d / "waves.raw"
-        log = (proc.stdout + proc.stderr).strip().splitlines()
-        if proc.returncode != 0 or not out.is_file():
-            raise SimulationError("ngspice network run failed: " + " | ".join(log[-8:]))
-        data, header = _read_raw(out)
-    wanted = ["time", *deck.split("\n.save ", 1)[1].split("\n", 1)[0].split()]
-    missing = [w for w in wanted if w.lower() not in header]
-    if missing:
-        raise SimulationError(f"vectors {missing} not in ngspice's rawfile (have {header})")
-    data = data[:, [header.index(w.lower()) for w in wanted]]
-    if data.shape[0] < 2 or data[-1, 0] < t_stop * (1 - 1e-6):
-        reached = data[-1, 0] if data.size else 0.0
-        raise SimulationError(f"network transient stopped at {reached:.6g} s before its stop "
-                              f"time {t_stop:.6g} s: " + " | ".join(log[-8:]))
-    return data, header, wall, _banner(exe)
-
-
-@functools.lru_cache(maxsize=4)
-def _banner(exe: str) -> str:
-    """``ngspice-39`` (from ``ngspice --version``), or ``ngspice`` if it does not say."""
-    try:
-        text = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "ngspice"
-    match = re.search(r"ngspice-[\w.]+", text)
-    return match.group(0) if match else "ngspice"
-
-
-def _rising(t: np.ndarray, v: np.ndarray, level: float) -> np.ndarray:
-    above = v >= level
-    idx = np.nonzero(~above[:-1] & above[1:])[0]
-    t0, t1, v0, v1 = t[idx], t[idx + 1], v[idx], v[idx + 1]
-    return t0 + (level - v0) * (t1 - t0) / (v1 - v0)
-
-
 def measure_gate_seconds(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts: float,
                          i_amps: float, n_spikes: int = 8, models: str = "generic_bsim3",
                          netlist_dir: Path = NETLIST_DIR, timeout: float = 300.0,
@@ -341,18 +268,22 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
 def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:
     """The network transient's maximum internal step.
 
-    ``study`` neurons (the default): min(dt/100, t_pulse/8). Their reset pulse is latched and
-    timed by a capacitor (``t_pulse_seconds``), the fastest event a count depends on: its length
-    sets the charge one spike removes. Measured on the default run's check network (49→20→10,
-    T = 60, V_NEG −0.5 V, 30 neurons) against a 5 ns step: 100 ns moved 10 of 30 counts by one
-    (4 % of the mean count) in 51 s, 50 ns (= t_pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
+    ``study`` neurons (the default): min(dt/100, pulse/8), pulse = `circuits.design.
+    study_pulse_seconds` (0.33 us for the default). Their reset pulse is latched and timed by a
+    capacitor, the fastest event a count depends on: its length sets the charge one spike removes.
+    Measured on the default run's check network (49→20→10, T = 60, V_NEG −0.5 V, 30 neurons, with
+    the earlier 0.44 us pulse) against a 5 ns step: 100 ns moved 10 of 30 counts by one (4 % of the
+    mean count) in 51 s, 50 ns (= pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
 
     ``raised_rest`` neurons: min(dt/100, 5 ns) as before; their pulse follows the feedback kick,
     and 10 ns already lost 2 of 42 spikes at 0.7 θ per step.
     """
     if _topology(design) == "raised_rest":
         return min(dt_seconds / 100, 5e-9)
-    return min(dt_seconds / 100, float(design.get("t_pulse_seconds", 4e-7)) / 8)
+    d = NeuronDesign()
+    pulse = study_pulse_seconds(*(float(design.get(k, getattr(d, k))) for k in (
+        "t_pulse_seconds", "c_delay_farads", "w_sense_meters", "l_sense_meters")))
+    return min(dt_seconds / 100, pulse / 8)
 
 
 def _current(name: str, s: str, amps: float) -> str:

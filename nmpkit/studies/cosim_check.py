@@ -58,7 +58,7 @@ def small_network(x_train: np.ndarray, y_train: np.ndarray, *, hidden: int = 20,
     from cosim import convert
 
     def pool(x: np.ndarray) -> torch.Tensor:
-        t = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
+        t = torch.from_numpy(np.asarray(x, dtype=np.float32).copy()).reshape(-1, 1, 28, 28) / 255.0
         return nn.functional.avg_pool2d(t, 4).reshape(t.shape[0], 49)
 
     g = torch.Generator().manual_seed(seed)
