@@ -14,8 +14,8 @@ OTHER = {
     "default": ("raised_rest", "rests +0.32 / +0.29 / +0.27 V above ground at V_NEG 0 / −0.5 / "
                 "−1 V, θ 0.20–0.25 V (a fixed charge packet), floors −1.56 / −3.44 / −5.06 θ "
                 "(V_DD 1 V)"),
-    "raised_rest": ("default", "rests at ground (−0.003 V), θ 0.53 V at every V_NEG (the sense "
-                    "inverter's switching point), floors +0.01 / −0.94 / −1.88 θ (V_DD 1 V)"),
+    "raised_rest": ("default", "rests at ground (−0.002 V), θ 0.49 V at every V_NEG (the sense "
+                    "inverter's switching point), floors +0.00 / −1.02 / −2.02 θ (V_DD 1 V)"),
 }
 """The other preset's rest, θ and floors (``bench/neuron_table.py``, independent testbench)."""
 
