@@ -195,7 +195,9 @@ def rule_sentence(rec: Mapping[str, Any]) -> str:
             f"{r['v_dd_volts']:g} V, T = {r['timesteps']}: {_pct(r)}, drop {_pp(r)}, "
             f"{_nj(r['energy_joules'])} per inference")
     if "energy_vs_rule" in rec:
-        text += f"; the recommendation costs {100 * rec['energy_vs_rule']:+.1f}% against it"
+        d = 100 * rec["energy_vs_rule"]
+        text += (f"; the recommendation costs {abs(d):.1f}% {'less' if d < 0 else 'more'} "
+                 "than the rule" if abs(d) >= 0.05 else "; the recommendation costs the same")
     return text + "."
 
 
