@@ -219,7 +219,7 @@ def _sweeps_text(s: dict) -> str:
             str(w["timesteps"])]
         out += (f" The floor sweep at T = {w['timesteps']} (n = {w['patches']}; ZMP/NMP "
                 f"{_ci(z, '.3f')}× on those patches) gives the long-t cost: "
-                + _within_text(w).replace("**", ""))
+                + _within_text(w).replace("**", "").replace("Shallowest", "the shallowest"))
     return out
 
 
