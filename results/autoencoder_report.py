@@ -41,7 +41,8 @@ def _sidecar(weights: str) -> str:
 
 
 def _md(s: dict) -> str:
-    T, T2, n = s["timesteps"], s["sweep_timesteps"], s["patches"]
+    T, n = s["timesteps"], s["patches"]
+    sweep_ts = ", ".join(f"T = {w['timesteps']}" for w in s["sweeps"]) or "none"
     snaps = [t for t in ("50", "100", "150", "200", "750") if t in s["ratio_zmp_nmp"]]
     if str(T) not in snaps:
         snaps.append(str(T))
@@ -54,7 +55,7 @@ def _md(s: dict) -> str:
          f"sample); weights `{s['weights']}`, {_sidecar(s['weights'])}. Conversion: "
          f"`cosim.convert`, {s['percentile']:g}th percentile of each layer on {s['calibration']}."
          f" Simulation: `cosim.simulate`, ideal IF, constant-current input, T = {T} (sweep: "
-         f"T = {T2}). Intervals: 95% BCa bootstrap over the {n} patches (9,999 resamples, seed 0;"
+         f"{sweep_ts}). Intervals: 95% BCa bootstrap over the {n} patches (9,999 resamples, seed 0;"
          " the ratio paired: ZMP and NMP on the same patches).", "",
          "| quantity | ours (95% CI) | study |", "|---|---|---|",
          f"| ANN MSE (raw output) | {_ci(ann['mse'])} | {STUDY['ann']} |",
@@ -74,23 +75,10 @@ def _md(s: dict) -> str:
           "![MSE vs t](autoencoder_mse.png)", "", "Mean firing rate per spiking layer (spikes per"
           " neuron per step, over all patches):", ""]
     L += [f"- {b.upper()}: {_rates(s['layer_rates'][b])}" for b in ("nmp", "zmp")]
-    ts = sorted(s["sweep"][0]["mse"], key=int)
-    ns, k = s.get("sweep_patches", n), s.get("sweep_every", 1)
-    which = (f"all {n} patches" if k == 1 else
-             f"{ns} of the {n} patches (every {k}-th in row-major order, spread over the image; "
-             "the rate column of the ZMP and NMP rows is over all patches)")
-    L += ["", f"## Floor sweep (T = {T2}; ZMP and NMP rows: step {T2} of their T = {T} runs)", "",
-          f"On {which}; intervals: 95% BCa bootstrap over those patches, the ratio paired with "
-          "NMP on the same patches.", "",
-          "| lower bound (θ) | " + " | ".join(f"MSE at t={t} (95% CI)" for t in ts)
-          + f" | MSE / NMP MSE at t={ts[-1]} (95% CI) | mean rate per spiking layer |",
-          "|---|" + "---|" * (len(ts) + 2)]
-    for row in s["sweep"]:
-        rt = row["ratio_to_nmp"].get(ts[-1])
-        L.append(f"| {row['floor']} | " + " | ".join(_ci(row["mse"][t]) for t in ts)
-                 + f" | {_ci(rt, '.3f') + '×' if rt else '1 (reference)'} | "
-                 + _rates(row["layer_rates"]) + " |")
-    L += ["", "![floor sweep](autoencoder_floor_sweep.png)", ""]
+    for w in s["sweeps"]:
+        L += _sweep_md(w, n, T)
+    if s["sweeps"]:
+        L += ["![floor sweeps](autoencoder_floor_sweep.png)", ""]
     for b in ("nmp", "zmp"):
         L += [f"Correlation ANN activation vs SNN rate, {b.upper()}, t={T}, the first 16 patches "
               "(the image's top strip):", "", "| spiking layer (shape) | Pearson r | mean abs. "
@@ -106,6 +94,45 @@ def _md(s: dict) -> str:
           "Files: results/autoencoder/summary.json (every number above, provenance), "
           "per_patch_mse.npz (MSE per step and patch), mse_per_step.csv (mean MSE per step)."]
     return "\n".join(L) + "\n"
+
+
+def _sweep_md(w: dict, n: int, T: int) -> list[str]:
+    """One floor sweep's section: the table and the shallowest floor within 5% of NMP."""
+    T2, ns, k, ts = w["timesteps"], w["patches"], w["every"], [str(t) for t in w["steps"]]
+    which = (f"all {n} patches" if k == 1 else
+             f"{ns} of the {n} patches (every {k}-th in row-major order, spread over the image; "
+             "the rate column of the ZMP and NMP rows is over all patches)")
+    L = ["", f"## Floor sweep at T = {T2}, n = {ns} patches (ZMP and NMP rows: step {T2} of "
+         f"their T = {T} runs on the same patches)", "",
+         f"On {which}; intervals: 95% BCa bootstrap over those {ns} patches, the ratio paired "
+         "with NMP on the same patches.", "",
+         f"| lower bound (θ) | MSE at t={T2} (95% CI) | "
+         + " | ".join(f"MSE / NMP MSE at t={t} (95% CI)" for t in ts)
+         + " | mean rate per spiking layer |", "|---|---|" + "---|" * (len(ts) + 1)]
+    for row in w["rows"]:
+        rt = [row["ratio_to_nmp"].get(t) for t in ts]
+        L.append(f"| {row['floor']} | {_ci(row['mse'][str(T2)])} | "
+                 + " | ".join(_ci(r, ".3f") + "×" if r else "1 (reference)" for r in rt)
+                 + " | " + _rates(row["layer_rates"]) + " |")
+    L += ["", _within_text(w), ""]
+    return L
+
+
+def _within_text(w: dict) -> str:
+    c = w["within_5pct"]
+    tol, t = 100 * c["tolerance"], c["t"]
+    tested = ", ".join(r["floor"].split(" ")[0] for r in w["rows"] if r["lower_bound"] is not None)
+    if c["by_estimate"] is None:
+        return (f"**No floor tested ({tested} θ) brings the MSE at t = {t} within {tol:g}% of "
+                "NMP's.**")
+    fl = [r["lower_bound"] for r in w["rows"] if r["lower_bound"] is not None]
+    hi = (f"{c['by_ci_high']:g} θ" if c["by_ci_high"] is not None else "no floor tested")
+    gap = ("" if c["by_estimate"] == fl[0] else
+           f" Depths between {fl[fl.index(c['by_estimate']) - 1]:g} and {c['by_estimate']:g} θ "
+           "were not run.")
+    return (f"**Shallowest floor within {tol:g}% of NMP at t = {t}** (floors tested: {tested} θ;"
+            f" n = {w['patches']} patches): {c['by_estimate']:g} θ by the ratio's estimate; {hi}"
+            f" with the whole 95% interval ≤ {1 + c['tolerance']:g}×.{gap}")
 
 
 def paired_counts(nmp: np.ndarray, zmp: np.ndarray) -> dict:
@@ -175,9 +202,24 @@ def _discussion(s: dict, r: dict) -> str:
            "recipe's 10 epochs (the rule "
            "predicts more loss with longer training), Poisson input, and whatever else the study "
            "did beyond the architecture (normalization, input coding); any of them could account"
-           " for the gap, and we cannot say which. The floor sweep was run at T = "
-           f"{s['sweep_timesteps']}, where ZMP is still ahead of NMP, so it shows the floor's "
-           "short-t effect shrinking monotonically as the floor goes down, not its long-t cost.")
+           " for the gap, and we cannot say which." + _sweeps_text(s))
+    return out
+
+
+def _sweeps_text(s: dict) -> str:
+    short = [w for w in s["sweeps"] if w["timesteps"] < (s["paired"]["crossover_t"] or 0)]
+    long = [w for w in s["sweeps"] if w not in short]
+    out = ""
+    for w in short:
+        out += (f" The floor sweep at T = {w['timesteps']} (n = {w['patches']}) ends before the "
+                f"crossover at t = {s['paired']['crossover_t']}, where ZMP is still ahead of NMP: "
+                "it shows the floor's short-t effect, not its long-t cost.")
+    for w in long:
+        z = next(r for r in w["rows"] if r["lower_bound"] == 0)["ratio_to_nmp"][
+            str(w["timesteps"])]
+        out += (f" The floor sweep at T = {w['timesteps']} (n = {w['patches']}; ZMP/NMP "
+                f"{_ci(z, '.3f')}× on those patches) gives the long-t cost: "
+                + _within_text(w).replace("**", "").replace("Shallowest", "the shallowest"))
     return out
 
 
@@ -202,20 +244,8 @@ def _plots(s: dict, res: Path, images: dict | None) -> None:
     fig.tight_layout()
     fig.savefig(res / "autoencoder_mse.png", dpi=120)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    rows = [r for r in s["sweep"] if r["lower_bound"] is not None]
-    for t in sorted(rows[0]["mse"], key=int):
-        e = np.array([[r["mse"][t][k] for k in ("estimate", "ci_low", "ci_high")] for r in rows])
-        xs = [r["lower_bound"] for r in rows]
-        ax.errorbar(xs, e[:, 0], yerr=[e[:, 0] - e[:, 1], e[:, 2] - e[:, 0]], marker="o",
-                    capsize=3, label=f"t={t}")
-        nmp = s["sweep"][-1]["mse"][t]["estimate"]
-        ax.axhline(nmp, ls=":", color=ax.lines[-1].get_color())
-    ax.set(xlabel="lower bound (θ); dotted: NMP", ylabel="MSE", yscale="log")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(res / "autoencoder_floor_sweep.png", dpi=120)
-    plt.close(fig)
+    if s["sweeps"]:
+        _sweep_plot(s["sweeps"], res, plt)
     for b in ("nmp", "zmp"):
         cs = s["correlation"][b]
         fig, axs = plt.subplots(2, (len(cs) + 1) // 2, figsize=(3 * ((len(cs) + 1) // 2), 6))
@@ -244,6 +274,26 @@ def _plots(s: dict, res: Path, images: dict | None) -> None:
         a.axis("off")
     fig.tight_layout()
     fig.savefig(res / "autoencoder_reconstructions.png", dpi=110)
+    plt.close(fig)
+
+
+def _sweep_plot(sweeps: list[dict], res: Path, plt) -> None:
+    fig, axs = plt.subplots(1, len(sweeps), figsize=(5.5 * len(sweeps), 4), squeeze=False)
+    for ax, w in zip(axs[0], sweeps, strict=True):
+        rows = [r for r in w["rows"] if r["lower_bound"] is not None]
+        xs = [r["lower_bound"] for r in rows]
+        for t in map(str, w["steps"]):
+            e = np.array([[r["ratio_to_nmp"][t][k] for k in ("estimate", "ci_low", "ci_high")]
+                          for r in rows])
+            ax.errorbar(xs, e[:, 0], yerr=[e[:, 0] - e[:, 1], e[:, 2] - e[:, 0]], marker="o",
+                        capsize=3, label=f"t={t}")
+        ax.axhline(1, color="k", lw=0.8)
+        ax.axhline(1 + w["within_5pct"]["tolerance"], color="k", ls=":", lw=0.8)
+        ax.set(xlabel="lower bound (θ)", ylabel="MSE / NMP MSE (paired 95% CI)",
+               title=f"T = {w['timesteps']}, n = {w['patches']} patches; dotted: +5%")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(res / "autoencoder_floor_sweep.png", dpi=120)
     plt.close(fig)
 
 

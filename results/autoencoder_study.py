@@ -1,7 +1,8 @@
 """The autoencoder as the study ran it (issue 11 §2): the whole image in 32×32 patches, NMP vs ZMP.
 
     flock /work/heavy.lock .venv/bin/python results/autoencoder_study.py [--image PATH]
-        [--crop SIDE] [--timesteps 750] [--sweep-timesteps 100] [--batch-size 16] [--threads 2]
+        [--crop SIDE] [--timesteps 750] [--sweep-timesteps 100 [750 ...]] [--sweep-every 4 [8 ...]]
+        [--sweep-floors default [0,-0.25,-0.5 ...]] [--batch-size 16] [--threads 2]
 
 (also ``python results/reproduce.py autoencoder ...`` with the same options). The image
 (default ``skimage.data.astronaut()``, 512×512 → 256 patches; ``--crop``: its central square, for
@@ -10,7 +11,12 @@ quick runs) is converted patch by patch through the zoo autoencoder
 1,000 CIFAR-10 training images) and simulated with NMP (no floor) and ZMP (floor 0) to T, keeping
 each patch's MSE after every step (`nmpkit.studies.patch_mse`), the reconstructions at t = 50, 100,
 150, 200, 750 and the spike counts of the first 16 patches (correlation diagrams at t = T). The
-floor sweep −0.2 … −2.0 θ runs to the sweep's T. Intervals: BCa bootstrap over patches
+floor sweeps run to their own T on every K-th patch (one sweep per ``--sweep-timesteps``
+value; ``--sweep-every`` and ``--sweep-floors`` give one value per sweep or one for all; floors
+``default`` = −0.2 … −2.0 θ in −0.2 steps, else a comma list of floors ≤ 0 such as
+``0,-0.25,-1``; a list that starts with a minus needs ``--sweep-floors=-0.25,-1``). ZMP (floor 0)
+and NMP rows of every sweep are step T2 of the main runs on the same patches, never rerun (the
+simulation is causal). Intervals: BCa bootstrap over patches
 (`nmpkit.studies.stats.mean_interval`, paired ``ratio_interval`` for ZMP/NMP), 9,999 resamples.
 Finished chunks are kept under runs/autoencoder/ (a killed run resumes). Writes
 results/autoencoder/summary.json (+ per_patch_mse.npz, mse_per_step.csv) and, through
@@ -62,10 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a("--data", default="/work/shared/datasets/cifar10.npz",
       help="CIFAR-10 (.npz or folder) whose first 1,000 training images normalize the layers")
     a("--timesteps", type=int, default=750)
-    a("--sweep-timesteps", type=int, default=100)
-    a("--sweep-every", type=int, default=1,
-      help="floor sweep on every K-th patch only (row-major; K = 4 on 16×16 patches: 64 spread "
+    a("--sweep-timesteps", type=int, nargs="+", default=[100], help="T of each floor sweep")
+    a("--sweep-every", type=int, nargs="+", default=[1],
+      help="each sweep on every K-th patch only (row-major; K = 4 on 16×16 patches: 64 spread "
            "over the whole image), to fit the CPU budget")
+    a("--sweep-floors", nargs="+", default=["default"],
+      help="floors (θ) of each sweep: 'default' (-0.2 ... -2.0) or a comma list like 0,-0.25,-1")
     a("--no-sweep", action="store_true")
     a("--batch-size", type=int, default=16, help="patches per cosim.simulate call")
     a("--threads", type=int, default=2)
@@ -75,6 +83,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
+
+
+def parse_sweeps(ts: list[int], ks: list[int], floors: list[str], T: int,
+                 n: int) -> list[tuple[int, int, list[float]]]:
+    """(T2, K, floors) per sweep from the three option lists (each of length 1 or the longest);
+    floors sorted shallow → deep, 0 dropped (the ZMP row is always the main run's)."""
+    m = max(len(ts), len(ks), len(floors))
+    for name, v in (("--sweep-timesteps", ts), ("--sweep-every", ks), ("--sweep-floors", floors)):
+        if len(v) not in (1, m):
+            raise SystemExit(f"{name}: expected 1 or {m} values (one per sweep), got {len(v)}")
+    out = []
+    for i in range(m):
+        t2, k, f = ts[i % len(ts)], ks[i % len(ks)], floors[i % len(floors)]
+        if not 1 <= t2 <= T:
+            raise SystemExit(f"--sweep-timesteps: expected 1..{T} (--timesteps), got {t2}")
+        if not 1 <= k <= max(n // 2, 1):
+            raise SystemExit(f"--sweep-every: expected 1..{max(n // 2, 1)}, got {k}")
+        fl = FLOORS if f == "default" else [_floor(v) for v in f.split(",")]
+        out.append((t2, k, sorted({v for v in fl if v != 0}, reverse=True)))
+    return out
+
+
+def _floor(v: str) -> float:
+    try:
+        f = float(v)
+    except ValueError:
+        f = float("nan")
+    if not -1e3 <= f <= 0:
+        raise SystemExit(f"--sweep-floors: expected 'default' or a comma list of floors <= 0 "
+                         f"(θ), got {v!r}")
+    return round(f, 6)
+
+
+def smallest_within(rows: list[dict], t: int, tol: float = 0.05) -> dict:
+    """The shallowest floor whose MSE / NMP MSE at step ``t`` is ≤ 1 + ``tol`` by the estimate
+    and by the upper end of its 95% interval (None where no floor of ``rows`` is)."""
+    fl = sorted((r for r in rows if r["lower_bound"] is not None), key=lambda r: -r["lower_bound"])
+
+    def first(key: str) -> float | None:
+        return next((r["lower_bound"] for r in fl
+                     if r["ratio_to_nmp"][str(t)][key] <= 1 + tol), None)
+
+    return {"tolerance": tol, "t": t, "by_estimate": first("estimate"),
+            "by_ci_high": first("ci_high")}
 
 
 def _steps(T: int) -> list[int]:
@@ -123,6 +175,25 @@ def _interval(v: np.ndarray) -> dict:
     return stats.mean_interval(v, n_resamples=RESAMPLES).as_dict()
 
 
+def sweep_rows(T2: int, K: int, runs: dict, main_runs: dict) -> dict:
+    """One sweep's record: per floor (ZMP and NMP from the main runs, patches ``::K``) the MSE at
+    t = 50, 100, 200, T2 and the ratio to NMP on the same patches, both with 95% intervals."""
+    nmp_k, zmp_k = main_runs["nmp"].mse[:, ::K], main_runs["zmp"].mse[:, ::K]
+    ts = sorted({t for t in (50, 100, 200, T2) if t <= T2})
+    rows = []
+    for name, lb, mse in [("0 (ZMP)", 0.0, zmp_k)] + [
+            (f"{f:g}", f, r.mse) for f, r in runs.items()] + [("none (NMP)", None, nmp_k)]:
+        rows.append({"floor": name, "lower_bound": lb, "patches": int(mse.shape[1]),
+                     "mse": {str(t): _interval(mse[t - 1]) for t in ts},
+                     "ratio_to_nmp": {str(t): stats.ratio_interval(
+                         mse[t - 1], nmp_k[t - 1], n_resamples=RESAMPLES).as_dict()
+                         for t in ts if lb is not None},
+                     "layer_rates": (runs[lb].layer_rates if lb in runs
+                                     else main_runs["zmp" if lb == 0 else "nmp"].layer_rates)})
+    return {"timesteps": T2, "every": K, "patches": int(nmp_k.shape[1]), "steps": ts,
+            "rows": rows, "within_5pct": smallest_within(rows, T2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -133,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         top = (img.shape[1] - args.crop) // 2
         img = img[:, top:top + args.crop, top:top + args.crop]
     x = torch.from_numpy(image_to_patches(img))
+    plans = [] if args.no_sweep else parse_sweeps(args.sweep_timesteps, args.sweep_every,
+                                                  args.sweep_floors, args.timesteps, len(x))
     data = load_dataset("cifar10", args.data)
     mean, std = spec.norm_for("cifar10")
     calib_x = to_tensor(data.x_train[:1000], mean, std)
@@ -161,43 +234,28 @@ def main(argv: list[str] | None = None) -> int:
 
     T = args.timesteps
     main_runs = {b: run(lb, T, SNAPSHOTS, CORR_PATCHES) for b, lb in (("nmp", None), ("zmp", 0.0))}
-    T2 = min(args.sweep_timesteps, T)
-    K = args.sweep_every
-    if K < 1 or K > len(x) // 2:
-        raise SystemExit(f"--sweep-every: expected 1..{len(x) // 2}, got {K}")
-    sweep_runs = {} if args.no_sweep else {f: run(f, T2, (), 0, x[::K], f"-every{K}")
-                                           for f in FLOORS}
+    sweep_runs = [{f: run(f, T2, (), 0, x[::K], f"-every{K}") for f in fl}
+                  for T2, K, fl in plans]
 
     steps = _steps(T)
     nmp, zmp = main_runs["nmp"].mse, main_runs["zmp"].mse
     curve = {b: {str(t): _interval(r.mse[t - 1]) for t in steps} for b, r in main_runs.items()}
     ratio = {str(t): stats.ratio_interval(zmp[t - 1], nmp[t - 1], n_resamples=RESAMPLES).as_dict()
              for t in sorted({t for t in SNAPSHOTS if t <= T} | {T})}
-    sweep_t = sorted({t for t in (50, T2) if t <= T2})
-    sweep = []
-    nmp_k = nmp[:, ::K]  # the sweep's patches
-    for name, lb, mse in [("0 (ZMP)", 0.0, zmp[:, ::K])] + [
-            (f"{f:g}", f, r.mse) for f, r in sweep_runs.items()] + [("none (NMP)", None, nmp_k)]:
-        sweep.append({"floor": name, "lower_bound": lb, "patches": int(mse.shape[1]),
-                      "mse": {str(t): _interval(mse[t - 1]) for t in sweep_t},
-                      "ratio_to_nmp": {str(t): stats.ratio_interval(
-                          mse[t - 1], nmp_k[t - 1], n_resamples=RESAMPLES).as_dict()
-                          for t in sweep_t if lb is not None},
-                      "layer_rates": (sweep_runs[lb].layer_rates if lb in sweep_runs
-                                      else main_runs["zmp" if lb == 0 else "nmp"].layer_rates)})
+    sweeps = [sweep_rows(T2, K, sr, main_runs) for (T2, K, _), sr in zip(plans, sweep_runs,
+                                                                         strict=True)]
     corr = {b: correlation(model, x[:CORR_PATCHES], r.spike_counts, T, calib_x, base.percentile)
             for b, r in main_runs.items()}
     side = img.shape[1]
     summary = {
         "image": args.image or "skimage.data.astronaut", "crop": args.crop, "side": side,
-        "patches": len(x), "timesteps": T, "sweep_timesteps": T2,
-        "sweep_every": K, "sweep_patches": len(x[::K]), "weights": args.weights,
+        "patches": len(x), "timesteps": T, "sweeps": sweeps, "weights": args.weights,
         "weights_sha256": wsha, "calibration": f"{data.source}: first 1000 training images",
         "percentile": base.percentile,
         "ann": {"mse": _interval(ann_mse), "mse_clipped": _interval(ann_clip),
                 "psnr_db": float(10 * np.log10(1 / ann_mse.mean())),
                 "psnr_clipped_db": float(10 * np.log10(1 / ann_clip.mean()))},
-        "curve": curve, "ratio_zmp_nmp": ratio, "sweep": sweep, "correlation": corr,
+        "curve": curve, "ratio_zmp_nmp": ratio, "correlation": corr,
         "layer_rates": {b: r.layer_rates for b, r in main_runs.items()},
         "best": {b: {"t": int(r.mse.mean(1).argmin()) + 1, "mse": float(r.mse.mean(1).min())}
                  for b, r in main_runs.items()},
@@ -208,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "summary.json", summary)
     arrays = {f"{b}_mse": r.mse.astype(np.float32) for b, r in main_runs.items()}
-    arrays |= {f"floor{f:g}_mse": r.mse.astype(np.float32) for f, r in sweep_runs.items()}
+    arrays |= {f"sweep_T{T2}_every{K}_floor{f:g}_mse": r.mse.astype(np.float32)
+               for (T2, K, _), sr in zip(plans, sweep_runs, strict=True) for f, r in sr.items()}
     arrays["ann_mse"] = ann_mse.astype(np.float32)
     _save_npz(out / "per_patch_mse.npz", arrays)
     images = {"target": img, "ann": stitch(ann_out.float().numpy(), side)}
