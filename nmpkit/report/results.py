@@ -5,9 +5,6 @@ that study's own ``XResult.load`` (the same class that wrote it), the circuit ta
 kind's file name (``calib.tables.TABLE_FILES``), the calibration by ``Calibration.load``. Each
 loader returns None where the stage did not run or left nothing readable: the report then lists
 the figure as missing. This module is the one place of the report that knows the run's layout.
-
-The optimizer (``optimize.json``/``optimize.csv``) has no typed result yet;
-`nmpkit.report.extras` and `.answer` read its files.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ if TYPE_CHECKING:
     from nmpkit.studies.floor_sweep import FloorSweepResult
     from nmpkit.studies.layers_study import LayersResult
     from nmpkit.studies.modulation import ModulateResult
+    from nmpkit.studies.optimize_output import OptimizeResult
     from nmpkit.studies.tradeoff_io import TradeoffResult
 
 R = TypeVar("R")
@@ -84,6 +82,13 @@ def layers(folder: Path) -> LayersResult | None:
     return _maybe(LayersResult.load, Path(folder))
 
 
+def optimize(folder: Path) -> OptimizeResult | None:
+    """An optimizer study (``RUN/optimize``, ``RUN/optimize-NAME`` or the run folder itself)."""
+    from nmpkit.studies.optimize_output import OptimizeResult
+
+    return _maybe(OptimizeResult.load, Path(folder))
+
+
 def modulation(run: Path) -> ModulateResult | None:
     """The modulate stage's result (``RUN/modulate``)."""
     from nmpkit.studies.modulation import ModulateResult
@@ -98,5 +103,6 @@ def cosim_check(run: Path) -> CosimCheckResult | None:
     return _maybe(CosimCheckResult.load, Path(run) / "cosim_check")
 
 
-__all__ = ["calibration", "cosim_check", "energy_profile", "layers", "modulation", "sweep",
+__all__ = ["calibration", "cosim_check", "energy_profile", "layers", "modulation", "optimize",
+           "sweep",
            "table", "tradeoff"]
