@@ -37,8 +37,10 @@ def _dirs(run: Path, stem: str) -> list[Path]:
 def _recorded_network(d: Path, stem: str) -> str | None:
     """The network a stage folder's result names (None: it names none)."""
     if stem == "evaluate":
-        sw = results.sweep(d)
-        return None if sw is None else sw.network()
+        if (sw := results.sweep(d)) is not None:
+            return sw.network()
+        nmp = results.evaluation(d, "nmp")  # a folder of conditions without the sweep's tables
+        return None if nmp is None else nmp.summary.get("network")
     if stem == "tradeoff":
         res = results.tradeoff(d)
         return None if res is None else res.record.get("network")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from calib.calibration import Calibration
     from nmpkit.studies.cosim_check import CosimCheckResult
+    from nmpkit.studies.evaluate_io import EvaluateResult
     from nmpkit.studies.floor_sweep import FloorSweepResult
     from nmpkit.studies.layers_study import LayersResult
     from nmpkit.studies.modulation import ModulateResult
@@ -68,6 +69,13 @@ def sweep(folder: Path) -> FloorSweepResult | None:
     return _maybe(FloorSweepResult.load, Path(folder))
 
 
+def evaluation(folder: Path, name: str = "nmp") -> EvaluateResult | None:
+    """One condition's evaluation in an evaluate stage's folder (``name``: nmp, zmp, ...)."""
+    from nmpkit.studies.evaluate_io import EvaluateResult
+
+    return _maybe(lambda d: EvaluateResult.load(d, name), Path(folder))
+
+
 def tradeoff(folder: Path) -> TradeoffResult | None:
     """A trade-off stage's result (``RUN/tradeoff`` or ``RUN/tradeoff-NAME``)."""
     from nmpkit.studies.tradeoff_io import TradeoffResult
@@ -103,6 +111,5 @@ def cosim_check(run: Path) -> CosimCheckResult | None:
     return _maybe(CosimCheckResult.load, Path(run) / "cosim_check")
 
 
-__all__ = ["calibration", "cosim_check", "energy_profile", "layers", "modulation", "optimize",
-           "sweep",
-           "table", "tradeoff"]
+__all__ = ["calibration", "cosim_check", "energy_profile", "evaluation", "layers", "modulation",
+           "optimize", "sweep", "table", "tradeoff"]
