@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from circuits.errors import DesignError
+from circuits.subckt import subckt_param_names
 
 MODEL_CARDS = ("generic_bsim3", "generic_level1")
 """Model sets in ``netlists/models/`` (file stem); both define ``nch`` and ``pch``."""
@@ -178,8 +179,6 @@ class NeuronDesign:
 
     def subckt_params(self) -> dict[str, float]:
         """The subcircuit's ``params:`` values (every numeric field except the supplies)."""
-        from circuits.render import subckt_param_names  # the variant's own params: list
-
         names = subckt_param_names(self.topology)
         return {name: getattr(self, name) for name in _RANGES if name in names}
 

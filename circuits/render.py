@@ -35,11 +35,8 @@ from pathlib import Path
 from circuits.deck_guard import NETLIST_DIR, allowed_roots, identifier, read_file
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
+from circuits.subckt import SUBCKT_FILES, subckt_param_names, subckt_source
 
-SUBCKT_FILE = NETLIST_DIR / "if_neuron.sub"
-SUBCKT_FILES: dict[str, Path] = {"study": SUBCKT_FILE,
-                                 "raised_rest": NETLIST_DIR / "if_neuron_raised_rest.sub"}
-"""Netlist of each topology (both define ``.subckt if_neuron``)."""
 PORTS: dict[str, tuple[str, ...]] = {
     "study": ("exc", "inh", "mem", "out", "vdd", "vneg", "0", "vrst", "ctl"),
     "raised_rest": ("exc", "inh", "mem", "out", "vdd", "vneg", "0"),
@@ -150,21 +147,12 @@ def model_text(model_cards: str, oxide: str = "thin") -> str:
     return text
 
 
-@cache
-def subckt_param_names(topology: str = "study") -> tuple[str, ...]:
-    """Names in the ``params:`` list of the topology's subcircuit."""
-    text = _text(SUBCKT_FILES[topology], "subckt", allowed_roots())
-    head = text.split(".subckt", 1)[1].split("\n*", 1)[0]
-    return tuple(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", head))
-
-
 def subckt_text(model_cards: str, topology: str = "study", oxide: str = "thin") -> str:
     """Text of the neuron subcircuit with ``oxide`` applied to the V_NEG path
     (`circuits.oxide.apply`); for level-1 cards without the mismatch instance params."""
     from circuits.oxide import apply
 
-    text = apply(_text(SUBCKT_FILES[topology], "subckt", allowed_roots()), oxide=oxide,
-                 topology=topology)
+    text = apply(subckt_source(topology), oxide=oxide, topology=topology)
     if model_cards == "generic_level1":  # level 1 in ngspice 39 rejects delvto/mulu0
         text = re.sub(r" delvto=\{dvt_\w+\} mulu0=\{mu_\w+\}", "", text)
     return text

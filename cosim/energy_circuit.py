@@ -19,11 +19,10 @@ from typing import Any
 
 from calib import energy_terms as et
 from calib.calibration import Calibration
+from cosim.energy_common import EnergyReport, LayerEnergy, per_inference, weighted_fan_out
 
 
 def _split_events(net: Any, index: int, counts: Any, batch: int) -> tuple[float, float]:
-    from cosim.energy import weighted_fan_out
-
     flat = counts.reshape(batch, -1).double()
     exc = float((flat @ weighted_fan_out(net, index, +1).reshape(-1).double()).sum()) / batch
     inh = float((flat @ weighted_fan_out(net, index, -1).reshape(-1).double()).sum()) / batch
@@ -33,9 +32,7 @@ def _split_events(net: Any, index: int, counts: Any, batch: int) -> tuple[float,
 def circuit_energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
                    v_neg_volts: float, net: Any, inputs: Any, eta: float,
                    array_size: int | None, v_src_volts: float | None) -> Any:
-    """See the module docstring; returns a `cosim.energy.EnergyReport` with ``terms``."""
-    from cosim.energy import EnergyReport, LayerEnergy, _per_inference
-
+    """See the module docstring; returns a `cosim.energy_common.EnergyReport` with ``terms``."""
     cal = calibration
     if array_size is not None:  # validated before anything is priced
         et.static_power(cal, v_dd_volts=v_dd_volts, v_neg_volts=v_neg_volts, neurons=1,
@@ -57,26 +54,24 @@ def circuit_energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
     for i, counts in enumerate(result.spike_counts):
         n = int(sizes[i]) if sizes is not None else int(counts[0].numel())
         total_neurons += n
-        spikes = _per_inference(counts, batch)
+        spikes = per_inference(counts, batch)
         firing = float((counts.reshape(batch, -1) > 0).double().sum()) / batch
         if net is not None:
             exc, inh = _split_events(net, i, counts, batch)
         else:
-            exc, inh = _per_inference(result.synaptic_events[i], batch), 0.0
+            exc, inh = per_inference(result.synaptic_events[i], batch), 0.0
         layers.append(LayerEnergy(
             name=names[i], neurons=n, spikes=spikes, synaptic_events=exc + inh,
             e_spike_joules=spikes * e_own + firing * k_watts * t_seconds,
             e_syn_joules=exc * e_exc + inh * e_inh, e_static_joules=n * p_leak * t_seconds,
             inhibitory_events=inh))
     if net is not None and inputs is not None:
-        from cosim.energy import weighted_fan_out
-
         x = inputs.detach().reshape(inputs.shape[0], -1).double().abs()
         per = result.timesteps / inputs.shape[0]
         inp_exc = float((x @ weighted_fan_out(net, -1, +1).reshape(-1).double()).sum()) * per
         inp_inh = float((x @ weighted_fan_out(net, -1, -1).reshape(-1).double()).sum()) * per
     else:
-        inp_exc = _per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
+        inp_exc = per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
         inp_inh = 0.0
     if net is None:
         notes.append("no network given: every synaptic event priced as a unit-weight "

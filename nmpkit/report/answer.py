@@ -4,7 +4,7 @@
 in one sentence with its interval (or "unresolved" with the images needed), the study's −2 θ rule
 on the same footing, the answer per latency budget, the sample size and the decision rule.
 `later_sections_html` is the spot for the per-layer floors (`LayersResult.load`) and the
-optimizer's best design (``optimize.json``): rendered when a run has them, silently absent
+optimizer's best design (`OptimizeResult.load`): rendered when a run has them, silently absent
 otherwise.
 `stage_table_html` is the stage summary as a table with units and rounding.
 """
@@ -114,10 +114,10 @@ def _kv_table(d: dict[str, Any]) -> str:
 def later_sections_html(run: Path) -> str:
     """Per-layer floors and the optimizer's best design, where the run has them.
 
-    Others add these studies: they write ``layers.json`` / ``optimize.json`` in the run dir, or
-    in ``layers/`` / ``optimize/`` or ``layers-<name>/`` / ``optimize-<name>/`` (one per
-    network). Anything present is shown (its ``text`` first, then its scalar fields as a table);
-    absence is not an error.
+    Others add these studies: ``nmpkit layers`` / ``nmpkit optimize`` save their results in the
+    run dir, or in ``layers/`` / ``optimize/`` or ``layers-<name>/`` / ``optimize-<name>/`` (one
+    per network), read through `nmpkit.report.results`. Anything present is shown (its ``text``
+    first, then its scalar fields as a table); absence is not an error.
     """
     from nmpkit.report import results
 
@@ -125,11 +125,8 @@ def later_sections_html(run: Path) -> str:
     for title, stem in (("Per-layer floors", "layers"), ("Optimizer's best design", "optimize")):
         folders = [run, run / stem] + sorted(p for p in run.glob(f"{stem}-*") if p.is_dir())
         for d in folders:
-            if stem == "layers":
-                lay = results.layers(d)
-                rec = None if lay is None else lay.summary
-            else:
-                rec = _read(d, f"{stem}.json")
+            found = results.layers(d) if stem == "layers" else results.optimize(d)
+            rec = None if found is None else found.summary
             if not isinstance(rec, dict):
                 continue
             net = rec.get("network") or (rec.get("classifier") or {}).get("network")

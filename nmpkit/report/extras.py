@@ -5,14 +5,13 @@ A run with several networks has ``evaluate/`` (the first) and ``evaluate-<name>/
 ``tradeoff/`` and ``tradeoff-<name>/`` for those with a trade-off; per-layer searches sit in
 ``layers/`` or ``layers-<name>/`` (``nmpkit layers --out``), optimizer studies in ``optimize/``
 or ``optimize-<name>/``. Evaluations and trade-offs are read through their studies' results
-and per-layer searches (`nmpkit.report.results`); the optimizer, which has no typed result yet,
-by its files. Everything here is drawn or stated only where its data exist.
+per-layer searches and optimizer studies through their studies' results (`nmpkit.report.results`).
+Everything here is drawn or stated only where its data exist.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,6 @@ from nmpkit.report import results  # noqa: E402
 DEFAULT_TOLERANCE = 0.005
 
 
-def _read(p: Path) -> Any:
-    try:
-        return json.loads(p.read_text()) if p.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
 def _dirs(run: Path, stem: str) -> list[Path]:
     """``stem/`` first, then ``stem-*/`` sorted."""
     first = [run / stem] if (run / stem).is_dir() else []
@@ -45,16 +37,20 @@ def _dirs(run: Path, stem: str) -> list[Path]:
 def _recorded_network(d: Path, stem: str) -> str | None:
     """The network a stage folder's result names (None: it names none)."""
     if stem == "evaluate":
-        sw = results.sweep(d)
-        return None if sw is None else sw.network()
+        if (sw := results.sweep(d)) is not None:
+            return sw.network()
+        nmp = results.evaluation(d, "nmp")  # a folder of conditions without the sweep's tables
+        return None if nmp is None else nmp.summary.get("network")
     if stem == "tradeoff":
         res = results.tradeoff(d)
         return None if res is None else res.record.get("network")
     if stem == "layers":
         lay = results.layers(d)
         return None if lay is None else lay.summary.get("network")
-    rec = _read(d / f"{stem}.json")
-    return (rec.get("classifier") or {}).get("network") if isinstance(rec, dict) else None
+    if stem == "optimize":
+        opt = results.optimize(d)
+        return None if opt is None else (opt.summary.get("classifier") or {}).get("network")
+    return None
 
 
 def network_of(d: Path, stem: str) -> str:
@@ -191,9 +187,9 @@ def preset_frame(run: Path) -> pd.DataFrame:
 
     frames = []
     for d in _dirs(run, "optimize"):
-        rec = _read(d / "optimize.json")
-        if (d / "optimize.csv").is_file() and isinstance(rec, dict) and rec.get("timesteps"):
-            frames.append(tp.from_optimize(pd.read_csv(d / "optimize.csv"), rec["timesteps"]))
+        opt = results.optimize(d)
+        if opt is not None and opt.rows and (t := opt.timesteps()):
+            frames.append(tp.from_optimize(opt.frame(), t))
     tr = [res.frame() for d in _dirs(run, "tradeoff") if (res := results.tradeoff(d))]
     if tr:
         t = pd.concat(tr, ignore_index=True)

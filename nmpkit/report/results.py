@@ -5,9 +5,6 @@ that study's own ``XResult.load`` (the same class that wrote it), the circuit ta
 kind's file name (``calib.tables.TABLE_FILES``), the calibration by ``Calibration.load``. Each
 loader returns None where the stage did not run or left nothing readable: the report then lists
 the figure as missing. This module is the one place of the report that knows the run's layout.
-
-The optimizer (``optimize.json``/``optimize.csv``) has no typed result yet;
-`nmpkit.report.extras` and `.answer` read its files.
 """
 
 from __future__ import annotations
@@ -21,9 +18,11 @@ if TYPE_CHECKING:
 
     from calib.calibration import Calibration
     from nmpkit.studies.cosim_check import CosimCheckResult
+    from nmpkit.studies.evaluate_io import EvaluateResult
     from nmpkit.studies.floor_sweep import FloorSweepResult
     from nmpkit.studies.layers_study import LayersResult
     from nmpkit.studies.modulation import ModulateResult
+    from nmpkit.studies.optimize_output import OptimizeResult
     from nmpkit.studies.tradeoff_io import TradeoffResult
 
 R = TypeVar("R")
@@ -70,6 +69,13 @@ def sweep(folder: Path) -> FloorSweepResult | None:
     return _maybe(FloorSweepResult.load, Path(folder))
 
 
+def evaluation(folder: Path, name: str = "nmp") -> EvaluateResult | None:
+    """One condition's evaluation in an evaluate stage's folder (``name``: nmp, zmp, ...)."""
+    from nmpkit.studies.evaluate_io import EvaluateResult
+
+    return _maybe(lambda d: EvaluateResult.load(d, name), Path(folder))
+
+
 def tradeoff(folder: Path) -> TradeoffResult | None:
     """A trade-off stage's result (``RUN/tradeoff`` or ``RUN/tradeoff-NAME``)."""
     from nmpkit.studies.tradeoff_io import TradeoffResult
@@ -82,6 +88,13 @@ def layers(folder: Path) -> LayersResult | None:
     from nmpkit.studies.layers_study import LayersResult
 
     return _maybe(LayersResult.load, Path(folder))
+
+
+def optimize(folder: Path) -> OptimizeResult | None:
+    """An optimizer study (``RUN/optimize``, ``RUN/optimize-NAME`` or the run folder itself)."""
+    from nmpkit.studies.optimize_output import OptimizeResult
+
+    return _maybe(OptimizeResult.load, Path(folder))
 
 
 def modulation(run: Path) -> ModulateResult | None:
@@ -98,5 +111,5 @@ def cosim_check(run: Path) -> CosimCheckResult | None:
     return _maybe(CosimCheckResult.load, Path(run) / "cosim_check")
 
 
-__all__ = ["calibration", "cosim_check", "energy_profile", "layers", "modulation", "sweep",
-           "table", "tradeoff"]
+__all__ = ["calibration", "cosim_check", "energy_profile", "evaluation", "layers", "modulation",
+           "optimize", "sweep", "table", "tradeoff"]

@@ -1,7 +1,7 @@
 """Evaluations on a Dask cluster: samples × variants split into content-addressed chunks.
 
     out = run_chunks_on("tcp://host:8786", net, x, y, cfg, task="classify", parts_dir=parts)
-    # == nmpkit.studies.evaluate.run_chunks(net, x, y, cfg, task="classify", parts_dir=parts)
+    # == nmpkit.studies.evaluate_chunks.run_chunks(net, x, y, cfg, task="classify", parts_dir=parts)
     per_variant = simulate_on(client, net, x, neurons=[...], timesteps=T, batch=250)
     # per_variant[k] == [cosim.simulate(net, x[sl], timesteps=T, neuron=neurons[k]) for sl ...]
 
@@ -38,6 +38,7 @@ import torch
 
 from calib.io import atomic_write, content_hash
 from nmpkit.studies.batched import batch_slices
+from nmpkit.studies.evaluate_chunks import part_path, run_chunks
 from nmpkit.studies.evaluate_parts import EvalConfig, chunk_record
 
 
@@ -136,16 +137,11 @@ def submit_chunks(client: Any, fn: Callable[..., Any], data: Sequence[Any],
     return pairs, scattered
 
 
-def _part(parts_dir: Path, sl: slice) -> Path:
-    """The chunk's file, as ``run_chunks`` names it."""
-    return parts_dir / f"chunk_{sl.start:07d}_{sl.stop - sl.start}.pt"
-
-
 def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tensor,
                   cfg: EvalConfig, *, task: str, parts_dir: Path | None = None,
                   progress: Callable[[int], None] | None = None,
                   snapshots: tuple[int, ...] = ()) -> dict:
-    """``nmpkit.studies.evaluate.run_chunks`` with the chunks computed on a Dask cluster.
+    """``nmpkit.studies.evaluate_chunks.run_chunks`` with the chunks computed on a Dask cluster.
 
     Args:
         scheduler: A Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
@@ -158,8 +154,9 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
             return run_chunks_on(scheduler, net, x, target, cfg, task=task,
                                  parts_dir=Path(tmp), progress=progress, snapshots=snapshots)
     parts_dir.mkdir(parents=True, exist_ok=True)
-    todo = [sl for sl in batch_slices(len(x), cfg.batch_size)  # run_chunks checks those on disk
-            if not _part(parts_dir, sl).is_file()]  # (and recomputes an unreadable one locally)
+    # the chunks not on disk; run_chunks checks those that are (and recomputes a bad one locally)
+    todo = [sl for sl in batch_slices(len(x), cfg.batch_size)
+            if not part_path(parts_dir, sl.start, sl.stop - sl.start).is_file()]
     if todo:
         base = content_hash({"net": network_digest(net), "cfg": repr(cfg), "task": task,
                              "snapshots": list(snapshots), "torch": torch.__version__})
@@ -170,10 +167,9 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
             by_future = {fut: sl for sl, fut in pairs}
             for fut in as_completed(list(by_future)):
                 rec = fut.result()
-                atomic_write(_part(parts_dir, by_future[fut]),
+                atomic_write(part_path(parts_dir, by_future[fut].start,
+                                       by_future[fut].stop - by_future[fut].start),
                              lambda tmp, rec=rec: torch.save(rec, tmp))
-    from nmpkit.studies.evaluate import run_chunks
-
     return run_chunks(net, x, target, cfg, task=task, parts_dir=parts_dir, progress=progress,
                       snapshots=snapshots)
 

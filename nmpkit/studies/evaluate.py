@@ -7,8 +7,8 @@ normalization on a calibration batch of training samples) and simulated in chunk
 ``chunk_<start>_<size>.pt`` so a killed evaluation resumes where it stopped, and a longer
 ``limit`` reuses the chunks a shorter one finished. Per-step metrics of the chunks are combined by
 sample count (accuracy) or by element count (MSE), which equals the metric over the whole set.
-Correlation data: `nmpkit.studies.evaluate_corr`; the pieces (`EvalConfig`, the floor's
-spelling, the chunk key): `nmpkit.studies.evaluate_parts`.
+The chunk loop: `nmpkit.studies.evaluate_chunks`; correlation data: `nmpkit.studies.evaluate_corr`;
+the pieces (`EvalConfig`, the floor's spelling, the chunk key): `nmpkit.studies.evaluate_parts`.
 
 Example::
 
@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,94 +28,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from calib.io import atomic_write
 from nmpkit.errors import ConfigError
-from nmpkit.studies.batched import batch_slices
+from nmpkit.studies.distributed import run_chunks_on
+from nmpkit.studies.evaluate_chunks import run_chunks
 from nmpkit.studies.evaluate_corr import ann_activations, correlation_data, layer_scales
 from nmpkit.studies.evaluate_io import EvaluateResult, load_correct, save_correct
 from nmpkit.studies.evaluate_parts import (
     EvalConfig,
     bound_label,
-    chunk_record,
     config_key,
     convert_normalized,
     correct_per_step,
     decoded_output,
     parse_lower_bound,
 )
-
-
-def _load_chunk(part: Path, T: int, n: int, snapshots) -> dict[str, Any] | None:
-    """A finished chunk, or None when there is none or it is unreadable (empty, truncated, the
-    wrong shape): then it is discarded with a one-line warning and recomputed."""
-    if not part.is_file():
-        return None
-    try:
-        rec = torch.load(part, weights_only=True)
-        ok = (isinstance(rec, dict) and rec.get("n") == n
-              and tuple(rec["metric"].shape) == (T,) and "rates" in rec
-              and (not snapshots or "snap" in rec))
-    except Exception:  # EOFError on 0 bytes, zip/pickle errors, missing keys
-        ok = False
-    if ok:
-        return rec
-    warnings.warn(f"discarding the unreadable evaluation chunk {part.name}; recomputing it",
-                  RuntimeWarning, stacklevel=3)
-    part.unlink(missing_ok=True)
-    return None
-
-
-def run_chunks(
-    net,
-    x: torch.Tensor,
-    target: torch.Tensor,
-    cfg: EvalConfig,
-    *,
-    task: str,
-    parts_dir: Path | None = None,
-    progress: Callable[[int], None] | None = None,
-    snapshots: tuple[int, ...] = (),
-) -> dict:
-    """Simulate ``x`` in chunks; returns ``{"metric": (T,) array, "layer_rates": [...], ...}``.
-
-    ``task`` "classify": ``target`` are labels, metric = accuracy per step, and ``"correct"``:
-    (T, N) bool, per sample and step (for paired tests).
-    ``task`` "reconstruct": ``target`` are images like ``x``, metric = MSE per step; with
-    ``snapshots``, also ``"snapshots": {t: (N, *out_shape) decoded output after t steps}``
-    (output spikes up to t / t × the output's normalization scale).
-    """
-    n, T = len(x), cfg.timesteps
-    total = np.zeros(T, dtype=np.float64)
-    rates_sum: list[float] | None = None
-    snaps: list[torch.Tensor] = []
-    correct: list[torch.Tensor] = []
-    if parts_dir is not None:
-        parts_dir.mkdir(parents=True, exist_ok=True)
-    for sl in batch_slices(n, cfg.batch_size):
-        start, xb, tb = sl.start, x[sl], target[sl]
-        name = f"chunk_{start:07d}_{len(xb)}.pt"
-        part = parts_dir / name if parts_dir is not None else None
-        rec = _load_chunk(part, T, len(xb), snapshots) if part is not None else None
-        if rec is None or (task == "classify" and "correct" not in rec):  # old parts: redo
-            rec = chunk_record(net, xb, tb, cfg, task=task, snapshots=snapshots)
-            if part is not None:
-                atomic_write(part, lambda tmp, rec=rec: torch.save(rec, tmp))
-        if task == "classify":
-            correct.append(rec["correct"])
-        total += rec["metric"].numpy() * rec["n"]
-        r = rec["rates"].numpy() * rec["n"]
-        rates_sum = r if rates_sum is None else rates_sum + r
-        if snapshots:
-            snaps.append(rec["snap"])
-        if progress:
-            progress(rec["n"])
-    out = {"metric": total / n, "layer_rates": (rates_sum / n).tolist() if n else []}
-    if correct:
-        out["correct"] = torch.cat(correct, dim=1)
-    if snapshots:
-        cat = torch.cat(snaps, dim=1)
-        out["snapshots"] = {t: cat[i] for i, t in enumerate(snapshots)}
-    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,8 +169,6 @@ def run(cfg: EvaluateConfig, *, parts_prefix: Path | None = None,
                      calib=sim.calibration_samples, source=source,
                      device=torch.device(sim.device).type,  # GPU sums differ in float order
                      image=cfg.image, crop=cfg.crop, snapshots=cfg.snapshots)
-    if scheduler is not None:
-        from nmpkit.studies.distributed import run_chunks_on
     chunks = run_chunks if scheduler is None else \
         (lambda *a, **k: run_chunks_on(scheduler, *a, **k))
     res = chunks(net, x, target, sim, task=spec.task, progress=progress,

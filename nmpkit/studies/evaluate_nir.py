@@ -101,7 +101,7 @@ def run(cfg: NirEvaluateConfig, *, parts_prefix: Path | None = None,
     from cosim.nir import with_neuron
     from nmpkit.ml.data import load_dataset, to_tensor
     from nmpkit.ml.zoo import get_network
-    from nmpkit.studies.evaluate import run_chunks
+    from nmpkit.studies.evaluate_chunks import run_chunks
     from nmpkit.studies.stats import wilson
 
     path = Path(cfg.nir)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nmpkit.studies.optimize_output import OptimizeResult
 from nmpkit.studies.optimize_space import (
     DEFAULT_MAX_GATE_VOLTS,
     DEFAULT_SPACE,
@@ -47,7 +48,9 @@ RULE_V_NEG_GRID = (0.0, -0.5, -1.0, -1.2)  # the reference neuron's reset rail i
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OptimizeConfig:
-    """What one study searches and how it judges a design (see the module docstring)."""
+    """What one study searches and how it judges a design (see the module docstring); where
+    `run` loads the classifier (``weights``, ``data_root``, ...: not part of the study's identity,
+    the classifier's own record is) and keeps the study (``study_dir``)."""
 
     n_trials: int = 12
     timesteps: int = 100
@@ -63,6 +66,12 @@ class OptimizeConfig:
     workers: int | None = None
     scheduler: str | None = None
     batch: int = 250
+    network: str = "mnist"
+    weights: str | None = None
+    dataset: str = "mnist"
+    data_root: str | None = None
+    limit: int = 1000
+    study_dir: str | None = None
 
     def __post_init__(self) -> None:
         def bad(name: str, rule: str) -> OptimizeError:
@@ -87,12 +96,15 @@ class OptimizeConfig:
             raise bad("grid_currents", "an integer >= 3 (the fit needs firing points)")
         if not self.rule_v_neg_grid or any(not -2.0 <= v <= 0 for v in self.rule_v_neg_grid):
             raise bad("rule_v_neg_grid", "a non-empty tuple of V_NEG values in [-2, 0] V")
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0:
+            raise bad("limit", "an integer >= 0 (0 = all images)")
         parse_space(self.space)
 
     def identity(self) -> dict[str, Any]:
         """The fields that define the study (not how it is executed)."""
         out = dataclasses.asdict(self)
-        for k in ("n_trials", "workers", "scheduler", "batch"):
+        for k in ("n_trials", "workers", "scheduler", "batch", "network", "weights", "dataset",
+                  "data_root", "limit", "study_dir"):
             out.pop(k)
         out["space"] = list(self.space)
         out["rule_v_neg_grid"] = list(self.rule_v_neg_grid)
@@ -186,19 +198,43 @@ def _study(cfg: OptimizeConfig, out: Path, clf_info: dict[str, Any]):
     return study
 
 
+def run(cfg: OptimizeConfig, clf: Any = None, *,
+        progress: Callable[[str], None] | None = None) -> OptimizeResult:
+    """Run (or continue) the study kept in ``cfg.study_dir`` on ``clf`` (default: the classifier
+    ``cfg`` names, `load_classifier`); the result, not yet saved (`OptimizeResult.save`)."""
+    if cfg.study_dir is None:
+        raise OptimizeError("study_dir must be the folder that keeps the study, got None")
+    if clf is None:
+        from nmpkit.studies.tradeoff import load_classifier
+
+        for name in ("weights", "data_root"):
+            if getattr(cfg, name) is None:
+                raise OptimizeError(f"{name} must name the classifier's file, got None")
+        clf = load_classifier(network=cfg.network, weights=cfg.weights, dataset=cfg.dataset,
+                              data_root=cfg.data_root, limit=cfg.limit)
+    return OptimizeResult.of(_search(cfg, clf, Path(cfg.study_dir), progress))
+
+
 def run_optimize(cfg: OptimizeConfig, clf: Any, out_dir: str | Path, *,
                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run (or continue) the study; write ``optimize.json`` / ``optimize.csv``; return the
-    summary (see `optimize_output.summarize`)."""
+    """`run` in ``out_dir`` and save there (``optimize.json`` / ``optimize.csv``); the summary
+    (`optimize_output.summarize`)."""
+    res = run(dataclasses.replace(cfg, study_dir=str(out_dir)), clf, progress=progress)
+    res.save(out_dir)
+    return res.summary
+
+
+def _search(cfg: OptimizeConfig, clf: Any, out: Path,
+            progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """The study itself (baseline, then the trials still missing); `summarize`'s record."""
     import optuna
 
     from calib.errors import CalibrationError
     from circuits.errors import CircuitError
     from nmpkit.studies.optimize_eval import DesignEvaluator
-    from nmpkit.studies.optimize_output import summarize, trial_record, write_outputs
+    from nmpkit.studies.optimize_output import summarize, trial_record
 
     say = progress or (lambda _m: None)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     space = parse_space(cfg.space)
     ev = DesignEvaluator(clf, timesteps=cfg.timesteps, out_dir=out, workers=cfg.workers,
@@ -243,10 +279,8 @@ def run_optimize(cfg: OptimizeConfig, clf: Any, out_dir: str | Path, *,
     if todo:
         say(f"study {study.study_name}: {len(done)} trial(s) done, running {todo} more")
         study.optimize(objective, n_trials=todo, catch=())
-    res = summarize(study, base, cfg, ev.use.as_dict(), clf.info)
-    write_outputs(out, res)
-    return res
+    return summarize(study, base, cfg, ev.use.as_dict(), clf.info)
 
 
-__all__ = ["OptimizeConfig", "RULE_V_NEG_GRID", "STUDY_RULE_FLOOR", "baseline",
-           "constraint_value", "run_optimize"]
+__all__ = ["OptimizeConfig", "OptimizeResult", "RULE_V_NEG_GRID", "STUDY_RULE_FLOOR", "baseline",
+           "constraint_value", "run", "run_optimize"]

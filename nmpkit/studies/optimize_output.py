@@ -1,5 +1,6 @@
 """`nmpkit optimize`'s records and files: one record per trial, the Pareto front, the best design,
-the −2 θ rule beside it; ``optimize.json`` and ``optimize.csv``, both written atomically.
+the −2 θ rule beside it; ``optimize.json`` and ``optimize.csv``, both written atomically, and
+`OptimizeResult` (``.save(dir)`` / ``OptimizeResult.load(dir)``), the one reader of them.
 
 ``optimize.json`` (schema ``nmpkit.optimize/1``)::
 
@@ -25,10 +26,18 @@ points cached / simulated), correct_bits (per-image correctness, `pack`)``.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from nmpkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "nmpkit.optimize/1"
+RESULT_FILE, TRIALS_FILE = "optimize.json", "optimize.csv"
 CSV_COLUMNS = ("number", "state", "status", "feasible", "preset", "v_dd_volts", "v_neg_volts",
                "c_mem_farads", "i_reset_amps", "mirror_ratio", "floor_theta", "samples",
                "accuracy", "accuracy_ci_low", "accuracy_ci_high", "drop_vs_nmp_ci_high",
@@ -190,17 +199,78 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
             "points_simulated": sp.get("points_simulated", 0)}
 
 
-def write_outputs(out: Path, res: dict[str, Any]) -> list[Path]:
-    """optimize.json and optimize.csv (one row per trial), atomically."""
+def csv_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of ``optimize.csv``: one per trial of ``res["trials"]`` (``CSV_COLUMNS``)."""
+    return [_row(r) for r in res.get("trials") or []]
+
+
+def write_outputs(out: Path, res: dict[str, Any],
+                  rows: list[dict[str, Any]] | None = None) -> list[Path]:
+    """optimize.json and optimize.csv (``rows``, default `csv_rows`), atomically."""
     import pandas as pd
 
     from calib.io import atomic_write_csv, atomic_write_json
 
-    df = pd.DataFrame([_row(r) for r in res["trials"]], columns=list(CSV_COLUMNS))
-    return [atomic_write_json(out / "optimize.json", res),
-            atomic_write_csv(out / "optimize.csv", df)]
+    df = pd.DataFrame(csv_rows(res) if rows is None else rows, columns=list(CSV_COLUMNS))
+    return [atomic_write_json(out / RESULT_FILE, res), atomic_write_csv(out / TRIALS_FILE, df)]
 
 
-__all__ = ["CSV_COLUMNS", "SCHEMA", "pack", "pareto", "summarize", "summary_text", "trial_record",
-           "unpack",
+@dataclass(frozen=True, slots=True)
+class OptimizeResult:
+    """``summary`` (what ``optimize.json`` holds, `summarize`), ``rows`` (one per trial:
+    ``optimize.csv``, `csv_rows`)."""
+
+    summary: dict[str, Any]
+    rows: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, summary: dict[str, Any]) -> OptimizeResult:
+        """The result of a study (`summarize`'s record), its rows made from its trials."""
+        return cls(summary, tuple(csv_rows(summary)))
+
+    def text(self) -> str:
+        """The answer in a few lines (`summary_text`)."""
+        return str(self.summary.get("text") or summary_text(self.summary))
+
+    def timesteps(self) -> int | None:
+        """The latency budget T the study judged designs at (None: not recorded)."""
+        t = self.summary.get("timesteps")
+        return int(t) if t else None
+
+    def frame(self) -> pd.DataFrame:
+        """The trials as a table (``CSV_COLUMNS``; empty without rows)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=list(CSV_COLUMNS))
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """``optimize.json`` and ``optimize.csv`` in ``out_dir``, each written atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        return write_outputs(out, self.summary, list(self.rows))
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> OptimizeResult:
+        """The result `save` wrote into ``out_dir`` (``optimize.csv`` optional)."""
+        import pandas as pd
+
+        path = Path(out_dir) / RESULT_FILE
+        if not path.is_file():
+            raise ConfigError(f"{path}: no optimizer study here")
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not JSON ({exc})") from exc
+        if not isinstance(summary, dict):
+            raise ConfigError(f"{path}: expected a JSON object, got {type(summary).__name__}")
+        csv = Path(out_dir) / TRIALS_FILE
+        rows: tuple[dict[str, Any], ...] = ()
+        if csv.is_file() and csv.stat().st_size > 1:
+            df = pd.read_csv(csv, dtype={"preset": str, "calibration_digest": str})
+            rows = tuple(df.to_dict("records"))
+        return cls(summary, rows)
+
+
+__all__ = ["CSV_COLUMNS", "RESULT_FILE", "SCHEMA", "TRIALS_FILE", "OptimizeResult", "csv_rows",
+           "pack", "pareto", "summarize", "summary_text", "trial_record", "unpack",
            "write_outputs"]

@@ -24,7 +24,7 @@ layer below's rates, scaled by κ because IF spike trains are more regular); und
 is clip(μ, 0, 1), under ZMP the reflected drift-diffusion rate ``zmp_rate``; propagate both
 through the net on a few labelled batches (``surrogate_outputs``) and the difference of their
 accuracies is the predicted ZMP loss (``surrogate_loss``, ``predict_zmp_loss``). κ is the one
-fitted number (``fit_rule``, ``zmp_rule_fit.DEFAULT_RULE``).
+fitted number (``fit_rule``; the study's fit is ``DEFAULT_RULE``, from ``zmp_rule_fit.FITTED``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from torch import Tensor
 
 from cosim.network import WEIGHTED, SpikingNetwork, SynapticOp, apply_ops
 from nmpkit.errors import ConfigError
+from nmpkit.studies.zmp_rule_fit import FITTED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +166,10 @@ class ZmpRule:
         return asdict(self)
 
 
+DEFAULT_RULE = ZmpRule(**FITTED)
+"""The study's fit (`nmpkit.studies.zmp_rule_fit`, written by results/what_makes_zmp_hurt.py)."""
+
+
 def fit_rule(table: Sequence[Sequence[float]], losses: Sequence[float], names: Sequence[str],
              timesteps: int, grid: Sequence[float] = KAPPA_GRID) -> ZmpRule:
     """The κ of ``grid`` whose surrogate losses (``table[net][k]``) best match the measured
@@ -206,8 +211,6 @@ def predict_zmp_loss(net: SpikingNetwork, inputs: Tensor, labels: Tensor,
                      ) -> ZmpPrediction:
     """The rule on a converted network and a few labelled batches of its inputs
     (``DEFAULT_RULE``, the study's fit, unless ``rule`` is given)."""
-    from nmpkit.studies.zmp_rule_fit import DEFAULT_RULE
-
     rule = DEFAULT_RULE if rule is None else rule
     drive = tuple(layer_drive(net, inputs, encoding))
     return ZmpPrediction(predicted_loss=surrogate_loss(net, inputs, labels, rule.kappa,
@@ -292,6 +295,6 @@ def surrogate_loss(net: SpikingNetwork, inputs: Tensor, labels: Tensor, kappa: f
                  - (b.argmax(1) == labels).double().mean())
 
 
-__all__ = ["KAPPA_GRID", "LayerDrive", "ZmpPrediction", "ZmpRule", "fit_rule", "layer_drive",
-           "predict_zmp_loss", "surrogate_loss", "surrogate_outputs", "zmp_rate",
+__all__ = ["DEFAULT_RULE", "KAPPA_GRID", "LayerDrive", "ZmpPrediction", "ZmpRule", "fit_rule",
+           "layer_drive", "predict_zmp_loss", "surrogate_loss", "surrogate_outputs", "zmp_rate",
            "zmp_score"]

@@ -141,14 +141,17 @@ def rule_section(recs: Sequence[Record], t: int) -> tuple[list[str], ZmpRule | N
 
 
 def rule_module(rule: ZmpRule, run: Path) -> str:
+    """The source of ``zmp_rule_fit.py``: the fit as plain data (``FITTED``, the fields of
+    `ZmpRule`), which `nmpkit.studies.zmp_rule` turns into ``DEFAULT_RULE``."""
     return (f'"""The rule\'s fitted κ (written by ``results/what_makes_zmp_hurt.py``; do not '
             f'edit by hand).\n\nFitted at T = {rule.timesteps} on {len(rule.fitted_on)} nets of '
             f'the ZMP factor study\n(results/what_makes_zmp_hurt.md, run {run.name}/):\n'
-            f'{", ".join(rule.fitted_on)}.\n"""\n\nfrom nmpkit.studies.zmp_rule import ZmpRule'
-            f'\n\nDEFAULT_RULE = ZmpRule(kappa={rule.kappa!r}, timesteps={rule.timesteps}, '
-            f'residual_sd={rule.residual_sd!r},\n                       fitted_on=('
-            + "".join(f"\n                           {n!r}," for n in rule.fitted_on)
-            + '))\n\n__all__ = ["DEFAULT_RULE"]\n')
+            f'{", ".join(rule.fitted_on)}.\n`nmpkit.studies.zmp_rule.DEFAULT_RULE` is '
+            f'``ZmpRule(**FITTED)``.\n"""\n\nFITTED = {{"kappa": {rule.kappa!r}, '
+            f'"timesteps": {rule.timesteps}, "residual_sd": {rule.residual_sd!r},\n'
+            f'          "fitted_on": ('
+            + "".join(f"\n              {n!r}," for n in rule.fitted_on)
+            + ')}\n\n__all__ = ["FITTED"]\n')
 
 
 def write_report(recs: Sequence[Record], run: Path, md: Path, rule_py: Path,

@@ -91,7 +91,7 @@ def _calibration_json(damage: str):
 
 def _chunk(damage: str):
     def run(tmp: Path):
-        from nmpkit.studies.evaluate import _load_chunk
+        from nmpkit.studies.evaluate_chunks import _load_chunk
 
         part = tmp / "chunk_000000.pt"
         part.write_bytes(b"" if damage == "empty" else b"PK\x03\x04garbage")

@@ -45,3 +45,36 @@ def test_tradeoff_command_parses_back_to_the_recorded_config(extra):
 def test_a_page_name_with_a_path_in_it_is_refused(name, tmp_path):
     with pytest.raises(SystemExit, match="--name must be a plain file name"):
         answer_md.main(["tradeoff", str(tmp_path), "--name", name])
+
+
+def test_the_tradeoff_page_from_a_runs_files(tmp_path, monkeypatch):
+    """The ``tradeoff`` kind (results/answer_tradeoff.py) through answer_md's CLI, on the files
+    of the committed 500-image run: one table row per point and T, values from the CSV."""
+    import json
+    import shutil
+    import sys
+
+    import pandas as pd
+
+    src = Path(__file__).parents[2] / "results" / "tradeoff_mnist"
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    page_mod = sys.modules[answer_md.tradeoff_page.__module__]
+    assert Path(page_mod.__file__).name == "answer_tradeoff.py"
+    for mod in (answer_md, page_mod):
+        monkeypatch.setattr(mod, "HERE", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    assert answer_md.main(["tradeoff", str(out), "--name", "t", "--command", "CMD"]) == 0
+    page = (tmp_path / "results" / "t.md").read_text()
+    assert sorted(p.name for p in (tmp_path / "results" / "t").iterdir()) == [
+        "recommendation.json", "tradeoff.csv"]
+    df = pd.read_csv(src / "tradeoff.csv")
+    rec = json.loads((src / "recommendation.json").read_text())
+    assert f"**{rec['text']}**" in page and "CMD\npython results/answer_md.py tradeoff OUT" in page
+    rows = [ln for ln in page.splitlines() if ln.startswith("| ") and "|---" not in ln
+            and not ln.startswith("| point ")]
+    assert len(rows) == len(df)
+    for t in sorted(df["timesteps"].unique()):
+        assert f"## T = {t}" in page
+    first = df[df["condition"] == "nmp"].iloc[0]
+    assert f"| NMP | {100 * first.accuracy:.2f}% ({100 * first.accuracy_ci_low:.2f}–" in page

@@ -1,6 +1,7 @@
 """`nmpkit optimize`: search circuit parameters (SPICE in the loop, Optuna) for the Pareto front of
 energy per inference vs accuracy at a latency budget T, under an accuracy target and the safe
-operating area; compare it with the study's −2 θ rule.
+operating area; compare it with the study's −2 θ rule (`nmpkit.studies.optimize`: arguments →
+``OptimizeConfig`` → ``run`` → ``OptimizeResult.save``).
 
 Writes ``OUT/optimize.json`` (schema in `nmpkit.studies.optimize_output`), ``OUT/optimize.csv``
 (one row per trial), keeps the study in ``OUT/optuna.db`` and the ngspice point cache and the
@@ -60,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from nmpkit.app.errors import UsageError
-    from nmpkit.studies.optimize import OptimizeConfig, run_optimize
-    from nmpkit.studies.tradeoff import load_classifier
+    from nmpkit.studies.optimize import OptimizeConfig
+    from nmpkit.studies.optimize import run as run_study
 
     if args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
@@ -73,16 +74,16 @@ def run(args: argparse.Namespace) -> int:
                          space=tuple(args.space), tolerance=args.tolerance,
                          target_accuracy=args.target_accuracy, max_gate_volts=args.max_gate_volts,
                          rule_v_dd_volts=args.rule_v_dd, startup_trials=args.startup_trials,
-                         workers=args.workers, scheduler=args.scheduler)
+                         workers=args.workers, scheduler=args.scheduler, network=args.network,
+                         weights=args.weights, dataset=args.dataset, data_root=args.data_root,
+                         limit=args.limit, study_dir=args.out)
     torch.set_num_threads(args.threads)
-    clf = load_classifier(network=args.network, weights=args.weights, dataset=args.dataset,
-                          data_root=args.data_root, limit=args.limit)
     quiet = bool(args.quiet) or bool(args.json)
-    res = run_optimize(cfg, clf, args.out, progress=None if quiet else print)
+    res = run_study(cfg, progress=None if quiet else print)
+    res.save(args.out)
     if args.json:
         keep = ("study_name", "samples", "timesteps", "nmp", "rule", "best", "spice")
-        print(json.dumps({k: res[k] for k in keep}, default=str))
+        print(json.dumps({k: res.summary[k] for k in keep}, default=str))
     elif not args.quiet:
-        print(res["text"])
+        print(res.text())
     return 0
-

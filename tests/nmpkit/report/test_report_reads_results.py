@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import nmpkit.report
-from nmpkit.studies import floor_sweep, layers_study, modulation, tradeoff_io
+from nmpkit.studies import floor_sweep, layers_study, modulation, optimize_output, tradeoff_io
 
 REPORT = Path(nmpkit.report.__file__).parent
 
@@ -11,11 +11,13 @@ REPORT = Path(nmpkit.report.__file__).parent
 OWNED = (floor_sweep.CURVES, floor_sweep.FINALS, floor_sweep.CORRELATION,
          floor_sweep.COMPARISONS, "nmp.json", tradeoff_io.RESULT_FILE, "tradeoff.csv",
          "recommendation.json", modulation.RESULT_FILE, "modulation.csv", "cosim_check.json",
-         "counts.csv", layers_study.RESULT_FILE, layers_study.DIAGNOSTIC_FILE)
+         "counts.csv", layers_study.RESULT_FILE, layers_study.DIAGNOSTIC_FILE,
+         optimize_output.RESULT_FILE, optimize_output.TRIALS_FILE)
 
 
 def test_the_checker_finds_a_literal():
     assert _literals('df = pd.read_csv(run / "evaluate/floors.csv")\n') == ["floors.csv"]
+    assert _literals("rec = _read(d / 'optimize.json')\n") == ["optimize.json"]
 
 
 def _literals(source: str) -> list[str]:

@@ -272,8 +272,10 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
     x, y = torch.rand(7, 1, 28, 28), torch.arange(7) % 10
     cfg = EvalConfig(timesteps=5, lower_bound=None, batch_size=3)
     calls = []
-    real = ev.chunk_record
-    monkeypatch.setattr(ev, "chunk_record",
+    import nmpkit.studies.evaluate_chunks as chunks
+
+    real = chunks.chunk_record
+    monkeypatch.setattr(chunks, "chunk_record",
                         lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
     short = ev.run_chunks(net, x[:3], y[:3], cfg, task="classify", parts_dir=tmp_path / "p")
     full = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")

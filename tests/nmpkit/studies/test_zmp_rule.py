@@ -173,9 +173,28 @@ def test_input_errors_name_the_field():
 
 
 def zmp_rule_default() -> ZmpRule:
-    from nmpkit.studies.zmp_rule_fit import DEFAULT_RULE
+    from nmpkit.studies.zmp_rule import DEFAULT_RULE
 
     return DEFAULT_RULE
+
+
+def test_the_fit_module_is_what_the_report_writes_and_holds_data_only():
+    """zmp_rule_fit.py is generated (`zmp_rule_report.rule_module`): plain data, no import of
+    the rule (which imports it), and the source the generator writes for its own fit."""
+    import ast
+    from pathlib import Path
+
+    from nmpkit.studies import zmp_rule_fit
+    from nmpkit.studies.zmp_rule import DEFAULT_RULE
+    from nmpkit.studies.zmp_rule_report import rule_module
+
+    src = Path(zmp_rule_fit.__file__).read_text(encoding="utf-8")
+    assert not [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert src == rule_module(DEFAULT_RULE, Path("what_makes_zmp_hurt"))
+    other = ZmpRule(kappa=0.2, timesteps=100, residual_sd=0.01, fitted_on=("a", "b", "c"))
+    ns: dict = {}
+    exec(compile(rule_module(other, Path("run")), "zmp_rule_fit.py", "exec"), ns)
+    assert ZmpRule(**ns["FITTED"]) == other
 
 
 def test_small_allconv_shapes_and_errors():
