@@ -8,13 +8,13 @@ The pieces stay where they are: layer groups, floor levels and the cached evalua
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nmpkit.errors import ConfigError
+from nmpkit.studies.summary_file import read_summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,15 +103,7 @@ class LayersResult:
         """The result `save` wrote into ``out_dir``."""
         import pandas as pd
 
-        path = Path(out_dir) / RESULT_FILE
-        if not path.is_file():
-            raise ConfigError(f"{path}: no per-layer floor search here")
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not JSON ({exc})") from exc
-        if not isinstance(summary, dict):
-            raise ConfigError(f"{path}: expected a JSON object, got {type(summary).__name__}")
+        summary = read_summary(Path(out_dir) / RESULT_FILE, "no per-layer floor search here")
         csv = Path(out_dir) / DIAGNOSTIC_FILE
         rows = ()
         if csv.is_file() and csv.stat().st_size > 1:

@@ -26,12 +26,11 @@ points cached / simulated), correct_bits (per-image correctness, `pack`)``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nmpkit.errors import ConfigError
+from nmpkit.studies.summary_file import read_summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -254,15 +253,7 @@ class OptimizeResult:
         """The result `save` wrote into ``out_dir`` (``optimize.csv`` optional)."""
         import pandas as pd
 
-        path = Path(out_dir) / RESULT_FILE
-        if not path.is_file():
-            raise ConfigError(f"{path}: no optimizer study here")
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not JSON ({exc})") from exc
-        if not isinstance(summary, dict):
-            raise ConfigError(f"{path}: expected a JSON object, got {type(summary).__name__}")
+        summary = read_summary(Path(out_dir) / RESULT_FILE, "no optimizer study here")
         csv = Path(out_dir) / TRIALS_FILE
         rows: tuple[dict[str, Any], ...] = ()
         if csv.is_file() and csv.stat().st_size > 1:
