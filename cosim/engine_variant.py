@@ -128,26 +128,26 @@ def groups(spikes: list[Tensor | Bits]) -> list[list[int]]:
 
     A sum of each variant's words (or values) is compared first: K sums, then a full
     comparison only where two sums agree (instead of up to K (K - 1) / 2 full comparisons)."""
+    def data(k: int) -> Tensor:
+        s = spikes[k]
+        return s.words if isinstance(s, Bits) else s
+
+    sums: dict[int, float | int] = {}  # computed on first need: none where spikes are shared
+
+    def key(k: int) -> float | int:
+        if k not in sums:
+            sums[k] = _fingerprint(data(k))
+        return sums[k]
+
     out: list[list[int]] = []
-    keys: list[object] = []
     for k, s in enumerate(spikes):
-        a = s.words if isinstance(s, Bits) else s
-        key = None
-        for g, gk in zip(out, keys, strict=True):
-            ref = spikes[g[0]]
-            if ref is s:
-                g.append(k)
-                break
-            if key is None:
-                key = _fingerprint(a)
-            if gk is None:
-                gk = keys[out.index(g)] = _fingerprint(ref.words if isinstance(ref, Bits) else ref)
-            if key == gk and torch.equal(ref.words if isinstance(ref, Bits) else ref, a):
+        for g in out:
+            j = g[0]
+            if spikes[j] is s or (key(j) == key(k) and torch.equal(data(j), data(k))):
                 g.append(k)
                 break
         else:
             out.append([k])
-            keys.append(key)
     return out
 
 
