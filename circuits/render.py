@@ -35,7 +35,7 @@ from pathlib import Path
 from circuits.deck_guard import NETLIST_DIR, allowed_roots, identifier, read_file
 from circuits.design import NeuronDesign
 from circuits.errors import DesignError, RenderError
-from circuits.subckt import SUBCKT_FILES, subckt_param_names, subckt_source
+from circuits.subckt import subckt_source
 
 PORTS: dict[str, tuple[str, ...]] = {
     "study": ("exc", "inh", "mem", "out", "vdd", "vneg", "0", "vrst", "ctl"),
@@ -277,6 +277,5 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
 
 
 __all__ = ["ATTEMPTS", "DEVICES", "DEVICES_BY_TOPOLOGY", "NETLIST_DIR", "PORTS", "SAVED",
-           "SAVED_STUDY", "SUBCKT_FILES", "T_INIT_SECONDS", "Stimulus", "model_text",
-           "render_deck", "render_instance", "saved_for", "spice_number", "subckt_param_names",
-           "subckt_text"]
+           "SAVED_STUDY", "T_INIT_SECONDS", "Stimulus", "model_text",
+           "render_deck", "render_instance", "saved_for", "spice_number", "subckt_text"]

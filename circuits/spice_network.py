@@ -46,8 +46,8 @@ from circuits.deck_guard import (
 )
 from circuits.design import NeuronDesign, study_pulse_seconds
 from circuits.errors import RenderError, SimulationError
-from circuits.render import SUBCKT_FILES
 from circuits.spice_batch import _rising, _run
+from circuits.subckt import SUBCKT_FILES
 
 _GATE_LO, _GATE_SPAN = 0.3, 0.4  # × V_DD
 T_INIT_SECONDS = 5e-9

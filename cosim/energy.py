@@ -104,4 +104,4 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_vo
         notes=tuple(notes))
 
 
-__all__ = ["EnergyReport", "LayerEnergy", "energy", "weighted_fan_out"]
+__all__ = ["EnergyReport", "LayerEnergy", "energy"]

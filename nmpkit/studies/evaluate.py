@@ -217,6 +217,5 @@ __all__ = [
     "parse_lower_bound",
     "parse_snapshots",
     "run",
-    "run_chunks",
     "save_correct",
 ]

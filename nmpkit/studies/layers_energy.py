@@ -35,9 +35,9 @@ from calib.errors import CalibrationError
 
 
 def _fan(net: Any, index: int, sign: int, cache: dict | None) -> Any:
-    """``cosim.energy.weighted_fan_out`` flattened, memoized in ``cache`` (it depends only on the
-    network's weights: one search prices many allocations of one network)."""
-    from cosim.energy import weighted_fan_out
+    """``cosim.energy_common.weighted_fan_out`` flattened, memoized in ``cache`` (it depends only
+    on the network's weights: one search prices many allocations of one network)."""
+    from cosim.energy_common import weighted_fan_out
 
     if cache is None:
         return weighted_fan_out(net, index, sign).reshape(-1).double()

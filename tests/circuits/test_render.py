@@ -32,7 +32,8 @@ def regen() -> None:  # pragma: no cover - a maintenance helper
 def test_every_transistor_has_junction_geometry_and_a_mismatch_hook():
     import re
 
-    from circuits.render import DEVICES_BY_TOPOLOGY, SUBCKT_FILES
+    from circuits.render import DEVICES_BY_TOPOLOGY
+    from circuits.subckt import SUBCKT_FILES
     for topo, path in SUBCKT_FILES.items():
         mos = [ln for ln in path.read_text().splitlines() if re.match(r"^M\w+ ", ln)]
         assert {ln.split()[0].lower() for ln in mos} == set(DEVICES_BY_TOPOLOGY[topo])

@@ -15,7 +15,8 @@ from torch import nn
 
 import cosim
 from nmpkit.studies.batched import batch_slices
-from nmpkit.studies.evaluate import EvalConfig, run_chunks
+from nmpkit.studies.evaluate import EvalConfig
+from nmpkit.studies.evaluate_chunks import run_chunks
 
 distributed = pytest.importorskip("distributed")
 

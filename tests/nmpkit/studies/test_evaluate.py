@@ -110,7 +110,8 @@ def _mnist_weights(tmp_path):
 @needs_cosim
 def test_chunks_combine_to_the_whole_batch_metric(tmp_path):
     from nmpkit.ml.train import load_weights
-    from nmpkit.studies.evaluate import convert_normalized, run_chunks
+    from nmpkit.studies.evaluate import convert_normalized
+    from nmpkit.studies.evaluate_chunks import run_chunks
 
     w, _ = _mnist_weights(tmp_path)
     model = load_weights("mnist", w)
@@ -277,10 +278,10 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
     real = chunks.chunk_record
     monkeypatch.setattr(chunks, "chunk_record",
                         lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
-    short = ev.run_chunks(net, x[:3], y[:3], cfg, task="classify", parts_dir=tmp_path / "p")
-    full = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+    short = chunks.run_chunks(net, x[:3], y[:3], cfg, task="classify", parts_dir=tmp_path / "p")
+    full = chunks.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
     assert calls == [3, 3, 1]  # the first chunk was not simulated again
-    alone = ev.run_chunks(net, x, y, cfg, task="classify")
+    alone = chunks.run_chunks(net, x, y, cfg, task="classify")
     np.testing.assert_allclose(full["metric"], alone["metric"], rtol=0, atol=1e-12)
     assert short["metric"].shape == (5,)
 
@@ -290,6 +291,7 @@ def test_a_longer_limit_reuses_the_finished_chunks(tmp_path, monkeypatch):
 def test_a_damaged_chunk_is_discarded_and_recomputed(tmp_path, damage):
     """issue 12: a 0-byte chunk used to make every later rerun crash with EOFError."""
     import nmpkit.studies.evaluate as ev
+    import nmpkit.studies.evaluate_chunks as chunks
     from nmpkit.ml.train import load_weights
 
     w, _ = _mnist_weights(tmp_path)
@@ -297,7 +299,7 @@ def test_a_damaged_chunk_is_discarded_and_recomputed(tmp_path, damage):
                                 EvalConfig(timesteps=5, lower_bound=None))
     x, y = torch.rand(5, 1, 28, 28), torch.arange(5) % 10
     cfg = EvalConfig(timesteps=5, lower_bound=None, batch_size=3)
-    good = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+    good = chunks.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
     chunk = sorted((tmp_path / "p").glob("chunk_*.pt"))[0]
     blob = chunk.read_bytes()
     if damage == "empty":
@@ -311,7 +313,7 @@ def test_a_damaged_chunk_is_discarded_and_recomputed(tmp_path, damage):
                     "n": 3}, chunk)
     with pytest.warns(RuntimeWarning, match=f"discarding the unreadable evaluation chunk "
                                             f"{chunk.name}"):
-        again = ev.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
+        again = chunks.run_chunks(net, x, y, cfg, task="classify", parts_dir=tmp_path / "p")
     np.testing.assert_allclose(again["metric"], good["metric"], rtol=0, atol=1e-12)
     assert torch.load(chunk, weights_only=True)["n"] == 3  # rewritten whole
 

@@ -93,7 +93,7 @@ def test_energy_per_layer_prices_each_layer_at_its_own_v_neg(setup):
     e = ev(alloc)
     res = cosim.simulate(net, x, cosim.SimConfig(
         timesteps=T, neuron=tuple(ev._neuron(i, v) for i, v in enumerate(e.v_neg_by_layer))))
-    from cosim.energy import weighted_fan_out
+    from cosim.energy_common import weighted_fan_out
 
     e_vdd, _ = cal.e_spike_vdd(cal.v_dd_volts)
     e_syn = cal.e_syn_joules(cal.v_dd_volts)

@@ -84,7 +84,7 @@ def test_mixed_allocation_composes_cosim_reports(cal, sim, v0, v1, eta):
 
 def test_vneg_share_against_a_hand_count(cal, sim):
     """spikes × 1e-14|V|/η + n × 1e-9 V²/η × T·dt + landing inhibitory charge 2q|V|/η."""
-    from cosim.energy import weighted_fan_out
+    from cosim.energy_common import weighted_fan_out
 
     net, x, res = sim
     v0, v1, eta = -1.0, -0.5, 0.5
