@@ -258,10 +258,20 @@ def check_paths(cfg: RunConfig) -> None:
 
 
 def check_dask(field: str, value: object) -> None:
-    """A Dask scheduler address needs the ``distributed`` package (the ``dask`` extra)."""
+    """A Dask scheduler address needs the ``distributed`` package (the ``dask`` extra) and the
+    form distributed parses (``tcp://host:port``, ``host:port``, ``inproc://...``)."""
     import importlib.util
 
     if importlib.util.find_spec("distributed") is None:
         raise UsageError(f"{field} {value!r} needs Dask's distributed package, which is not "
                          "installed; pip install 'nmpkit[distributed]' or leave the scheduler "
                          "empty")
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:  # distributed's own parser: a malformed address fails here, not as a traceback later
+        scheme, location = parse_address(str(value))
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise UsageError(f"{field} must be a Dask scheduler address such as tcp://host:8786, "
+                         f"got {value!r} ({exc})") from None

@@ -94,6 +94,11 @@ class Evaluation:
     notes: tuple[str, ...] = field(default=())
 
 
+def design_key(design: NeuronDesign, grid: Any) -> str:
+    """The folder name of ``design`` characterized on ``grid`` under ``OUT/designs/``."""
+    return content_hash({"design": design.to_dict(), "grid": grid.to_dict()})[:20]
+
+
 def calibration_digest(cal: Any) -> str:
     """The calibration's content address (sha256 of its canonical JSON, seal excluded)."""
     from calib.calibration import content_hash as cal_hash
@@ -122,7 +127,7 @@ class DesignEvaluator:
         from nmpkit.app.commands.calibrate import calibrate
 
         grid = grid if grid is not None else trial_grid(design, currents=self.currents)
-        key = content_hash({"design": design.to_dict(), "grid": grid.to_dict()})[:20]
+        key = design_key(design, grid)
         folder = self.out_dir / "designs" / key
         cal_path = folder / "calibration.json"
         if cal_path.is_file():
@@ -195,4 +200,4 @@ class DesignEvaluator:
 
 
 __all__ = ["Characterized", "DesignEvaluator", "Evaluation", "SpiceUse", "calibration_digest",
-           "trial_grid"]
+           "design_key", "trial_grid"]
