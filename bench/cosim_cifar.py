@@ -5,7 +5,7 @@ Run under the lock (a CPU-heavy job; about 3 minutes at the defaults):
     flock /work/heavy.lock env PYTHONPATH=.:/work/peers .venv/bin/python bench/cosim_cifar.py \\
         --data /work/shared/datasets/cifar10.npz
 
-(also ``bench/bench_cosim.py --net cifar10``). Network: ``nmpkit.ml.zoo.cifar10_allconv``
+(also ``bench/bench_cosim.py --net cifar10``). Network: ``nmpkit.ml.architectures.cifar10_allconv``
 (All-CNN-C with BatchNorm: 96-96-96/2-192-192-192/2-192(3x3 valid)-192(1x1)-10(1x1)-GAP) with
 the committed weights ``nmpkit/weights/cifar10.pt``, converted by ``cosim.convert`` (BatchNorm
 folded, percentile 99.99 on 1,000 training images). B test images, T steps, constant-current

@@ -1,7 +1,7 @@
-"""The benchmark's MNIST network (the zoo's ``nmpkit.ml.zoo.mnist_net``, 20C3-50C5-FC500-FC10),
-its data (read by ``nmpkit.ml.data``) and its weights.
+"""The benchmark's MNIST network (the zoo's ``nmpkit.ml.architectures.mnist_net``,
+20C3-50C5-FC500-FC10), its data (read by ``nmpkit.ml.data``) and its weights.
 
-Layer names (``nn.Sequential`` indices, the same as ``nmpkit.ml.zoo.mnist_net``):
+Layer names (``nn.Sequential`` indices, the same as ``nmpkit.ml.architectures.mnist_net``):
 ``0`` Conv2d(1, 20, 3), ``1`` ReLU, ``2`` Conv2d(20, 50, 5), ``3`` ReLU, ``4`` Flatten,
 ``5`` Linear(24200, 500), ``6`` ReLU, ``7`` Dropout(0.5), ``8`` Linear(500, 10).
 
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from calib.io import atomic_write
-from nmpkit.ml.zoo import mnist_net
+from nmpkit.ml.architectures import mnist_net
 
 ZOO_WEIGHTS = Path(__file__).resolve().parent.parent / "nmpkit" / "weights" / "mnist.pt"
 

@@ -31,9 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 import cosim  # noqa: E402
 from calib.io import atomic_write, atomic_write_json, provenance  # noqa: E402
+from nmpkit.ml.architectures import small_allconv  # noqa: E402
 from nmpkit.ml.data import load_dataset, to_tensor  # noqa: E402
+from nmpkit.ml.recipe import Recipe  # noqa: E402
 from nmpkit.ml.train import TrainConfig, load_weights, train  # noqa: E402
-from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network, small_allconv  # noqa: E402
+from nmpkit.ml.zoo import NetworkSpec, get_network  # noqa: E402
 from nmpkit.studies import stats  # noqa: E402
 from nmpkit.studies.zmp_rule import KAPPA_GRID, layer_drive, surrogate_loss, zmp_score  # noqa: E402,E501
 

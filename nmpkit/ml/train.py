@@ -18,14 +18,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from calib.io import atomic_write, atomic_write_json, provenance
+from calib.io import atomic_write_json, provenance
 from nmpkit.errors import ConfigError
+from nmpkit.ml.checkpoint import read_checkpoint, torch_save, write_checkpoint
 from nmpkit.ml.data import Dataset, to_tensor
-from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network
-
-
-def _torch_save(obj: object, path: Path) -> None:
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+from nmpkit.ml.device import device_description, resolve_device
+from nmpkit.ml.recipe import batch_seed, learning_rate, make_optimizer
+from nmpkit.ml.zoo import NetworkSpec, get_network
 
 
 def save_weights(model: nn.Module, path: str | Path, meta: dict, *, half: bool = False) -> Path:
@@ -36,7 +35,7 @@ def save_weights(model: nn.Module, path: str | Path, meta: dict, *, half: bool =
         k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
         for k, v in model.state_dict().items()
     }
-    _torch_save(sd, path)
+    torch_save(sd, path)
     atomic_write_json(path.with_suffix(".json"),
                       {**meta, "dtype": "float16" if half else "float32"})
     return path
@@ -74,10 +73,6 @@ def load_weights(network: str | NetworkSpec, path: str | Path) -> nn.Module:
             f"{str(exc).splitlines()[0]} {str(exc).splitlines()[1:2]}"
         ) from exc
     return model.eval()
-
-
-def _batch_seed(seed: int, epoch: int, batch: int) -> int:
-    return (seed * 1_000_003 + epoch * 10_007 + batch) % (2**63)
 
 
 def augment_crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -149,29 +144,6 @@ class TrainConfig:
                 raise ConfigError(f"{f} must be >= 1, got {v!r}")
 
 
-def resolve_device(name: str) -> torch.device:
-    """``torch.device(name)``, checked: a clear error for a bad name or a missing GPU."""
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r}: no CUDA GPU is available here (use cpu)")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) here")
-    elif dev.type != "cpu":
-        raise ConfigError(f"device must be cpu, cuda or cuda:N, got {name!r}")
-    return dev
-
-
-def device_description(dev: torch.device) -> str:
-    """What ran the work, for provenance: the GPU's name, or the CPU and its thread count."""
-    if dev.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(dev)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
 def _final_interval(history: list[dict], n_test: int) -> dict:
     """The last epoch's test accuracy as a count with its 95% Wilson interval (classifiers)."""
     from nmpkit.studies.stats import proportion
@@ -181,12 +153,6 @@ def _final_interval(history: list[dict], n_test: int) -> dict:
     p = proportion(round(history[-1]["test_accuracy"] * n_test), n_test)
     return {"test_accuracy": {"correct": p.k, "samples": p.n, "accuracy": p.estimate,
                               "ci95": [p.ci_low, p.ci_high], "interval": "Wilson score"}}
-
-
-def _lr(recipe: Recipe, step: int, total: int) -> float:
-    if recipe.schedule == "cosine":
-        return recipe.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
-    return recipe.lr
 
 
 def train(
@@ -221,38 +187,14 @@ def train(
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
         model = model.to(memory_format=torch.channels_last)
-    params = model.parameters()
-    if recipe.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    else:
-        opt = torch.optim.SGD(
-            params,
-            lr=recipe.lr,
-            momentum=recipe.momentum,
-            weight_decay=recipe.weight_decay,
-            nesterov=True,
-        )
+    opt = make_optimizer(recipe, model.parameters())
     loss_fn = nn.MSELoss() if recipe.loss == "mse" else nn.CrossEntropyLoss()
     n = len(x_train)
     per_epoch = math.ceil(n / recipe.batch_size)
     total = per_epoch * cfg.epochs
     epoch0, batch0, history, elapsed0 = 0, 0, [], 0.0
     if cfg.resume and ckpt_path.is_file():
-        try:
-            ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            _ = [ck[k] for k in ("network", "seed", "n_train", "model", "optimizer", "epoch",
-                                 "batch", "history", "elapsed_s")]
-        except Exception as exc:  # truncated / not a checkpoint / missing entries
-            why = str(exc).splitlines()[0][:120] if str(exc) else ""
-            raise ConfigError(f"{ckpt_path}: not a readable training checkpoint "
-                              f"({type(exc).__name__}: {why}); delete it or drop --resume"
-                              ) from None
-        if ck["network"] != spec.name or ck["seed"] != cfg.seed or ck["n_train"] != n:
-            raise ConfigError(
-                f"{ckpt_path}: checkpoint is for network {ck['network']!r}, seed "
-                f"{ck['seed']}, {ck['n_train']} samples; not this run — delete it or "
-                f"drop --resume"
-            )
+        ck = read_checkpoint(ckpt_path, network=spec.name, seed=cfg.seed, n_train=n)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         epoch0, batch0 = int(ck["epoch"]), int(ck["batch"])
@@ -281,26 +223,16 @@ def train(
         }
 
     def checkpoint(epoch: int, batch: int) -> None:
-        _torch_save(
-            {
-                "network": spec.name,
-                "seed": cfg.seed,
-                "n_train": n,
-                "epoch": epoch,
-                "batch": batch,
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "history": json.dumps(history),
-                "elapsed_s": elapsed0 + time.monotonic() - t0,
-            },
-            ckpt_path,
-        )
+        write_checkpoint(ckpt_path, network=spec.name, seed=cfg.seed, n_train=n, epoch=epoch,
+                         batch=batch, model=model.state_dict(), optimizer=opt.state_dict(),
+                         history=json.dumps(history),
+                         elapsed_s=elapsed0 + time.monotonic() - t0)
 
     t0 = time.monotonic()
     last_ck = t0
     for epoch in range(epoch0, cfg.epochs):
         perm = torch.randperm(
-            n, generator=torch.Generator().manual_seed(_batch_seed(cfg.seed, epoch, -1))
+            n, generator=torch.Generator().manual_seed(batch_seed(cfg.seed, epoch, -1))
         )
         if on_epoch_start:
             on_epoch_start(epoch, per_epoch)
@@ -311,14 +243,14 @@ def train(
             if cfg.max_batches is not None and epoch * per_epoch + b >= cfg.max_batches:
                 stop_at = b
                 break
-            s = _batch_seed(cfg.seed, epoch, b)
+            s = batch_seed(cfg.seed, epoch, b)
             torch.manual_seed(s)  # dropout
             idx = perm[b * recipe.batch_size : (b + 1) * recipe.batch_size].to(dev)
             xb = x_train[idx]
             if recipe.augment == "crop_flip":
                 xb = augment_crop_flip(xb, torch.Generator().manual_seed(s))
             for g in opt.param_groups:
-                g["lr"] = _lr(recipe, epoch * per_epoch + b, total)
+                g["lr"] = learning_rate(recipe, epoch * per_epoch + b, total)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp):
                 outb = model(xb)
                 loss = loss_fn(outb.float(), xb if target_is_input else y_train[idx])
@@ -366,11 +298,8 @@ def train(
 __all__ = [
     "TrainConfig",
     "augment_crop_flip",
-    "device_description",
     "evaluate_ann",
     "load_weights",
-    "provenance",
-    "resolve_device",
     "save_weights",
     "train",
 ]

@@ -66,7 +66,7 @@ class EvalConfig:
             raise ConfigError(f"calibration_samples must be >= 1, got {self.calibration_samples!r}")
         if not (math.isfinite(self.memory_budget_gb) and self.memory_budget_gb > 0):
             raise ConfigError(f"memory_budget_gb must be > 0, got {self.memory_budget_gb!r}")
-        from nmpkit.ml.train import resolve_device
+        from nmpkit.ml.device import resolve_device
 
         resolve_device(self.device)
 

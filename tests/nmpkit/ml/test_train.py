@@ -11,6 +11,7 @@ from torch import nn
 
 from nmpkit.errors import ConfigError
 from nmpkit.ml.data import Dataset
+from nmpkit.ml.recipe import Recipe
 from nmpkit.ml.train import (
     TrainConfig,
     augment_crop_flip,
@@ -19,7 +20,7 @@ from nmpkit.ml.train import (
     save_weights,
     train,
 )
-from nmpkit.ml.zoo import NetworkSpec, Recipe, get_network
+from nmpkit.ml.zoo import NetworkSpec, get_network
 
 
 def _tiny() -> nn.Sequential:

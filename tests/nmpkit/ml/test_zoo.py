@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from nmpkit.errors import ConfigError
-from nmpkit.ml.zoo import NETWORKS, Recipe, get_network
+from nmpkit.ml.recipe import Recipe
+from nmpkit.ml.zoo import NETWORKS, get_network
 
 CONVERTIBLE = (
     nn.Sequential,

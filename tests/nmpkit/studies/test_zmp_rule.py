@@ -12,7 +12,7 @@ from torch import nn
 import cosim
 from cosim.network import apply_ops
 from nmpkit.errors import ConfigError
-from nmpkit.ml.zoo import small_allconv
+from nmpkit.ml.architectures import small_allconv
 from nmpkit.studies import zmp_rule
 from nmpkit.studies.zmp_rule import (
     ZmpRule,
