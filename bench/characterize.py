@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from circuits.characterization import characterize, default_grid  # noqa: E402
+from circuits.characterization import characterize  # noqa: E402
 from circuits.design import default_design  # noqa: E402
+from circuits.grid import default_grid  # noqa: E402
 from circuits.ngspice import run_deck  # noqa: E402
 from circuits.point import Point, deck_for, simulate_point  # noqa: E402
 from circuits.render import SAVED  # noqa: E402

@@ -26,10 +26,14 @@ from circuits.errors import CharacterizationError, DesignError, RenderError, Sim
 
 
 def __getattr__(name: str):
-    if name in ("characterize", "default_grid", "quick_grid", "Grid"):
+    if name == "characterize":
         from circuits import characterization as _c  # pandas and calib load only when needed
 
-        return getattr(_c, name)
+        return _c.characterize
+    if name in ("default_grid", "quick_grid", "Grid"):
+        from circuits import grid as _g
+
+        return getattr(_g, name)
     raise AttributeError(f"module 'circuits' has no attribute {name!r}")
 
 

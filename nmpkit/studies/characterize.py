@@ -66,8 +66,8 @@ def energy_profile_of(out: str | Path) -> Path:
 
 
 def _design_and_grid(cfg: CharacterizeConfig) -> tuple[Any, Any]:
-    from circuits.characterization import default_grid, grid_from_mapping, quick_grid
     from circuits.design import default_design, load_design, preset
+    from circuits.grid import default_grid, grid_from_mapping, quick_grid
 
     design = load_design(cfg.config) if cfg.config else default_design()
     data: dict[str, Any] = {}

@@ -35,7 +35,7 @@ def trial_grid(design: NeuronDesign, v_neg_volts: tuple[float, ...] | None = Non
     currents, log-spaced over the quick grid's range (1 nA .. 2x the reset current)."""
     import numpy as np
 
-    from circuits.characterization import Grid, quick_grid
+    from circuits.grid import Grid, quick_grid
 
     q = quick_grid(design)
     i_exc = tuple(float(f"{x:.4g}") for x in np.geomspace(q.i_exc_amps[0], q.i_exc_amps[-1],
@@ -122,7 +122,8 @@ class DesignEvaluator:
     def characterize(self, design: NeuronDesign, grid: Any = None) -> Characterized:
         """The design's calibration at its own supplies (fitted once per design and grid)."""
         from calib import Calibration
-        from circuits.characterization import characterize, grid_points
+        from circuits.characterization import characterize
+        from circuits.grid import grid_points
         from circuits.sweep import point_key
         from nmpkit.app.commands.calibrate import calibrate
 

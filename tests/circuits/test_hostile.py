@@ -254,7 +254,8 @@ def test_network_design_values_are_numbers_only(key, value):
 @pytest.mark.parametrize("cards", ["generic_bsim3\n.control", "../../etc/passwd",
                                    "generic_bsim3 *# shell", "/etc/passwd"])
 def test_model_cards_field_cannot_escape(marker, cards, tmp_path):
-    from circuits.characterization import characterize, quick_grid
+    from circuits.characterization import characterize
+    from circuits.grid import quick_grid
 
     with pytest.raises(DesignError, match="model_cards must be one of"):
         dataclasses.replace(default_design(), model_cards=cards)

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None, reason="needs n
 
 @pytest.fixture(scope="module")
 def cal(tmp_path_factory):
-    from circuits.characterization import Grid, characterize
+    from circuits.characterization import characterize
     from circuits.design import default_design
+    from circuits.grid import Grid
 
     grid = Grid(i_exc_amps=(3e-9, 1e-8, 3e-8, 1e-7, 3e-7), v_dd_volts=(0.9, 1.0),
                 v_neg_volts=(0.0, -0.5), i_inh_amps=(1e-6,), mc_samples=3, name="test")
