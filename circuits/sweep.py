@@ -1,8 +1,8 @@
 """Sweeps: many `Point`s of one design, in parallel, content-addressed and resumable.
 
 Every point's result row is cached under a key = sha256 of (the point's rendered deck text, the
-point, the design, the ngspice version, the measurement version), one small JSON file per point,
-written atomically (temporary file + ``os.replace``) the moment the point finishes. A sweep that is
+point, the design, the ngspice version, the measurement version), one small JSON file per point
+(`circuits.point_cache`), written atomically the moment the point finishes. A sweep that is
 killed (even with SIGKILL) and started again finds its finished points in the cache and simulates
 only the rest; the table it ends with is identical to an uninterrupted run. An entry that is
 empty, truncated, foreign or does not match its recorded row hash is discarded with a one-line
@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
-import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import threading
 import time
@@ -31,11 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calib.io import atomic_write_text, digest
 from circuits.design import NeuronDesign
-from circuits.point import MEASURE_VERSION, Point, deck_for, simulate_point
-
-log = logging.getLogger(__name__)
+from circuits.point import Point, simulate_point
+from circuits.point_cache import cache_get, cache_put, point_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,86 +43,6 @@ class SweepStats:
     simulator_runs: int
 
 
-
-
-def point_key(design: NeuronDesign, p: Point, ngspice_version: str) -> str:
-    """Content address of a point: hash of deck text + point + design + versions.
-
-    The payload is spelled with ``json.dumps(sort_keys=True)`` (not ``calib.io.canonical_json``):
-    that is the format the existing point caches are keyed by, pinned by a test.
-    """
-    payload = json.dumps({
-        "deck": deck_for(design, p),
-        "point": p.as_dict(),
-        "design": design.to_dict(),
-        "ngspice_version": ngspice_version,
-        "measure_version": MEASURE_VERSION,
-    }, sort_keys=True)
-    return digest(payload)
-
-
-def _entry(cache_dir: Path, key: str) -> Path:
-    return cache_dir / key[:2] / f"{key}.json"
-
-
-def _row_hash(row: dict[str, Any]) -> str:
-    return digest(json.dumps(row, sort_keys=True))
-
-
-def _entry_problem(blob: bytes, key: str) -> tuple[str, dict[str, Any] | None]:
-    """(what is wrong with a cache file, or "", and its row)."""
-    if not blob.strip():
-        return "empty file", None
-    try:
-        data = json.loads(blob.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return "truncated or not JSON", None
-    if not isinstance(data, dict) or data.get("key") != key:
-        return "not this point's entry (wrong or missing key)", None
-    row = data.get("row")
-    if not isinstance(row, dict) or not row or not all(
-            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
-            for k, v in row.items()):
-        return "its row is not a mapping of names to numbers", None
-    if "row_sha256" in data and data["row_sha256"] != _row_hash(row):
-        return "its row does not match the recorded sha256", None
-    return "", row
-
-
-def cache_get(cache_dir: Path, key: str) -> dict[str, Any] | None:
-    """The cached row of ``key``, or None when absent.
-
-    A corrupt entry (empty, truncated, not JSON, another key's, a row that is not numbers or does
-    not match its recorded hash) is deleted with a one-line warning on the ``circuits.sweep``
-    logger, so the point is simulated again and the cache heals.
-    """
-    path = _entry(cache_dir, key)
-    try:
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        problem, row = f"unreadable ({exc.strerror})", None
-    else:
-        problem, row = _entry_problem(blob, key)
-    if problem:
-        log.warning("point cache: discarded %s (%s); the point is simulated again", path,
-                    problem)
-        with contextlib.suppress(OSError):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        return None
-    return row
-
-
-def cache_put(cache_dir: Path, key: str, row: dict[str, Any], point: Point) -> None:
-    """Store a row atomically (a unique temporary name per writer, then ``os.replace``)."""
-    path = _entry(cache_dir, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"key": key, "point": point.as_dict(), "row": row,
-                                        "row_sha256": _row_hash(row)}, sort_keys=True))
 
 
 def _task(design: NeuronDesign, p: Point, key: str, cache_dir: str | None,
@@ -311,5 +226,4 @@ def _execute_dask(design, todo: dict[str, Point], cdir: Path, version: str, sche
             client.close()
 
 
-__all__ = ["SweepStats", "cache_get", "cache_put", "default_workers", "point_key", "process_pool",
-           "run_points"]
+__all__ = ["SweepStats", "default_workers", "process_pool", "run_points"]

@@ -3,10 +3,10 @@
 `trial_grid` is the small characterization a trial needs (the quick grid's 8 currents, at the
 design's V_DD and one 0.1 V above — the energy regime needs two — and at V_NEG 0 and the
 design's; 2 Monte Carlo samples only because the fit needs a mismatch table: the engine runs the
-nominal neuron). `DesignEvaluator.characterize` runs it
-through the content-addressed point cache (`circuits.sweep`) shared by every trial, and keeps the
-fitted calibration under ``OUT/designs/<key>/`` (key = hash of design + grid), so a repeated
-design costs no ngspice run at all and a repeated point none either; `SpiceUse` counts both.
+nominal neuron). `DesignEvaluator.characterize` runs it through the content-addressed point
+cache (`circuits.point_cache`) shared by every trial, and keeps the fitted calibration under
+``OUT/designs/<key>/`` (key = hash of design + grid, `design_key`), so a repeated design costs no
+ngspice run at all and a repeated point none either; `SpiceUse` counts both.
 
 `DesignEvaluator.evaluate` runs the converted classifier with the calibrated neuron at the
 design's V_NEG (floor and transfer curve) for T steps on the fixed image set (locally, or on
@@ -124,7 +124,7 @@ class DesignEvaluator:
         from calib import Calibration
         from circuits.characterization import characterize
         from circuits.grid import grid_points
-        from circuits.sweep import point_key
+        from circuits.point_cache import point_key
         from nmpkit.app.commands.calibrate import calibrate
 
         grid = grid if grid is not None else trial_grid(design, currents=self.currents)
@@ -140,7 +140,7 @@ class DesignEvaluator:
             version = ngspice_version()
             pts = [p for ps in grid_points(design, grid).values() for p in ps]
             keys = {point_key(design, p, version) for p in pts}
-            from circuits.sweep import cache_get
+            from circuits.point_cache import cache_get
 
             before = sum(cache_get(self.cache_dir, k) is not None for k in keys)
             paths = characterize(design, grid, folder / "tables", workers=self.workers,

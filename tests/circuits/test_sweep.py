@@ -13,7 +13,8 @@ import pytest
 
 from circuits.design import default_design
 from circuits.point import Point
-from circuits.sweep import cache_get, point_key, run_points
+from circuits.point_cache import cache_get, point_key
+from circuits.sweep import run_points
 from tests.circuits.conftest import needs_ngspice
 
 pytestmark = needs_ngspice
@@ -206,7 +207,7 @@ def test_corrupt_cache_entries_are_discarded_and_recomputed(tmp_path, caplog, da
 
 def test_point_key_value_is_pinned(monkeypatch):
     """The cache's key format: a change here orphans every point cache (bump MEASURE_VERSION)."""
-    import circuits.sweep as sw
+    import circuits.point_cache as sw
 
     class Design:
         def to_dict(self):

@@ -111,7 +111,7 @@ def _part(damage: str):
 
 def _sweep_entry(damage: str):
     def run(tmp: Path):
-        from circuits.sweep import _entry, cache_get
+        from circuits.point_cache import _entry, cache_get
 
         key = "0" * 64
         path = _entry(tmp, key)
