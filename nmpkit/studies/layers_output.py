@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from nmpkit.studies import stats
-from nmpkit.studies.layers import Alloc, Evaluation, Evaluator
+from nmpkit.studies.layers import Alloc
+from nmpkit.studies.layers_eval import Evaluation, Evaluator
 from nmpkit.studies.layers_search import DECISION_RULE, SEARCH_METHOD
 
 SCHEMA = "nmpkit.layers/1"

@@ -6,7 +6,8 @@ from typing import Any
 
 from nmpkit.errors import ConfigError
 from nmpkit.studies import stats
-from nmpkit.studies.layers import Alloc, Evaluation, Evaluator, check_tolerance
+from nmpkit.studies.layers import Alloc, check_tolerance
+from nmpkit.studies.layers_eval import Evaluation, Evaluator
 
 SEARCH_METHOD = ("coordinate descent over the calibrated V_NEG table, started from the best "
                  "global floor (the least-energy uniform allocation that is non-inferior to NMP); "

@@ -12,13 +12,8 @@ import torch
 import cosim
 from nmpkit.errors import ConfigError
 from nmpkit.studies import stats
-from nmpkit.studies.layers import (
-    Evaluator,
-    check_tolerance,
-    final_correct,
-    floor_levels,
-    make_groups,
-)
+from nmpkit.studies.layers import check_tolerance, floor_levels, make_groups
+from nmpkit.studies.layers_eval import Evaluator, final_correct
 from nmpkit.studies.layers_output import SCHEMA, diagnostic_rows, summarize, write_outputs
 from nmpkit.studies.layers_search import search_floors
 from tests.nmpkit.studies.layers_fixtures import known_network, three_level_calibration

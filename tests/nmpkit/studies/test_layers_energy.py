@@ -14,8 +14,9 @@ import cosim
 from calib import fit
 from cosim.energy import energy
 from nmpkit.errors import ConfigError
-from nmpkit.studies.layers import Evaluator, floor_levels, make_groups
+from nmpkit.studies.layers import floor_levels, make_groups
 from nmpkit.studies.layers_energy import circuit_layer_energy, layer_energy
+from nmpkit.studies.layers_eval import Evaluator
 from tests.calib import synth_tables as syn
 from tests.nmpkit.studies.layers_fixtures import known_network, three_level_calibration
 
