@@ -10,9 +10,10 @@ reads them). A table directory holds ``fi.csv``, ``floor.csv``, ``energy.csv``, 
      "nmpkit_version": ..., "git_revision": ..., "seed": ..., "grid": ...}}
 
 Required columns per kind are ``SCHEMAS[kind]`` (extra columns are allowed and kept). SI units are
-spelled in the column names. Writes are atomic (temporary file in the same directory, then
-``os.replace``), CSV first and sidecar last. A CSV whose row count or sha256 differs from its
-sidecar's (cut, edited, replaced, or a crash between the two writes) is refused on reading.
+spelled in the column names. Writes are atomic (``calib.io``: a temporary file in the same
+directory, then ``os.replace``), CSV first and sidecar last. A CSV whose row count or sha256
+differs from its sidecar's (cut, edited, replaced, or a crash between the two writes) is refused
+on reading.
 
 Example::
 
@@ -23,7 +24,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -36,6 +36,7 @@ import pandas as pd
 
 from calib.errors import CalibrationError
 from calib.io import atomic_write_text
+from calib.io import digest as sha256_hex
 
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "fi": ("i_exc_amps", "v_dd_volts", "v_neg_volts", "temp_celsius", "rate_hertz", "n_spikes",
@@ -163,7 +164,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, kind: str,
     text = df.to_csv(index=False, float_format="%.12g", lineterminator="\n")
     atomic_write_text(path, text)
     sidecar = {"kind": kind, "columns": [str(c) for c in df.columns],
-               "rows": int(len(df)), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+               "rows": int(len(df)), "sha256": sha256_hex(text),
                "provenance": _jsonable(provenance)}
     atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2, sort_keys=True))
     return path
@@ -202,7 +203,7 @@ def reseal(path: str | os.PathLike[str]) -> Path:
     meta = _sidecar(path, side)
     blob = path.read_bytes()
     df = _parse(path, blob)  # columns are checked when the table is read
-    meta |= {"rows": int(len(df)), "sha256": hashlib.sha256(blob).hexdigest()}
+    meta |= {"rows": int(len(df)), "sha256": sha256_hex(blob)}
     atomic_write_text(side, json.dumps(meta, indent=2, sort_keys=True))
     return side
 
@@ -257,7 +258,7 @@ def read_table(path: str | os.PathLike[str], kind: str | None = None) -> Table:
         blob = path.read_bytes()
     except OSError as exc:
         raise CalibrationError(f"{path}: unreadable CSV ({exc.strerror})") from exc
-    found = hashlib.sha256(blob).hexdigest()
+    found = sha256_hex(blob)
     if found != digest:
         raise CalibrationError(
             f"{path}: does not match its sidecar {side.name}: expected {rows} rows with sha256 "
