@@ -152,7 +152,8 @@ def logical(counts: list[torch.Tensor]) -> list[torch.Tensor]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/datasets/cifar10.npz"))
+    ap.add_argument("--data", type=Path, default=None,
+                    help="CIFAR-10 .npz (default: $NMPKIT_DATA/cifar10.npz)")
     ap.add_argument("--weights", type=Path, default=WEIGHTS)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--timesteps", type=int, default=40)
@@ -168,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-timesteps", type=int, default=1000)
     ap.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.data is None:
+        from nmpkit.ml.data import data_dir
+
+        args.data = data_dir() / "cifar10.npz"
     torch.set_num_threads(args.threads)
     if args.child_memory:
         return memory_child(args)

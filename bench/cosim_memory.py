@@ -86,11 +86,15 @@ def child(args: argparse.Namespace) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path, default=Path("/work/shared/datasets"))
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="the datasets' folder (default: $NMPKIT_DATA)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="mnist or cifar10: that net's rows only")
     ap.add_argument("--child", nargs=4, metavar=("NET", "N", "C", "T"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    from nmpkit.ml.data import data_dir
+
+    args.data_dir = data_dir(args.data_dir)
     if args.child:
         args.net, n, c, t = args.child
         args.samples, args.call, args.timesteps = int(n), int(c), int(t)

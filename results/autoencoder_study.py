@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from calib.io import atomic_write, atomic_write_json, content_hash, file_digest, provenance  # noqa: E402,E501
 from nmpkit.ml.data import (  # noqa: E402
+    data_dir,
     image_to_patches,
     load_dataset,
     load_test_image,
@@ -65,8 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a("--image", default=None, help="test image (default: skimage.data.astronaut)")
     a("--crop", type=int, default=None, help="use the central CROP×CROP square (multiple of 32)")
     a("--weights", default="nmpkit/weights/autoencoder.pt")
-    a("--data", default="/work/shared/datasets/cifar10.npz",
-      help="CIFAR-10 (.npz or folder) whose first 1,000 training images normalize the layers")
+    a("--data", default=None, help="CIFAR-10 (.npz or folder) whose first 1,000 training images "
+      "normalize the layers (default: $NMPKIT_DATA/cifar10.npz)")
     a("--timesteps", type=int, default=750)
     a("--sweep-timesteps", type=int, nargs="+", default=[100], help="T of each floor sweep")
     a("--sweep-every", type=int, nargs="+", default=[1],
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     x = torch.from_numpy(image_to_patches(img))
     plans = [] if args.no_sweep else parse_sweeps(args.sweep_timesteps, args.sweep_every,
                                                   args.sweep_floors, args.timesteps, len(x))
-    data = load_dataset("cifar10", args.data)
+    data = load_dataset("cifar10", args.data or data_dir() / "cifar10.npz")
     mean, std = spec.norm_for("cifar10")
     calib_x = to_tensor(data.x_train[:1000], mean, std)
     base = EvalConfig(timesteps=args.timesteps, lower_bound=None, batch_size=args.batch_size,

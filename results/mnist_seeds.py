@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "mnist_seeds"
 WEIGHTS = ROOT / "runs" / "mnist_seeds"
-DATA = "/work/shared/datasets/mnist.npz"
+DATA = ""  # MNIST .npz: --data, else $NMPKIT_DATA/mnist.npz (set in main)
 STUDY = ("the study's MNIST figures as quoted in results/mnist10k.md: ANN 99.37%, NMP 99.43% "
          "best, ZMP 99.36% final / 99.42% best (its Fig. 2d–f has 10 seeds; their spread is not "
          "quoted in this repository)")
@@ -125,7 +125,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=840.0, help="seconds; no new work after")
     ap.add_argument("--only", choices=("train", "evaluate", "all"), default="all")
+    ap.add_argument("--data", default=None, help="MNIST .npz (default: $NMPKIT_DATA/mnist.npz)")
     a = ap.parse_args()
+    from nmpkit.ml.data import data_dir
+
+    global DATA
+    DATA = a.data or str(data_dir() / "mnist.npz")
     import torch
 
     torch.set_num_threads(a.threads)
