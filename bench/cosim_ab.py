@@ -1,11 +1,12 @@
 """A/B timing of ``cosim.simulate`` at two revisions of the repository, interleaved in one run.
 
-    git worktree add /tmp/nmpkit-old REV
+    git worktree add /tmp/nmpkit-old REV     # or: git archive REV | tar -x -C /tmp/nmpkit-old
     flock /work/heavy.lock .venv/bin/python bench/cosim_ab.py /tmp/nmpkit-old . --rounds 4
 
 Each round runs one fresh process per checkout (old, new, alternating, so drift on a shared
-machine hits both alike); each process imports ``cosim`` from its checkout, converts the MNIST
-network of ``bench/bench_cosim.py`` (the same weights and calibration images), warms up, then
+machine hits both alike); each process imports ``cosim`` and the bench's model helpers
+(``bench/cosim_model.py``) from its checkout, converts the MNIST network of
+``bench/bench_cosim.py`` (the same weights and calibration images), warms up, then
 times ``--reps`` calls per case (NMP, ZMP, floor -0.5 θ; auto schedule; B × T sample-steps).
 Reported: the median over all rounds and reps per checkout and case, the ratio new / old, and
 whether the spike counts of the two checkouts are identical (they must be: same semantics).
@@ -28,14 +29,17 @@ CASES = {"NMP": None, "ZMP": 0.0, "floor -0.5": -0.5}
 
 
 def child(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(Path(args.child).resolve()))
+    root = Path(args.child).resolve()
+    # the checkout's own bench helpers (an old revision's cosim_model has no nmpkit.ml to import)
+    sys.path.insert(0, str(root / "bench" if (root / "bench" / "cosim_model.py").is_file()
+                           else HERE))
+    sys.path.insert(0, str(root))
     import torch
     from cosim_model import get_model, load_mnist
 
     import cosim
 
-    assert Path(cosim.__file__).resolve().is_relative_to(Path(args.child).resolve()), cosim.__file__
+    assert Path(cosim.__file__).resolve().is_relative_to(root), cosim.__file__
     torch.set_num_threads(args.threads)
     data = load_mnist(args.data)
     model, _ = get_model(data, None, args.cache_dir)
