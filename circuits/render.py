@@ -276,6 +276,6 @@ def render_deck(design: NeuronDesign, stim: Stimulus, *,
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ATTEMPTS", "DEVICES", "DEVICES_BY_TOPOLOGY", "NETLIST_DIR", "PORTS", "SAVED",
-           "SAVED_STUDY", "T_INIT_SECONDS", "Stimulus", "model_text",
-           "render_deck", "render_instance", "saved_for", "spice_number", "subckt_text"]
+__all__ = ["ATTEMPTS", "DEVICES", "DEVICES_BY_TOPOLOGY", "PORTS", "SAVED", "SAVED_STUDY",
+           "T_INIT_SECONDS", "Stimulus", "model_text", "render_deck", "render_instance",
+           "saved_for", "spice_number", "subckt_text"]

@@ -293,6 +293,5 @@ def _current(name: str, s: str, amps: float) -> str:
     return f"{name} 0 h{s} dc {_num(name, -amps)}"
 
 
-__all__ = ["NETLIST_DIR", "NetworkRun", "default_max_step", "measure_gate_seconds",
-           "simulate_network",
+__all__ = ["NetworkRun", "default_max_step", "measure_gate_seconds", "simulate_network",
            "subckt_param_names"]

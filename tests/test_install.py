@@ -12,13 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECK = """
 import json, sys
 from importlib import resources
-import circuits.render as render, nmpkit
+import circuits.deck_guard as deck_guard, nmpkit
 from circuits.design import default_design
 from circuits.point import Point, deck_for
 deck = deck_for(default_design(), Point(kind="fi", v_dd_volts=1.0, v_neg_volts=-0.5,
                                         i_exc_amps=1e-7))
 print(json.dumps({
-    "netlist_dir": str(render.NETLIST_DIR), "nmpkit": nmpkit.__file__,
+    "netlist_dir": str(deck_guard.NETLIST_DIR), "nmpkit": nmpkit.__file__,
     "version": nmpkit.__version__, "deck_has_subckt": ".subckt" in deck.lower(),
     "weights": resources.files("nmpkit").joinpath("weights/mnist.pt").is_file(),
     "config": resources.files("nmpkit.app").joinpath("configs/default.toml").is_file(),
