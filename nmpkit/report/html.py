@@ -112,4 +112,4 @@ floors), energy, device variation and the co-simulation check of run
     return atomic_write_text(out_dir / "report.html", page)
 
 
-__all__ = ["FIGURES", "write_report"]
+__all__ = ["write_report"]

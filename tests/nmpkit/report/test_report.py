@@ -11,7 +11,8 @@ import pytest
 from matplotlib import image as mpimg
 
 from nmpkit.report.browser import check_page, chromium_path
-from nmpkit.report.html import FIGURES, write_report
+from nmpkit.report.figures import FIGURES
+from nmpkit.report.html import write_report
 from nmpkit.studies.cosim_check import CosimCheckResult
 from nmpkit.studies.modulation import ModulateResult
 

@@ -10,7 +10,8 @@ import pytest
 
 from nmpkit.report.browser import check_page, chromium_path
 from nmpkit.report.extras import evaluate_sentence, extra_figures, networks
-from nmpkit.report.html import FIGURES, write_report
+from nmpkit.report.figures import FIGURES
+from nmpkit.report.html import write_report
 from tests.nmpkit.report.test_report import _fake_run, _images
 from tests.nmpkit.studies.test_tradeoff_presets import _optimize_csv
 
