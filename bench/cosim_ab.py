@@ -8,8 +8,10 @@ machine hits both alike); each process imports ``cosim`` and the bench's model h
 (``bench/cosim_model.py``) from its checkout, converts the MNIST network of
 ``bench/bench_cosim.py`` (the same weights and calibration images), warms up, then
 times ``--reps`` calls per case (NMP, ZMP, floor -0.5 θ; auto schedule; B × T sample-steps).
-Reported: the median over all rounds and reps per checkout and case, the ratio new / old, and
-whether the spike counts of the two checkouts are identical (they must be: same semantics).
+Reported: the median over all rounds and reps per checkout and case, the ratio new / old, the
+range of the per-round ratios (each round's median old time over its median new time: rate
+new / old, paired within a round), and whether the spike counts of the two checkouts are
+identical (they must be: same semantics).
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def main() -> int:
     if args.child:
         return child(args)
     times: dict[tuple[str, str], list[float]] = {}
+    rounds: dict[tuple[str, str], list[float]] = {}  # each round's median time
     hashes: dict[tuple[str, str], set[str]] = {}
     for r in range(args.rounds):
         for label, root in (("old", args.old), ("new", args.new)):
@@ -92,19 +95,21 @@ def main() -> int:
             res = json.loads(proc.stdout.strip().splitlines()[-1])
             for case, rec in res.items():
                 times.setdefault((label, case), []).extend(rec["times"])
+                rounds.setdefault((label, case), []).append(statistics.median(rec["times"]))
                 hashes.setdefault((label, case), set()).add(rec["counts_sha1"])
             print(f"round {r + 1}/{args.rounds} {label} done", flush=True)
     n = args.batch * args.timesteps
     print(f"\nB={args.batch}, T={args.timesteps}, {args.threads} threads; medians of "
           f"{args.rounds} rounds × {args.reps} reps (sample-steps/s)")
-    print("| case | old | new | new / old | spike counts |")
-    print("|---|---:|---:|---:|---|")
+    print("| case | old | new | new / old | per-round new / old (min–max) | spike counts |")
+    print("|---|---:|---:|---:|---:|---|")
     for case in CASES:
         a = n / statistics.median(times[("old", case)])
         b = n / statistics.median(times[("new", case)])
+        pair = [o / w for o, w in zip(rounds[("old", case)], rounds[("new", case)], strict=True)]
         same = hashes[("old", case)] == hashes[("new", case)] and len(hashes[("old", case)]) == 1
-        print(f"| {case} | {a:,.0f} | {b:,.0f} | {b / a:.3f} | "
-              f"{'identical' if same else 'DIFFER'} |")
+        print(f"| {case} | {a:,.0f} | {b:,.0f} | {b / a:.3f} | {min(pair):.3f}–{max(pair):.3f} "
+              f"| {'identical' if same else 'DIFFER'} |")
     return 0
 
 
