@@ -33,6 +33,13 @@ def _diff(c) -> str:
             f"{c.a_only} / {c.b_only} | {c.p_value:.3g}")
 
 
+def _reused(s: dict) -> str:
+    r, c = s.get("chunks_reused", 0), s.get("chunks")
+    return (f"; {r} of its {c} chunks of {s['images'] // c if c else '?'} images reused from an "
+            "earlier run of the same settings (runs/calibrated_vs_ideal/), their time not in "
+            "this figure" if r else "")
+
+
 def _ordered(variants: dict) -> list[tuple[str, dict]]:
     """Ideal NMP, ideal ZMP, calibrated NMP, calibrated ZMP, then the extra floors deepening."""
     head = [p for p in ("ideal NMP", "ideal ZMP", "calibrated NMP", "calibrated ZMP")
@@ -48,7 +55,8 @@ def _section(s: dict) -> tuple[list[str], dict]:
     cz = s["calibrated_zmp_floor_theta"]
     L = [f"## {s['network']}: {n:,} test images, T = {T}", "",
          f"Made by `{s['command']}` (under `flock /work/heavy.lock`; {s['wall_seconds']:.0f} s "
-         f"wall, every variant in one `cosim.simulate_variants` pass per chunk). Weights "
+         f"wall{_reused(s)}, every variant in one `cosim.simulate_variants` pass per chunk). "
+         "Weights "
          f"`{s['info']['weights']}` (sha256 {s['info']['weights_sha256'][:12]}…), "
          f"{s['info']['data_source']}, the first {n:,} test images; normalization percentile "
          f"{s['info']['percentile']:g} on {s['info']['calibration_samples']:,} training images. "
@@ -91,9 +99,20 @@ def _reading(s: dict, f: dict, T: str) -> str:
 
     return (f"**Reading at t = {T}** (n = {s['images']:,}): the calibrated neuron changes NMP by "
             f"{d('calibrated NMP', 'ideal NMP')} and ZMP by {d('calibrated ZMP', 'ideal ZMP')} "
-            f"against the ideal IF; the floor costs {d('ideal NMP', 'ideal ZMP')} with the ideal "
-            f"IF and {d('calibrated NMP', 'calibrated ZMP')} with the calibrated neuron. "
-            f"{STUDY.get(s['network'], '')}.")
+            f"against the ideal IF; NMP − ZMP (the floor's cost; negative: ZMP ahead) is "
+            f"{d('ideal NMP', 'ideal ZMP')} with the ideal IF and "
+            f"{d('calibrated NMP', 'calibrated ZMP')} with the calibrated neuron. "
+            f"{_rate_change(s)} {STUDY.get(s['network'], '')}.")
+
+
+def _rate_change(s: dict) -> str:
+    """The calibrated NMP neuron's firing rate per layer relative to the ideal IF's."""
+    v = s["variants"]
+    rel = [100 * (c / i - 1) if i > 0 else 0.0 for c, i in zip(
+        v["calibrated NMP"]["layer_rates"], v["ideal NMP"]["layer_rates"], strict=True)]
+    return ("Its firing rates per spiking layer (NMP, against the ideal IF): "
+            + ", ".join(f"{r:+.1f}%" for r in rel)
+            + " (the measured f–I transfer curve in place of the ideal linear one).")
 
 
 def write_report(out: Path, page: Path | None = None) -> None:
