@@ -2,7 +2,8 @@
 
     flock /work/heavy.lock .venv/bin/python results/autoencoder_study.py [--image PATH]
         [--crop SIDE] [--timesteps 750] [--sweep-timesteps 100 [750 ...]] [--sweep-every 4 [8 ...]]
-        [--sweep-floors default [0,-0.25,-0.5 ...]] [--batch-size 16] [--threads 2]
+        [--sweep-floors default [0,-0.25,-0.5 ...]] [--sweep-only] [--memory-gb 2]
+        [--batch-size 16] [--threads 2]
 
 (also ``python results/reproduce.py autoencoder ...`` with the same options). The image
 (default ``skimage.data.astronaut()``, 512×512 → 256 patches; ``--crop``: its central square, for
