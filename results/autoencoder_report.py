@@ -105,7 +105,7 @@ def _sweep_md(w: dict, n: int, T: int) -> list[str]:
     L = ["", f"## Floor sweep at T = {T2}, n = {ns} patches (ZMP and NMP rows: step {T2} of "
          f"their T = {T} runs on the same patches)", "",
          f"On {which}; intervals: 95% BCa bootstrap over those {ns} patches, the ratio paired "
-         "with NMP on the same patches.", "",
+         "with NMP on the same patches." + _made_by(w), "",
          f"| lower bound (θ) | MSE at t={T2} (95% CI) | "
          + " | ".join(f"MSE / NMP MSE at t={t} (95% CI)" for t in ts)
          + " | mean rate per spiking layer |", "|---|---|" + "---|" * (len(ts) + 1)]
@@ -116,6 +116,14 @@ def _sweep_md(w: dict, n: int, T: int) -> list[str]:
                  + " | " + _rates(row["layer_rates"]) + " |")
     L += ["", _within_text(w), ""]
     return L
+
+
+def _made_by(w: dict) -> str:
+    """The sweep's own command where it was run apart from the main runs (``--sweep-only``)."""
+    if "command" not in w:
+        return ""
+    return (f" This sweep: `{w['command']}` ({w.get('engine', 'cosim.simulate')}, "
+            f"{w['seconds']:.0f} s wall under the lock).")
 
 
 def _within_text(w: dict) -> str:

@@ -2,7 +2,8 @@
 
     flock /work/heavy.lock .venv/bin/python results/autoencoder_study.py [--image PATH]
         [--crop SIDE] [--timesteps 750] [--sweep-timesteps 100 [750 ...]] [--sweep-every 4 [8 ...]]
-        [--sweep-floors default [0,-0.25,-0.5 ...]] [--batch-size 16] [--threads 2]
+        [--sweep-floors default [0,-0.25,-0.5 ...]] [--sweep-only] [--memory-gb 2]
+        [--batch-size 16] [--threads 2]
 
 (also ``python results/reproduce.py autoencoder ...`` with the same options). The image
 (default ``skimage.data.astronaut()``, 512×512 → 256 patches; ``--crop``: its central square, for
@@ -18,7 +19,9 @@ value; ``--sweep-every`` and ``--sweep-floors`` give one value per sweep or one 
 and NMP rows of every sweep are step T2 of the main runs on the same patches, never rerun (the
 simulation is causal). Intervals: BCa bootstrap over patches
 (`nmpkit.studies.stats.mean_interval`, paired ``ratio_interval`` for ZMP/NMP), 9,999 resamples.
-Finished chunks are kept under runs/autoencoder/ (a killed run resumes). Writes
+The sweeps run every floor as one neuron variant of a single ``cosim.simulate_variants`` pass per
+chunk (results/autoencoder_sweep.py); ``--sweep-only`` runs just them, paired with the NMP / ZMP
+runs saved in --out. Finished chunks are kept under runs/autoencoder/ (a killed run resumes). Writes
 results/autoencoder/summary.json (+ per_patch_mse.npz, mse_per_step.csv) and, through
 results/autoencoder_report.py, results/autoencoder.md and results/autoencoder_*.png.
 """
@@ -53,6 +56,9 @@ from nmpkit.studies.evaluate_corr import ann_activations, layer_scales  # noqa: 
 from nmpkit.studies.evaluate_parts import EvalConfig, convert_normalized  # noqa: E402
 from nmpkit.studies.patch_mse import patch_mse_run  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "results"))
+from autoencoder_sweep import load_main_runs, sweep_variants, write_sweep_only  # noqa: E402
+
 OUT = ROOT / "results" / "autoencoder"
 SNAPSHOTS = (50, 100, 150, 200, 750)
 FLOORS = [round(-0.2 * k, 1) for k in range(1, 11)]
@@ -76,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a("--sweep-floors", nargs="+", default=["default"],
       help="floors (θ) of each sweep: 'default' (-0.2 ... -2.0) or a comma list like 0,-0.25,-1")
     a("--no-sweep", action="store_true")
+    a("--sweep-only", action="store_true",
+      help="run only the sweeps, paired with the NMP / ZMP runs saved in --out (not rerun); a "
+           "saved sweep at another T is kept, one at the same T replaced")
+    a("--memory-gb", type=float, default=2.0, help="working-memory bound of each simulate call")
     a("--batch-size", type=int, default=16, help="patches per cosim.simulate call")
     a("--threads", type=int, default=2)
     a("--run-dir", default="runs/autoencoder", help="finished chunks (resume)")
@@ -233,18 +243,51 @@ def main(argv: list[str] | None = None) -> int:
               f"MSE(T) {res.mse[-1].mean():.5f}", flush=True)
         return res
 
-    T = args.timesteps
-    main_runs = {b: run(lb, T, SNAPSHOTS, CORR_PATCHES) for b, lb in (("nmp", None), ("zmp", 0.0))}
-    sweep_runs = [{f: run(f, T2, (), 0, x[::K], f"-every{K}") for f in fl}
-                  for T2, K, fl in plans]
+    def sweep(T2: int, K: int, fl: list[float]) -> dict:
+        key = content_hash({"w": wsha, "img": args.image, "crop": args.crop, "fl": fl, "T": T2,
+                            "b": args.batch_size, "pct": base.percentile, "src": data.source,
+                            "K": K})[:12]
+        t0 = time.perf_counter()
+        res = sweep_variants(net, x[::K], fl, T2, batch_size=args.batch_size,
+                             memory_gb=args.memory_gb,
+                             parts_dir=Path(args.run_dir) / f"sweep_T{T2}_every{K}-{key}")
+        dt = time.perf_counter() - t0
+        print(f"sweep T={T2} every {K}: {len(fl)} floors x {len(x[::K])} patches in one "
+              f"K-variant pass per chunk, {dt:.1f} s", flush=True)
+        times.append(dt)
+        return res
+
+    T, times = args.timesteps, []
+    if args.sweep_only:
+        saved, main_runs = load_main_runs(Path(args.out))
+        if saved["timesteps"] != T or saved["patches"] != len(x):
+            raise SystemExit(f"--sweep-only: the saved run is T = {saved['timesteps']} on "
+                             f"{saved['patches']} patches, expected T = {T} on {len(x)}")
+    else:
+        main_runs = {b: run(lb, T, SNAPSHOTS, CORR_PATCHES)
+                     for b, lb in (("nmp", None), ("zmp", 0.0))}
+    sweep_runs = [sweep(T2, K, fl) for T2, K, fl in plans]
 
     steps = _steps(T)
     nmp, zmp = main_runs["nmp"].mse, main_runs["zmp"].mse
     curve = {b: {str(t): _interval(r.mse[t - 1]) for t in steps} for b, r in main_runs.items()}
     ratio = {str(t): stats.ratio_interval(zmp[t - 1], nmp[t - 1], n_resamples=RESAMPLES).as_dict()
              for t in sorted({t for t in SNAPSHOTS if t <= T} | {T})}
-    sweeps = [sweep_rows(T2, K, sr, main_runs) for (T2, K, _), sr in zip(plans, sweep_runs,
-                                                                         strict=True)]
+    sweeps = [sweep_rows(T2, K, sr, main_runs) | {
+        "command": "python results/autoencoder_study.py " + shlex.join(args.argv),
+        "seconds": round(dt, 1), "engine": "cosim.simulate_variants, one pass per chunk",
+        "provenance": provenance(command="results/autoencoder_study.py", argv=args.argv)}
+        for (T2, K, _), sr, dt in zip(plans, sweep_runs, times, strict=True)]
+    if args.sweep_only:
+        new_ts = {w["timesteps"] for w in sweeps}
+        sweeps = sorted([w for w in saved["sweeps"] if w["timesteps"] not in new_ts] + sweeps,
+                        key=lambda w: w["timesteps"])
+        write_sweep_only(Path(args.out), saved, sweeps, plans, sweep_runs)
+        from autoencoder_report import write_report
+
+        write_report(Path(args.out), Path(args.report_dir), None)
+        print(f"wrote {Path(args.out) / 'summary.json'} (sweeps only) and the report")
+        return 0
     corr = {b: correlation(model, x[:CORR_PATCHES], r.spike_counts, T, calib_x, base.percentile)
             for b, r in main_runs.items()}
     side = img.shape[1]

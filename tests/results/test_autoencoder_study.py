@@ -7,6 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _RES = Path(__file__).parents[2] / "results"
@@ -64,3 +65,35 @@ def test_smallest_floor_within_tolerance():
     assert none["by_estimate"] is None and none["by_ci_high"] is None
     assert "No floor tested (0, -0.25 θ)" in report._within_text(
         {"within_5pct": none, "rows": rows[:2] + rows[-1:], "patches": 32})
+
+
+def test_sweep_variants_equal_one_run_per_floor(tmp_path):
+    """The K-variant sweep gives each floor the per-patch MSE and layer rates of its own
+    `patch_mse_run` (one cosim.simulate per chunk), and a repeated call reuses its chunks."""
+    import torch
+    from autoencoder_sweep import sweep_variants
+    from torch import nn
+
+    import cosim
+    from nmpkit.studies.evaluate_parts import EvalConfig
+    from nmpkit.studies.patch_mse import patch_mse_run
+
+    gen = torch.Generator().manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(6, 3, 3, padding=1), nn.ReLU()).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.4)
+    x = torch.rand(5, 3, 8, 8, generator=gen)
+    net = cosim.convert(model, x, percentile=99.0)
+    floors = [-0.25, -1.0]
+    got = sweep_variants(net, x, floors, 40, batch_size=2, parts_dir=tmp_path / "p")
+    for f in floors:
+        one = patch_mse_run(net, x, EvalConfig(timesteps=40, lower_bound=f, batch_size=2,
+                                               correlation_samples=0))
+        np.testing.assert_array_equal(got[f].mse, one.mse)
+        np.testing.assert_allclose(got[f].layer_rates, one.layer_rates, rtol=1e-12)
+    assert not np.array_equal(got[-0.25].mse, got[-1.0].mse)  # the floors do differ here
+    assert len(list((tmp_path / "p").glob("chunk_*.pt"))) == 3
+    again = sweep_variants(net, x, floors, 40, batch_size=2, parts_dir=tmp_path / "p")
+    np.testing.assert_array_equal(again[-1.0].mse, got[-1.0].mse)
