@@ -101,7 +101,8 @@ def curve_facts(cal: Calibration, v_dd: float, neuron) -> dict:
             "gain": float(torch.as_tensor(neuron.gain).double().mean()),
             "refractory_steps": neuron.refractory_steps,
             "spike_width_steps": c.spike_width_seconds / c.dt_seconds,
-            "inh_gain_ratio_nmp": c.inh_gain_ratio(None), "inh_gain_ratio_v_neg0": c.inh_gain_ratio(0.0),
+            "inh_gain_ratio_nmp": c.inh_gain_ratio(None),
+            "inh_gain_ratio_v_neg0": c.inh_gain_ratio(0.0),
             "floor_theta_v_neg0": c.floor_theta(0.0)}
 
 
