@@ -70,6 +70,7 @@ def test_cosim_check_config_refuses_bad_values_and_the_result_round_trips(tmp_pa
     (["--v-neg", "0.2"], r"--v-neg values must be finite and <= 0, got \[0.2\]"),
     (["--v-neg", "nan"], "--v-neg values must be finite"),
     (["--timesteps", "0"], "must be >= 1"),
+    (["--substeps", "0"], "--substeps must be >= 1, got 0"),
     (["--out", "FILE"], "exists and is not a folder"),
 ])
 def test_cosim_check_cli_refuses_bad_options_in_one_line(tmp_path, capsys, extra, match):
