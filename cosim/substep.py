@@ -34,7 +34,9 @@ What changes (derived from "the same neuron, in continuous time, sampled n times
   the step model's one spike per step, the sub-stepped neuron does not saturate.)
 
 With Poisson input encoding the input is redrawn every sub-step with 1/n of the weight: the same
-mean current, a finer spike train (not the step model's train).
+mean current, a finer spike train (not the step model's train). Of the result's event counts,
+``synaptic_events`` (spikes × fan-out) keeps its meaning; ``input_synaptic_events`` (analog input:
+nonzero inputs × fan-out × steps) counts sub-steps, n times the step model's.
 """
 
 from __future__ import annotations
