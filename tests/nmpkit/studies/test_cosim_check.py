@@ -112,3 +112,14 @@ def test_substeps_must_be_a_positive_int():
     for bad in (0, 2.5, True):
         with pytest.raises(ConfigError, match=f"substeps must be an int >= 1, got {bad!r}"):
             CosimCheckConfig(calibration="c.json", data_root="d", substeps=bad)
+
+
+def test_the_gate_line_names_the_verdict_and_both_models_errors():
+    from nmpkit.app.commands.cosim_check import gate_line
+    from nmpkit.studies.cosim_check import gate
+
+    line = gate_line(gate(_rows({0.0: (0.0253, 0.0345), -0.5: (0.0119, 0.0119)})))
+    assert line.startswith("gate (<= 2%, calibrated_substep) FAILED: "), line
+    assert "V_NEG 0 V: 2.53% at 8 sub-steps (step model 3.45%)" in line
+    assert "V_NEG -0.5 V: 1.19% at 8 sub-steps (step model 1.19%)" in line
+    assert "passed" in gate_line(gate(_rows({0.0: (0.0153, 0.0345)})))
