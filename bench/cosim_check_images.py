@@ -6,7 +6,7 @@ the check (step model, ``--substeps`` sub-steps, ideal IF) summarized over all o
     flock /work/heavy.lock python bench/cosim_check_images.py --v-neg 0 --first 1 --images 4
 
 Prints per model the per-neuron spike-count error over all images and neurons (MAE / mean
-circuit count) and per image; writes nothing.
+circuit count), per layer and per image; ``--save FILE`` also writes every count as JSON.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--timesteps", type=int, default=60)
     ap.add_argument("--substeps", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--save", default="", help="also write the counts (JSON) here")
     args = ap.parse_args()
     idx = list(range(args.first, args.first + args.images))
     parts = [idx[w::args.workers] for w in range(args.workers) if idx[w::args.workers]]
@@ -62,7 +63,15 @@ def main() -> int:
     for r in summarize([p for _, p in got], args.substeps):
         print(f"V_NEG {r['v_neg_volts']:g} V  {r['model']:>18} ({r['substeps']} sub-steps): "
               f"{r['neurons']} neurons, mean count {r['mean_count']:.2f}, "
-              f"error {100 * r['rel_mae']:.2f}%")
+              f"error {100 * r['rel_mae']:.2f}% (hidden {100 * r['rel_mae_layer0']:.2f}%, "
+              f"output {100 * r['rel_mae_layer1']:.2f}%)")
+    if args.save:
+        import json
+
+        Path(args.save).write_text(json.dumps([
+            {"image": i, "v_neg_volts": p.v_neg_volts,
+             "circuit": [c.tolist() for c in p.circuit],
+             "cosim": {m: [c.tolist() for c in p.cosim[m]] for m in MODELS}} for i, p in got]))
     for i, p in got:
         one = {r["model"]: r["rel_mae"] for r in summarize([p], args.substeps)}
         print(f"image {i} V_NEG {p.v_neg_volts:g} V: "
