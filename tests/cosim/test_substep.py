@@ -148,3 +148,22 @@ def test_bad_substeps_are_named():
         with pytest.raises(SimulationInputError, match=f"substeps must be an int >= 1, got "
                                                        f"{bad!r}"):
             substepped(net, None, bad)
+
+
+def test_a_networks_own_neurons_are_sub_stepped_too():
+    """A network that carries its model (``net.neuron``, e.g. from NIR) runs sub-stepped without
+    a ``neuron`` argument, equal to passing the same neurons explicitly."""
+    import dataclasses
+
+    g = torch.Generator().manual_seed(2)
+    net = convert(_dyadic_model(g), None)
+    own = tuple(IFNeuron(lower_bound=0.0, transfer=TRANSFER) for _ in range(3))
+    fine, neu = substepped(dataclasses.replace(net, neuron=own), None, 4)
+    assert neu is None and len(fine.neuron) == 3
+    assert all(torch.equal(u.transfer[0], TRANSFER[0][:-1] / 4)
+               and torch.equal(u.transfer[1], TRANSFER[1][:-1] / 4) for u in fine.neuron)
+    x = torch.randint(0, 17, (2, 6), generator=g) / 16.0
+    a = simulate(fine, x, timesteps=40)
+    f2, n2 = substepped(net, list(own), 4)
+    b = simulate(f2, x, timesteps=40, neuron=n2)
+    assert all(torch.equal(p, q) for p, q in zip(a.spike_counts, b.spike_counts, strict=True))
