@@ -121,10 +121,10 @@ def run(cfg: LayersConfig, progress: Callable[[str], None] | None = None) -> Lay
     """Load the calibration, weights and data of ``cfg``; search the least-energy allocation."""
     from calib import Calibration
     from calib.io import content_hash, provenance
+    from nmpkit.studies.classifier import load_classifier
     from nmpkit.studies.layers import Evaluator, floor_levels, make_groups
     from nmpkit.studies.layers_output import diagnostic_rows, sentence, summarize
     from nmpkit.studies.layers_search import search_floors
-    from nmpkit.studies.classifier import load_classifier
 
     cal = Calibration.load(cfg.calibration)
     levels = floor_levels(cal, cfg.v_neg_volts)
