@@ -124,12 +124,14 @@ def test_tradeoff_simulations_on_dask_equal_local_and_survive_a_killed_worker():
             _same_budgets(simulate_budgets_many(net, x, y, models, scheduler=client, **kw),
                           local)
         ran = [t for t in stream.data if str(t["key"]).startswith("nmpkit-sim-")]
-        assert len(ran) == 4 + 3 + 3  # 10 images by 3 to T=16; the first 7 to T=6 and T=10
+        assert len(ran) == 4  # 10 images by 3 to T=16, the first 3 chunks (7 images priced)
+        # keeping their counts at T=6 and T=10: no second run
         _same_budgets(simulate_budgets_many(net, x, y, models[1:2], scheduler=client, **kw),
                       one_local)
         # the long run's chunks (same content-addressed keys as the tradeoff's) finish, a
         # worker holding some dies, the tradeoff's call asks for them: recomputed elsewhere
-        pairs, data = submit_variants(client, net, x, models, batch=3, timesteps=16)
+        pairs, data = submit_variants(client, net, x[:9], models, batch=3, timesteps=16,
+                                      count_steps=(6, 10))
         distributed.wait([f for _, f in pairs])
         held = client.who_has([f for _, f in pairs])
         victim = next(iter(next(ws for ws in held.values() if ws)))
