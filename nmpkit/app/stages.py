@@ -51,7 +51,7 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
 # --- calibrate ------------------------------------------------------------------------------
 
 def _calibrate(ctx: StageContext) -> dict[str, Any]:
-    from nmpkit.app.commands.calibrate import calibrate
+    from nmpkit.studies.calibrate import calibrate
 
     cal, _ = calibrate(ctx.upstream["characterize"], ctx.out_dir / "calibration.json")
     return {"dt_seconds": cal.dt_seconds, "i_unit_amps": cal.i_unit_amps}
