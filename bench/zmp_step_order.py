@@ -1,7 +1,8 @@
 """Why the co-simulation check at V_NEG = 0 (ZMP) stays above 2 % with a step model: the ideal
-IF network of the check (``nmpkit.studies.cosim_check.small_network``, Fashion-MNIST, 49 → 20 → 10,
-T = 60, floor 0 θ, reset by subtraction) on the step grid against the same network in continuous
-time (``--n-sub`` substeps per step, spikes delivered as impulses at their substep), no circuit.
+IF network of the check (``nmpkit.studies.cosim_check_net.small_network``, Fashion-MNIST,
+49 → 20 → 10, T = 60, floor 0 θ, reset by subtraction) on the step grid against the same network
+in continuous time (``--n-sub`` substeps per step, spikes delivered as impulses at their
+substep), no circuit.
 
     python bench/zmp_step_order.py [--images 12] [--n-sub 400]
 
@@ -25,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nmpkit.ml.data import load_dataset  # noqa: E402
-from nmpkit.studies.cosim_check import _linear_ops, small_network  # noqa: E402
+from nmpkit.studies.cosim_check_net import linear_ops, small_network  # noqa: E402
 
 RULES = ("step", "inh_first", "half", "random", "dt/8")
 
@@ -87,7 +88,7 @@ def main() -> int:
     torch.set_num_threads(1)
     ds = load_dataset("fashion-mnist", args.data_root)
     net, pool = small_network(ds.x_train, ds.y_train, hidden=20, seed=0)
-    (w1, b1), (w2, b2) = _linear_ops(net)
+    (w1, b1), (w2, b2) = linear_ops(net)
     rng = np.random.default_rng(0)
     err = {r: 0.0 for r in RULES}
     total = 0.0

@@ -74,7 +74,37 @@ class EnergyReport:
 def weighted_fan_out(net: Any, index: int, sign: int = 0) -> Any:
     """Sum of |w| over the synapses leaving each neuron of layer ``index`` (-1: the input), shape
     of that layer; zero for the output layer. Average pooling keeps its 1/k² (it scales charge).
-    ``sign`` +1 / -1: only the excitatory (w > 0) / inhibitory (w < 0) synapses."""
+    ``sign`` +1 / -1: only the excitatory (w > 0) / inhibitory (w < 0) synapses.
+
+    Remembered while the weight tensors live unchanged (the same objects, the same in-place
+    version): a trade-off prices every operating point and budget on one network."""
+    import weakref
+
+    layers = net.layers
+    ops = layers[index + 1].ops if index + 1 < len(layers) else ()
+    shape = tuple(net.input_shape if index == -1 else layers[index].shape)
+    key = (index, sign, shape, len(layers), tuple(
+        (op.kind, repr(op.options), id(op.weight), op.weight._version if op.weight is not None
+         else -1) for op in ops))
+    hit = _FAN_OUT.get(key)
+    if hit is not None and all(r() is op.weight for r, op in zip(hit[0], ops, strict=True)):
+        return hit[1].clone()
+    out = _weighted_fan_out(net, index, sign)
+    if len(_FAN_OUT) >= 256:
+        _FAN_OUT.clear()
+    _FAN_OUT[key] = ([weakref.ref(op.weight) if op.weight is not None else _none
+                      for op in ops], out)
+    return out.clone()
+
+
+def _none() -> None:
+    return None
+
+
+_FAN_OUT: dict[tuple, tuple[list, Any]] = {}
+
+
+def _weighted_fan_out(net: Any, index: int, sign: int) -> Any:
     import torch
     import torch.nn.functional as F
 

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from cosim.convert import resolve_shapes
+from cosim.engine_counts import StepCounts
 from cosim.engine_parts import (
     full_fp32,
     net_input_fan_out,
@@ -116,7 +117,9 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
     sizes = [ly.size for ly in net.layers]
     B, L = inputs.shape[0], len(shapes)
     one_d = len(shapes[-1]) == 1
-    plan = plan_memory(cfg, B, sizes, sizes[-1], inputs[0].numel(), one_d, variants=K)
+    cps = [t for t in cfg.count_steps if t < T]  # counts after these steps too (T: the result)
+    plan = plan_memory(cfg, B, sizes, sizes[-1], inputs[0].numel(), one_d, variants=K,
+                       checkpoints=len(cps))
     ext, kernel_note = pick_kernels(cfg.kernels, dev, dtype)
     fan_in = net_input_fan_out(net)
     run = net.to(dev, dtype)
@@ -137,6 +140,7 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
     fan_out = [to_phys_param(net.fan_out(i), s).reshape(-1).to(dev, torch.float64)
                for i, s in enumerate(shapes)]
     poisson, generator = cfg.encoding == "poisson", cfg.generator
+    at = StepCounts(cps, K, B, shapes, count_dtype, fan_out) if cps else None
     lead0 = first_layer_leaders(states) if not poisson and L > 1 and not cfg.record_floor \
         else list(range(K))  # variant k's first-layer spikes are those of lead0[k]
     with torch.no_grad(), full_fp32(dev):
@@ -149,6 +153,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
             if not poisson:
                 cur0 = runners[0](phys_input(x, run.input_shape).to(dev))
                 in_events[b0:b0 + b] += (x.reshape(b, -1) != 0).double() @ fan_in.double() * T
+                if at is not None:
+                    at.input_events(x, fan_in, b0)
             for t0 in range(0, T, tb_max):
                 tb = min(tb_max, T - t0)
                 if poisson:
@@ -160,6 +166,11 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                 else:
                     cur = cur0
                 spk: list[Tensor | Bits] = [None] * K  # each variant's spikes, (tb * b) rows
+                snap = at.in_block(t0, tb) if at is not None else []
+
+                def take(k: int, i: int) -> None:  # the counts after the steps in ``snap``
+                    cnt = states[lead0[k]].counts[0] if i == 0 else states[k].counts[i]
+                    at.take(k, i, cnt, spk[k], ext if fused[i] else None, snap, t0, tb, b0, b)
                 for i in range(L):
                     const, last = i == 0 and not poisson, i == L - 1
                     grp, curs = [list(range(K))], [cur]
@@ -173,6 +184,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                                                     [states[k] for k in g], i, tb, b)
                                 for k, o in zip(g, out, strict=True):
                                     spk[k] = o
+                                    if snap:
+                                        take(k, i)
                             continue
                         inp = concat([spk[g[0]] for g in grp])
                         uq = unique_rows(inp) if len(grp) > 1 and mode == "sparse" and \
@@ -185,9 +198,11 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
                         for k in g:
                             if i == 0 and lead0[k] != k:
                                 spk[k] = spk[lead0[k]]
-                                continue
-                            spk[k] = states[k].update(ext if fused[i] else None, i, c, const,
-                                                      tb, b, t0, last)
+                            else:
+                                spk[k] = states[k].update(ext if fused[i] else None, i, c,
+                                                          const, tb, b, t0, last)
+                            if snap:
+                                take(k, i)
                 for k, s in enumerate(spk):
                     if isinstance(s, Bits):
                         s = ext.unpack_bits(s.words, s.n, _NO_OUT).reshape(
@@ -221,7 +236,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
         layer_sizes=tuple(sizes), synaptic_events=syn[k],
         input_synaptic_events=in_events if k == 0 else in_events.clone(),
         ann_activations=ann, floor_discarded=floor_charge[k] if cfg.record_floor else None,
-        floor_hits=floor_hits[k] if cfg.record_floor else None, schedule=dict(schedule))
+        floor_hits=floor_hits[k] if cfg.record_floor else None, schedule=dict(schedule),
+        counts_at=at.result(k) if at is not None else None)
         for k in range(K)]
 
 

@@ -51,6 +51,9 @@ class SimConfig:
         kernels: The compiled CPU kernels (``cosim.kernels``): None = when available (CPU,
             float32; a failed build is warned about and recorded in the result), True =
             required (``KernelBuildError`` if they do not build), False = pure torch.
+        count_steps: Steps t (1 <= t <= timesteps; constant-current input) after which every
+            layer's spike counts and events are also kept: ``SimulationResult.at_step(t)`` is
+            what a run to t gives (``cosim.engine_counts``), from this one run.
     """
 
     timesteps: int
@@ -66,9 +69,18 @@ class SimConfig:
     chunk_size: int | None = None
     dtype: torch.dtype = torch.float32
     kernels: bool | None = None
+    count_steps: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _int("timesteps", self.timesteps, 1)
+        steps = self.count_steps
+        if isinstance(steps, str) or not isinstance(steps, Sequence) or any(
+                isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= self.timesteps
+                for t in steps):
+            raise SimulationInputError(
+                f"count_steps must be a sequence of ints in [1, timesteps={self.timesteps}], "
+                f"got {steps!r}")
+        object.__setattr__(self, "count_steps", tuple(sorted(set(steps))))
         _int("time_block", self.time_block, 1)
         _int("memory_budget_bytes", self.memory_budget_bytes, 1)
         if self.chunk_size is not None:
@@ -90,6 +102,11 @@ class SimConfig:
             raise SimulationInputError(
                 "encoding='poisson' needs generator=torch.Generator().manual_seed(SEED) (a "
                 f"seeded CPU generator), got {self.generator!r}")
+        if self.encoding == "poisson" and self.count_steps:
+            raise SimulationInputError(
+                f"count_steps needs encoding='current' (a run to t of Poisson input draws "
+                f"other spikes than the first t steps of a longer run), got "
+                f"count_steps={self.count_steps!r} with encoding='poisson'")
         if self.schedule not in SCHEDULES:
             raise SimulationInputError(
                 f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
@@ -232,17 +249,21 @@ class MemoryPlan:
 
 
 def plan_memory(cfg: SimConfig, batch: int, sizes: Sequence[int], out_size: int,
-                input_numel: int, preds: bool, variants: int = 1) -> MemoryPlan:
+                input_numel: int, preds: bool, variants: int = 1,
+                checkpoints: int = 0) -> MemoryPlan:
     """Check the budget before anything is allocated: the outputs (spike counts of every layer,
     the output spike train, the per-step predictions) plus one chunk's working memory must fit
     ``memory_budget_bytes``; else ``SimulationInputError`` naming the budget and the need.
-    With K ``variants`` (``cosim.variants``) the outputs and the neuron state are K-fold."""
+    With K ``variants`` (``cosim.variants``) the outputs and the neuron state are K-fold;
+    each of the ``checkpoints`` (``count_steps`` before T) keeps another set of counts."""
     T = cfg.timesteps
     tb = min(cfg.time_block, T)
     count_bytes = 2 if T < 2**15 else 4
     outputs = variants * (batch * sum(sizes) * count_bytes + T * batch * out_size  # counts,
                           + (2 * T * batch if preds else 0)                   # spike train
-                          + 8 * batch * (3 * len(sizes) + 1))
+                          + 8 * batch * (3 * len(sizes) + 1)
+                          + checkpoints * batch * (sum(sizes) * count_bytes
+                                                   + 8 * (len(sizes) + 1)))
     per_sample = variants * sum(sizes) * (12 + 9 * tb) + 4 * input_numel * (1 + tb)
     room = cfg.memory_budget_bytes - outputs  # the working memory left beside the outputs
     chunk = cfg.chunk_size or max(1, min(batch, room // per_sample))

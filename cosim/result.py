@@ -50,6 +50,8 @@ class SimulationResult:
             below the floor), in thresholds; zeros for a layer without a floor.
         floor_hits: With ``record_floor``: one (B,) int64 tensor per layer, the neurons that
             hit the floor at least once.
+        counts_at: With ``count_steps``: per step t < T, the counts after t steps
+            (``cosim.engine_counts.PrefixCounts``); read them through ``at_step(t)``.
     """
 
     timesteps: int
@@ -66,6 +68,28 @@ class SimulationResult:
     schedule: dict = field(default_factory=dict)
     floor_discarded: list[Tensor] | None = None
     floor_hits: list[Tensor] | None = None
+    counts_at: dict | None = None
+
+    def at_step(self, t: int) -> SimulationResult:
+        """The result of the first ``t`` steps, as a run to ``t`` gives it (``t`` = T: this
+        result; else ``t`` must be one of the run's ``count_steps``). The floor statistics are
+        the run's own only at T (None before)."""
+        if t == self.timesteps:
+            return self
+        if isinstance(t, bool) or not isinstance(t, int) or t not in (self.counts_at or {}):
+            raise SimulationInputError(
+                f"at_step needs t = timesteps ({self.timesteps}) or one of the run's count_steps "
+                f"{sorted(self.counts_at or {})}, got {t!r}")
+        c = self.counts_at[t]
+        return SimulationResult(
+            timesteps=t, output_counts=c.spike_counts[-1], spike_counts=c.spike_counts,
+            output_spikes=self.output_spikes[:t],
+            predictions_membrane=None if self.predictions_membrane is None
+            else self.predictions_membrane[:t], output_scale=self.output_scale,
+            layer_names=self.layer_names, layer_sizes=self.layer_sizes,
+            synaptic_events=c.synaptic_events, input_synaptic_events=c.input_synaptic_events,
+            ann_activations=self.ann_activations, schedule=dict(self.schedule) | {
+                "prefix_of": self.timesteps})
 
     @classmethod
     def concat(cls, parts: Sequence[SimulationResult]) -> SimulationResult:
@@ -87,6 +111,10 @@ class SimulationResult:
                     raise SimulationInputError(
                         f"concat: part {i} has {name}={getattr(p, name)!r}, part 0 "
                         f"{getattr(first, name)!r}; only chunks of one simulation join")
+            if sorted(p.counts_at or {}) != sorted(first.counts_at or {}):
+                raise SimulationInputError(
+                    f"concat: part {i} has count_steps {sorted(p.counts_at or {})}, part 0 "
+                    f"{sorted(first.counts_at or {})}")
             if (p.ann_activations is None) != (first.ann_activations is None) or \
                     (p.floor_hits is None) != (first.floor_hits is None) or \
                     (p.predictions_membrane is None) != (first.predictions_membrane is None):
@@ -122,7 +150,14 @@ class SimulationResult:
             else [cat([p.floor_discarded[i] for p in parts]) for i in layers],
             floor_hits=None if first.floor_hits is None
             else [cat([p.floor_hits[i] for p in parts]) for i in layers],
-            schedule=schedule)
+            schedule=schedule, counts_at=None if first.counts_at is None else {
+                t: type(c)(timesteps=t, spike_counts=[
+                    cat([p.counts_at[t].spike_counts[i] for p in parts]) for i in layers],
+                    synaptic_events=[cat([p.counts_at[t].synaptic_events[i] for p in parts])
+                                     for i in layers],
+                    input_synaptic_events=cat([p.counts_at[t].input_synaptic_events
+                                               for p in parts]))
+                for t, c in first.counts_at.items()})
 
     @property
     def batch_size(self) -> int:

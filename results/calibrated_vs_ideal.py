@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "results"))
 from calib.calibration import Calibration  # noqa: E402
 from calib.io import atomic_write, atomic_write_json, content_hash, provenance  # noqa: E402
 from nmpkit.studies.batched import batch_slices  # noqa: E402
-from nmpkit.studies.tradeoff import load_classifier  # noqa: E402
+from nmpkit.studies.classifier import load_classifier  # noqa: E402
 from nmpkit.studies.tradeoff_sim import correct_at, neuron_for, pack  # noqa: E402
 
 OUT = ROOT / "results" / "calibrated_vs_ideal"

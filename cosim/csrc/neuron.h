@@ -17,9 +17,10 @@ struct IFP {
   int nk;                         // knots of the transfer curve (0: none)
   int32_t ref;                    // refractory steps (0: none)
   bool cal() const { return gain_on || nk || ref; }
-  // nk <= 64: the curve as tables of 64 (xs padded with +inf; ys; segment slopes computed as
-  // torch does, (ys[i+1] - ys[i]) / (xs[i+1] - xs[i]) in float32) for in-register lookups.
-  alignas(64) float lx[64], ly[64], ls[64];
+  // nk <= 128: the curve as tables of 128 (xs padded with +inf; ys; segment slopes computed as
+  // torch does, (ys[i+1] - ys[i]) / (xs[i+1] - xs[i]) in float32) for in-register lookups
+  // (the first 64 entries of each for nk <= 64).
+  alignas(64) float lx[128], ly[128], ls[128];
 };
 
 struct IFS {   // one sample's neuron state
@@ -54,8 +55,8 @@ inline IFP make_ifp(const std::vector<at::Tensor>& nt, bool has_floor, bool zero
   p.gain_on = nt[2].numel() > 0;
   p.nk = (int)nt[3].numel();
   p.ref = (int32_t)refractory;
-  if (p.nk && p.nk <= 64)
-    for (int q = 0; q < 64; ++q) {
+  if (p.nk && p.nk <= 128)
+    for (int q = 0; q < 128; ++q) {
       p.lx[q] = q < p.nk ? p.xs[q] : INFINITY;
       p.ly[q] = q < p.nk ? p.ys[q] : 0.f;
       p.ls[q] = q + 1 < p.nk ? (p.ys[q + 1] - p.ys[q]) / (p.xs[q + 1] - p.xs[q]) : 0.f;
@@ -69,6 +70,39 @@ static inline __m512 lut64(__m512i idx, const __m512* t) {
   const __m512 lo = _mm512_permutex2var_ps(t[0], idx, t[1]);
   const __m512 hi = _mm512_permutex2var_ps(t[2], idx, t[3]);
   return _mm512_mask_mov_ps(lo, _mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), hi);
+}
+
+// t[idx] for a table of 128 floats held in 8 registers.
+static inline __m512 lut128(__m512i idx, const __m512* t) {
+  return _mm512_mask_mov_ps(lut64(idx, t), _mm512_test_epi32_mask(idx, _mm512_set1_epi32(64)),
+                            lut64(idx, t + 4));
+}
+
+// searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1 for the knots in the tables lx of p
+// (NQ registers of 16, padded with +inf): binary search for the number of knots <= x, with the
+// table lookups in registers; returns the segment index and sets x0, y0 and the slope.
+template <int NQ>
+static inline __m512i segment(__m512 xv, const IFP& p, __m512& x0, __m512& y0, __m512& slope) {
+  __m512 tx[NQ], ty[NQ], ts[NQ];
+  for (int q = 0; q < NQ; ++q) {
+    tx[q] = _mm512_load_ps(p.lx + 16 * q);
+    ty[q] = _mm512_load_ps(p.ly + 16 * q);
+    ts[q] = _mm512_load_ps(p.ls + 16 * q);
+  }
+  const auto lut = [](__m512i i, const __m512* t) { return NQ == 4 ? lut64(i, t) : lut128(i, t); };
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i cnt = _mm512_setzero_si512();  // number of knots <= x (at most 16 NQ - 1 here)
+  for (int step = 8 * NQ; step; step >>= 1) {
+    const __m512i cand = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+    const __m512 xq = lut(_mm512_sub_epi32(cand, one), tx);
+    cnt = _mm512_mask_mov_epi32(cnt, _mm512_cmp_ps_mask(xq, xv, _CMP_LE_OQ), cand);
+  }
+  const __m512i i0 = _mm512_sub_epi32(
+      _mm512_min_epi32(_mm512_max_epi32(cnt, one), _mm512_set1_epi32(p.nk - 1)), one);
+  x0 = lut(i0, tx);
+  y0 = lut(i0, ty);
+  slope = lut(i0, ts);
+  return i0;
 }
 #endif
 
@@ -91,7 +125,7 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
   if (CAL && p.gain_on)
     xv = _mm512_mul_ps(
         xv, p.gain_vec ? _mm512_maskz_loadu_ps(k, p.gain + j0) : _mm512_set1_ps(p.gain[0]));
-  if (CAL && p.nk > 64) {  // searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1; interpolate
+  if (CAL && p.nk > 128) {  // searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1; interpolate
     const __m512i one = _mm512_set1_epi32(1);
     __m512i cnt = _mm512_setzero_si512();
     for (int q = 0; q < p.nk; ++q)
@@ -104,23 +138,12 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
     const __m512 y0 = _mm512_i32gather_ps(i0, p.ys, 4), y1 = _mm512_i32gather_ps(i1, p.ys, 4);
     const __m512 slope = _mm512_div_ps(_mm512_sub_ps(y1, y0), _mm512_sub_ps(x1, x0));
     xv = _mm512_add_ps(y0, _mm512_mul_ps(_mm512_sub_ps(xv, x0), slope));
-  } else if (CAL && p.nk) {  // the same by binary search in the tables
-    __m512 tx[4], ty[4], ts[4];
-    for (int q = 0; q < 4; ++q) {
-      tx[q] = _mm512_load_ps(p.lx + 16 * q);
-      ty[q] = _mm512_load_ps(p.ly + 16 * q);
-      ts[q] = _mm512_load_ps(p.ls + 16 * q);
-    }
-    const __m512i one = _mm512_set1_epi32(1);
-    __m512i cnt = _mm512_setzero_si512();  // number of knots <= x (at most 63 here)
-    for (int step = 32; step; step >>= 1) {
-      const __m512i cand = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
-      const __m512 xq = lut64(_mm512_sub_epi32(cand, one), tx);
-      cnt = _mm512_mask_mov_epi32(cnt, _mm512_cmp_ps_mask(xq, xv, _CMP_LE_OQ), cand);
-    }
-    const __m512i i0 = _mm512_sub_epi32(
-        _mm512_min_epi32(_mm512_max_epi32(cnt, one), _mm512_set1_epi32(p.nk - 1)), one);
-    const __m512 x0 = lut64(i0, tx), y0 = lut64(i0, ty), slope = lut64(i0, ts);
+  } else if (CAL && p.nk) {  // the same by binary search in the tables (64 or 128 entries)
+    __m512 x0, y0, slope;
+    if (p.nk > 64)
+      segment<8>(xv, p, x0, y0, slope);
+    else
+      segment<4>(xv, p, x0, y0, slope);
     xv = _mm512_add_ps(y0, _mm512_mul_ps(_mm512_sub_ps(xv, x0), slope));
   }
   __mmask16 act = k;

@@ -236,6 +236,8 @@ def validate(cfg: dict[str, Any] | RunConfig) -> None:
          cfg["variation"]["max_pulses"], ">= 1")
     need(cfg["cosim_check"]["hidden"] >= 1, "cosim_check.hidden", cfg["cosim_check"]["hidden"],
          ">= 1")
+    need(cfg["cosim_check"]["substeps"] >= 1, "cosim_check.substeps",
+         cfg["cosim_check"]["substeps"], ">= 1 (1 = the step model)")
     from circuits.design import design_from_mapping
     from circuits.errors import CircuitError
 

@@ -81,6 +81,7 @@ class CosimCheckCfg:
     v_neg_volts: tuple[float, ...]
     timesteps: int
     hidden: int
+    substeps: int
 
 
 TABLES: dict[str, type] = {

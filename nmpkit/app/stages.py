@@ -51,7 +51,7 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
 # --- calibrate ------------------------------------------------------------------------------
 
 def _calibrate(ctx: StageContext) -> dict[str, Any]:
-    from nmpkit.app.commands.calibrate import calibrate
+    from nmpkit.studies.calibrate import calibrate
 
     cal, _ = calibrate(ctx.upstream["characterize"], ctx.out_dir / "calibration.json")
     return {"dt_seconds": cal.dt_seconds, "i_unit_amps": cal.i_unit_amps}
@@ -91,12 +91,15 @@ def _cosim_check(ctx: StageContext) -> dict[str, Any]:
     res = run_check(CosimCheckConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"), dataset=ds,
         data_root=ctx.config.data.root, hidden=c.hidden, timesteps=c.timesteps,
-        v_neg_volts=c.v_neg_volts, seed=ctx.config.run.seed),
+        v_neg_volts=c.v_neg_volts, seed=ctx.config.run.seed, substeps=c.substeps),
         progress=None if ctx.quiet else (lambda p: print(
             f"V_NEG {p.v_neg_volts:g} V sample {p.sample}: ngspice {p.ngspice_seconds:.1f} s")))
     res.save(ctx.out_dir)
-    return {f"{r['model']}@{r['v_neg_volts']:g}V": f"{100 * r['rel_mae']:.2f}%"
-            for r in res.rows}
+    g = res.summary["gate"]
+    return {**{f"{r['model']}@{r['v_neg_volts']:g}V": f"{100 * r['rel_mae']:.2f}%"
+               for r in res.rows},
+            "gate": f"{'passed' if g['passed'] else 'FAILED'} (<= {100 * g['limit_rel_mae']:g}% "
+                    f"for {g['model']}, {c.substeps} sub-steps)"}
 
 
 # --- report ---------------------------------------------------------------------------------

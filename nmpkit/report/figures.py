@@ -206,9 +206,14 @@ def fig_cosim(run: Path):
     fig, axes = plt.subplots(1, len(vnegs), figsize=(4.2 * len(vnegs), 3.8), squeeze=False)
     for ax, v in zip(axes[0], vnegs, strict=True):
         g = df[df["v_neg_volts"] == v]
-        ax.scatter(g["count_spice"], g["count_calibrated"], s=12, label="calibrated cosim")
+        ax.scatter(g["count_spice"], g["count_calibrated"], s=12, label="calibrated, step model")
+        cols = ["count_spice", "count_calibrated", "count_ideal"]
+        if "count_substep" in g:  # results before the sub-stepped model have no such column
+            ax.scatter(g["count_spice"], g["count_substep"], s=12, marker="^",
+                       label="calibrated, sub-stepped (gated)")
+            cols.append("count_substep")
         ax.scatter(g["count_spice"], g["count_ideal"], s=12, marker="x", label="ideal IF")
-        hi = float(max(g[["count_spice", "count_calibrated", "count_ideal"]].max().max(), 1))
+        hi = float(max(g[cols].max().max(), 1))
         ax.plot([0, hi], [0, hi], "k:")
         ax.set(xlabel="spike count, ngspice", ylabel="spike count, cosim",
                title=f"Co-simulation, V_NEG={v:g} V")
@@ -238,8 +243,9 @@ FIGURES: tuple[tuple[str, str, FigureFn], ...] = (
      "diagonal are neurons the floor (or its absence) distorts.", fig_correlation),
     ("modulation", "Device variation before and after weight modulation. Read: how much "
      "accuracy the closed loop recovers at each σ.", fig_modulation),
-    ("cosim", "Co-simulation agreement: ngspice network vs calibrated cosim. Read: points on "
-     "the diagonal mean the calibrated model counts the circuit's spikes.", fig_cosim),
+    ("cosim", "Co-simulation agreement: ngspice network vs calibrated cosim, on the step grid "
+     "and sub-stepped (the gated model). Read: points on the diagonal mean the calibrated "
+     "model counts the circuit's spikes.", fig_cosim),
 )
 
 

@@ -121,11 +121,11 @@ def run(cfg: LayersConfig, progress: Callable[[str], None] | None = None) -> Lay
     """Load the calibration, weights and data of ``cfg``; search the least-energy allocation."""
     from calib import Calibration
     from calib.io import content_hash, provenance
+    from nmpkit.studies.classifier import load_classifier
     from nmpkit.studies.layers import floor_levels, make_groups
     from nmpkit.studies.layers_eval import Evaluator
     from nmpkit.studies.layers_output import diagnostic_rows, sentence, summarize
     from nmpkit.studies.layers_search import search_floors
-    from nmpkit.studies.tradeoff import load_classifier
 
     cal = Calibration.load(cfg.calibration)
     levels = floor_levels(cal, cfg.v_neg_volts)

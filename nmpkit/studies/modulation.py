@@ -238,7 +238,7 @@ def run(cfg: ModulateConfig, progress: Callable[[str], None] | None = None) -> M
     """Load the calibration, weights and data of ``cfg``; accuracy vs σ before/after."""
     from calib import Calibration
     from calib.io import provenance
-    from nmpkit.studies.tradeoff import load_classifier
+    from nmpkit.studies.classifier import load_classifier
 
     cal = Calibration.load(cfg.calibration)
     v_neg = cal.v_neg_volts if cfg.v_neg_volts is None else cfg.v_neg_volts

@@ -205,7 +205,7 @@ def run(cfg: OptimizeConfig, clf: Any = None, *,
     if cfg.study_dir is None:
         raise OptimizeError("study_dir must be the folder that keeps the study, got None")
     if clf is None:
-        from nmpkit.studies.tradeoff import load_classifier
+        from nmpkit.studies.classifier import load_classifier
 
         for name in ("weights", "data_root"):
             if getattr(cfg, name) is None:

@@ -125,7 +125,7 @@ class DesignEvaluator:
         from circuits.characterization import characterize
         from circuits.grid import grid_points
         from circuits.point_cache import point_key
-        from nmpkit.app.commands.calibrate import calibrate
+        from nmpkit.studies.calibrate import calibrate
 
         grid = grid if grid is not None else trial_grid(design, currents=self.currents)
         key = design_key(design, grid)

@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from calib.calibration import Calibration
 from calib.errors import CalibrationError
 from nmpkit.errors import ConfigError
+from nmpkit.studies.classifier import Classifier, load_classifier
 from nmpkit.studies.tradeoff_decide import (
     CONFIDENCE,
     DECISION_RULE,
@@ -46,46 +45,6 @@ from nmpkit.studies.tradeoff_sim import (
 
 REPORT_FLOORS = (0.0, -0.5, -1.0, -2.0)
 VARIANTS_PER_PASS = 8  # neuron models simulated together by cosim.simulate_variants
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Classifier:
-    """A converted classifier with its evaluation data."""
-
-    net: Any
-    x: torch.Tensor
-    y: torch.Tensor
-    ann_accuracy: float
-    info: dict[str, Any]
-
-
-def load_classifier(*, network: str, weights: str | Path, dataset: str, data_root: str | Path,
-                    limit: int, calibration_samples: int = 1000,
-                    percentile: float = 99.99) -> Classifier:
-    """Load a zoo network's weights and data, convert with data-based normalization."""
-    import cosim
-    from nmpkit.ml.data import load_dataset, to_tensor
-    from nmpkit.ml.train import load_weights
-    from nmpkit.ml.zoo import get_network
-
-    spec = get_network(network)
-    model = load_weights(spec, weights).eval()
-    ds = load_dataset(dataset, data_root)
-    mean, std = spec.norm_for(dataset)
-    calib_x = to_tensor(ds.x_train[:calibration_samples], mean, std)
-    n = len(ds.x_test) if limit <= 0 else min(limit, len(ds.x_test))
-    x = to_tensor(ds.x_test[:n], mean, std)
-    y = torch.as_tensor(ds.y_test[:n])
-    with torch.no_grad():
-        ann = float((model(x).argmax(1) == y).double().mean())
-    net = cosim.convert(model, calib_x, percentile=percentile)
-    from calib.io import file_digest
-
-    info = {"network": network, "weights": str(weights),
-            "weights_sha256": file_digest(weights), "dataset": dataset,
-            "data_source": ds.source, "test_samples": n, "percentile": percentile,
-            "calibration_samples": calibration_samples}
-    return Classifier(net=net, x=x, y=y, ann_accuracy=ann, info=info)
 
 
 def sweep_points(cal: Calibration, v_neg_volts: Sequence[float]) -> list[float]:
@@ -208,7 +167,6 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
             g = groups.setdefault(neuron_fingerprint(nrn), {"neurons": nrn, "pairs": []})
             g["pairs"].append((vdd, v))
     nmp_correct: dict[int, Any] = {}
-    mismatches = [0, 0]  # images whose class at T < T_max differs between the long and short run
     points = []
     keyed = []
     for fp, g in groups.items():
@@ -229,8 +187,7 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
                                      scheduler=scheduler if scheduler is not None
                                      else cfg.scheduler)
         for (fp, g, part), (ok, counts) in zip(chunk, sims, strict=True):
-            rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)},
-                   "rechecked": [list(counts[t].rechecked) for t in steps[:-1]], "points": [
+            rec = {"correct": {str(t): pack(ok[k]) for k, t in enumerate(steps)}, "points": [
                 {"v_dd_volts": vdd, "v_neg_volts": v,
                  "floor_theta": cal.at(neuron_supply(cal, vdd)).floor_theta(v),
                  "neuron_v_dd_volts": neuron_supply(cal, vdd),
@@ -244,9 +201,6 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
     for fp, g, part, rec in keyed:
         rec = rec if rec is not None else fresh[fp]
         correct = {t: unpack(rec["correct"][str(t)]) for t in steps}
-        for bad, m in rec.get("rechecked", []):
-            mismatches[0] += bad
-            mismatches[1] += m
         if g.get("nmp"):
             nmp_correct = correct
         for p in rec["points"]:
@@ -263,14 +217,10 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
         "network": clf.info.get("network", ""), "simulations": len(groups),
         "operating_points": len(points),
         "calibration_v_dd_volts": cal.v_dd_volts,
-        "budget_recheck": {"images_differing": mismatches[0], "images_checked": mismatches[1]},
         "notes": [NEURON_NOTE, f"energy per inference priced on the first "
                   f"{min(cfg.energy_samples or clf.x.shape[0], clf.x.shape[0])} test images "
-                  f"(accuracy on all {clf.x.shape[0]})"]}
-    if mismatches[0]:
-        rec["notes"].append(f"{mismatches[0]} of {mismatches[1]} re-checked image classifications "
-                            "at a shorter budget differ between the long run and a run to that "
-                            "budget (rounding of a different time blocking)")
+                  f"(accuracy on all {clf.x.shape[0]}); every budget from one run to "
+                  f"T = {steps[-1]} (the counts after each shorter budget kept by that run)"]}
     if cfg.ideal:
         rec["ideal_if_by_floor"] = _ideal(clf, steps, cfg.batch)
     return rec

@@ -6,12 +6,9 @@ arg-max of the output counts up to ``T`` (ties to the lowest index, as
 ``SimulationResult.accuracy_per_step``), per image. With constant-current inputs the first ``T``
 steps of a run to ``T_max`` are the run to ``T`` (a test checks the equality).
 
-Energy at ``T`` needs every layer's spikes up to ``T``, and ``SimulationResult`` keeps only their
-totals over the run. So energy is priced on the first ``energy_samples`` images: at ``T_max`` from
-the long run's own per-image counts, at each shorter budget from a run of those images to ``T``
-(a small extra cost: ``energy_samples × Σ T_k`` image-steps). Those short runs also re-check the
-accuracy taken from the long run: ``Counts.rechecked`` = (images that disagree, images checked),
-recorded, not raised (a different time blocking may round a synaptic sum differently).
+Energy at ``T`` needs every layer's spikes up to ``T``: it is priced on the first
+``energy_samples`` images from the long run's counts after ``T`` steps (``SimConfig.count_steps``:
+what a run to ``T`` counts, kept by the run to ``T_max`` for those images; no second run).
 
 `neuron_supply` / `neuron_for` are the one place that says which neuron an operating point
 (V_DD, V_NEG) runs with; points with the same neuron share one simulation.
@@ -93,7 +90,6 @@ class Counts:
     timesteps: int
     layer_names: tuple
     layer_sizes: tuple
-    rechecked: tuple[int, int] = (0, 0)
 
     @classmethod
     def of(cls, results: Sequence[Any], m: int | None = None) -> Counts:
@@ -148,49 +144,50 @@ def simulate_budgets_many(net: Any, x: torch.Tensor, y: torch.Tensor,
 def _budgets_loop(net: Any, x: torch.Tensor, y: torch.Tensor, models: list[Any], *,
                   steps: list[int], batch: int, m: int,
                   client: Any) -> list[tuple[np.ndarray, dict[int, Counts]]]:
-    """``simulate_budgets_many``'s loops; with a ``client`` every chunk was submitted up front
-    and each result is fetched when the loop reaches it (one chunk in memory at a time)."""
+    """``simulate_budgets_many``'s loop: one run to ``max(steps)`` per batch; the batches
+    holding the first ``m`` images also keep their counts at the shorter budgets
+    (``SimConfig.count_steps``). With a ``client`` every chunk was submitted up front and each
+    result is fetched when the loop reaches it (one chunk in memory at a time)."""
     from nmpkit.studies.batched import batch_slices
 
     t_max, n, k_n = steps[-1], int(x.shape[0]), len(models)
-    jobs: dict[int, Any] = {}
+    slices = list(batch_slices(n, batch))
+    head = sum(1 for sl in slices if sl.start < m)  # the batches energy is priced on
+    short = tuple(steps[:-1])
+    pending = None
     if client is not None:
         from nmpkit.studies.distributed import submit_variants
 
-        jobs = {t: submit_variants(client, net, x if t == t_max else x[:m], models,
-                                   batch=batch, timesteps=t) for t in steps}
-    pending = {t: iter([f for _, f in pairs]) for t, (pairs, _data) in jobs.items()}
+        split = slices[head - 1].stop
+        jobs = [submit_variants(client, net, x[:split], models, batch=batch, timesteps=t_max,
+                                count_steps=short)]
+        if split < n:
+            jobs.append(submit_variants(client, net, x[split:], models, batch=batch,
+                                        timesteps=t_max))
+        pending = iter([f for pairs, _data in jobs for _, f in pairs])
 
-    def sim(xs: torch.Tensor, t: int) -> list[Any]:
+    def sim(xs: torch.Tensor, kept: bool) -> list[Any]:
         import cosim
 
-        if t in pending:
-            return next(pending[t]).result()  # the cluster's result for this chunk (same order)
+        if pending is not None:
+            return next(pending).result()  # the cluster's result for this chunk (same order)
+        more = {"count_steps": short} if kept and short else {}
         if len(models) == 1:
-            return [cosim.simulate(net, xs, timesteps=t, neuron=models[0])]
-        return cosim.simulate_variants(net, xs, timesteps=t, neurons=models)
+            return [cosim.simulate(net, xs, timesteps=t_max, neuron=models[0], **more)]
+        return cosim.simulate_variants(net, xs, timesteps=t_max, neurons=models, **more)
 
     correct: list[list[np.ndarray]] = [[] for _ in range(k_n)]
     kept: list[list[Any]] = [[] for _ in range(k_n)]
-    for sl in batch_slices(n, batch):
-        for k, res in enumerate(sim(x[sl], t_max)):
+    for j, sl in enumerate(slices):
+        for k, res in enumerate(sim(x[sl], j < head)):
             correct[k].append(correct_at(res.output_spikes, y[sl], steps))
-            if sl.start < m:
+            if j < head:
                 kept[k].append(res)
     oks = [np.concatenate(c, axis=1) for c in correct]
-    counts: list[dict[int, Counts]] = [{t_max: Counts.of(kept[k], m)} for k in range(k_n)]
-    for t in steps[:-1]:
-        short: list[list[Any]] = [[] for _ in range(k_n)]
-        for sl in batch_slices(m, batch):
-            for k, res in enumerate(sim(x[sl], t)):
-                short[k].append(res)
-        i = steps.index(t)
-        for k in range(k_n):
-            counts[k][t] = Counts.of(short[k])
-            again = np.concatenate([correct_at(r.output_spikes, y[sl], [t])[0] for r, sl in
-                                    zip(short[k], batch_slices(m, batch), strict=True)])
-            counts[k][t].rechecked = (int((again != oks[k][i, :m]).sum()), m)
+    counts = [{t: Counts.of([r.at_step(t) for r in kept[k]], m) for t in steps}
+              for k in range(k_n)]
     return list(zip(oks, counts, strict=True))
+
 
 def price(counts: Counts, cal: Calibration, *, v_dd_volts: float, v_neg_volts: float,
           net: Any, inputs: torch.Tensor, eta: float | None = None,

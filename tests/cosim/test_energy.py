@@ -153,3 +153,21 @@ def test_circuit_energy_model_against_a_hand_count(cal, eta, array_size):
     assert rep.layers[0].inhibitory_events > 0
     with pytest.raises(CalibrationError, match="array_size"):
         energy(res, cal, v_dd_volts=1.0, v_neg_volts=v_neg, net=net, eta=eta, array_size=0)
+
+
+def test_weighted_fan_out_is_remembered_only_while_the_weights_are_unchanged():
+    """The |w| sums by hand for tiny(); an in-place weight change shows at once (not the
+    remembered value), and the value handed out cannot be changed through the memory."""
+    from cosim.energy_common import weighted_fan_out
+
+    net, _, _ = tiny()
+    w = net.layers[1].ops[0].weight  # the converted (normalized) fc2 weight
+    first = weighted_fan_out(net, 0)
+    assert torch.allclose(first, w.detach().double().abs().sum(0))
+    first.zero_()  # a caller's change stays the caller's
+    again = weighted_fan_out(net, 0, +1)
+    assert torch.allclose(again, w.detach().double().clamp(min=0).sum(0))
+    assert torch.allclose(weighted_fan_out(net, 0), w.detach().double().abs().sum(0))
+    with torch.no_grad():
+        w.mul_(2.0)
+    assert torch.allclose(weighted_fan_out(net, 0), w.detach().double().abs().sum(0))

@@ -191,7 +191,8 @@ def test_weight_layouts_follow_in_place_changes(kernels_on):
 
 @settings(max_examples=_EXAMPLES, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), const=st.booleans(), tb=st.integers(1, 6),
-       n=st.sampled_from([1, 15, 16, 17, 64, 100, 1030]), knots=st.sampled_from([0, 2, 64, 65]),
+       n=st.sampled_from([1, 15, 16, 17, 64, 100, 1030]),
+       knots=st.sampled_from([0, 2, 64, 65, 98, 128, 129]),
        per_neuron=st.booleans(), lb=st.sampled_from([None, 0.0, -0.37]),
        reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]),
        readout=st.booleans(), grid=st.booleans())

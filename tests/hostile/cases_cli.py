@@ -142,6 +142,7 @@ LINES: list[tuple[str, tuple[str, ...], str]] = [
     ("cosim-hidden-0", (*COSIM, "--hidden", "0", "--out", "{tmp}/cc"), r"hidden"),
     ("cosim-samples-0", (*COSIM, "--samples", "0", "--out", "{tmp}/cc"), r"samples"),
     ("cosim-seed-neg", (*COSIM, "--seed", "-1", "--out", "{tmp}/cc"), r"--seed.*-1"),
+    ("cosim-substeps-0", (*COSIM, "--substeps", "0", "--out", "{tmp}/cc"), r"--substeps.*0"),
     ("cosim-calibration-missing", ("cosim-check", "--calibration", "/nonexistent/c.json",
                                    "--data-root", "{npz}", "--out", "{tmp}/cc"),
      r"/nonexistent/c.json"),

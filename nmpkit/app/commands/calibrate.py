@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.studies.calibrate import RATE_FRACTION
+
 NAME = "calibrate"
 HELP = "fit a calibration (unit mapping, transfer curve, floor, energy, mismatch) from tables"
-RATE_FRACTION = 0.25
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,28 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="operating V_NEG of the transfer curve (default: design's)")
 
 
-def calibrate(table_dir, out, *, dt_seconds: float | None = None,
-              rate_fraction: float = RATE_FRACTION, v_dd_volts: float | None = None,
-              v_neg_volts: float | None = None):
-    """``calib.fit`` of ``table_dir`` with this command's provenance, saved to ``out``.
-
-    Returns ``(calibration, path)``; `nmpkit run`'s calibrate stage calls it too.
-    """
-    import dataclasses
-
-    from calib import fit
-    from calib.io import provenance
-
-    fit_args = dict(dt_seconds=dt_seconds, rate_fraction=rate_fraction, v_dd_volts=v_dd_volts,
-                    v_neg_volts=v_neg_volts)
-    cal = fit(table_dir, **fit_args)
-    prov = provenance(command="nmpkit calibrate", table_dir=str(table_dir), **fit_args)
-    cal = dataclasses.replace(cal, sources=cal.sources | {"calibrate": prov})
-    return cal, cal.save(out)
-
-
 def run(args: argparse.Namespace) -> int:
     import json
+
+    from nmpkit.studies.calibrate import calibrate
 
     cal, path = calibrate(args.table_dir, args.out, dt_seconds=args.dt,
                           rate_fraction=args.rate_fraction, v_dd_volts=args.v_dd,

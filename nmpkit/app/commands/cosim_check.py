@@ -2,13 +2,18 @@
 
 Trains input(7×7 pooled images) → ``--hidden`` → 10 here (seeded), converts it, and for every
 ``--v-neg`` runs ``--samples`` test images through the ngspice network and through cosim with the
-calibrated neuron and with the ideal, uncalibrated IF. Writes ``cosim_check.json`` (summary with
-provenance) and ``counts.csv`` (per neuron: ngspice, calibrated cosim, ideal IF).
+calibrated neuron (on the step grid, and with every step in ``--substeps`` sub-steps: the gated
+model) and with the ideal, uncalibrated IF. Writes ``cosim_check.json`` (summary, gate and
+provenance) and ``counts.csv`` (per neuron: ngspice and every cosim model). Exit status 1 when
+the gate (sub-stepped model's per-neuron spike-count error <= 2% at every V_NEG) fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from nmpkit.studies.cosim_check_result import SUBSTEPS
 
 NAME = "cosim-check"
 HELP = "compare per-neuron spike counts: ngspice transistor-level network vs calibrated cosim"
@@ -24,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="negative supplies to check (default: 0 -0.5)")
     p.add_argument("--samples", type=int, default=1, help="test images per V_NEG (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    p.add_argument("--substeps", type=int, default=SUBSTEPS,
+                   help="sub-steps per step of the gated calibrated model (1 = the step model; "
+                        "default: %(default)s)")
     p.add_argument("--out", default="cosim-check", help="output folder (default: %(default)s)")
 
 
@@ -45,10 +53,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--v-neg values must be finite and <= 0, got {args.v_neg}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.substeps < 1:
+        raise UsageError(f"--substeps must be >= 1, got {args.substeps}")
     check_out_dir(args.out)
     cfg = CosimCheckConfig(calibration=args.calibration, data_root=args.data_root,
                            dataset=args.dataset, hidden=args.hidden, timesteps=args.timesteps,
-                           v_neg_volts=tuple(args.v_neg), samples=args.samples, seed=args.seed)
+                           v_neg_volts=tuple(args.v_neg), samples=args.samples, seed=args.seed,
+                           substeps=args.substeps)
     torch.set_num_threads(1)
     quiet = bool(args.quiet)
 
@@ -58,12 +69,27 @@ def run(args: argparse.Namespace) -> int:
 
     res = run_check(cfg, progress=progress)
     paths = res.save(args.out)
+    g = res.summary["gate"]
     if args.json:
-        print(json.dumps({"summary": res.rows, "out": str(args.out)}))
+        print(json.dumps({"summary": res.rows, "gate": g, "out": str(args.out)}))
     elif not quiet:
-        print(f"{'V_NEG':>6} {'model':>14} {'MAE':>7} {'mean':>7} {'MAE/mean':>9}")
+        print(f"{'V_NEG':>6} {'model':>18} {'substeps':>8} {'MAE':>7} {'mean':>7} {'MAE/mean':>9}")
         for r in res.rows:
-            print(f"{r['v_neg_volts']:>6g} {r['model']:>14} {r['mae']:>7.3f} "
+            print(f"{r['v_neg_volts']:>6g} {r['model']:>18} {r['substeps']:>8} {r['mae']:>7.3f} "
                   f"{r['mean_count']:>7.2f} {100 * r['rel_mae']:>8.2f}%")
+        print(gate_line(g))
         print(f"wrote {paths[-1]}")
+    if not g["passed"]:
+        if quiet or args.json:
+            print(gate_line(g), file=sys.stderr)
+        return 1
     return 0
+
+
+def gate_line(g: dict) -> str:
+    """One line: the gate's verdict with the gated and the step model's error per V_NEG."""
+    per = "; ".join(f"V_NEG {p['v_neg_volts']:g} V: {100 * p['rel_mae']:.2f}% at "
+                    f"{p['substeps']} sub-steps (step model {100 * p['step_model_rel_mae']:.2f}%)"
+                    for p in g["per_v_neg"])
+    verdict = "passed" if g["passed"] else "FAILED"
+    return f"gate (<= {100 * g['limit_rel_mae']:g}%, {g['model']}) {verdict}: {per}"

@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    import torch
     from tqdm import tqdm
 
+    from nmpkit.app.commands.args import check_scheduler, set_threads
     from nmpkit.app.errors import UsageError
     from nmpkit.studies import evaluate as ev
 
@@ -81,12 +81,8 @@ def run(args: argparse.Namespace) -> int:
         network=args.network, weights=args.weights, sim=sim, data_root=args.data_root,
         dataset=args.dataset, limit=args.limit, image=args.image, crop=args.crop,
         snapshots=ev.parse_snapshots(args.snapshots))
-    if args.threads is not None:
-        torch.set_num_threads(max(1, args.threads))
-    if args.scheduler:
-        from nmpkit.app.config import check_dask
-
-        check_dask("--scheduler", args.scheduler)
+    set_threads(args.threads)
+    check_scheduler(args.scheduler)
     label = ev.bound_label(sim.lower_bound)
     out = Path(args.out or f"eval_{cfg.network}_{label}_T{sim.timesteps}.csv")
     with tqdm(desc=f"{cfg.network} {label} T={sim.timesteps}", unit="sample",

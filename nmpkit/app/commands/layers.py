@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from nmpkit.app.commands import add_classifier_arguments
+from nmpkit.app.commands.args import add_classifier_arguments, add_threads_out
 
 NAME = "layers"
 HELP = "per-layer floors: least-energy V_NEG per layer group within the tolerance of NMP"
@@ -19,24 +19,22 @@ HELP = "per-layer floors: least-energy V_NEG per layer group within the toleranc
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_classifier_arguments(p, limit=300, timesteps=200)
-    p.add_argument("--tolerance", type=float, default=0.005,
-                   help="accuracy tolerance vs NMP, as a fraction (default: 0.005 = 0.5 %%p)")
-    p.add_argument("--group", action="append", default=[], metavar="NAME=L1,L2",
-                   help="a layer group sharing one V_NEG (layer names or indices); repeatable; "
-                        "layers in no group get their own")
-    p.add_argument("--v-neg", type=float, nargs="+", default=None,
-                   help="the V_NEG levels to search (default: the calibration's floor table)")
-    p.add_argument("--v-dd", type=float, default=None,
-                   help="V_DD that prices the energy (default: the calibration's)")
-    p.add_argument("--eta", type=float, default=0.5,
-                   help="charge-pump efficiency of each group's negative supply in the circuit "
-                        "energy model (default 0.5)")
-    p.add_argument("--array-size", type=int, default=None,
-                   help="neurons sharing one bias (default: one bias per layer group)")
-    p.add_argument("--batch", type=int, default=250, help="samples per simulate call")
-    p.add_argument("--max-passes", type=int, default=4, help="coordinate-descent passes")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    p.add_argument("--out", default="layers", help="output folder (default: %(default)s)")
+    a = p.add_argument
+    a("--tolerance", type=float, default=0.005,
+      help="accuracy tolerance vs NMP, as a fraction (default: 0.005 = 0.5 %%p)")
+    a("--group", action="append", default=[], metavar="NAME=L1,L2", help="a layer group sharing "
+      "one V_NEG (layer names or indices); repeatable; layers in no group get their own")
+    a("--v-neg", type=float, nargs="+", default=None,
+      help="the V_NEG levels to search (default: the calibration's floor table)")
+    a("--v-dd", type=float, default=None,
+      help="V_DD that prices the energy (default: the calibration's)")
+    a("--eta", type=float, default=0.5, help="charge-pump efficiency of each group's negative "
+      "supply in the circuit energy model (default 0.5)")
+    a("--array-size", type=int, default=None,
+      help="neurons sharing one bias (default: one bias per layer group)")
+    a("--batch", type=int, default=250, help="samples per simulate call")
+    a("--max-passes", type=int, default=4, help="coordinate-descent passes")
+    add_threads_out(p, "layers")
 
 
 def parse_groups(specs: list[str]) -> dict[str, list[str | int]]:
@@ -59,13 +57,12 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    import torch
-
+    from nmpkit.app.commands.args import progress_of, set_threads
     from nmpkit.app.errors import UsageError
     from nmpkit.studies.layers_study import LayersConfig
     from nmpkit.studies.layers_study import run as run_study
 
-    for name in ("timesteps", "threads", "batch", "max_passes"):
+    for name in ("timesteps", "batch", "max_passes"):  # --threads: cli.check_common
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     out = Path(args.out)
@@ -75,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
         tolerance=args.tolerance, groups=parse_groups(args.group), v_neg_volts=args.v_neg,
         v_dd_volts=args.v_dd, eta=args.eta, array_size=args.array_size, batch=args.batch,
         max_passes=args.max_passes, parts_dir=str(out / ".parts"))
-    torch.set_num_threads(args.threads)
-    quiet = bool(args.quiet) or bool(args.json)
-    res = run_study(cfg, progress=None if quiet else print)
+    set_threads(args.threads)
+    res = run_study(cfg, progress=progress_of(args))
     paths = res.save(out)
     if args.json:
         print(json.dumps({k: res.summary.get(k) for k in (

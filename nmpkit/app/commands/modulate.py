@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from nmpkit.app.commands import add_classifier_arguments
+from nmpkit.app.commands.args import add_classifier_arguments, add_threads_out
 
 NAME = "modulate"
 HELP = "device variation and the count-based weight-modulation loop: accuracy vs σ before/after"
@@ -33,15 +33,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-iterations", type=int, default=8, help="rounds (default: 8)")
     p.add_argument("--max-pulses", type=int, default=40, help="pulse budget per synapse")
     p.add_argument("--seed", type=int, default=0, help="variation seed (default: 0)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    p.add_argument("--out", default="modulate", help="output folder (default: %(default)s)")
+    add_threads_out(p, "modulate")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import torch
-
+    from nmpkit.app.commands.args import progress_of, set_threads
     from nmpkit.app.errors import UsageError
     from nmpkit.studies.modulation import ModulateConfig
     from nmpkit.studies.modulation import run as run_study
@@ -54,9 +52,8 @@ def run(args: argparse.Namespace) -> int:
         sigmas=tuple(args.sigma), v_neg_volts=args.v_neg, levels=args.levels,
         sigma_pulse=args.sigma_pulse, window=args.window, tolerance=args.tolerance,
         max_iterations=args.max_iterations, max_pulses=args.max_pulses, seed=args.seed)
-    torch.set_num_threads(max(1, args.threads))
-    quiet = bool(args.quiet) or bool(args.json)
-    res = run_study(cfg, progress=None if quiet else print)
+    set_threads(args.threads)
+    res = run_study(cfg, progress=progress_of(args))
     paths = res.save(args.out)
     if args.json:
         print(json.dumps({"ideal_accuracy": res.ideal_accuracy,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.app.commands.args import add_model_arguments, add_threads_out
+
 NAME = "optimize"
 HELP = "co-design search over the circuit (ngspice in the loop, Optuna): energy vs accuracy"
 
@@ -24,10 +26,7 @@ HELP = "co-design search over the circuit (ngspice in the loop, Optuna): energy 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from nmpkit.studies.optimize_space import DEFAULT_MAX_GATE_VOLTS, DEFAULT_SPACE
 
-    p.add_argument("--network", default="mnist", help="zoo network (default: mnist)")
-    p.add_argument("--weights", required=True, help="trained state_dict (nmpkit train)")
-    p.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
-    p.add_argument("--data-root", required=True, help="dataset folder or .npz")
+    add_model_arguments(p)
     p.add_argument("--limit", type=int, default=1000,
                    help="test images, the first LIMIT (0 = all; default 1000)")
     p.add_argument("--timesteps", type=int, default=100, help="latency budget T (default 100)")
@@ -51,25 +50,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (tcp://host:8786): the ngspice sweeps and the "
                    "engine's image chunks run on that cluster")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--out", default="optimize", help="output folder (default: %(default)s)")
+    add_threads_out(p, "optimize", threads_help="torch threads (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import torch
-
-    from nmpkit.app.errors import UsageError
+    from nmpkit.app.commands.args import check_scheduler, progress_of, set_threads
     from nmpkit.studies.optimize import OptimizeConfig
     from nmpkit.studies.optimize import run as run_study
 
-    if args.threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {args.threads}")
-    if args.scheduler:
-        from nmpkit.app.config import check_dask
-
-        check_dask("--scheduler", args.scheduler)
+    check_scheduler(args.scheduler)
     cfg = OptimizeConfig(n_trials=args.n_trials, timesteps=args.timesteps, seed=args.seed,
                          space=tuple(args.space), tolerance=args.tolerance,
                          target_accuracy=args.target_accuracy, max_gate_volts=args.max_gate_volts,
@@ -77,9 +68,8 @@ def run(args: argparse.Namespace) -> int:
                          workers=args.workers, scheduler=args.scheduler, network=args.network,
                          weights=args.weights, dataset=args.dataset, data_root=args.data_root,
                          limit=args.limit, study_dir=args.out)
-    torch.set_num_threads(args.threads)
-    quiet = bool(args.quiet) or bool(args.json)
-    res = run_study(cfg, progress=None if quiet else print)
+    set_threads(args.threads)
+    res = run_study(cfg, progress=progress_of(args))
     res.save(args.out)
     if args.json:
         keep = ("study_name", "samples", "timesteps", "nmp", "rule", "best", "spice")

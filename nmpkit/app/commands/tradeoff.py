@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from nmpkit.app.commands import add_classifier_arguments
+from nmpkit.app.commands.args import add_classifier_arguments, add_threads_out
 
 NAME = "tradeoff"
 HELP = "sweep V_NEG (floor), V_DD and T: accuracy with CIs, energy, the answer at 95%% confidence"
@@ -21,33 +21,28 @@ HELP = "sweep V_NEG (floor), V_DD and T: accuracy with CIs, energy, the answer a
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_classifier_arguments(p, limit=500, timesteps=(25, 50, 100, 200, 500, 1000))
-    p.add_argument("--v-neg", type=float, nargs="+", default=[0.0, -0.1, -0.25, -0.5, -1.0],
-                   help="V_NEG grid (the V_NEG of floors 0/-0.5/-1/-2 θ are added)")
-    p.add_argument("--v-dd", type=float, nargs="+", default=[0.8, 1.0, 1.2], help="V_DD grid")
-    p.add_argument("--tolerance", type=float, default=0.005,
-                   help="largest accuracy drop vs NMP accepted at 95%% confidence, as a fraction "
-                        "(default: 0.005 = 0.5 %%p)")
-    p.add_argument("--energy-samples", type=int, default=1000,
-                   help="test images energy is priced on at every T (0 = all; default 1000)")
-    p.add_argument("--batch", type=int, default=250, help="images per simulation (default 250)")
-    p.add_argument("--eta", type=float, default=0.5,
-                   help="the negative supply's charge-pump efficiency in the circuit energy "
-                        "model (default 0.5)")
-    p.add_argument("--array-size", type=int, default=None,
-                   help="neurons sharing one bias (default: the whole network)")
-    p.add_argument("--ideal", action="store_true",
-                   help="also run the plain IF at exactly 0/-0.5/-1/-2 θ (reference)")
-    p.add_argument("--scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:8786): simulate the image chunks "
-                        "× neuron models on that cluster (same results as a local run)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
-    p.add_argument("--out", default="tradeoff", help="output folder (default: %(default)s)")
+    a = p.add_argument
+    a("--v-neg", type=float, nargs="+", default=[0.0, -0.1, -0.25, -0.5, -1.0],
+      help="V_NEG grid (the V_NEG of floors 0/-0.5/-1/-2 θ are added)")
+    a("--v-dd", type=float, nargs="+", default=[0.8, 1.0, 1.2], help="V_DD grid")
+    a("--tolerance", type=float, default=0.005, help="largest accuracy drop vs NMP accepted at "
+      "95%% confidence, as a fraction (default: 0.005 = 0.5 %%p)")
+    a("--energy-samples", type=int, default=1000,
+      help="test images energy is priced on at every T (0 = all; default 1000)")
+    a("--batch", type=int, default=250, help="images per simulation (default 250)")
+    a("--eta", type=float, default=0.5, help="the negative supply's charge-pump efficiency in the "
+      "circuit energy model (default 0.5)")
+    a("--array-size", type=int, default=None,
+      help="neurons sharing one bias (default: the whole network)")
+    a("--ideal", action="store_true",
+      help="also run the plain IF at exactly 0/-0.5/-1/-2 θ (reference)")
+    a("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786): simulate the "
+      "image chunks × neuron models on that cluster (same results as a local run)")
+    add_threads_out(p, "tradeoff")
 
 
-FLAGS = {"timesteps": "--timesteps", "v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd",
-         "tolerance": "--tolerance", "energy_samples": "--energy-samples", "batch": "--batch",
-         "limit": "--limit", "eta": "--eta", "array_size": "--array-size",
-         "scheduler": "--scheduler"}
+FLAGS = {"v_neg_volts": "--v-neg", "v_dd_volts": "--v-dd"}
+"""The flags of the config fields whose flag is not ``--`` + the field's name with dashes."""
 
 
 def config_of(args: argparse.Namespace):
@@ -67,27 +62,20 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    import torch
-
+    from nmpkit.app.commands.args import check_scheduler, progress_of, set_threads
     from nmpkit.app.errors import UsageError
     from nmpkit.errors import ConfigError
     from nmpkit.studies.tradeoff import run as run_study
 
-    if args.threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {args.threads}")
     try:
         cfg = config_of(args)
     except ConfigError as exc:
         field = str(exc).split(" ", 1)[0]
-        raise UsageError(f"{FLAGS.get(field, field)}: {exc}") from exc
-    if cfg.scheduler:
-        from nmpkit.app.config import check_dask
-
-        check_dask("--scheduler", cfg.scheduler)
-    torch.set_num_threads(args.threads)
+        raise UsageError(f"{FLAGS.get(field, '--' + field.replace('_', '-'))}: {exc}") from exc
+    check_scheduler(cfg.scheduler)
+    set_threads(args.threads)
     out = Path(args.out)
-    quiet = bool(args.quiet) or bool(args.json)
-    res = run_study(cfg, parts_dir=out / ".parts", progress=None if quiet else print)
+    res = run_study(cfg, parts_dir=out / ".parts", progress=progress_of(args))
     res.save(out)
     rec = res.recommendation()
     if args.json:

@@ -77,7 +77,7 @@ def test_optimize_end_to_end_on_fitted_designs(tmp_path, npz, capsys):
     import cosim
     from calib import Calibration
     from cosim.calibrated import calibrated_neurons
-    from nmpkit.studies.tradeoff import load_classifier
+    from nmpkit.studies.classifier import load_classifier
 
     clf = load_classifier(network="mnist", weights=WEIGHTS, dataset="mnist", data_root=npz,
                           limit=12)

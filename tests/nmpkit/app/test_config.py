@@ -47,6 +47,8 @@ def test_user_values_merge(tmp_path):
      "cosim_check.v_neg_volts entries must be finite numbers <= 0, got 0.3"),
     ("[cosim_check]\nv_neg_volts = []\n", "cosim_check.v_neg_volts must be a non-empty list"),
     ("[cosim_check]\nhidden = 0\n", "cosim_check.hidden must be >= 1, got 0"),
+    ("[cosim_check]\nsubsteps = 0\n", r"cosim_check.substeps must be >= 1 \(1 = the step model\), "
+                                     "got 0"),
     ("[tradeoff]\nv_neg_volts = [nan]\n", "tradeoff.v_neg_volts entries must be finite"),
     ("[tradeoff]\nv_dd_volts = [99.0]\n", 
      r"tradeoff.v_dd_volts entries must be finite volts in \(0, 5\], got 99.0"),

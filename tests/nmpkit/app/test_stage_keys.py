@@ -36,7 +36,8 @@ READERS: dict[str, tuple[str, ...]] = {
                  "energy_samples", "eta")},
     **{f"variation.{k}": ("modulate",)
        for k in ("sigmas", "window_steps", "max_pulses", "eval_limit", "timesteps")},
-    **{f"cosim_check.{k}": ("cosim_check",) for k in ("v_neg_volts", "timesteps", "hidden")},
+    **{f"cosim_check.{k}": ("cosim_check",) for k in ("v_neg_volts", "timesteps", "hidden",
+                                                               "substeps")},
 }
 # how the work is spread over processes, not what it computes
 EXECUTION_ONLY = {"characterize.workers", "characterize.scheduler"}

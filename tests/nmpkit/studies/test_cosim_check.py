@@ -71,6 +71,7 @@ def test_cosim_check_config_refuses_bad_values_and_the_result_round_trips(tmp_pa
     (["--v-neg", "0.2"], r"--v-neg values must be finite and <= 0, got \[0.2\]"),
     (["--v-neg", "nan"], "--v-neg values must be finite"),
     (["--timesteps", "0"], "must be >= 1"),
+    (["--substeps", "0"], "--substeps must be >= 1, got 0"),
     (["--out", "FILE"], "exists and is not a folder"),
 ])
 def test_cosim_check_cli_refuses_bad_options_in_one_line(tmp_path, capsys, extra, match):
@@ -86,50 +87,40 @@ def test_cosim_check_cli_refuses_bad_options_in_one_line(tmp_path, capsys, extra
     assert len(err) == 1 and re.search(match, err[0]), err
 
 
-def _step_loop(w1, b1, w2, b2, x, *, timesteps, k, floor):
-    """Independent reference: two IF layers on a grid k times finer (numpy, float64)."""
-    import numpy as np
-
-    c0 = (w1 @ x + b1) / k
-    v0, v1 = np.zeros(len(b1)), np.zeros(len(b2))
-    n0, n1 = np.zeros(len(b1), int), np.zeros(len(b2), int)
-    for _ in range(timesteps * k):
-        v0 = np.maximum(v0 + c0, floor)
-        f0 = v0 >= 1
-        v0[f0] -= 1
-        n0 += f0
-        v1 = np.maximum(v1 + b2 / k + w2 @ f0, floor)
-        f1 = v1 >= 1
-        v1[f1] -= 1
-        n1 += f1
-    return n0, n1
+def _rows(errors):
+    """summarize-like rows: per V_NEG the gated and the step model's rel_mae."""
+    return [{"v_neg_volts": v, "model": m, "substeps": 8 if m == "calibrated_substep" else 1,
+             "rel_mae": e} for v, (sub, step) in errors.items()
+            for m, e in (("calibrated_substep", sub), ("calibrated", step))]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_substepped_network_matches_a_fine_step_loop(seed):
-    """`substepped` (the calibrated_substep model's transform) = the same IF network on a k-times
-    finer grid: dyadic weights, so the float32 simulator and the float64 loop agree exactly."""
-    import numpy as np
+def test_the_gate_is_on_the_sub_stepped_model_at_every_v_neg():
+    from nmpkit.studies.cosim_check import gate
 
-    from cosim import IFNeuron, convert, simulate
-    from nmpkit.studies.cosim_check import substepped
+    g = gate(_rows({0.0: (0.0153, 0.0345), -0.5: (0.0119, 0.0119)}))
+    assert g["passed"] and g["model"] == "calibrated_substep" and g["limit_rel_mae"] == 0.02
+    assert [(p["v_neg_volts"], p["passed"], p["step_model_passes"]) for p in g["per_v_neg"]] \
+        == [(0.0, True, False), (-0.5, True, True)]
+    assert not gate(_rows({0.0: (0.0201, 0.01), -0.5: (0.01, 0.01)}))["passed"]
+    assert not gate(_rows({0.0: (float("nan"), 0.0)}))["passed"]  # an inactive network fails
+    assert not gate([])["passed"]
 
-    g = torch.Generator().manual_seed(seed)
-    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4))
-    with torch.no_grad():
-        for lin in (model[0], model[2]):
-            lin.weight.copy_(torch.randint(-8, 9, lin.weight.shape, generator=g) / 16.0)
-            lin.bias.copy_(torch.randint(-2, 3, lin.bias.shape, generator=g) / 16.0)
-    x = torch.randint(0, 17, (1, 6), generator=g) / 16.0
-    net = convert(model, None)  # no normalization: the weights as set
-    (w1, b1), (w2, b2) = [(lin.weight.detach().double().numpy(),
-                           lin.bias.detach().double().numpy())
-                          for lin in (model[0], model[2])]
-    for k in (1, 4):
-        fine, neu = substepped(net, IFNeuron(lower_bound=0.0), k)
-        res = simulate(fine, x, timesteps=30 * k, neuron=neu)
-        got = [c[0].reshape(-1).numpy().astype(int) for c in res.spike_counts]
-        ref = _step_loop(w1, b1, w2, b2, x[0].double().numpy(), timesteps=30, k=k, floor=0.0)
-        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1]), (k, got, ref)
-    with pytest.raises(ValueError, match="substeps must be an int >= 1, got 0"):
-        substepped(net, IFNeuron(), 0)
+
+def test_substeps_must_be_a_positive_int():
+    from nmpkit.errors import ConfigError
+    from nmpkit.studies.cosim_check import CosimCheckConfig
+
+    for bad in (0, 2.5, True):
+        with pytest.raises(ConfigError, match=f"substeps must be an int >= 1, got {bad!r}"):
+            CosimCheckConfig(calibration="c.json", data_root="d", substeps=bad)
+
+
+def test_the_gate_line_names_the_verdict_and_both_models_errors():
+    from nmpkit.app.commands.cosim_check import gate_line
+    from nmpkit.studies.cosim_check import gate
+
+    line = gate_line(gate(_rows({0.0: (0.0253, 0.0345), -0.5: (0.0119, 0.0119)})))
+    assert line.startswith("gate (<= 2%, calibrated_substep) FAILED: "), line
+    assert "V_NEG 0 V: 2.53% at 8 sub-steps (step model 3.45%)" in line
+    assert "V_NEG -0.5 V: 1.19% at 8 sub-steps (step model 1.19%)" in line
+    assert "passed" in gate_line(gate(_rows({0.0: (0.0153, 0.0345)})))

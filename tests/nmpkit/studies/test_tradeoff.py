@@ -81,14 +81,16 @@ def test_one_run_serves_every_budget(cal, clf):
         assert np.array_equal(ok[k], correct_at(sep.output_spikes, clf.y, [t])[0])
         for a, b in zip(counts[t].spike_counts, sep.spike_counts, strict=True):
             assert torch.equal(a.to(torch.int64), b.to(torch.int64))
+        assert torch.equal(counts[t].input_synaptic_events, sep.input_synaptic_events)
+        for a, b in zip(counts[t].synaptic_events, sep.synaptic_events, strict=True):
+            assert torch.equal(a, b)
     assert np.array_equal(unpack(pack(ok[1])), ok[1])
-    assert counts[10].rechecked == (0, 200) and counts[25].rechecked == (0, 200)
 
 
 
 def test_many_neuron_models_in_one_pass_equal_separate_runs(cal, clf):
     """The trade-off's shared pass (cosim.simulate_variants) gives, per neuron model, the same
-    correctness, spike counts and re-check as one simulate_budgets call per model."""
+    correctness and spike counts as one simulate_budgets call per model."""
     shapes = [ly.shape for ly in clf.net.layers]
     models = [neuron_for(cal, shapes, v_dd_volts=vdd, v_neg_volts=v)
               for vdd, v in ((1.0, 0.0), (1.0, -1.0), (0.8, -0.25))]
@@ -101,7 +103,6 @@ def test_many_neuron_models_in_one_pass_equal_separate_runs(cal, clf):
                                         energy_samples=70)
         assert np.array_equal(ok, ok1)
         for t in (10, 25, 40):
-            assert counts[t].rechecked == counts1[t].rechecked
             for a, b in zip(counts[t].spike_counts, counts1[t].spike_counts, strict=True):
                 assert torch.equal(a.to(torch.int64), b.to(torch.int64))
     totals = {tuple(int(c.sum()) for c in counts[40].spike_counts) for _, counts in many}
@@ -177,8 +178,6 @@ def test_study_files_resume_and_csv_columns(cal, clf, tmp_path):
     # energy grows with T at a fixed point (more steps, more spikes and static power)
     g = df[(df["condition"] == "floor") & (df["v_neg_volts"] == 0.0) & (df["v_dd_volts"] == 1.0)]
     assert g.sort_values("timesteps")["energy_joules"].is_monotonic_increasing
-    assert rec["budget_recheck"]["images_differing"] == 0
-    assert rec["budget_recheck"]["images_checked"] > 0
     r = json.loads((tmp_path / "out" / "recommendation.json").read_text())
     assert r["tolerance"] == 0.005 and r["confidence"] == 0.95 and r["decision_rule"]
     assert r["provenance"] and r["timesteps"] == 40 and len(r["per_budget"]) == 3
