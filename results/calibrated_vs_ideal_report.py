@@ -130,6 +130,9 @@ def write_report(out: Path, page: Path | None = None) -> None:
         L += _section(json.loads(p.read_text()))[0]
     if not files:
         L.append("No runs yet.")
+    from calibrated_vs_ideal_rates_report import sections
+
+    L += sections(out.parent / "calibrated_vs_ideal_rates")
     atomic_write_text(page or out.parent / "calibrated_vs_ideal.md", "\n".join(L) + "\n")
 
 
