@@ -5,8 +5,9 @@ timestep lasts ``dt_seconds``. The mapping:
 
 * a unit input (weight 1 for one timestep) is the charge of one spike, ``q_spike_coulombs``,
   delivered over ``dt_seconds``: the current of weight 1 is ``i_unit_amps = q_spike / dt``;
-* θ is the charge one spike removes, ``q_spike = c_mem_farads × v_th_volts`` (the design's C, the
-  effective threshold swing measured from the waveform);
+* θ is the charge one spike removes, ``q_spike``: the f–I curve's low-rate charge per spike I/f
+  (so that a unit input fires one spike per step at low rate: gain 1), else
+  ``c_mem_farads × v_th_volts`` (the design's C, the threshold swing measured from the waveform);
 * the transfer curve is the measured rate vs input current, ``rate(I)``; in network units an input
   ``x`` per step makes ``y = rate(x · i_unit) · dt`` spikes per step (the ideal integrator: y = x);
 * one θ of membrane at a given V_NEG is ``theta_at(V_NEG)`` (the charge per spike at low rate
@@ -63,7 +64,8 @@ class Calibration(UnitMapping, EnergyLookups):
         dt_seconds: duration of one network timestep.
         c_mem_farads: membrane capacitance of the design (total integrating C).
         v_th_volts: effective threshold swing measured from the waveform.
-        q_spike_coulombs: charge one spike removes (= θ), c_mem_farads × v_th_volts.
+        q_spike_coulombs: charge one spike removes (= θ): the f–I's low-rate I/f, else
+            c_mem_farads × v_th_volts.
         v_dd_volts, v_neg_volts: supplies at which the transfer curve was measured.
         transfer_i_amps, transfer_rate_hertz: measured f–I (ascending current, monotone rate).
         v_rest_volts: membrane voltage of the network's v = 0 at the operating point.

@@ -3,7 +3,13 @@
 ``fit(tables)`` picks one operating point (V_DD, V_NEG, temperature; by default the design's, else
 the grid value nearest to it) and derives:
 
-* θ = q_spike = c_mem_farads (design) × v_th_volts (median effective threshold of the f–I rows);
+* θ = q_spike = the charge one spike removes, from the f–I curve's low-rate slope (median I/f over
+  the firing rows at most a quarter of the largest rate: the network's working range, one spike
+  per step sitting at a quarter of the maximum); c_mem_farads × v_th_volts (the median effective
+  threshold from the waveform) only when the f–I has no such rows. The waveform's swing misses the
+  charge the input delivers while the spike pulse resets the membrane: on the default design it
+  is ~5% short, and a unit input then fired at a gain of ~0.95 — a 5–19% per-layer rate deficit
+  on CIFAR-10 (results/calibrated_vs_ideal.md);
 * the transfer curve: mean rate per excitatory current at the operating point, made monotone
   (running maximum, noted when that changed a point), saturating at its largest rate;
 * dt: ``dt_seconds`` if given, else ``1 / (rate_fraction × max_rate)`` so that one spike per step,
@@ -172,8 +178,12 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     v_theta = None
     if q_fi is not None:
         v_theta = q_fi / c_mem
-        notes.append(f"fi: charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
-                     f"(C×V_th = {q:.4g} C); one θ of membrane = {v_theta:.4g} V")
+        notes.append(f"fi: θ = charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
+                     f"(C×V_th from the waveform = {q:.4g} C, {q_fi / q - 1:+.2%}); one θ of "
+                     f"membrane = {v_theta:.4g} V")
+        q = q_fi
+    else:
+        notes.append(f"fi: no low-rate rows; θ = C×V_th = {q:.4g} C")
     v_sense = _sense_level(t.get("waveform"), vdd, _design_number(design, "v_dd_volts"), notes)
     v_rest = 0.0 if v_sense is None else v_sense - (v_th if v_theta is None else v_theta)
 

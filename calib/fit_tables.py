@@ -86,15 +86,23 @@ def _healthy(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 
 
 def _q_slope(df: pd.DataFrame) -> float | None:
-    """Charge per spike from the low-rate slope: median I/f over firing rows with ≥ 2 spikes
-    whose rate is at most a quarter of the largest."""
+    """Charge per spike at vanishing rate: the intercept at I = 0 of I/f against I over the firing
+    rows with ≥ 2 spikes whose rate is at most a quarter of the largest, widened to the two
+    lowest firing currents when fewer lie there (an integrator with a refractory time t has
+    I/f = q + t·I, so the intercept is q with the refractory time taken out); the median I/f when
+    a single current fires or the intercept is not positive."""
     f = df[(df["rate_hertz"] > 0) & (df["n_spikes"] >= 2)]
     if f.empty:
         return None
-    lin = f[f["rate_hertz"] <= 0.25 * f["rate_hertz"].max()]
-    if lin.empty:
-        return None
-    return float((lin["i_exc_amps"] / lin["rate_hertz"]).median())
+    per_i = (f["i_exc_amps"] / f["rate_hertz"]).groupby(f["i_exc_amps"]).mean()
+    rate = f.groupby("i_exc_amps")["rate_hertz"].mean()
+    low = rate.index[rate <= 0.25 * f["rate_hertz"].max()]
+    per_i = per_i.loc[per_i.index[:max(2, len(low))]] if len(low) < 2 else per_i.loc[low]
+    if len(per_i) < 2:
+        return float(per_i.median())
+    x = per_i.index.to_numpy(dtype=float)
+    slope, q0 = np.polyfit(x / x.max(), per_i.to_numpy(dtype=float), 1)
+    return float(q0) if np.isfinite(q0) and q0 > 0 else float(per_i.median())
 
 
 def _sense_level(table: Any, v_dd: float, v_dd_design: float | None,

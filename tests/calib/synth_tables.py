@@ -103,12 +103,10 @@ def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed
 
 
 def theta_volts(dfs) -> float:
-    """One θ of membrane as fit() derives it: median I/f over the low-rate rows / C."""
-    fi = dfs["fi"]
-    op = fi[(fi.v_dd_volts == 1.0) & (fi.v_neg_volts == 0.0) & (fi.rate_hertz > 0)
-            & (fi.n_spikes >= 2)]
-    lin = op[op.rate_hertz <= 0.25 * op.rate_hertz.max()]
-    return float((lin.i_exc_amps / lin.rate_hertz).median()) / C_MEM
+    """One θ of membrane of the analytic neuron at V_DD 1 V: its charge per spike over C (the
+    refractory time T_REF is not part of θ), independent of how fit() estimates it."""
+    del dfs
+    return v_th_at(1.0)
 
 
 def write_tables(directory: Path, **kw) -> Path:

@@ -35,6 +35,24 @@ def test_unit_mapping_against_the_analytic_neuron(tables_dir):
     assert cal.sources["fi"]["file"].endswith("fi.csv")
 
 
+@settings(max_examples=20, deadline=None)
+@given(short=st.floats(0.0, 0.2))
+def test_theta_is_the_f_i_charge_per_spike_not_the_waveform_swing(short):
+    """A waveform swing ``short`` below the charge one spike really removes (the default circuit's
+    is ~5% short) must not change θ: the unit input still fires one spike per step at low rate
+    (gain 1), where a θ taken from the swing fires at 1 − short."""
+    fi = _tables()["fi"]
+    df = fi.df.assign(v_th_volts=fi.df["v_th_volts"] * (1.0 - short))
+    cal = fit(_tables(fi=Table(kind="fi", df=df, provenance=fi.provenance)))
+    assert cal.q_spike_coulombs == pytest.approx(syn.C_MEM * syn.V_TH, rel=1e-9)
+    assert cal.v_th_volts == pytest.approx(syn.V_TH * (1.0 - short))
+    xs, ys = cal.transfer_theta(400)
+    small = (xs > 0) & (xs <= 0.05)
+    # y/x → 1 as x → 0; the analytic refractory time alone bends it: 1 / (1 + x·T_REF/dt)
+    np.testing.assert_allclose(ys[small] / xs[small],
+                               1 / (1 + xs[small] * syn.T_REF / cal.dt_seconds), rtol=0.01)
+
+
 def test_explicit_dt_and_operating_point(tables_dir):
     cal = fit(tables_dir, dt_seconds=1e-5, v_dd_volts=1.19, v_neg_volts=-0.4)
     assert cal.dt_seconds == 1e-5

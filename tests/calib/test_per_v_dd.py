@@ -14,11 +14,8 @@ def cal(tmp_path_factory):
 
 
 def _theta(vdd: float) -> float:
-    fi = syn.frames()[0]["fi"]
-    op = fi[(fi.v_dd_volts == vdd) & (fi.v_neg_volts == 0.0) & (fi.rate_hertz > 0)
-            & (fi.n_spikes >= 2)]
-    lin = op[op.rate_hertz <= 0.25 * op.rate_hertz.max()]
-    return float((lin.i_exc_amps / lin.rate_hertz).median()) / syn.C_MEM
+    """The analytic neuron's θ at ``vdd``: charge per spike over C, refractory time excluded."""
+    return syn.v_th_at(vdd)
 
 
 def test_every_v_dd_is_calibrated_from_its_own_rows(cal):
