@@ -238,6 +238,8 @@ def validate(cfg: dict[str, Any] | RunConfig) -> None:
          ">= 1")
     need(cfg["cosim_check"]["substeps"] >= 1, "cosim_check.substeps",
          cfg["cosim_check"]["substeps"], ">= 1 (1 = the step model)")
+    need(cfg["cosim_check"]["samples"] >= 1, "cosim_check.samples",
+         cfg["cosim_check"]["samples"], ">= 1 (test images per V_NEG)")
     from circuits.design import design_from_mapping
     from circuits.errors import CircuitError
 

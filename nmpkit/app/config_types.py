@@ -82,6 +82,7 @@ class CosimCheckCfg:
     timesteps: int
     hidden: int
     substeps: int
+    samples: int
 
 
 TABLES: dict[str, type] = {

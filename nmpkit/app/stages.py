@@ -91,15 +91,17 @@ def _cosim_check(ctx: StageContext) -> dict[str, Any]:
     res = run_check(CosimCheckConfig(
         calibration=str(ctx.upstream["calibrate"] / "calibration.json"), dataset=ds,
         data_root=ctx.config.data.root, hidden=c.hidden, timesteps=c.timesteps,
-        v_neg_volts=c.v_neg_volts, seed=ctx.config.run.seed, substeps=c.substeps),
+        v_neg_volts=c.v_neg_volts, seed=ctx.config.run.seed, substeps=c.substeps,
+        samples=c.samples),
         progress=None if ctx.quiet else (lambda p: print(
             f"V_NEG {p.v_neg_volts:g} V sample {p.sample}: ngspice {p.ngspice_seconds:.1f} s")))
     res.save(ctx.out_dir)
     g = res.summary["gate"]
     return {**{f"{r['model']}@{r['v_neg_volts']:g}V": f"{100 * r['rel_mae']:.2f}%"
                for r in res.rows},
-            "gate": f"{'passed' if g['passed'] else 'FAILED'} (<= {100 * g['limit_rel_mae']:g}% "
-                    f"for {g['model']}, {c.substeps} sub-steps)"}
+            "gate": f"{g.get('verdict', 'passed' if g['passed'] else 'FAILED')} "
+                    f"(<= {100 * g['limit_rel_mae']:g}% for {g['model']}, {c.substeps} "
+                    f"sub-steps, {c.samples} image(s) per V_NEG)"}
 
 
 # --- report ---------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ def test_user_values_merge(tmp_path):
     ("[cosim_check]\nhidden = 0\n", "cosim_check.hidden must be >= 1, got 0"),
     ("[cosim_check]\nsubsteps = 0\n", r"cosim_check.substeps must be >= 1 \(1 = the step model\), "
                                      "got 0"),
+    ("[cosim_check]\nsamples = 0\n", r"cosim_check.samples must be >= 1 \(test images per "
+                                    r"V_NEG\), got 0"),
     ("[tradeoff]\nv_neg_volts = [nan]\n", "tradeoff.v_neg_volts entries must be finite"),
     ("[tradeoff]\nv_dd_volts = [99.0]\n", 
      r"tradeoff.v_dd_volts entries must be finite volts in \(0, 5\], got 99.0"),

@@ -37,7 +37,7 @@ READERS: dict[str, tuple[str, ...]] = {
     **{f"variation.{k}": ("modulate",)
        for k in ("sigmas", "window_steps", "max_pulses", "eval_limit", "timesteps")},
     **{f"cosim_check.{k}": ("cosim_check",) for k in ("v_neg_volts", "timesteps", "hidden",
-                                                               "substeps")},
+                                                               "substeps", "samples")},
 }
 # how the work is spread over processes, not what it computes
 EXECUTION_ONLY = {"characterize.workers", "characterize.scheduler"}

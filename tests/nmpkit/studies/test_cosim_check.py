@@ -3,6 +3,7 @@ transistor-level network vs calibrated cosim (the calibrated model must beat the
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -116,11 +117,94 @@ def test_substeps_must_be_a_positive_int():
 
 
 def test_the_gate_line_names_the_verdict_and_both_models_errors():
-    from nmpkit.app.commands.cosim_check import gate_line
     from nmpkit.studies.cosim_check import gate
+    from nmpkit.studies.cosim_check_result import gate_line
 
     line = gate_line(gate(_rows({0.0: (0.0253, 0.0345), -0.5: (0.0119, 0.0119)})))
     assert line.startswith("gate (<= 2%, calibrated_substep) FAILED: "), line
     assert "V_NEG 0 V: 2.53% at 8 sub-steps (step model 3.45%)" in line
     assert "V_NEG -0.5 V: 1.19% at 8 sub-steps (step model 1.19%)" in line
     assert "passed" in gate_line(gate(_rows({0.0: (0.0153, 0.0345)})))
+
+
+def _points(per_image):
+    """CheckPoint-likes at V_NEG 0: per image (circuit counts, gated-model counts) of one layer,
+    the other models equal to the circuit."""
+    from types import SimpleNamespace
+
+    from nmpkit.studies.cosim_check_result import MODELS
+
+    pts = []
+    for s, (circ, sub) in enumerate(per_image):
+        c = [np.asarray(circ, dtype=np.int64)]
+        cos = {m: [np.asarray(sub if m == "calibrated_substep" else circ, dtype=np.int64)]
+               for m in MODELS}
+        pts.append(SimpleNamespace(v_neg_volts=0.0, sample=s, circuit=c, cosim=cos))
+    return pts
+
+
+def test_the_pooled_error_and_its_interval_over_images_against_a_hand_count():
+    from scipy import stats
+
+    from nmpkit.studies.cosim_check_result import gate, summarize
+
+    rng = np.random.default_rng(3)
+    images = []
+    for _ in range(8):
+        circ = rng.integers(0, 30, 12)
+        images.append((circ, np.maximum(circ + rng.integers(-2, 3, 12), 0)))
+    row = next(r for r in summarize(_points(images)) if r["model"] == "calibrated_substep")
+    a = np.array([np.abs(s - c).sum() for c, s in images], dtype=float)
+    c = np.array([c.sum() for c, _ in images], dtype=float)
+    assert row["samples"] == 8 and row["neurons"] == 96
+    assert row["rel_mae"] == pytest.approx(a.sum() / c.sum())  # pooled, not a mean of ratios
+    assert row["rel_mae_per_sample"] == pytest.approx(list(a / c))
+    ref = stats.bootstrap((a, c), lambda x, y: x.mean() / y.mean(), paired=True,
+                          vectorized=False, n_resamples=9999, method="BCa",
+                          rng=np.random.default_rng(0)).confidence_interval
+    assert row["rel_mae_ci_low"] == pytest.approx(ref.low, rel=1e-6)
+    assert row["rel_mae_ci_high"] == pytest.approx(ref.high, rel=1e-6)
+    assert row["rel_mae_ci_low"] < row["rel_mae"] < row["rel_mae_ci_high"]
+    assert row["rel_mae_layer0_ci_high"] == pytest.approx(row["rel_mae_ci_high"])  # one layer
+    # the other models match the circuit exactly: error 0, interval [0, 0]
+    exact = next(r for r in summarize(_points(images)) if r["model"] == "calibrated")
+    assert (exact["rel_mae"], exact["rel_mae_ci_low"], exact["rel_mae_ci_high"]) == (0, 0, 0)
+    g = gate(summarize(_points(images)))
+    p = g["per_v_neg"][0]
+    assert (p["rel_mae_ci_low"], p["rel_mae_ci_high"], p["samples"]) == (
+        row["rel_mae_ci_low"], row["rel_mae_ci_high"], 8)
+
+
+@pytest.mark.parametrize("shift, verdict", [
+    (0, "passed"),  # every image exact: error 0, interval [0, 0]
+    (1, None),      # decided by the numbers below
+])
+def test_the_verdict_says_whether_the_interval_resolves_the_limit(shift, verdict):
+    from nmpkit.studies.cosim_check_result import gate, gate_line, summarize
+
+    # 100 spikes per image; the gated model off by 1 spike on image 0 and by `shift` more on
+    # the last: pooled 1.0-1.5%, per image 0-3%
+    same = ([50, 50], [50, 50])
+    images = [([50, 50], [51, 50]), *[same] * 3, ([50, 50], [50, 53])] if shift else [same] * 5
+    g = gate(summarize(_points(images)))
+    p = g["per_v_neg"][0]
+    assert g["passed"] and p["rel_mae"] <= 0.02
+    want = verdict or ("passed" if p["rel_mae_ci_high"] <= 0.02 else "passed, not resolved")
+    assert g["verdict"] == want and g["resolved"] == (want == "passed")
+    assert want in gate_line(g) and ("95% CI" in gate_line(g))
+    one = gate(summarize(_points(images[:1])))  # one image: no interval, never resolved
+    assert one["per_v_neg"][0]["rel_mae_ci_high"] is None
+    assert "no interval" in gate_line(one)
+    assert one["verdict"] in ("passed, not resolved", "FAILED") and not one["resolved"]
+
+
+def test_a_wide_interval_is_not_resolved_and_a_large_error_fails():
+    from nmpkit.studies.cosim_check_result import gate, summarize
+
+    scattered = [([50, 50], [50, 50])] * 6 + [([50, 50], [54, 50]), ([50, 50], [50, 46])]
+    g = gate(summarize(_points(scattered)))  # pooled 1.0%, one bad image in four: wide
+    assert g["per_v_neg"][0]["rel_mae"] == pytest.approx(8 / 800)
+    assert g["per_v_neg"][0]["rel_mae_ci_high"] > 0.02
+    assert g["passed"] and not g["resolved"] and g["verdict"] == "passed, not resolved"
+    bad = gate(summarize(_points([([50, 50], [53, 50])] * 4)))
+    assert not bad["passed"] and bad["verdict"] == "FAILED"
