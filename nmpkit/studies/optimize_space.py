@@ -17,6 +17,14 @@ from its range cut at ``v_dd - max_gate_volts`` (an empty cut raises), so no tri
 the area. Supplies are drawn on a 10 mV grid (``SUPPLY_STEP``). For the study topology the reset
 rail ``v_rst_volts`` must lie at or below V_NEG; where a sampled V_NEG is deeper than the preset's
 rail, the rail follows it (``v_rst = v_neg``) and the trial records the design it simulated.
+
+The study neuron's reset packet is sized to remove C_total·θ (``netlists/if_neuron.sub``: the sink
+current ``i_reset_amps`` times a timer pulse that does not scale with the membrane), so for the
+``study`` topology ``i_reset_amps`` follows C_total = c_mem + c_fb when either capacitor is searched
+(unless its range is absolute: then it is used as given), and a relative ``i_reset_amps`` range is a multiplier of that matched packet, capped at
+``STUDY_PACKET_MAX`` (a packet larger than C_total·θ resets the membrane below rest and below a
+shallow floor: the calibration refuses such a neuron, so no trial is spent on one). Without this
+coupling every study design of the default space was refused (results/optimize.md, 2026-12-03).
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ DEFAULT_SPACE: tuple[str, ...] = (
     "mirror_ratio=0.5:2:log",
 )
 """The default space: preset, supplies, membrane C, the reset packet, mirror sizing."""
+
+STUDY_PACKET_MAX = 1.0
+"""Largest multiplier of the matched reset packet searched for the ``study`` topology."""
 
 SUPPLY_FIELDS = ("v_dd_volts", "v_neg_volts", "v_rst_volts")
 SUPPLY_STEP = 0.01
@@ -163,6 +174,12 @@ def sample_design(trial: Any, space: tuple[Param, ...], *, max_gate_volts: float
                 raise OptimizeError(
                     f"space v_neg_volts: no value in [{p.low:g}, {p.high:g}] V keeps V_DD − V_NEG "
                     f"<= {max_gate_volts:g} V at V_DD = {v_dd:g} V")
+        if p.name == "i_reset_amps" and p.relative and base.topology == "study":
+            hi = min(hi, STUDY_PACKET_MAX)
+            if lo > hi:
+                raise OptimizeError(
+                    f"space i_reset_amps: the study neuron's packet multiplier must reach "
+                    f"<= {STUDY_PACKET_MAX:g} (larger resets below rest), got {p.spec()!r}")
         step = None
         if p.name in SUPPLY_FIELDS and not p.log:  # a 10 mV grid: repeated designs hit the cache
             lo, hi = math.ceil(lo / SUPPLY_STEP - 1e-9) * SUPPLY_STEP, hi
@@ -177,10 +194,23 @@ def sample_design(trial: Any, space: tuple[Param, ...], *, max_gate_volts: float
             x = round(x, 6)
         values[p.name] = x * getattr(base, p.name) if p.relative else x
     v_neg = values.get("v_neg_volts", base.v_neg_volts)
-    if base.topology == "study" and base.v_rst_volts > v_neg:
-        values["v_rst_volts"] = v_neg
+    if base.topology == "study":
+        if base.v_rst_volts > v_neg:
+            values["v_rst_volts"] = v_neg
+        if "i_reset_amps" not in by or by["i_reset_amps"].relative:  # absolute: as asked
+            values["i_reset_amps"] = matched_reset_amps(base, values)
     return dataclasses.replace(base, **values)
 
 
-__all__ = ["DEFAULT_MAX_GATE_VOLTS", "DEFAULT_SPACE", "OptimizeError", "Param", "parse_param",
-           "parse_space", "sample_design", "soa_ok"]
+def matched_reset_amps(base: NeuronDesign, values: dict[str, Any]) -> float:
+    """The ``study`` neuron's reset sink current for the sampled ``values``: the preset's current
+    scaled by the new C_total / the preset's (the packet keeps removing C_total·θ), times the
+    sampled multiplier of a relative ``i_reset_amps`` range (already applied in ``values``)."""
+    c_total = values.get("c_mem_farads", base.c_mem_farads) + values.get("c_fb_farads",
+                                                                          base.c_fb_farads)
+    ratio = c_total / (base.c_mem_farads + base.c_fb_farads)
+    return values.get("i_reset_amps", base.i_reset_amps) * ratio
+
+
+__all__ = ["DEFAULT_MAX_GATE_VOLTS", "DEFAULT_SPACE", "STUDY_PACKET_MAX", "OptimizeError", "Param",
+           "matched_reset_amps", "parse_param", "parse_space", "sample_design", "soa_ok"]

@@ -132,3 +132,37 @@ def test_pareto_and_bits():
     assert [r["number"] for r in pareto(recs)] == [0, 1]
     x = np.random.default_rng(0).random(37) > 0.5
     assert (unpack(pack(x), 37) == x).all()
+
+
+def test_study_packet_follows_c_total_and_is_capped():
+    """The study neuron's reset sink tracks C_total (one spike keeps removing C_total·θ) and a
+    relative packet multiplier above STUDY_PACKET_MAX is cut to it; raised_rest is untouched."""
+    from nmpkit.studies.optimize_space import STUDY_PACKET_MAX
+
+    space = parse_space(["preset=default,raised_rest", "c_mem_farads=x0.5:x2:log",
+                         "i_reset_amps=x0.5:x1.3:log"])
+    base = preset("default")
+    d = sample_design(optuna.trial.FixedTrial({"preset": "default", "c_mem_farads": 2.0,
+                                               "i_reset_amps": 0.8}), space, max_gate_volts=1.8)
+    ratio = (2 * base.c_mem_farads + base.c_fb_farads) / (base.c_mem_farads + base.c_fb_farads)
+    assert d.i_reset_amps == pytest.approx(0.8 * ratio * base.i_reset_amps, rel=1e-12)
+    rr = preset("raised_rest")
+    d = sample_design(optuna.trial.FixedTrial({"preset": "raised_rest", "c_mem_farads": 2.0,
+                                               "i_reset_amps": 1.2}), space, max_gate_volts=1.8)
+    assert d.i_reset_amps == pytest.approx(1.2 * rr.i_reset_amps)
+    for seed in range(20):  # random trials of the study preset never exceed the matched packet
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        d = sample_design(study.ask(), space, max_gate_volts=1.8)
+        if d.topology == "study":
+            c_ratio = (d.c_mem_farads + d.c_fb_farads) / (base.c_mem_farads + base.c_fb_farads)
+            assert d.i_reset_amps <= STUDY_PACKET_MAX * c_ratio * base.i_reset_amps * (1 + 1e-12)
+    with pytest.raises(OptimizeError, match="packet multiplier"):
+        sample_design(optuna.trial.FixedTrial({"preset": "default"}),
+                      parse_space(["preset=default", "i_reset_amps=x1.1:x1.3"]),
+                      max_gate_volts=1.8)
+    absolute = parse_space(["preset=default", "c_mem_farads=x0.5:x2",
+                            "i_reset_amps=1e-7:1e-6"])
+    d = sample_design(optuna.trial.FixedTrial({"preset": "default", "c_mem_farads": 2.0,
+                                               "i_reset_amps": 5e-7}), absolute,
+                      max_gate_volts=1.8)
+    assert d.i_reset_amps == 5e-7
