@@ -21,10 +21,11 @@ rail, the rail follows it (``v_rst = v_neg``) and the trial records the design i
 The study neuron's reset packet is sized to remove C_total·θ (``netlists/if_neuron.sub``: the sink
 current ``i_reset_amps`` times a timer pulse that does not scale with the membrane), so for the
 ``study`` topology ``i_reset_amps`` follows C_total = c_mem + c_fb when either capacitor is searched
-(unless its range is absolute: then it is used as given), and a relative ``i_reset_amps`` range is a multiplier of that matched packet, capped at
-``STUDY_PACKET_MAX`` (a packet larger than C_total·θ resets the membrane below rest and below a
-shallow floor: the calibration refuses such a neuron, so no trial is spent on one). Without this
-coupling every study design of the default space was refused (results/optimize.md, 2026-12-03).
+(unless its range is absolute: then it is used as given), and a relative ``i_reset_amps`` range is a
+multiplier of that matched packet, capped at ``STUDY_PACKET_MAX`` (a packet larger than C_total·θ
+resets the membrane below rest and below a shallow floor: the calibration refuses such a neuron, so
+no trial is spent on one). Without this coupling every study design of the default space was
+refused (results/optimize.md, 2026-12-03).
 """
 
 from __future__ import annotations
