@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.app.commands import args as common
+
 NAME = "evaluate"
 HELP = (
     "convert a trained network to an SNN and write its accuracy (or MSE) after every timestep, "
@@ -45,21 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
       help="autoencoder: steps at which reconstructions are saved (comma list)")
     a("--crop", type=int, default=None,
       help="autoencoder: use the central CROP×CROP part of the image (a multiple of 32)")
-    a("--threads", type=int, default=None, help="torch CPU threads")
-    a("--scheduler", default=None, help="Dask scheduler address: simulate the chunks on that "
-      "cluster (nmpkit.studies.distributed; the same chunks and results)")
-    a("--device", default="cpu", help="where to simulate: cpu (default), cuda, cuda:N")
-    a("--memory-gb", type=float, default=1.0, help="working-memory bound of each simulate call "
-      "in GiB (default: %(default)s; on a GPU, most of its memory)")
+    common.add_simulation_resources(p, "simulate the chunks (nmpkit.studies.distributed)")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
-    from tqdm import tqdm
-
-    from nmpkit.app.commands.args import check_scheduler, set_threads
     from nmpkit.app.errors import UsageError
     from nmpkit.studies import evaluate as ev
 
@@ -71,30 +64,26 @@ def run(args: argparse.Namespace) -> int:
                         ("--lower-bound", args.lower_bound)):
         if value is None:
             raise UsageError(f"{flag} is required (unless --nir FILE is given)")
-    sim = ev.EvalConfig(
+    sim = common.build_config(lambda: ev.EvalConfig(
         timesteps=args.timesteps, lower_bound=ev.parse_lower_bound(args.lower_bound),
         batch_size=args.batch_size, percentile=args.percentile,
         calibration_samples=args.calibration_samples, correlation_at=args.correlation_at,
         correlation_samples=args.correlation_samples, device=args.device,
-        memory_budget_gb=args.memory_gb)
-    cfg = ev.EvaluateConfig(
+        memory_budget_gb=args.memory_gb), {"memory_budget_gb": "--memory-gb"})
+    cfg = common.build_config(lambda: ev.EvaluateConfig(
         network=args.network, weights=args.weights, sim=sim, data_root=args.data_root,
         dataset=args.dataset, limit=args.limit, image=args.image, crop=args.crop,
-        snapshots=ev.parse_snapshots(args.snapshots))
-    set_threads(args.threads)
-    check_scheduler(args.scheduler)
+        snapshots=ev.parse_snapshots(args.snapshots)))
+    common.apply_resources(args)
     label = ev.bound_label(sim.lower_bound)
     out = Path(args.out or f"eval_{cfg.network}_{label}_T{sim.timesteps}.csv")
-    with tqdm(desc=f"{cfg.network} {label} T={sim.timesteps}", unit="sample",
-              disable=args.quiet, dynamic_ncols=True) as bar:
+    with common.sample_bar(args, f"{cfg.network} {label} T={sim.timesteps}") as bar:
         res = ev.run(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update,
-                     record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}},
-                     scheduler=args.scheduler or None)
+                     record=common.argv_record(args), scheduler=args.scheduler or None)
     res.save(out.parent, out.name.removesuffix(".csv"))
     s, col = res.summary, res.metric_name
     if args.json:
-        print(json.dumps({k: v for k, v in s.items() if k not in ("config", "provenance")},
-                         default=str))
+        common.print_json(s, [k for k in s if k not in ("config", "provenance")])
     elif not args.quiet:
         print(f"wrote {out}: ANN {col} {s[f'ann_{col}']:.6g}, SNN final {res.final:.6g}, "
               f"best {s[f'best_{col}']:.6g} at t={s['best_t']}")

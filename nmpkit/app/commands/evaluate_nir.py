@@ -7,30 +7,29 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.app.commands import args as common
+
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """`nmpkit evaluate --nir FILE`: `nmpkit.studies.evaluate_nir` on a classifier's test set."""
-    import json
     from pathlib import Path
-
-    from tqdm import tqdm
 
     from nmpkit.studies.evaluate_nir import NirEvaluateConfig
     from nmpkit.studies.evaluate_nir import run as run_nir
 
-    cfg = NirEvaluateConfig(
+    cfg = common.build_config(lambda: NirEvaluateConfig(
         nir=args.nir, data_root=args.data_root, timesteps=args.timesteps, network=args.network,
         dataset=args.dataset, lower_bound=args.lower_bound, limit=args.limit,
-        batch_size=args.batch_size, device=args.device, memory_budget_gb=args.memory_gb)
+        batch_size=args.batch_size, device=args.device, memory_budget_gb=args.memory_gb),
+        {"memory_budget_gb": "--memory-gb"})
     out = Path(args.out or f"eval_nir_{Path(cfg.nir).stem}_T{cfg.timesteps}.csv")
-    with tqdm(desc=f"{Path(cfg.nir).name} T={cfg.timesteps}", unit="sample",
-              disable=args.quiet, dynamic_ncols=True) as bar:
+    with common.sample_bar(args, f"{Path(cfg.nir).name} T={cfg.timesteps}") as bar:
         res = run_nir(cfg, parts_prefix=out.with_name(f"{out.name}.parts"), progress=bar.update,
-                      record={"argv": {k: v for k, v in vars(args).items() if k != "_run"}})
+                      record=common.argv_record(args))
     res.save(out.parent, out.name.removesuffix(".csv"))
     s = res.summary
     if args.json:
-        print(json.dumps({k: v for k, v in s.items() if k != "provenance"}, default=str))
+        common.print_json(s, [k for k in s if k != "provenance"])
     elif not args.quiet:
         for note in s["notes"]:
             print(f"note: {note}")

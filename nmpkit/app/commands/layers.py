@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import argparse
 
-from nmpkit.app.commands.args import add_classifier_arguments, add_threads_out
+from nmpkit.app.commands import args as common
 
 NAME = "layers"
 HELP = "per-layer floors: least-energy V_NEG per layer group within the tolerance of NMP"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_classifier_arguments(p, limit=300, timesteps=200)
+    common.add_classifier_arguments(p, limit=300, timesteps=200)
     a = p.add_argument
-    a("--tolerance", type=float, default=0.005,
-      help="accuracy tolerance vs NMP, as a fraction (default: 0.005 = 0.5 %%p)")
+    common.add_tolerance(p)
     a("--group", action="append", default=[], metavar="NAME=L1,L2", help="a layer group sharing "
       "one V_NEG (layer names or indices); repeatable; layers in no group get their own")
     a("--v-neg", type=float, nargs="+", default=None,
       help="the V_NEG levels to search (default: the calibration's floor table)")
     a("--v-dd", type=float, default=None,
       help="V_DD that prices the energy (default: the calibration's)")
-    a("--eta", type=float, default=0.5, help="charge-pump efficiency of each group's negative "
-      "supply in the circuit energy model (default 0.5)")
-    a("--array-size", type=int, default=None,
-      help="neurons sharing one bias (default: one bias per layer group)")
+    common.add_energy_model(p, array_default="one bias per layer group")
     a("--batch", type=int, default=250, help="samples per simulate call")
     a("--max-passes", type=int, default=4, help="coordinate-descent passes")
-    add_threads_out(p, "layers")
+    common.add_threads_out(p, "layers")
 
 
 def parse_groups(specs: list[str]) -> dict[str, list[str | int]]:
@@ -54,31 +50,25 @@ def parse_groups(specs: list[str]) -> dict[str, list[str | int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
-    from nmpkit.app.commands.args import progress_of, set_threads
-    from nmpkit.app.errors import UsageError
     from nmpkit.studies.layers_study import LayersConfig
     from nmpkit.studies.layers_study import run as run_study
 
-    for name in ("timesteps", "batch", "max_passes"):  # --threads: cli.check_common
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     out = Path(args.out)
-    cfg = LayersConfig(
+    cfg = common.build_config(lambda: LayersConfig(
         calibration=args.calibration, weights=args.weights, data_root=args.data_root,
         network=args.network, dataset=args.dataset, limit=args.limit, timesteps=args.timesteps,
         tolerance=args.tolerance, groups=parse_groups(args.group), v_neg_volts=args.v_neg,
         v_dd_volts=args.v_dd, eta=args.eta, array_size=args.array_size, batch=args.batch,
-        max_passes=args.max_passes, parts_dir=str(out / ".parts"))
-    set_threads(args.threads)
-    res = run_study(cfg, progress=progress_of(args))
+        max_passes=args.max_passes, parts_dir=str(out / ".parts")))
+    common.apply_resources(args)
+    res = run_study(cfg, progress=common.progress_of(args))
     paths = res.save(out)
     if args.json:
-        print(json.dumps({k: res.summary.get(k) for k in (
+        common.print_json(res.summary, (
             "status", "allocation", "global_floor", "energy_saved_joules",
-            "energy_saved_fraction", "needs_deep_floor", "simulations", "cache_hits")}))
+            "energy_saved_fraction", "needs_deep_floor", "simulations", "cache_hits"))
     elif not args.quiet:
         print(res.text())
         print(f"wrote {paths[0]} and {paths[1]}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from nmpkit.app.commands.args import add_model_arguments, add_threads_out
+from nmpkit.app.commands import args as common
 
 NAME = "optimize"
 HELP = "co-design search over the circuit (ngspice in the loop, Optuna): energy vs accuracy"
@@ -26,7 +26,7 @@ HELP = "co-design search over the circuit (ngspice in the loop, Optuna): energy 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from nmpkit.studies.optimize_space import DEFAULT_MAX_GATE_VOLTS, DEFAULT_SPACE
 
-    add_model_arguments(p)
+    common.add_model_arguments(p)
     p.add_argument("--limit", type=int, default=1000,
                    help="test images, the first LIMIT (0 = all; default 1000)")
     p.add_argument("--timesteps", type=int, default=100, help="latency budget T (default 100)")
@@ -36,8 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", nargs="+", default=list(DEFAULT_SPACE), metavar="NAME=SPEC",
                    help="searched parameters, e.g. v_dd_volts=0.8:1.2 c_mem_farads=x0.5:x2:log "
                    "preset=default,raised_rest (default: %(default)s)")
-    p.add_argument("--tolerance", type=float, default=0.005,
-                   help="accuracy drop vs NMP allowed at 95%% confidence (default 0.005 = 0.5 %%p)")
+    common.add_tolerance(p)
     p.add_argument("--target-accuracy", type=float, default=None,
                    help="absolute target instead: the 95%% Wilson lower bound must reach it")
     p.add_argument("--max-gate-volts", type=float, default=DEFAULT_MAX_GATE_VOLTS,
@@ -47,20 +46,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--startup-trials", type=int, default=5,
                    help="random trials before TPE models the front (default 5)")
     p.add_argument("--workers", type=int, default=None, help="ngspice processes (default: all)")
-    p.add_argument("--scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:8786): the ngspice sweeps and the "
-                   "engine's image chunks run on that cluster")
-    add_threads_out(p, "optimize", threads_help="torch threads (default 2)")
+    common.add_scheduler(p, "the ngspice sweeps and the engine's image chunks run")
+    common.add_threads_out(p, "optimize")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from nmpkit.app.commands.args import check_scheduler, progress_of, set_threads
     from nmpkit.studies.optimize import OptimizeConfig
     from nmpkit.studies.optimize import run as run_study
 
-    check_scheduler(args.scheduler)
+    common.apply_resources(args)
     cfg = OptimizeConfig(n_trials=args.n_trials, timesteps=args.timesteps, seed=args.seed,
                          space=tuple(args.space), tolerance=args.tolerance,
                          target_accuracy=args.target_accuracy, max_gate_volts=args.max_gate_volts,
@@ -68,12 +62,11 @@ def run(args: argparse.Namespace) -> int:
                          workers=args.workers, scheduler=args.scheduler, network=args.network,
                          weights=args.weights, dataset=args.dataset, data_root=args.data_root,
                          limit=args.limit, study_dir=args.out)
-    set_threads(args.threads)
-    res = run_study(cfg, progress=progress_of(args))
+    res = run_study(cfg, progress=common.progress_of(args))
     res.save(args.out)
     if args.json:
-        keep = ("study_name", "samples", "timesteps", "nmp", "rule", "best", "spice")
-        print(json.dumps({k: res.summary[k] for k in keep}, default=str))
+        common.print_json(res.summary, ("study_name", "samples", "timesteps", "nmp", "rule",
+                                        "best", "spice"))
     elif not args.quiet:
         print(res.text())
     return 0
