@@ -23,7 +23,13 @@ from typing import Any
 
 from calib.calibration import Calibration
 from cosim.energy_circuit import circuit_energy
-from cosim.energy_common import EnergyReport, LayerEnergy, per_inference, weighted_fan_out
+from cosim.energy_common import (
+    EnergyReport,
+    LayerEnergy,
+    input_events,
+    per_inference,
+    weighted_events,
+)
 
 
 def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_volts: float,
@@ -71,8 +77,7 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_vo
         n = int(sizes[i]) if sizes is not None else int(counts[0].numel())
         spikes = per_inference(counts, batch)
         if net is not None:
-            wf = weighted_fan_out(net, i).reshape(-1).double()
-            syn = float((counts.reshape(batch, -1).double() @ wf).sum()) / batch
+            syn = weighted_events(net, i, counts)
         else:
             syn = per_inference(result.synaptic_events[i], batch)
         layers.append(LayerEnergy(
@@ -81,9 +86,7 @@ def energy(result: Any, calibration: Calibration, *, v_dd_volts: float, v_neg_vo
             e_static_joules=n * p_static * t_seconds))
     notes = []
     if net is not None and inputs is not None:
-        wf = weighted_fan_out(net, -1).reshape(-1).double()
-        x = inputs.detach().reshape(inputs.shape[0], -1).double().abs()
-        inp = float((x @ wf).sum()) * result.timesteps / inputs.shape[0]
+        inp = input_events(net, inputs, result.timesteps)
     else:
         inp = per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
     if net is None:

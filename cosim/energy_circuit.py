@@ -19,14 +19,13 @@ from typing import Any
 
 from calib import energy_terms as et
 from calib.calibration import Calibration
-from cosim.energy_common import EnergyReport, LayerEnergy, per_inference, weighted_fan_out
-
-
-def _split_events(net: Any, index: int, counts: Any, batch: int) -> tuple[float, float]:
-    flat = counts.reshape(batch, -1).double()
-    exc = float((flat @ weighted_fan_out(net, index, +1).reshape(-1).double()).sum()) / batch
-    inh = float((flat @ weighted_fan_out(net, index, -1).reshape(-1).double()).sum()) / batch
-    return exc, inh
+from cosim.energy_common import (
+    EnergyReport,
+    LayerEnergy,
+    input_events,
+    per_inference,
+    weighted_events,
+)
 
 
 def circuit_energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
@@ -57,7 +56,7 @@ def circuit_energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
         spikes = per_inference(counts, batch)
         firing = float((counts.reshape(batch, -1) > 0).double().sum()) / batch
         if net is not None:
-            exc, inh = _split_events(net, i, counts, batch)
+            exc, inh = (weighted_events(net, i, counts, s) for s in (+1, -1))
         else:
             exc, inh = per_inference(result.synaptic_events[i], batch), 0.0
         layers.append(LayerEnergy(
@@ -66,10 +65,7 @@ def circuit_energy(result: Any, calibration: Calibration, *, v_dd_volts: float,
             e_syn_joules=exc * e_exc + inh * e_inh, e_static_joules=n * p_leak * t_seconds,
             inhibitory_events=inh))
     if net is not None and inputs is not None:
-        x = inputs.detach().reshape(inputs.shape[0], -1).double().abs()
-        per = result.timesteps / inputs.shape[0]
-        inp_exc = float((x @ weighted_fan_out(net, -1, +1).reshape(-1).double()).sum()) * per
-        inp_inh = float((x @ weighted_fan_out(net, -1, -1).reshape(-1).double()).sum()) * per
+        inp_exc, inp_inh = (input_events(net, inputs, result.timesteps, s) for s in (+1, -1))
     else:
         inp_exc = per_inference(getattr(result, "input_synaptic_events", 0.0), batch)
         inp_inh = 0.0

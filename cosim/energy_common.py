@@ -134,9 +134,26 @@ def _weighted_fan_out(net: Any, index: int, sign: int) -> Any:
     return x.grad[0].detach()
 
 
+def weighted_events(net: Any, index: int, counts: Any, sign: int = 0) -> float:
+    """|w|-weighted synaptic events per inference that layer ``index``'s spikes trigger
+    downstream: ``counts`` (B, *shape) against `weighted_fan_out` (``sign`` as there)."""
+    batch = int(counts.shape[0])
+    flat = counts.reshape(batch, -1).double()
+    return float((flat @ weighted_fan_out(net, index, sign).reshape(-1).double()).sum()) / batch
+
+
+def input_events(net: Any, inputs: Any, timesteps: int, sign: int = 0) -> float:
+    """|w|-weighted events per inference of the constant input current (``inputs`` (B, *shape),
+    applied at every one of ``timesteps`` steps) into the first spiking layer."""
+    x = inputs.detach().reshape(inputs.shape[0], -1).double().abs()
+    wf = weighted_fan_out(net, -1, sign).reshape(-1).double()
+    return float((x @ wf).sum()) * timesteps / inputs.shape[0]
+
+
 def per_inference(x: Any, batch: int) -> float:
     """A count summed over the batch, per inference (a tensor or a number)."""
     return float(x.double().sum()) / batch if hasattr(x, "double") else float(x) / batch
 
 
-__all__ = ["EnergyReport", "LayerEnergy", "per_inference", "weighted_fan_out"]
+__all__ = ["EnergyReport", "LayerEnergy", "input_events", "per_inference", "weighted_events",
+           "weighted_fan_out"]

@@ -34,47 +34,20 @@ from calib.calibration import Calibration
 from calib.errors import CalibrationError
 
 
-def _fan(net: Any, index: int, sign: int, cache: dict | None) -> Any:
-    """``cosim.energy_common.weighted_fan_out`` flattened, memoized in ``cache`` (it depends only
-    on the network's weights: one search prices many allocations of one network)."""
-    from cosim.energy_common import weighted_fan_out
-
-    if cache is None:
-        return weighted_fan_out(net, index, sign).reshape(-1).double()
-    key = (index, sign)
-    if key not in cache:
-        cache[key] = weighted_fan_out(net, index, sign).reshape(-1).double()
-    return cache[key]
-
-
-def _events(net: Any, index: int, counts: Any, batch: int,
-            cache: dict | None) -> tuple[float, float]:
-    """(excitatory, inhibitory) |w|-weighted events per inference that layer ``index``'s spikes
-    trigger downstream (``counts`` (B, *shape))."""
-    flat = counts.reshape(batch, -1).double()
-    return tuple(float((flat @ _fan(net, index, s, cache)).sum()) / batch for s in (+1, -1))
-
-
-def _input_events(net: Any, x: Any, timesteps: int, cache: dict | None) -> tuple[float, float]:
-    flat = x.detach().reshape(x.shape[0], -1).double().abs()
-    per = timesteps / x.shape[0]
-    return tuple(float((flat @ _fan(net, -1, s, cache)).sum()) * per for s in (+1, -1))
-
-
 def circuit_layer_energy(res: Any, cal: Calibration, *, v_dd_volts: float,
                          v_neg_by_layer: Sequence[float], members: Sequence[Sequence[int]],
-                         net: Any, inputs: Any, eta: float, array_size: int | None,
-                         fan_cache: dict | None = None
+                         net: Any, inputs: Any, eta: float, array_size: int | None
                          ) -> tuple[float, tuple[dict[str, float], ...]]:
     """Total joules per inference and, per layer, {total_joules, vneg_joules, bias_joules} (the
-    layer's share of its group's bias, by neuron count). See the module docstring.
-    ``fan_cache``: a dict kept across calls on the same network (memoized fan-outs).
+    layer's share of its group's bias, by neuron count). See the module docstring. The
+    weighted fan-outs are `cosim.energy_common`'s (remembered while the weights live unchanged).
 
     Raises:
         CalibrationError: no per-V_DD energy fit, a supply outside the tables, a bad η or
             array_size.
     """
     from calib import energy_terms as et
+    from cosim.energy_common import input_events, weighted_events
 
     if array_size is not None and (isinstance(array_size, bool) or not isinstance(array_size, int)
                                    or array_size < 1):
@@ -90,8 +63,9 @@ def circuit_layer_energy(res: Any, cal: Calibration, *, v_dd_volts: float,
     t_s = res.timesteps * cal.dt_seconds
     sizes = [int(s) for s in res.layer_sizes]
     n_layers = len(sizes)
-    exc_inh = [_events(net, i, res.spike_counts[i], batch, fan_cache) for i in range(n_layers)]
-    in_exc, in_inh = _input_events(net, inputs, res.timesteps, fan_cache)
+    exc_inh = [tuple(weighted_events(net, i, res.spike_counts[i], s) for s in (+1, -1))
+               for i in range(n_layers)]
+    in_exc, in_inh = (input_events(net, inputs, res.timesteps, s) for s in (+1, -1))
     # per layer: the inhibitory events that land in it (from the layer before, or the input)
     landing = [in_inh] + [exc_inh[i][1] for i in range(n_layers - 1)]
     q_v = None  # (1 + 1/m)·q: the charge of one event through the mirror, from syn_exc / V_DD
@@ -146,8 +120,7 @@ def per_event_layer_energy(res: Any, cal: Calibration, *, v_dd_volts: float,
 
 def layer_energy(res: Any, cal: Calibration, *, v_dd_volts: float,
                  v_neg_by_layer: Sequence[float | None], members: Sequence[Sequence[int]],
-                 net: Any, inputs: Any, eta: float | None, array_size: int | None,
-                 fan_cache: dict | None = None
+                 net: Any, inputs: Any, eta: float | None, array_size: int | None
                  ) -> tuple[float, tuple[dict[str, float], ...], str]:
     """(total, per layer, model note): the circuit model with ``eta``; ``eta`` None, or a
     calibration without the energy fit, the per-event pricing. None in ``v_neg_by_layer`` (NMP)
@@ -157,7 +130,7 @@ def layer_energy(res: Any, cal: Calibration, *, v_dd_volts: float,
         try:
             total, per = circuit_layer_energy(res, cal, v_dd_volts=v_dd_volts, v_neg_by_layer=vs,
                                               members=members, net=net, inputs=inputs, eta=eta,
-                                              array_size=array_size, fan_cache=fan_cache)
+                                              array_size=array_size)
             arrays = f"arrays of {array_size} neurons" if array_size else "one array"
             return total, per, (f"circuit energy model: each layer group with its own pump "
                                 f"(eta = {eta:g}) and bias ({arrays} per group)")

@@ -68,7 +68,6 @@ class Evaluator:
             raise ConfigError(f"array_size must be an integer >= 1 or None, got {array_size!r}")
         self.eta, self.array_size = eta, array_size
         self.energy_note = ""
-        self._fan_cache: dict = {}
         self._neurons: dict[tuple[int, float | None], Any] = {}
 
     def _neuron(self, layer: int, v: float | None) -> Any:
@@ -154,7 +153,7 @@ class Evaluator:
         total, per, self.energy_note = layer_energy(
             res, self.cal, v_dd_volts=self.v_dd_volts, v_neg_by_layer=vs,
             members=self.groups.members, net=self.net, inputs=self.x, eta=self.eta,
-            array_size=self.array_size, fan_cache=self._fan_cache)
+            array_size=self.array_size)
         return total, per
 
 
