@@ -71,17 +71,24 @@ def network_digest(net: Any) -> str:
 
 def neuron_digest(neuron: Any) -> str:
     """Content hash of one variant (``SimConfig.neuron``'s form: one neuron, or a tuple or list
-    of one per spiking layer, as ``calibrated_neurons`` returns), tensors by their bytes."""
+    of one per spiking layer, as ``calibrated_neurons`` returns): every field of each
+    ``IFNeuron`` by name, tensors (and tensor tuples such as ``transfer``) by their bytes, so a
+    field added to the neuron can never be left out of the key. Equal digests simulate alike."""
+    import dataclasses
+
     parts = tuple(neuron) if isinstance(neuron, (tuple, list)) else (neuron,)
     h = hashlib.sha256()
     for n in parts:
         if n is None:
             h.update(b"none\0")
             continue
-        for name in ("threshold", "gain", "lower_bound", "reset", "refractory_steps"):
-            v = getattr(n, name)
-            h.update((tensor_digest(v) if isinstance(v, torch.Tensor) else repr(v)).encode())
-        h.update(tensor_digest(*(n.transfer or (None,))).encode())
+        for f in dataclasses.fields(n):
+            v = getattr(n, f.name)
+            if isinstance(v, torch.Tensor):
+                v = tensor_digest(v)
+            elif isinstance(v, tuple) and v and all(isinstance(t, torch.Tensor) for t in v):
+                v = tensor_digest(*v)
+            h.update(f"{f.name}={v!r}\0".encode())
     return h.hexdigest()
 
 

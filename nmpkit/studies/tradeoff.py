@@ -23,6 +23,7 @@ from calib.calibration import Calibration
 from calib.errors import CalibrationError
 from nmpkit.errors import ConfigError
 from nmpkit.studies.classifier import Classifier, load_classifier
+from nmpkit.studies.distributed import neuron_digest
 from nmpkit.studies.tradeoff_decide import (
     CONFIDENCE,
     DECISION_RULE,
@@ -33,7 +34,6 @@ from nmpkit.studies.tradeoff_decide import (
 from nmpkit.studies.tradeoff_io import TradeoffResult
 from nmpkit.studies.tradeoff_sim import (
     NEURON_NOTE,
-    neuron_fingerprint,
     neuron_for,
     neuron_supply,
     pack,
@@ -160,11 +160,11 @@ def evaluate(cal: Calibration, clf: Classifier, cfg: TradeoffConfig, *,
     steps = list(cfg.timesteps)
     groups: dict[str, dict[str, Any]] = {}
     nmp_neurons = neuron_for(cal, shapes, v_dd_volts=cal.v_dd_volts, v_neg_volts=None)
-    groups[neuron_fingerprint(nmp_neurons)] = {"neurons": nmp_neurons, "pairs": [], "nmp": True}
+    groups[neuron_digest(nmp_neurons)[:16]] = {"neurons": nmp_neurons, "pairs": [], "nmp": True}
     for vdd in cfg.v_dd_volts:
         for v in sweep_points(cal.at(neuron_supply(cal, vdd)), cfg.v_neg_volts):
             nrn = neuron_for(cal, shapes, v_dd_volts=vdd, v_neg_volts=v)
-            g = groups.setdefault(neuron_fingerprint(nrn), {"neurons": nrn, "pairs": []})
+            g = groups.setdefault(neuron_digest(nrn)[:16], {"neurons": nrn, "pairs": []})
             g["pairs"].append((vdd, v))
     nmp_correct: dict[int, Any] = {}
     points = []

@@ -16,7 +16,6 @@ what a run to ``T`` counts, kept by the run to ``T_max`` for those images; no se
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,23 +47,6 @@ def neuron_for(cal: Calibration, shapes: Sequence[Sequence[int]], *, v_dd_volts:
 
     return calibrated_neurons(cal, shapes, v_neg_volts=v_neg_volts,
                               v_dd_volts=neuron_supply(cal, v_dd_volts))
-
-
-def neuron_fingerprint(neurons: Sequence[Any]) -> str:
-    """A hash of the neurons' parameters: equal fingerprints simulate identically."""
-    h = hashlib.sha256()
-    for n in neurons:
-        for name in ("threshold", "gain", "lower_bound", "reset", "refractory_steps"):
-            h.update(repr(_plain(getattr(n, name))).encode())
-        for t in (n.transfer or ()):
-            h.update(t.detach().double().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, torch.Tensor):
-        return hashlib.sha256(v.detach().double().contiguous().numpy().tobytes()).hexdigest()
-    return v
 
 
 def correct_at(output_spikes: torch.Tensor, labels: torch.Tensor,
@@ -229,6 +211,5 @@ def unpack(bits: str) -> np.ndarray:
     return np.frombuffer(bits.encode(), dtype=np.uint8) == ord("1")
 
 
-__all__ = ["Counts", "NEURON_NOTE", "correct_at", "neuron_fingerprint",
-           "neuron_for", "neuron_supply", "pack", "price", "simulate_budgets",
-           "simulate_budgets_many", "unpack"]
+__all__ = ["Counts", "NEURON_NOTE", "correct_at", "neuron_for", "neuron_supply", "pack", "price",
+           "simulate_budgets", "simulate_budgets_many", "unpack"]

@@ -202,3 +202,28 @@ def test_optimize_evaluations_on_dask_equal_local_and_survive_a_killed_worker(tm
         got = on.evaluate(cal, design)
         del data, pairs
         same(got, want[1])
+
+
+def test_neuron_digest_sees_every_field_of_the_neuron():
+    """Two neurons that differ in any one IFNeuron field get different digests (the tradeoff's
+    parts and the Dask chunks are keyed by it); equal neurons, rebuilt, get equal ones."""
+    import dataclasses
+
+    import torch
+
+    from cosim import IFNeuron
+    from nmpkit.studies.distributed import neuron_digest
+
+    x = torch.linspace(-1, 2, 7, dtype=torch.float64)
+    base = IFNeuron(threshold=1.0, gain=1.0, lower_bound=-1.0, transfer=(x, x.clamp(min=0)))
+    changed = {"threshold": 1.5, "gain": torch.tensor(0.9), "lower_bound": 0.0, "reset": "zero",
+               "transfer": (x, x.clamp(min=0) * 0.99), "refractory_steps": 1}
+    names = {f.name for f in dataclasses.fields(IFNeuron)}
+    assert names <= set(changed), f"a new IFNeuron field needs a case here: {names - set(changed)}"
+    d0 = neuron_digest([base, None])
+    rebuilt = IFNeuron(threshold=1.0, gain=1.0, lower_bound=-1.0,
+                       transfer=(x.clone(), x.clamp(min=0).clone()))
+    assert neuron_digest([rebuilt, None]) == d0
+    for name, value in changed.items():
+        assert neuron_digest([dataclasses.replace(base, **{name: value}), None]) != d0, name
+    assert neuron_digest(base) != neuron_digest([base, base])
