@@ -22,91 +22,9 @@ from tests.cosim.cosim_reference import (
     poisson_train,
     run_reference,
 )
+from tests.cosim.strategies import architectures, dyadic_, neuron_params
 
 torch.set_num_threads(1)
-
-
-def _dyadic_(model: nn.Module, g: torch.Generator) -> None:
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / 16)
-
-
-@st.composite
-def architectures(draw):
-    """A random small chain: conv/convT/pool blocks then linear layers, with its input shape."""
-    seed = draw(st.integers(0, 2**31 - 1))
-    if draw(st.booleans()):
-        n = draw(st.integers(2, 12))
-        mods, shape = [], (n,)
-        shape_in = shape
-    else:
-        c, hw = draw(st.integers(1, 2)), draw(st.integers(4, 9))
-        mods, shape = [], (c, hw, hw)
-        for _ in range(draw(st.integers(1, 3))):
-            cout = draw(st.integers(1, 4))
-            kind = draw(st.sampled_from(["conv", "conv", "convT", "pool_conv"]))
-            if kind == "convT":
-                s, k = draw(st.integers(1, 2)), draw(st.integers(2, 3))
-                pad = draw(st.integers(0, 1)) if (shape[1] - 1) * s + k > 2 else 0
-                mods.append(nn.ConvTranspose2d(shape[0], cout, k, stride=s, padding=pad,
-                                               output_padding=draw(st.integers(0, s - 1))))
-            else:
-                if kind == "pool_conv" and shape[1] >= 4:
-                    mods.append(nn.AvgPool2d(2))
-                    shape = (shape[0], shape[1] // 2, shape[2] // 2)
-                pad = draw(st.integers(0, 1))
-                k = draw(st.integers(1, min(3, shape[1] + 2 * pad)))
-                dil = draw(st.integers(1, 2)) if (k - 1) * 2 + 1 <= shape[1] + 2 * pad else 1
-                mods.append(nn.Conv2d(shape[0], cout, k, stride=draw(st.integers(1, 2)),
-                                      padding=pad, dilation=dil))
-            mods.append(nn.ReLU())
-            with torch.no_grad():
-                shape = tuple(nn.Sequential(*mods)(torch.zeros(1, c, hw, hw)).shape[1:])
-            if shape[1] > 10:
-                mods.append(nn.AvgPool2d(2))
-                mods.append(nn.ReLU())  # a spiking pooling layer of its own
-                shape = (shape[0], shape[1] // 2, shape[2] // 2)
-        if shape[1] in (1, 2, 4) and shape[1] == shape[2] and draw(st.booleans()):
-            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-            shape = (shape[0],)
-        else:
-            mods.append(nn.Flatten())
-            shape = (shape[0] * shape[1] * shape[2],)
-        shape_in = (c, hw, hw)
-    hidden = draw(st.integers(0, 2))
-    for _ in range(hidden):
-        width = draw(st.integers(1, 8))
-        mods += [nn.Linear(shape[0], width), nn.ReLU()]
-        if draw(st.booleans()):
-            mods.append(nn.Dropout(0.5))
-        shape = (width,)
-    mods.append(nn.Linear(shape[0], draw(st.integers(1, 5))))
-    if draw(st.booleans()):  # nested Sequentials
-        mid = len(mods) // 2
-        model = nn.Sequential(nn.Sequential(*mods[:mid]), nn.Sequential(*mods[mid:]))
-    else:
-        model = nn.Sequential(*mods)
-    _dyadic_(model, torch.Generator().manual_seed(seed))
-    return model.eval(), shape_in, seed
-
-
-@st.composite
-def neuron_params(draw, shape, g):
-    threshold = 1.0
-    if draw(st.booleans()):
-        threshold = torch.randint(8, 33, shape, generator=g).float() / 16
-    gain = 1.0
-    if draw(st.integers(0, 3)) == 0:
-        gain = torch.randint(2, 9, shape, generator=g).float() / 4
-    transfer = None
-    if draw(st.integers(0, 3)) == 0:
-        xs = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
-        steps = torch.tensor(draw(st.lists(st.integers(0, 6), min_size=5, max_size=5))) / 4
-        ys = torch.cat([torch.tensor([-1.0]), -1.0 + steps.cumsum(0)])
-        transfer = (xs, ys)
-    return dict(threshold=threshold, gain=gain, transfer=transfer,
-                refractory_steps=draw(st.sampled_from([0, 0, 1, 2])))
 
 
 def _check_equal(res, ref, shapes):
@@ -168,7 +86,7 @@ def test_mnist_like_net_sparse_and_dense_agree_with_reference():
     model = nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Conv2d(6, 8, 5), nn.ReLU(),
                           nn.Flatten(), nn.Linear(8 * 8 * 8, 40), nn.ReLU(), nn.Dropout(0.5),
                           nn.Linear(40, 10)).eval()
-    _dyadic_(model, g)
+    dyadic_(model, g)
     x = torch.randint(0, 17, (6, 1, 14, 14), generator=g).float() / 16
     ref = run_reference(model, x, 30, [RefNeuron(lower_bound=-0.5)] * 4)
     net = cosim.convert(model)
@@ -196,7 +114,7 @@ def test_event_driven_conv_any_stride_padding_dilation(stride, padding, dilation
                           nn.Conv2d(5, 18, 3, stride=stride, padding=padding, dilation=dilation),
                           nn.ReLU(), nn.Flatten(), nn.LazyLinear(4)).eval()
     model(torch.zeros(1, 2, 9, 9))  # materialize the lazy layer
-    _dyadic_(model, g)
+    dyadic_(model, g)
     model = nn.Sequential(*model)  # plain Linear now
     x = torch.randint(0, 17, (3, 2, 9, 9), generator=g).float() / 16
     ref = run_reference(model, x, 12, [RefNeuron(lower_bound=-1.0)] * 3)

@@ -18,8 +18,7 @@ from torch import nn
 
 import cosim
 from tests.cosim.cosim_reference import layer_shapes
-from tests.cosim.test_engine import architectures, neuron_params
-from tests.cosim.test_variants import _assert_same
+from tests.cosim.strategies import architectures, assert_same_result, neuron_params
 
 torch.set_num_threads(1)
 
@@ -56,7 +55,7 @@ def test_counts_at_earlier_steps_equal_a_run_to_that_step(arch, data):
             sep = cosim.simulate(net, x, replace(cfg, timesteps=t, neuron=n, count_steps=()))
             got = res.at_step(t)
             assert got.timesteps == t
-            _assert_same(got, sep, f"variant {k} at t={t}")
+            assert_same_result(got, sep, f"variant {k} at t={t}")
 
 
 def _net():
@@ -90,6 +89,6 @@ def test_concat_joins_the_counts_at_earlier_steps():
         [cosim.simulate(net, x[:2], timesteps=12, count_steps=(3, 7)),
          cosim.simulate(net, x[2:], timesteps=12, count_steps=(3, 7))])
     for t in (3, 7):
-        _assert_same(parts.at_step(t), whole.at_step(t), f"t={t}")
+        assert_same_result(parts.at_step(t), whole.at_step(t), f"t={t}")
     with pytest.raises(cosim.SimulationInputError, match="count_steps"):
         cosim.SimulationResult.concat([whole, cosim.simulate(net, x, timesteps=12)])

@@ -36,15 +36,10 @@ from tests.cosim.cosim_reference import (
     membrane_predictions,
     run_reference,
 )
+from tests.cosim.strategies import dyadic_
 
 torch.set_num_threads(1)
 _EXAMPLES = int(os.environ.get("NMPKIT_TEST_KERNEL_EXAMPLES", "60"))
-
-
-def _dyadic_(model: nn.Module, g: torch.Generator, scale: int = 16) -> None:
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randint(-12, 13, p.shape, generator=g).float() / scale)
 
 
 @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +64,7 @@ def test_wide_layers_equal_reference(data):
     model = nn.Sequential(nn.Conv2d(c_in, c_mid, 1), nn.ReLU(), conv2, nn.ReLU(), nn.Flatten(),
                           nn.Linear(c_out * side * side, n_fc), nn.ReLU(),
                           nn.Linear(n_fc, data.draw(st.integers(1, 70), label="n_out"))).eval()
-    _dyadic_(model, g)
+    dyadic_(model, g)
     shapes = layer_shapes(model, (c_in, hw, hw))
     B = data.draw(st.integers(1, 4), label="B")
     T = data.draw(st.integers(1, 14), label="T")
@@ -175,7 +170,7 @@ def test_portable_kernels_equal_too():
 def test_weight_layouts_follow_in_place_changes(kernels_on):
     """The engine reuses its weight layouts across calls; changing a weight must be seen."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 4)).eval()
-    _dyadic_(model, torch.Generator().manual_seed(5), scale=4)
+    dyadic_(model, torch.Generator().manual_seed(5), scale=4)
     with torch.no_grad():
         model[3].bias.fill_(0.5)
     net = cosim.convert(model)

@@ -18,25 +18,9 @@ from torch import nn
 
 import cosim
 from tests.cosim.cosim_reference import RefNeuron, layer_shapes, run_reference
-from tests.cosim.test_engine import _dyadic_, architectures, neuron_params
+from tests.cosim.strategies import architectures, assert_same_result, dyadic_, neuron_params
 
 torch.set_num_threads(1)
-
-
-def _assert_same(a: cosim.SimulationResult, b: cosim.SimulationResult, what: str) -> None:
-    for i, (ca, cb) in enumerate(zip(a.spike_counts, b.spike_counts, strict=True)):
-        assert torch.equal(ca, cb), f"{what}: layer {i} spike counts differ"
-    assert torch.equal(a.output_spikes, b.output_spikes), f"{what}: output spikes differ"
-    if b.predictions_membrane is not None:
-        assert torch.equal(a.predictions_membrane, b.predictions_membrane), what
-    for sa, sb in zip(a.synaptic_events, b.synaptic_events, strict=True):
-        assert torch.equal(sa, sb), f"{what}: synaptic events differ"
-    assert torch.equal(a.input_synaptic_events, b.input_synaptic_events), what
-    if b.floor_discarded is not None:
-        for fa, fb in zip(a.floor_discarded, b.floor_discarded, strict=True):
-            assert torch.equal(fa, fb), f"{what}: floor charge differs"
-        for ha, hb in zip(a.floor_hits, b.floor_hits, strict=True):
-            assert torch.equal(ha, hb), f"{what}: floor hits differ"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -80,7 +64,7 @@ def test_variants_equal_separate_calls(arch, data):
     assert len(results) == K
     for k, (n, res) in enumerate(zip(neurons, results, strict=True)):
         one = cosim.simulate(net, x, replace(cfg, neuron=n, **gen()))
-        _assert_same(res, one, f"variant {k}")
+        assert_same_result(res, one, f"variant {k}")
         assert res.schedule.get("variants", 1) == K
 
 
@@ -93,7 +77,7 @@ def test_floors_share_the_fused_conv_and_match_the_reference(kernels):
     model = nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Conv2d(6, 20, 5), nn.ReLU(),
                           nn.Flatten(), nn.Linear(20 * 8 * 8, 40), nn.ReLU(),
                           nn.Linear(40, 10)).eval()
-    _dyadic_(model, g)
+    dyadic_(model, g)
     x = torch.randint(-8, 17, (4, 1, 14, 14), generator=g).float() / 16
     floors = [None, 0.0, -0.25, -0.5, -1.0]
     net = cosim.convert(model)
