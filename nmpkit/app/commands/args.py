@@ -44,6 +44,27 @@ def add_threads_out(p: argparse.ArgumentParser, out: str, *,
     p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
 
 
+def add_normalization(p: argparse.ArgumentParser) -> None:
+    """``--percentile --calibration-samples``: the ANN→SNN conversion's per-layer normalization
+    (the activation percentile, over that many training samples)."""
+    p.add_argument("--percentile", type=float, default=99.99,
+                   help="normalization percentile of each layer's activations (default: "
+                   "%(default)s)")
+    p.add_argument("--calibration-samples", type=int, default=1000,
+                   help="training samples in the normalization batch (default: %(default)s)")
+
+
+def require(unless: str, **values: Any) -> None:
+    """Each named option was given (not None), or a `UsageError` naming the first one missing;
+    keyword ``NETWORK`` names a positional, ``weights`` the flag ``--weights``."""
+    from nmpkit.app.errors import UsageError
+
+    for name, value in values.items():
+        if value is None:
+            flag = name if name.isupper() else "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} is required (unless {unless})")
+
+
 def add_tolerance(p: argparse.ArgumentParser) -> None:
     """``--tolerance``: the accuracy drop vs NMP accepted at 95% confidence (a fraction)."""
     p.add_argument("--tolerance", type=float, default=0.005, help="largest accuracy drop vs NMP "

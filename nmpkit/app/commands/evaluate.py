@@ -36,10 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a("--out", default=None, help="CSV to write (default: eval_NETWORK_BOUND_TT.csv); sidecar "
       ".json, correlation data in *_corr.csv")
     a("--batch-size", type=int, default=500, help="samples per simulated chunk")
-    a("--percentile", type=float, default=99.99,
-      help="normalization percentile of each layer's activations (default: %(default)s)")
-    a("--calibration-samples", type=int, default=1000,
-      help="training samples in the normalization batch (default: %(default)s)")
+    common.add_normalization(p)
     a("--correlation-at", type=int, default=300, help="step t of the correlation data")
     a("--correlation-samples", type=int, default=16,
       help="test samples in the correlation data (0 = none)")
@@ -53,17 +50,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nmpkit.app.errors import UsageError
     from nmpkit.studies import evaluate as ev
 
     if args.nir is not None:
         from nmpkit.app.commands.evaluate_nir import run_evaluate
 
         return run_evaluate(args)
-    for flag, value in (("NETWORK", args.network), ("--weights", args.weights),
-                        ("--lower-bound", args.lower_bound)):
-        if value is None:
-            raise UsageError(f"{flag} is required (unless --nir FILE is given)")
+    common.require("--nir FILE is given", NETWORK=args.network, weights=args.weights,
+                   lower_bound=args.lower_bound)
     sim = common.build_config(lambda: ev.EvalConfig(
         timesteps=args.timesteps, lower_bound=ev.parse_lower_bound(args.lower_bound),
         batch_size=args.batch_size, percentile=args.percentile,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from nmpkit.app.commands import args as common
+
 NAME = "export-nir"
 HELP = ("convert a trained network to an SNN and write it as a NIR graph, with its floor, reset "
         "and (optionally) calibrated neurons and their provenance in the metadata")
@@ -24,10 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lower-bound", default="nmp",
                    help="nmp (default), zmp or a float <= 0 in threshold units (ideal neurons)")
     p.add_argument("--reset", default="subtract", choices=("subtract", "zero"))
-    p.add_argument("--percentile", type=float, default=99.99,
-                   help="normalization percentile (default: %(default)s)")
-    p.add_argument("--calibration-samples", type=int, default=1000,
-                   help="training samples in the normalization batch (default: %(default)s)")
+    common.add_normalization(p)
     p.add_argument("--calibration", default=None,
                    help="calibration JSON (nmpkit calibrate): export calibrated neurons")
     p.add_argument("--v-neg", type=float, default=None,

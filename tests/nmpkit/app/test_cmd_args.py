@@ -57,3 +57,24 @@ def test_layers_bad_value_is_one_line_naming_the_flag(capsys, tmp_path):
                "--timesteps", "0", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--timesteps" in err[0] and "got 0" in err[0]
+
+
+def test_require_names_the_first_missing_option_as_its_flag():
+    common.require("x", NETWORK="mnist", weights="w.pt")
+    with pytest.raises(UsageError, match=r"^--lower-bound is required \(unless --nir FILE"):
+        common.require("--nir FILE is given", NETWORK="m", lower_bound=None, weights=None)
+    with pytest.raises(UsageError, match=r"^NETWORK is required"):
+        common.require("y", NETWORK=None)
+
+
+def test_evaluate_without_network_is_one_line_and_exit_2(capsys):
+    rc = main(["evaluate", "--timesteps", "5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "NETWORK is required" in err[0]
+
+
+def test_normalization_group_defaults():
+    p = argparse.ArgumentParser()
+    common.add_normalization(p)
+    ns = p.parse_args(["--percentile", "99.9"])
+    assert (ns.percentile, ns.calibration_samples) == (99.9, 1000)
