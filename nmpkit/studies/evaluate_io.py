@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from calib.io import atomic_write, atomic_write_csv, atomic_write_json
-from nmpkit.errors import ConfigError
+from nmpkit.studies.summary_file import read_summary
 
 
 def save_correct(correct: Any, path: str | Path) -> Path:
@@ -101,10 +100,7 @@ class EvaluateResult:
         import pandas as pd
 
         out = Path(out_dir)
-        path = out / f"{name}.json"
-        if not path.is_file():
-            raise ConfigError(f"{path}: no evaluation result here")
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        summary = read_summary(out / f"{name}.json", "no evaluation result here")
         df = pd.read_csv(out / f"{name}.csv")
         corr: tuple[dict[str, Any], ...] = ()
         if isinstance(summary.get("correlation"), dict):

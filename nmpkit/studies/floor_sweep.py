@@ -15,7 +15,6 @@ The report reads the sweep through `FloorSweepResult.load`, never by these names
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from nmpkit.errors import ConfigError
+from nmpkit.studies.summary_file import read_summary
 
 if TYPE_CHECKING:
     from nmpkit.studies.evaluate_io import EvaluateResult
@@ -112,10 +112,7 @@ class FloorSweepResult:
         for c in finals.get("condition", pd.Series(dtype=str)):
             p = out / f"{c}.json"
             if isinstance(c, str) and p.is_file():
-                try:
-                    summaries[c] = json.loads(p.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    raise ConfigError(f"{p}: not JSON ({exc})") from exc
+                summaries[c] = read_summary(p, "missing")
         return cls(curves=csv(CURVES), finals=finals, correlation=csv(CORRELATION),
                    comparisons=csv(COMPARISONS), summaries=summaries)
 

@@ -80,3 +80,6 @@ def test_run_scores_by_hand_and_the_files_round_trip(tmp_path):
 def test_load_of_a_missing_result_names_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nothing\.json: no evaluation result here"):
         EvaluateResult.load(tmp_path, "nothing")
+    (tmp_path / "list.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"list\.json: expected a JSON object, got list"):
+        EvaluateResult.load(tmp_path, "list")

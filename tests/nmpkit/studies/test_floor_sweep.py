@@ -67,3 +67,6 @@ def test_load_without_a_sweep_or_with_bad_json(tmp_path):
     (tmp_path / "zmp.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"zmp.json: not JSON"):
         FloorSweepResult.load(tmp_path)
+    (tmp_path / "zmp.json").write_text('"a string"')
+    with pytest.raises(ConfigError, match=r"zmp.json: expected a JSON object, got str"):
+        FloorSweepResult.load(tmp_path)
