@@ -106,7 +106,9 @@ def add_simulation_resources(p: argparse.ArgumentParser, scheduler_what: str) ->
 def build_config(build: Callable[[], T], flags: Mapping[str, str] | None = None) -> T:
     """``build()`` (a study's config from the parsed options) with its `ConfigError` re-raised
     as the CLI's `UsageError` naming the flag: the error's first word is the field, its flag is
-    ``flags[field]``, `FLAGS`' or ``--`` + the field with dashes."""
+    ``flags[field]``, `FLAGS`' or ``--`` + the field with dashes. Where the flag only spells the
+    field with dashes, it replaces the field ("--timesteps must be ..."); otherwise it leads
+    ("--v-neg: v_neg_volts must ...")."""
     from nmpkit.app.errors import UsageError
     from nmpkit.errors import ConfigError
 
@@ -117,6 +119,8 @@ def build_config(build: Callable[[], T], flags: Mapping[str, str] | None = None)
         if field.startswith("--"):  # the config already speaks in flags
             raise UsageError(str(exc)) from exc
         flag = {**FLAGS, **(flags or {})}.get(field, "--" + field.replace("_", "-"))
+        if flag == "--" + field.replace("_", "-"):
+            raise UsageError(flag + str(exc)[len(field):]) from exc
         raise UsageError(f"{flag}: {exc}") from exc
 
 

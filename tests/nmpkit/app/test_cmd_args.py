@@ -17,16 +17,20 @@ def _raise(msg):
     return build
 
 
-@pytest.mark.parametrize("msg, flag", [
-    ("timesteps must be an int >= 1, got 0", "--timesteps: "),
-    ("v_neg_volts must all be <= 0, got [0.5]", "--v-neg: "),     # FLAGS
-    ("v_dd_volts must be volts in (0, 5], got 9", "--v-dd: "),
-    ("memory_budget_gb must be > 0, got 0", "--memory-gb: "),     # the caller's flags
+@pytest.mark.parametrize("msg, want", [
+    # the flag is the field with dashes: it takes the field's place (not "--timesteps: timesteps")
+    ("timesteps must be an int >= 1, got 0", "--timesteps must be an int >= 1, got 0"),
+    ("batch_size must be an int >= 1, got 0", "--batch-size must be an int >= 1, got 0"),
+    # another name: the flag leads and the field stays
+    ("v_neg_volts must all be <= 0, got [0.5]", "--v-neg: v_neg_volts must all be <= 0, got [0.5]"),
+    ("v_dd_volts must be volts in (0, 5], got 9",
+     "--v-dd: v_dd_volts must be volts in (0, 5], got 9"),
+    ("memory_budget_gb must be > 0, got 0", "--memory-gb: memory_budget_gb must be > 0, got 0"),
 ])
-def test_build_config_names_the_flag(msg, flag):
+def test_build_config_names_the_flag(msg, want):
     with pytest.raises(UsageError) as exc:
         common.build_config(_raise(msg), {"memory_budget_gb": "--memory-gb"})
-    assert str(exc.value) == flag + msg
+    assert str(exc.value) == want
 
 
 def test_build_config_keeps_a_message_that_names_its_flag_and_returns_the_config():
