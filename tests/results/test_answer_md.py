@@ -78,3 +78,18 @@ def test_the_tradeoff_page_from_a_runs_files(tmp_path, monkeypatch):
         assert f"## T = {t}" in page
     first = df[df["condition"] == "nmp"].iloc[0]
     assert f"| NMP | {100 * first.accuracy:.2f}% ({100 * first.accuracy_ci_low:.2f}–" in page
+
+
+def test_spread_line_counts_images_apart_and_says_when_accuracy_does_not_bind():
+    import pandas as pd
+
+    nan = float("nan")
+    df = pd.DataFrame({"accuracy": [0.992, 0.991, nan, 0.992],
+                       "floor_theta": [-1.5, -14.0, nan, -0.5]})
+    (line,) = answer_md.spread_lines(df, 1000)
+    assert "3 evaluated designs score 99.10–99.20%" in line and "1 image(s) apart" in line
+    assert "floors -14.00 to -0.50 θ" in line and "does not bind" in line
+    df.loc[1, "accuracy"] = 0.95  # 42 images apart: the constraint can bind, no such claim
+    (line,) = answer_md.spread_lines(df, 1000)
+    assert "42 image(s) apart" in line and "does not bind" not in line
+    assert answer_md.spread_lines(df.iloc[2:3], 1000) == []
