@@ -45,6 +45,27 @@ def correct_at(output_spikes: torch.Tensor, y: torch.Tensor, steps: list[int]) -
     return (cum[idx].argmax(-1) == y.reshape(1, -1)).numpy()
 
 
+def _has_avx512() -> bool | None:
+    """Whether this CPU has AVX-512F (the kernels' vector path; without it they run scalar)."""
+    try:
+        return " avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+
+
+def timing(meta: dict) -> str:
+    """The simulation seconds the parts recorded (each part its own batch), and the CPU's ISA."""
+    isa = {True: "AVX-512", False: "no AVX-512: the kernels' scalar path", None: "ISA unknown"}
+    if not meta["parts_timed"]:
+        return "not recorded in the parts"
+    left = meta["parts"] - meta["parts_timed"]
+    return (
+        f"{meta['part_seconds']:.0f} s over {meta['parts_timed']} timed part(s)"
+        + (f" ({left} part(s) untimed)" if left else "")
+        + f", {isa[meta['avx512']]}"
+    )
+
+
 def _savez(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as fh:  # an open file: np.savez would append .npz to the temp name
         np.savez(fh, **arrays)
@@ -79,6 +100,7 @@ def run_batches(args: argparse.Namespace, out: Path) -> dict:
                     continue
         except (OSError, ValueError, KeyError):
             pass  # absent or corrupt: recompute
+        tb = time.time()
         res = cosim.simulate_variants(
             clf.net,
             clf.x[sl],
@@ -87,13 +109,23 @@ def run_batches(args: argparse.Namespace, out: Path) -> dict:
             memory_budget_bytes=int(args.memory_gb * 2**30),
         )
         ok = np.stack([correct_at(r.output_spikes, clf.y[sl], steps) for r in res])
-        atomic_write(f, lambda tmp, ok=ok: _savez(tmp, correct=ok, steps=np.array(steps)))
+        took = np.array(time.time() - tb)
+        atomic_write(
+            f,
+            lambda tmp, ok=ok, took=took: _savez(
+                tmp, correct=ok, seconds=took, steps=np.array(steps)
+            ),
+        )
         simulated += sl.stop - sl.start
         print(f"images {sl.stop}/{n}: {time.time() - t0:.0f} s", flush=True)
     files = sorted(parts.glob(f"T{args.timesteps}_*.npz"))
     files = [p for p in files if int(p.stem.split("_")[2]) <= n]
     correct = np.concatenate([np.load(p)["correct"] for p in files], axis=2)[:, :, :n]
+    timed = [float(z["seconds"]) for z in map(np.load, files) if "seconds" in z.files]
     return {
+        "part_seconds": sum(timed),
+        "parts_timed": len(timed),
+        "parts": len(files),
         "clf": clf,
         "steps": steps,
         "correct": correct,
@@ -140,9 +172,9 @@ def markdown(rows: list[dict], meta: dict, command: str) -> str:
         f"{100 * meta['ann_accuracy']:.2f}% on these {n:,} images; study: ANN {STUDY['ann']}%, NMP "
         f"{STUDY['nmp']}%, ZMP ≈ {STUDY['zmp_gap_pp']} %p below NMP), ideal IF neurons, reset by "
         "subtraction, constant-current input; every floor in one `cosim.simulate_variants` pass "
-        f"per batch of {meta['batch']}. {meta['seconds']:.0f} s wall on {meta['threads']} "
-        f"thread(s) for the {meta['simulated']:,} images simulated in this run, main at "
-        f"{meta['provenance']['git_revision'][:7]}.",
+        f"per batch of {meta['batch']}. Simulation time {timing(meta)}; this run simulated "
+        f"{meta['simulated']:,} images in {meta['seconds']:.0f} s wall on {meta['threads']} "
+        f"thread(s), main at {meta['provenance']['git_revision'][:7]}.",
         "",
         "```",
         command,
@@ -192,10 +224,10 @@ def _finding(rows: list[dict]) -> list[str]:
     out = [
         "## What it says",
         "",
-        f"At T = {last}, ZMP is {100 * zmp['nmp_minus']:+.2f} %p against NMP (95% CI "
+        f"At T = {last}, NMP − ZMP = {100 * zmp['nmp_minus']:+.2f} %p (95% CI "
         f"{100 * zmp['diff_ci_low']:+.2f} to {100 * zmp['diff_ci_high']:+.2f} %p, McNemar p = "
-        f"{zmp['mcnemar_p']:.3g}, n = {zmp['n']:,}); the study reports ≈ "
-        f"{STUDY['zmp_gap_pp']} %p. "
+        f"{zmp['mcnemar_p']:.3g}, n = {zmp['n']:,}; negative: ZMP ahead); the study reports "
+        f"NMP − ZMP ≈ +{STUDY['zmp_gap_pp']} %p. "
         + (
             "No floor differs from NMP at p < 0.05 at this T."
             if not resolved
@@ -203,7 +235,7 @@ def _finding(rows: list[dict]) -> list[str]:
             + ", ".join(label(r["floor_theta"]) for r in resolved)
             + "."
         ),
-        f"At T = {early} ZMP is {100 * z_early['nmp_minus']:+.2f} %p against NMP (95% CI "
+        f"At T = {early}, NMP − ZMP = {100 * z_early['nmp_minus']:+.2f} %p (95% CI "
         f"{100 * z_early['diff_ci_low']:+.2f} to {100 * z_early['diff_ci_high']:+.2f} %p): "
         "a negative difference means the floor converges faster than NMP early on.",
         "",
@@ -242,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "seconds": run["seconds"],
         "simulated": run["simulated"],
+        "part_seconds": run["part_seconds"],
+        "parts_timed": run["parts_timed"],
+        "parts": run["parts"],
+        "avx512": _has_avx512(),
         "ann_accuracy": run["clf"].ann_accuracy,
         "floors": list(FLOORS),
         "provenance": provenance(
