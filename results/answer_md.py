@@ -109,8 +109,8 @@ def spread_lines(df: pd.DataFrame, samples: int) -> list[str]:
     flo, fhi = float(ev["floor_theta"].min()), float(ev["floor_theta"].max())
     line = (f"- the {len(ev)} evaluated designs score {100 * lo:.2f}–{100 * hi:.2f}% on the same "
             f"{samples:,} images (floors {flo:.2f} to {fhi:.2f} θ), "
-            f"{round((hi - lo) * samples)} image(s) apart")
-    if (hi - lo) * samples <= 2:
+            f"{(apart := round((hi - lo) * samples))} image(s) apart")
+    if apart <= 2:
         line += (": on this network and T no floor reached costs accuracy, so the accuracy "
                  "constraint does not bind and energy alone orders the designs")
     return [line + "."]

@@ -37,14 +37,6 @@ def label(floor: float | None) -> str:
     return "NMP" if floor is None else ("ZMP (0 θ)" if floor == 0 else f"{floor:+.1f} θ")
 
 
-def correct_at(output_spikes: torch.Tensor, y: torch.Tensor, steps: list[int]) -> np.ndarray:
-    """(len(steps), B) bool: each image right after each step (first index wins a tie, as
-    `SimulationResult.accuracy_per_step`)."""
-    cum = output_spikes.to(torch.int32).reshape(output_spikes.shape[0], y.numel(), -1).cumsum(0)
-    idx = torch.as_tensor([t - 1 for t in steps])
-    return (cum[idx].argmax(-1) == y.reshape(1, -1)).numpy()
-
-
 def _has_avx512() -> bool | None:
     """Whether this CPU has AVX-512F (the kernels' vector path; without it they run scalar)."""
     try:
@@ -76,6 +68,7 @@ def run_batches(args: argparse.Namespace, out: Path) -> dict:
     from calib.io import atomic_write
     from nmpkit.studies.batched import batch_slices
     from nmpkit.studies.classifier import load_classifier
+    from nmpkit.studies.tradeoff_sim import correct_at
 
     data = Path(args.data_dir or os.environ.get("NMPKIT_DATA", ""))
     clf = load_classifier(
@@ -120,8 +113,13 @@ def run_batches(args: argparse.Namespace, out: Path) -> dict:
         print(f"images {sl.stop}/{n}: {time.time() - t0:.0f} s", flush=True)
     files = sorted(parts.glob(f"T{args.timesteps}_*.npz"))
     files = [p for p in files if int(p.stem.split("_")[2]) <= n]
-    correct = np.concatenate([np.load(p)["correct"] for p in files], axis=2)[:, :, :n]
-    timed = [float(z["seconds"]) for z in map(np.load, files) if "seconds" in z.files]
+    blocks, timed = [], []
+    for p in files:  # each part read once: its correctness and, where recorded, its seconds
+        with np.load(p) as z:
+            blocks.append(z["correct"])
+            if "seconds" in z.files:
+                timed.append(float(z["seconds"]))
+    correct = np.concatenate(blocks, axis=2)[:, :, :n]
     return {
         "part_seconds": sum(timed),
         "parts_timed": len(timed),

@@ -118,8 +118,9 @@ def build_config(build: Callable[[], T], flags: Mapping[str, str] | None = None)
         field = str(exc).split(" ", 1)[0]
         if field.startswith("--"):  # the config already speaks in flags
             raise UsageError(str(exc)) from exc
-        flag = {**FLAGS, **(flags or {})}.get(field, "--" + field.replace("_", "-"))
-        if flag == "--" + field.replace("_", "-"):
+        dashed = "--" + field.replace("_", "-")
+        flag = {**FLAGS, **(flags or {})}.get(field, dashed)
+        if flag == dashed:
             raise UsageError(flag + str(exc)[len(field):]) from exc
         raise UsageError(f"{flag}: {exc}") from exc
 
