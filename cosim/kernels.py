@@ -33,8 +33,10 @@ the Python module; style: the repository's ``.clang-format``), installed as pack
 with ``torch.utils.cpp_extension.load(sources=...)`` (g++ + ninja, about a minute once on two
 cores, then cached by torch under a name that hashes the sources, the flags and the CPU's feature
 flags: ``-march=native`` builds are never shared between CPUs). AVX-512 paths where the CPU has
-them, portable scalar code otherwise. ``NMPKIT_COSIM_KERNELS=0`` disables the kernels,
-``=generic`` builds the portable code only (for tests).
+them, AVX2 paths where it has those (8-lane vectors: GCC lowers 16-lane vector types badly
+without AVX-512), portable scalar code otherwise; every path computes the same bits.
+``NMPKIT_COSIM_KERNELS=0`` disables the kernels, ``=generic`` builds the portable code and
+``=avx2`` the AVX2 paths on an AVX-512 CPU (for tests); ``status()`` names the instruction set.
 
 A failed build is never silent: ``simulate(..., kernels=True)`` raises ``KernelBuildError``
 with the compiler's diagnostics (file:line of the sources); with ``kernels=None`` the engine
@@ -59,6 +61,8 @@ SOURCES: tuple[str, ...] = ("neuron.cpp", "bits.cpp", "conv.cpp", "linear.cpp", 
 _FLAGS = ("-O3", "-march=native", "-fopenmp", "-ffp-contract=off")
 _TAIL_LINES = 25  # compiler diagnostics kept in the error
 _STATE: dict[str, object] = {}
+MODES: dict[str, tuple[str, ...]] = {"native": (), "avx2": ("-DNMP_NO_AVX512",),
+                                     "generic": ("-DNMP_GENERIC",)}
 
 
 def source_hash(source_dir: Path = SOURCE_DIR) -> str:
@@ -74,7 +78,8 @@ def build(mode: str = "native", source_dir: Path = SOURCE_DIR,
     """Compile (or load the cached build of) the kernels.
 
     Args:
-        mode: ``"native"`` (AVX-512 where the CPU has it) or ``"generic"`` (portable code).
+        mode: ``"native"`` (AVX-512 or AVX2 where the CPU has it), ``"avx2"`` (no AVX-512 paths)
+            or ``"generic"`` (portable code).
         source_dir: The folder with ``SOURCES`` (tests point it at a broken copy).
         build_dir: Where ninja builds; default torch's extension cache.
 
@@ -83,7 +88,9 @@ def build(mode: str = "native", source_dir: Path = SOURCE_DIR,
     """
     from torch.utils.cpp_extension import load
 
-    flags = list(_FLAGS) + (["-DNMP_GENERIC"] if mode == "generic" else [])
+    if mode not in MODES:
+        raise ValueError(f"kernel build mode must be one of {', '.join(MODES)}, got {mode!r}")
+    flags = list(_FLAGS) + list(MODES[mode])
     missing = [s for s in SOURCES if not (source_dir / s).is_file()]
     if missing:
         raise KernelBuildError(f"kernel sources missing in {source_dir}: {', '.join(missing)} "
@@ -123,8 +130,8 @@ def load() -> ModuleType | None:
         _STATE["status"] = "disabled by NMPKIT_COSIM_KERNELS=0"
     else:
         try:
-            module = build("generic" if mode == "generic" else "native")
-            _STATE["status"] = "compiled kernels" + (" (generic)" if mode == "generic" else "")
+            module = build(mode if mode in ("generic", "avx2") else "native")
+            _STATE["status"] = f"compiled kernels ({module.isa()})"
         except KernelBuildError as err:
             _STATE["error"] = str(err)
             _STATE["status"] = f"torch only (kernel build failed: {str(err).splitlines()[0]})"
@@ -156,9 +163,10 @@ def _cpu_tag() -> str:
 
 
 def status() -> str:
-    """One line: ``compiled kernels``, ``disabled ...`` or ``torch only (kernel build ...)``."""
+    """One line: ``compiled kernels (ISA)`` (ISA: ``avx512``, ``avx2`` or ``generic``),
+    ``disabled ...`` or ``torch only (kernel build ...)``."""
     load()
     return str(_STATE["status"])
 
 
-__all__ = ["SOURCES", "SOURCE_DIR", "build", "load", "require", "source_hash", "status"]
+__all__ = ["MODES", "SOURCES", "SOURCE_DIR", "build", "load", "require", "source_hash", "status"]

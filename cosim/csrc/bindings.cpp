@@ -1,6 +1,9 @@
 // Python bindings of the cosim kernels (the only file that includes torch/extension.h).
 #include <torch/extension.h>
 
+#include <string>
+
+#include "common.h"
 #include "kernels.h"
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -11,5 +14,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("conv_if", &nmp::conv_if, "event-driven Conv2d fused with the next layer's IF update");
   m.def("conv_if_multi", &nmp::conv_if_multi,
         "conv_if for several neuron variants sharing the input spikes");
+  m.def("isa", [] { return std::string(NMP_ISA); },
+        "instruction set of this build: avx512, avx2 or generic");
   m.def("linear_bits", &nmp::linear_bits, "event-driven Linear current of spike bits");
 }

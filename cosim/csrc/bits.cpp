@@ -26,6 +26,13 @@ at::Tensor pack_bits(const at::Tensor& x) {
                                                        _mm512_setzero_ps(), _CMP_NEQ_UQ);
           m |= (uint64_t)nz << q;
         }
+#elif defined(NMP_AVX2)
+        int64_t q = 0;
+        for (; q + 8 <= j1; q += 8)
+          m |= (uint64_t)_mm256_movemask_ps(
+                   _mm256_cmp_ps(_mm256_loadu_ps(xr + q), _mm256_setzero_ps(), _CMP_NEQ_UQ))
+               << q;
+        for (; q < j1; ++q) m |= (uint64_t)(xr[q] != 0.f) << q;
 #else
         for (int64_t q = 0; q < j1; ++q) m |= (uint64_t)(xr[q] != 0.f) << q;
 #endif
@@ -54,6 +61,15 @@ at::Tensor unpack_bits(const at::Tensor& bits, int64_t n, at::Tensor out) {
         const __mmask16 s = (__mmask16)(B[r * nw + (j >> 6)] >> (j & 63));
         _mm512_mask_storeu_ps(y + j, k, _mm512_maskz_mov_ps(s, _mm512_set1_ps(1.f)));
       }
+#elif defined(NMP_AVX2)
+      const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+      int64_t j = 0;
+      for (; j + 8 <= n; j += 8) {
+        const __m256i s = _mm256_set1_epi32((int)((B[r * nw + (j >> 6)] >> (j & 63)) & 0xFF));
+        const __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(s, lane), lane);
+        _mm256_storeu_ps(y + j, _mm256_and_ps(_mm256_castsi256_ps(on), _mm256_set1_ps(1.f)));
+      }
+      for (; j < n; ++j) y[j] = (float)((B[r * nw + (j >> 6)] >> (j & 63)) & 1);
 #else
       for (int64_t j = 0; j < n; ++j) y[j] = (float)((B[r * nw + (j >> 6)] >> (j & 63)) & 1);
 #endif

@@ -60,17 +60,17 @@ static void row_events(const uint64_t* bits, const Geo& g, int64_t* off, int32_t
   }
 }
 
-// a[k] += WM[bm + j OM + 16 k] (k < NV), at += WT[bt + j TL ..] for the events e0 .. e1.
+// a[k] += WM[bm + j OM + VW k] (k < NV VPB: 16 NV channels), at += WT[bt + j TL ..] for the events e0 .. e1.
 template <int NV, int TL>
-static inline void add_events(v16* a, typename TailV<TL>::type& at, const float* WM,
+static inline void add_events(vw* a, typename TailV<TL>::type& at, const float* WM,
                               const float* WT, int64_t bm, int64_t bt, int64_t OM,
                               const int64_t* off, int32_t e0, int32_t e1) {
   for (int32_t e = e0; e < e1; ++e) {
     const int64_t j = off[e];
     const float* w = WM + (bm + j * OM);
-    for (int k = 0; k < NV; ++k) {
-      v16 t;
-      __builtin_memcpy(&t, w + 16 * k, 64);
+    for (int k = 0; k < NV * VPB; ++k) {
+      vw t;
+      __builtin_memcpy(&t, w + VW * k, sizeof(vw));
       a[k] += t;
     }
     if (TL) {
@@ -95,9 +95,9 @@ static void conv_pass(const float* WM, const float* WT, const int64_t* off, cons
     if (iy < 0 || iy >= g.H) continue;
     for (int64_t ox = 0; ox < g.OW; ++ox) {
       float* ac = acc + ox * 64;
-      v16 a[NV > 0 ? NV : 1];
+      vw a[NV > 0 ? NV * VPB : 1];
       tv at = {};
-      for (int k = 0; k < NV; ++k) __builtin_memcpy(&a[k], ac + 16 * k, 64);
+      for (int k = 0; k < NV * VPB; ++k) __builtin_memcpy(&a[k], ac + VW * k, sizeof(vw));
       if (TL) __builtin_memcpy(&at, ac + 16 * NV, TL * sizeof(float));
       const int64_t x0 = ox * g.sw - g.pw;
       if (g.dw == 1) {  // taps kx = 0 .. KW-1 are input pixels x0 .. x0+KW-1: one run of events
@@ -116,7 +116,7 @@ static void conv_pass(const float* WM, const float* WT, const int64_t* off, cons
                              starts[p + 1]);
         }
       }
-      for (int k = 0; k < NV; ++k) __builtin_memcpy(ac + 16 * k, &a[k], 64);
+      for (int k = 0; k < NV * VPB; ++k) __builtin_memcpy(ac + VW * k, &a[k], sizeof(vw));
       if (TL) __builtin_memcpy(ac + 16 * NV, &at, TL * sizeof(float));
     }
   }

@@ -10,13 +10,15 @@ template <int NV>
 static void linear_block(const float* WT, int64_t OP, const float* BI, int64_t o0,
                          const std::vector<int32_t>& active, const std::vector<int64_t>& cnt,
                          const std::vector<int32_t>& rows, int64_t R, float* y) {
-  v16 b[NV];
-  for (int k = 0; k < NV; ++k) __builtin_memcpy(&b[k], BI + o0 + 16 * k, 64);
+  constexpr int NW = NV * VPB;  // vectors per row of the block
+  vw b[NW];
+  for (int k = 0; k < NW; ++k) __builtin_memcpy(&b[k], BI + o0 + VW * k, sizeof(vw));
   for (int64_t r = 0; r < R; ++r)
-    for (int k = 0; k < NV; ++k) __builtin_memcpy(y + (r * NV + k) * 16, &b[k], 64);
+    for (int k = 0; k < NW; ++k) __builtin_memcpy(y + r * NV * 16 + VW * k, &b[k], sizeof(vw));
   for (const int32_t j : active) {
-    v16 w[NV];
-    for (int k = 0; k < NV; ++k) __builtin_memcpy(&w[k], WT + (int64_t)j * OP + o0 + 16 * k, 64);
+    vw w[NW];
+    for (int k = 0; k < NW; ++k)
+      __builtin_memcpy(&w[k], WT + (int64_t)j * OP + o0 + VW * k, sizeof(vw));
     const int64_t e1 = cnt[j + 1];
     for (int64_t e = cnt[j]; e < e1; ++e) {
       if (e + 8 < e1) {  // the rows are scattered over the block's sums (L2)
@@ -24,11 +26,11 @@ static void linear_block(const float* WT, int64_t OP, const float* BI, int64_t o
         for (int k = 0; k < NV; ++k) __builtin_prefetch(ya + 16 * k, 1);
       }
       float* yr = y + (int64_t)rows[e] * NV * 16;
-      for (int k = 0; k < NV; ++k) {
-        v16 a;
-        __builtin_memcpy(&a, yr + 16 * k, 64);
+      for (int k = 0; k < NW; ++k) {
+        vw a;
+        __builtin_memcpy(&a, yr + VW * k, sizeof(vw));
         a += w[k];
-        __builtin_memcpy(yr + 16 * k, &a, 64);
+        __builtin_memcpy(yr + VW * k, &a, sizeof(vw));
       }
     }
   }

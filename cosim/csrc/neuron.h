@@ -1,4 +1,4 @@
-// The IF neuron of cosim.neuron.if_step, 16 neurons at a time (AVX-512, or portable code).
+// The IF neuron of cosim.neuron.if_step, 16 neurons at a time (AVX-512, AVX2 or portable code).
 #pragma once
 
 #include "common.h"
@@ -111,6 +111,12 @@ inline IFS sample_state(const IFP& p, float* V, float* C, int32_t* R, float* D, 
   return IFS{V + i * n, C + i * n, p.ref ? R + i * n : nullptr, D ? D + i * n : nullptr};
 }
 
+}  // namespace nmp
+
+#include "neuron_avx2.h"
+
+namespace nmp {
+
 // Neurons j0 .. j0+len-1 (len <= 16) of one sample, cosim.neuron.if_step exactly (the same
 // float32 operations as the torch step): x = transfer(gain * x); refractory neurons get 0 and
 // cannot fire; v += x; fire = v >= th; reset; floor (adding what it removes to s.d when kept);
@@ -176,6 +182,8 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
     _mm512_mask_storeu_epi32(s.r + j0, k, rv);
   }
   return (uint32_t)f;
+#elif defined(NMP_AVX2)
+  return avx2::if16<CAL>(x, s, p, j0, len);
 #else
   uint32_t m = 0;
   for (int l = 0; l < len; ++l) {

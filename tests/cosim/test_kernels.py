@@ -10,8 +10,8 @@ step's float32 operations (gain, transfer curve, refractoriness) bit for bit, so
 (dense) synaptic currents the kernels and the pure-torch engine give identical spikes and
 membrane readouts.
 
-``NMPKIT_COSIM_KERNELS=generic`` builds the portable (non-AVX-512) code; a subprocess reruns
-these tests with it.
+``NMPKIT_COSIM_KERNELS=generic`` builds the portable (scalar) code and ``=avx2`` the AVX2 paths
+on an AVX-512 CPU; subprocesses rerun these tests with every build other than the default one.
 """
 
 from __future__ import annotations
@@ -142,26 +142,50 @@ def test_bits_round_trip():
         assert torch.equal(ext.unpack_bits(words, n, torch.zeros(0)), x)
 
 
+def _cpu_flags() -> set[str]:
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    return set(next((ln for ln in text.splitlines() if ln.startswith("flags")), "").split())
+
+
+def _native_isa() -> str:
+    """The instruction set a native build must use on this CPU (cosim/csrc/common.h)."""
+    flags = _cpu_flags()
+    return ("avx512" if {"avx512f", "avx512dq"} <= flags
+            else "avx2" if "avx2" in flags else "generic")
+
+
 def test_kernel_build_matches_environment():
+    """status() names the instruction set the build took, the one this CPU and the mode give."""
     mode = os.environ.get("NMPKIT_COSIM_KERNELS", "1")
     if mode == "0":
         pytest.skip("kernels disabled")
-    assert kernels.status() == ("compiled kernels (generic)" if mode == "generic"
-                                else "compiled kernels")
+    expected = {"generic": "generic",
+                "avx2": "avx2" if "avx2" in _cpu_flags() else "generic"}.get(mode, _native_isa())
+    assert kernels.status() == f"compiled kernels ({expected})"
+    assert kernels.load().isa() == expected
+
+
+def test_unknown_build_mode_is_refused():
+    with pytest.raises(ValueError, match="kernel build mode must be one of native, avx2, generic"):
+        kernels.build("sse9")
 
 
 @pytest.mark.slow
-def test_portable_kernels_equal_too():
-    """The same tests, and the MNIST-like network, with the portable (non-AVX-512) build."""
+@pytest.mark.parametrize("mode", ["generic", "avx2"])
+def test_other_kernel_builds_equal_too(mode):
+    """The same tests, and the MNIST-like network, with the portable build and the AVX2 build
+    (where the default build is another one: on an AVX-512 CPU)."""
     if os.environ.get("NMPKIT_COSIM_KERNELS", "1") != "1":
         pytest.skip("already a non-default build")
+    if mode == "avx2" and _native_isa() != "avx512":
+        pytest.skip(f"the default build is already {_native_isa()}")
     root = Path(__file__).resolve().parents[2]
-    env = dict(os.environ, NMPKIT_COSIM_KERNELS="generic", NMPKIT_TEST_KERNEL_EXAMPLES="25")
+    env = dict(os.environ, NMPKIT_COSIM_KERNELS=mode, NMPKIT_TEST_KERNEL_EXAMPLES="25")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          str(Path(__file__)), "tests/cosim/test_engine.py::"
          "test_mnist_like_net_sparse_and_dense_agree_with_reference",
-         "-k", "not portable"],
+         "-k", "not other_kernel_builds"],
         cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
