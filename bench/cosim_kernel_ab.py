@@ -75,7 +75,9 @@ def main() -> int:
     n = args.batch * args.timesteps
     lb = "NMP" if args.lower_bound is None else f"floor {args.lower_bound:g}"
     print(f"# MNIST ({source}), B={args.batch}, T={args.timesteps}, {lb}, schedule "
-          f"{args.schedule}, {args.threads} threads, {args.pairs} pairs, torch {torch.__version__}")
+          f"{args.schedule}, {args.threads} threads, {args.pairs} pairs, "
+          f"torch {torch.__version__}, instruction sets: A {mods['A'].isa()}, B "
+          f"{mods['B'].isa() if hasattr(mods['B'], 'isa') else '(not reported by B)'}")
     print(f"A ({cosim.kernels.SOURCE_DIR}): {n / statistics.median(times['A']):,.0f} "
           f"sample-steps/s; B ({args.csrc_b}): {n / statistics.median(times['B']):,.0f}")
     faster = sum(r < 1 for r in ratios)

@@ -95,7 +95,7 @@ def main() -> int:
     B, T = args.batch, args.timesteps
     budget = int(args.memory_gib * 2**30)
     print(f"# {args.net}, B={B}, T={T}, K={args.variants}, {args.threads} threads, "
-          f"torch {torch.__version__}")
+          f"torch {torch.__version__}, kernels: {cosim.kernels.status()}")
     for sched in args.schedules.split(","):
         seconds.clear()
         t0 = time.perf_counter()

@@ -14,15 +14,13 @@ import numpy as np
 import pandas as pd
 
 from calib.errors import CalibrationError
-
-_KINDS = ("fi", "floor", "energy", "mismatch")
-_OPTIONAL = ("waveform", "mirror")
+from calib.tables import OPTIONAL_KINDS as _OPTIONAL
+from calib.tables import REQUIRED_KINDS as _KINDS
+from calib.tables import TABLE_FILES, read_table
 
 
 def _load(tables: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
     if isinstance(tables, (str, os.PathLike)):
-        from calib.tables import TABLE_FILES, read_table
-
         d = Path(tables)
         if not d.is_dir():
             raise CalibrationError(f"{d}: table directory not found")

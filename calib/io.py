@@ -29,7 +29,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -54,8 +54,8 @@ def atomic_write(path: PathLike, writer: Callable[[Path], object]) -> Path:
     The parent directory is created. ``writer`` receives the temporary path (in the same
     directory, so the rename is atomic); it may open and write it itself or hand it to a library
     (``torch.save``). The temporary name ends in ``.tmp``, so no glob for the real suffix sees
-    it; ``np.save``/``np.savez`` append their suffix to such a name, so hand them an open file
-    (``with open(tmp, "wb") as fh: np.savez(fh, ...)``). Returns ``path``.
+    it; ``np.save``/``np.savez`` append their suffix to such a name (`atomic_write_npz` hands
+    them an open file). Returns ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +71,21 @@ def atomic_write(path: PathLike, writer: Callable[[Path], object]) -> Path:
     finally:
         tmp.unlink(missing_ok=True)  # no-op after the rename
     return path
+
+
+def atomic_write_npz(path: PathLike, arrays: Mapping[str, Any], *,
+                     compressed: bool = False) -> Path:
+    """``np.savez`` (``compressed``: ``np.savez_compressed``) of ``arrays`` to ``path``,
+    atomically; ``path`` is written as named (no ``.npz`` appended). Returns ``path``."""
+    import numpy as np
+
+    save = np.savez_compressed if compressed else np.savez
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+            save(fh, **arrays)
+
+    return atomic_write(path, write)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

@@ -52,8 +52,13 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 }
 """Required columns of each table kind (the pinned contract)."""
 
-OPTIONAL_KINDS: tuple[str, ...] = ("mirror",)
-"""Kinds a table directory may lack (``mirror``: only the ``study`` topology meters its mirrors)."""
+REQUIRED_KINDS: tuple[str, ...] = ("fi", "floor", "energy", "mismatch")
+"""Kinds every table directory has: the calibration is fitted from them."""
+
+OPTIONAL_KINDS: tuple[str, ...] = ("waveform", "mirror")
+"""Kinds a table directory may lack: ``waveform`` (a check of the threshold and the sense level
+where the f–I table has no rows for them), ``mirror`` (only the ``study`` topology meters its
+mirrors). ``REQUIRED_KINDS + OPTIONAL_KINDS`` are the kinds of ``SCHEMAS``."""
 
 TABLE_FILES: dict[str, str] = {kind: f"{kind}.csv" for kind in SCHEMAS}
 """File name of each kind inside a table directory."""
@@ -290,5 +295,6 @@ def read_tables(directory: str | os.PathLike[str],
     return {k: read_table(directory / TABLE_FILES[k], kind=k) for k in kinds}
 
 
-__all__ = ["OPTIONAL_KINDS", "PROVENANCE_KEYS", "REGIMES", "SCHEMAS", "TABLE_FILES", "Table",
+__all__ = ["OPTIONAL_KINDS", "PROVENANCE_KEYS", "REGIMES", "REQUIRED_KINDS", "SCHEMAS",
+           "TABLE_FILES", "Table",
            "read_table", "read_tables", "reseal", "write_table"]

@@ -40,7 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calib.io import atomic_write, atomic_write_json, content_hash, file_digest, provenance  # noqa: E402,E501
+from calib.io import atomic_write_json, atomic_write_npz, content_hash, file_digest, provenance  # noqa: E402,E501
 from nmpkit.ml.data import (  # noqa: E402
     data_dir,
     image_to_patches,
@@ -175,11 +175,7 @@ def stitch(patches: np.ndarray, side: int) -> np.ndarray:
 
 
 def _save_npz(path: Path, arrays: dict) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(path, write)
+    atomic_write_npz(path, arrays, compressed=True)
 
 
 def _interval(v: np.ndarray) -> dict:

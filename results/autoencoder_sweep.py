@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from calib.io import atomic_write, atomic_write_json
+from calib.io import atomic_write, atomic_write_json, atomic_write_npz
 from nmpkit.studies.batched import batch_slices
 from nmpkit.studies.patch_mse import PatchRun, mse_per_patch
 
@@ -98,12 +98,7 @@ def write_sweep_only(out: Path, saved: dict, sweeps: list, plans, sweep_runs) ->
     arrays |= {f"sweep_T{T2}_every{K}_floor{f:g}_mse": r.mse.astype(np.float32)
                for (T2, K, _), sr in zip(plans, sweep_runs, strict=True) for f, r in sr.items()}
     atomic_write_json(out / "summary.json", saved)
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(out / "per_patch_mse.npz", write)
+    atomic_write_npz(out / "per_patch_mse.npz", arrays, compressed=True)
 
 
 __all__ = ["load_main_runs", "sweep_variants", "write_sweep_only"]

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "results"))
 
 from calib.calibration import Calibration  # noqa: E402
-from calib.io import atomic_write, atomic_write_json, content_hash, provenance  # noqa: E402
+from calib.io import atomic_write_json, atomic_write_npz, content_hash, provenance  # noqa: E402
 from nmpkit.studies.batched import batch_slices  # noqa: E402
 from nmpkit.studies.classifier import load_classifier  # noqa: E402
 from nmpkit.studies.tradeoff_sim import correct_at, neuron_for, pack  # noqa: E402
@@ -145,12 +145,7 @@ def run_pass(clf, models: dict, T: int, steps: list[int], args, key: str) -> dic
                 rec[f"c_{k}"] = correct_at(r.output_spikes, clf.y[sl], steps)
                 rec[f"r_{k}"] = np.array([float(torch.as_tensor(v).double().mean())
                                           for v in r.layer_rates])
-
-            def write(tmp: Path, rec=rec) -> None:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **rec)
-
-            atomic_write(part, write)
+            atomic_write_npz(part, rec)
         m = sl.stop - sl.start
         for k in names:
             correct[k].append(rec[f"c_{k}"])

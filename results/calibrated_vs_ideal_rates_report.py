@@ -26,7 +26,8 @@ def _section(s: dict) -> list[str]:
     v = s["variants"]
     corr = {k: unpack(x["correct"])[:n] for k, x in v.items()}
     base = v["ideal NMP"]["spikes_per_layer"]
-    L = [f"## The calibrated neuron's rates, part by part ({s['network']}, {n} images, T = {T})", "",
+    title = f"## The calibrated neuron's rates, part by part ({s['network']}, {n} images, T = {T})"
+    L = [title, "",
          f"Made by `{s['command']}` (under `flock /work/heavy.lock`; {s['wall_seconds']:.0f} s "
          f"wall; provenance and per-image correctness in results/calibrated_vs_ideal_rates/). "
          f"The calibrated neuron ({s['calibration']}, V_DD {s['v_dd_volts']:g} V, nominal) is "

@@ -17,6 +17,7 @@ provenance) and results/cifar10_floor_sweep.md.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import time
@@ -37,35 +38,23 @@ def label(floor: float | None) -> str:
     return "NMP" if floor is None else ("ZMP (0 θ)" if floor == 0 else f"{floor:+.1f} θ")
 
 
-def _has_avx512() -> bool | None:
-    """Whether this CPU has AVX-512F (the kernels' vector path; without it they run scalar)."""
-    try:
-        return " avx512f" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-
-
 def timing(meta: dict) -> str:
-    """The simulation seconds the parts recorded (each part its own batch), and the CPU's ISA."""
-    isa = {True: "AVX-512", False: "no AVX-512: the kernels' scalar path", None: "ISA unknown"}
+    """The simulation seconds the parts recorded (each part its own batch), and the kernel
+    builds (instruction sets) that simulated them."""
     if not meta["parts_timed"]:
         return "not recorded in the parts"
     left = meta["parts"] - meta["parts_timed"]
+    builds = ", ".join(f"{k}: {v} part(s)" for k, v in sorted(meta["kernels"].items()))
     return (
         f"{meta['part_seconds']:.0f} s over {meta['parts_timed']} timed part(s)"
         + (f" ({left} part(s) untimed)" if left else "")
-        + f", {isa[meta['avx512']]}"
+        + f"; {builds}"
     )
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as fh:  # an open file: np.savez would append .npz to the temp name
-        np.savez(fh, **arrays)
 
 
 def run_batches(args: argparse.Namespace, out: Path) -> dict:
     import cosim
-    from calib.io import atomic_write
+    from calib.io import atomic_write_npz
     from nmpkit.studies.batched import batch_slices
     from nmpkit.studies.classifier import load_classifier
     from nmpkit.studies.tradeoff_sim import correct_at
@@ -103,25 +92,30 @@ def run_batches(args: argparse.Namespace, out: Path) -> dict:
         )
         ok = np.stack([correct_at(r.output_spikes, clf.y[sl], steps) for r in res])
         took = np.array(time.time() - tb)
-        atomic_write(
+        atomic_write_npz(
             f,
-            lambda tmp, ok=ok, took=took: _savez(
-                tmp, correct=ok, seconds=took, steps=np.array(steps)
-            ),
+            {
+                "correct": ok,
+                "seconds": took,
+                "steps": np.array(steps),
+                "kernels": np.array(cosim.kernels.status()),
+            },
         )
         simulated += sl.stop - sl.start
         print(f"images {sl.stop}/{n}: {time.time() - t0:.0f} s", flush=True)
     files = sorted(parts.glob(f"T{args.timesteps}_*.npz"))
     files = [p for p in files if int(p.stem.split("_")[2]) <= n]
-    blocks, timed = [], []
-    for p in files:  # each part read once: its correctness and, where recorded, its seconds
+    blocks, timed, builds = [], [], collections.Counter()
+    for p in files:  # each part read once: its correctness and, where recorded, seconds, build
         with np.load(p) as z:
             blocks.append(z["correct"])
             if "seconds" in z.files:
                 timed.append(float(z["seconds"]))
+            builds[str(z["kernels"]) if "kernels" in z.files else "kernels not recorded"] += 1
     correct = np.concatenate(blocks, axis=2)[:, :, :n]
     return {
         "part_seconds": sum(timed),
+        "kernels": dict(builds),
         "parts_timed": len(timed),
         "parts": len(files),
         "clf": clf,
@@ -275,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         "part_seconds": run["part_seconds"],
         "parts_timed": run["parts_timed"],
         "parts": run["parts"],
-        "avx512": _has_avx512(),
+        "kernels": run["kernels"],
         "ann_accuracy": run["clf"].ann_accuracy,
         "floors": list(FLOORS),
         "provenance": provenance(

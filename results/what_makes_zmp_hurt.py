@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import cosim  # noqa: E402
-from calib.io import atomic_write, atomic_write_json, provenance  # noqa: E402
+from calib.io import atomic_write_json, atomic_write_npz, provenance  # noqa: E402
 from nmpkit.ml.architectures import small_allconv  # noqa: E402
 from nmpkit.ml.data import load_dataset, to_tensor  # noqa: E402
 from nmpkit.ml.recipe import Recipe  # noqa: E402
@@ -163,11 +163,7 @@ def evaluate(run: Path, name: str, data, n_images: int, log) -> dict:
             arrays = dict(accuracy=res.accuracy_per_step(y).numpy(),
                           layer_rates=np.array(res.layer_rates),
                           **{f"correct_{t}": v for t, v in c.items()}, **extra)
-
-            def write(tmp, arrays=arrays):
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **arrays)
-            atomic_write(part, write)
+            atomic_write_npz(part, arrays)
         sims[cond] = dict(np.load(part))
         corr[cond] = {t: sims[cond][f"correct_{t}"] for t in T_REPORT}
     sim_s = time.monotonic() - t0

@@ -21,19 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from calib.io import atomic_write, atomic_write_csv, atomic_write_json
+from calib.io import atomic_write_csv, atomic_write_json, atomic_write_npz
 from nmpkit.studies.summary_file import read_summary
 
 
 def save_correct(correct: Any, path: str | Path) -> Path:
     """``correct`` (T, N) bool (tensor or array), bit-packed along N, to ``path`` (.npz)."""
     c = np.asarray(correct.numpy() if hasattr(correct, "numpy") else correct).astype(bool)
-
-    def savez(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:  # np.savez would append ".npz" to a temporary name
-            np.savez_compressed(fh, bits=np.packbits(c, axis=1), n=np.int64(c.shape[1]))
-
-    return atomic_write(path, savez)
+    return atomic_write_npz(path, {"bits": np.packbits(c, axis=1), "n": np.int64(c.shape[1])},
+                            compressed=True)
 
 
 def load_correct(path: str | Path) -> np.ndarray:
@@ -43,11 +39,7 @@ def load_correct(path: str | Path) -> np.ndarray:
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    def savez(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    return atomic_write(path, savez)
+    return atomic_write_npz(path, arrays, compressed=True)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -74,6 +74,34 @@ def test_atomic_write_takes_a_library_writer(tmp_path):
     assert np.load(path)["a"].tolist() == [1, 2] and _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_atomic_write_npz_writes_the_name_given_and_keeps_the_old_file_on_failure(
+    tmp_path, compressed
+):
+    import numpy as np
+
+    arrays = {"correct": np.array([[True, False]]), "seconds": np.array(1.5),
+              "kernels": np.array("compiled kernels (avx2)")}
+    for name in ("part.npz", "part"):  # no ".npz" appended to a name without it
+        path = io.atomic_write_npz(tmp_path / name, arrays, compressed=compressed)
+        assert path == tmp_path / name and path.is_file()
+        with np.load(path) as z:
+            assert sorted(z.files) == sorted(arrays)
+            assert z["correct"].tolist() == [[True, False]] and float(z["seconds"]) == 1.5
+            assert str(z["kernels"]) == "compiled kernels (avx2)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part", "part.npz"]
+    class Broken:  # fails while np.savez converts it: after the first array is written
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        io.atomic_write_npz(tmp_path / "part.npz", {"a": np.zeros(3), "bad": Broken()},
+                            compressed=compressed)
+    with np.load(tmp_path / "part.npz") as z:
+        assert float(z["seconds"]) == 1.5
+    assert _leftovers(tmp_path) == []
+
+
 @given(
     st.dictionaries(
         st.text(max_size=5),

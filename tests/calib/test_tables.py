@@ -82,6 +82,20 @@ def test_read_tables_directory(tmp_path):
         read_tables(tmp_path)
 
 
+def test_required_and_optional_kinds_are_the_schemas_and_optional_ones_may_be_missing(tmp_path):
+    from calib.fit_tables import _load
+    from calib.tables import OPTIONAL_KINDS, REQUIRED_KINDS
+
+    assert sorted(REQUIRED_KINDS + OPTIONAL_KINDS) == sorted(SCHEMAS)
+    assert not set(REQUIRED_KINDS) & set(OPTIONAL_KINDS)
+    for kind in REQUIRED_KINDS:
+        write_table(_frame(kind), tmp_path / TABLE_FILES[kind], kind=kind, provenance=PROV)
+    assert set(read_tables(tmp_path)) == set(REQUIRED_KINDS)  # the reader and the fitter agree
+    assert set(_load(tmp_path)) == set(REQUIRED_KINDS)
+    write_table(_frame("waveform"), tmp_path / "waveform.csv", kind="waveform", provenance=PROV)
+    assert set(read_tables(tmp_path)) == set(_load(tmp_path)) == {*REQUIRED_KINDS, "waveform"}
+
+
 def test_no_temp_files_left(tmp_path):
     write_table(_frame("fi"), tmp_path / "fi.csv", kind="fi", provenance=PROV)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fi.csv", "fi.json"]
