@@ -8,6 +8,7 @@ folder, OUT's name: OUT, OUT.json, OUT_correct.npz, OUT_corr.csv, OUT_recon.npz)
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from nmpkit.app.commands import args as common
 
@@ -48,14 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from nmpkit.studies import evaluate as ev
 
     if args.nir is not None:
-        from nmpkit.app.commands.evaluate_nir import run_evaluate
-
-        return run_evaluate(args)
+        from nmpkit.app.commands import evaluate_nir
+        return evaluate_nir.run_evaluate(args)
     common.require("--nir FILE is given", NETWORK=args.network, weights=args.weights,
                    lower_bound=args.lower_bound)
     sim = common.build_config(lambda: ev.EvalConfig(
