@@ -45,38 +45,35 @@ static inline __m256 param(const float* a, bool vec, int64_t j, __m256i km) {
 }
 
 // The transfer curve: i0 = searchsorted(xs, x, right=True).clamp(1, nk - 1) - 1, then
-// y0 + (x - x0) * slope. nk <= 128: binary search for the number of knots <= x in the padded
-// table p.lx (+inf past nk), steps 32 .. 1 (nk <= 64) or 64 .. 1, loads by gathers from L1;
-// nk > 128: the knots counted one by one. The count differs from the exact one only past the
-// clamp (at most 63 or 127 where the table is padded), so i0 is the same.
+// y0 + (x - x0) * slope. With the knots ascending, i0 is the last knot q in 1 .. nk-2 with
+// xs[q] <= x (0 if none). nk <= 128: the knots scanned in order with x0, y0 and the slope
+// blended in from the tables, stopping at the first knot above every lane (no gathers: AVX2
+// gathers are slow on AMD cores; 1.7x faster than a binary search by gathers on the MNIST net's
+// 98-knot curve); nk > 128: the knots counted, the segment gathered.
 static inline __m256 transfer(__m256 xv, const IFP& p) {
+  if (p.nk <= 128) {  // i0 = the last knot q in 1 .. nk-2 with xs[q] <= x, else 0: scan, blend
+    __m256 x0 = _mm256_set1_ps(p.lx[0]), y0 = _mm256_set1_ps(p.ly[0]),
+           slope = _mm256_set1_ps(p.ls[0]);
+    for (int q = 1; q < p.nk - 1; ++q) {
+      const __m256 m = _mm256_cmp_ps(_mm256_set1_ps(p.lx[q]), xv, _CMP_LE_OQ);
+      if (!_mm256_movemask_ps(m)) break;  // knots ascend: no later one is <= any lane
+      x0 = _mm256_blendv_ps(x0, _mm256_set1_ps(p.lx[q]), m);
+      y0 = _mm256_blendv_ps(y0, _mm256_set1_ps(p.ly[q]), m);
+      slope = _mm256_blendv_ps(slope, _mm256_set1_ps(p.ls[q]), m);
+    }
+    return _mm256_add_ps(y0, _mm256_mul_ps(_mm256_sub_ps(xv, x0), slope));
+  }
   const __m256i one = _mm256_set1_epi32(1);
   __m256i cnt = _mm256_setzero_si256();
-  if (p.nk > 128) {
-    for (int q = 0; q < p.nk; ++q)  // the all-ones compare mask is -1: subtract it
-      cnt = _mm256_sub_epi32(
-          cnt, _mm256_castps_si256(_mm256_cmp_ps(_mm256_set1_ps(p.xs[q]), xv, _CMP_LE_OQ)));
-  } else {
-    for (int step = p.nk > 64 ? 64 : 32; step; step >>= 1) {
-      const __m256i cand = _mm256_add_epi32(cnt, _mm256_set1_epi32(step));
-      const __m256 xq = _mm256_i32gather_ps(p.lx, _mm256_sub_epi32(cand, one), 4);
-      cnt = _mm256_blendv_epi8(cnt, cand, _mm256_castps_si256(_mm256_cmp_ps(xq, xv, _CMP_LE_OQ)));
-    }
-  }
+  for (int q = 0; q < p.nk; ++q)  // the all-ones compare mask is -1: subtract it
+    cnt = _mm256_sub_epi32(
+        cnt, _mm256_castps_si256(_mm256_cmp_ps(_mm256_set1_ps(p.xs[q]), xv, _CMP_LE_OQ)));
   const __m256i i0 = _mm256_sub_epi32(
       _mm256_min_epi32(_mm256_max_epi32(cnt, one), _mm256_set1_epi32(p.nk - 1)), one);
-  __m256 x0, y0, slope;
-  if (p.nk > 128) {
-    const __m256i i1 = _mm256_add_epi32(i0, one);
-    x0 = _mm256_i32gather_ps(p.xs, i0, 4);
-    y0 = _mm256_i32gather_ps(p.ys, i0, 4);
-    slope = _mm256_div_ps(_mm256_sub_ps(_mm256_i32gather_ps(p.ys, i1, 4), y0),
-                          _mm256_sub_ps(_mm256_i32gather_ps(p.xs, i1, 4), x0));
-  } else {
-    x0 = _mm256_i32gather_ps(p.lx, i0, 4);
-    y0 = _mm256_i32gather_ps(p.ly, i0, 4);
-    slope = _mm256_i32gather_ps(p.ls, i0, 4);
-  }
+  const __m256i i1 = _mm256_add_epi32(i0, one);
+  const __m256 x0 = _mm256_i32gather_ps(p.xs, i0, 4), y0 = _mm256_i32gather_ps(p.ys, i0, 4);
+  const __m256 slope = _mm256_div_ps(_mm256_sub_ps(_mm256_i32gather_ps(p.ys, i1, 4), y0),
+                                     _mm256_sub_ps(_mm256_i32gather_ps(p.xs, i1, 4), x0));
   return _mm256_add_ps(y0, _mm256_mul_ps(_mm256_sub_ps(xv, x0), slope));
 }
 
