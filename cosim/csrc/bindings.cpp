@@ -14,7 +14,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("conv_if", &nmp::conv_if, "event-driven Conv2d fused with the next layer's IF update");
   m.def("conv_if_multi", &nmp::conv_if_multi,
         "conv_if for several neuron variants sharing the input spikes");
-  m.def("isa", [] { return std::string(NMP_ISA); },
-        "instruction set of this build: avx512, avx2 or generic");
+  m.def(
+      "isa", [] { return std::string(NMP_ISA); },
+      "instruction set of this build: avx512, avx2 or generic");
   m.def("linear_bits", &nmp::linear_bits, "event-driven Linear current of spike bits");
 }

@@ -60,11 +60,12 @@ static void row_events(const uint64_t* bits, const Geo& g, int64_t* off, int32_t
   }
 }
 
-// a[k] += WM[bm + j OM + VW k] (k < NV VPB: 16 NV channels), at += WT[bt + j TL ..] for the events e0 .. e1.
+// a[k] += WM[bm + j OM + VW k] (k < NV VPB: 16 NV channels), at += WT[bt + j TL ..] for the events
+// e0 .. e1.
 template <int NV, int TL>
-static inline void add_events(vw* a, typename TailV<TL>::type& at, const float* WM,
-                              const float* WT, int64_t bm, int64_t bt, int64_t OM,
-                              const int64_t* off, int32_t e0, int32_t e1) {
+static inline void add_events(vw* a, typename TailV<TL>::type& at, const float* WM, const float* WT,
+                              int64_t bm, int64_t bt, int64_t OM, const int64_t* off, int32_t e0,
+                              int32_t e1) {
   for (int32_t e = e0; e < e1; ++e) {
     const int64_t j = off[e];
     const float* w = WM + (bm + j * OM);

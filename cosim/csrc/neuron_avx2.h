@@ -90,8 +90,7 @@ static inline uint32_t if8(const float* x, const IFS& s, const IFP& p, int64_t j
   __m256i rv = _mm256_setzero_si256();
   if (CAL && p.ref) {
     rv = ldi<FULL>(s.r + j, km);
-    act = _mm256_and_ps(
-        kf, _mm256_castsi256_ps(_mm256_cmpeq_epi32(rv, _mm256_setzero_si256())));
+    act = _mm256_and_ps(kf, _mm256_castsi256_ps(_mm256_cmpeq_epi32(rv, _mm256_setzero_si256())));
     xv = _mm256_and_ps(xv, act);  // the input of a refractory neuron is discarded
   }
   const __m256 th = param<FULL>(p.th, p.th_vec, j, km);
