@@ -130,7 +130,7 @@ def load() -> ModuleType | None:
         _STATE["status"] = "disabled by NMPKIT_COSIM_KERNELS=0"
     else:
         try:
-            module = build(mode if mode in ("generic", "avx2") else "native")
+            module = build(mode if mode in MODES else "native")
             _STATE["status"] = f"compiled kernels ({module.isa()})"
         except KernelBuildError as err:
             _STATE["error"] = str(err)
