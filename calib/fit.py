@@ -3,10 +3,13 @@
 ``fit(tables)`` picks one operating point (V_DD, V_NEG, temperature; by default the design's, else
 the grid value nearest to it) and derives:
 
-* θ = q_spike = the charge one spike removes, from the f–I curve's low-rate slope (median I/f over
+* θ = q_spike = the input charge per spike, from the f–I curve's low-rate slope (median I/f over
   the firing rows at most a quarter of the largest rate: the network's working range, one spike
-  per step sitting at a quarter of the maximum); c_mem_farads × v_th_volts (the median effective
-  threshold from the waveform) only when the f–I has no such rows. The waveform's swing misses the
+  per step sitting at a quarter of the maximum); c_mem_farads × v_th_volts / gain (the median
+  effective threshold from the waveform) only when the f–I has no such rows. One θ of membrane
+  (floors, rest) is q_spike × gain / C, gain = the excitatory mirror's copy ratio (measured in
+  the ``mirror`` table, else the design's ``mirror_ratio``): with a mirror ratio r ≠ 1 the input
+  charge and the membrane charge differ by r. The waveform's swing misses the
   charge the input delivers while the spike pulse resets the membrane: on the default design it
   is ~5% short, and a unit input then fired at a gain of ~0.95 — a 5–19% per-layer rate deficit
   on CIFAR-10 (results/calibrated_vs_ideal.md);
@@ -29,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -50,6 +53,13 @@ from calib.fit_tables import (
     _sense_level,
     _source,
 )
+
+FIT_VERSION = "2"
+"""Bumped whenever the derivation from tables to a Calibration changes, so caches keyed on it
+(the pipeline's calibrate stage, the optimizer's per-design calibrations) refit instead of
+reusing a calibration the current code would not produce. 2: one θ of membrane takes the
+excitatory mirror's copy ratio out of the f–I's input charge; double pulses leave the sense
+level."""
 
 
 def fit(tables: Mapping[str, Any] | str | os.PathLike[str], *, dt_seconds: float | None = None,
@@ -150,6 +160,8 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     rates = np.maximum.accumulate(curve.to_numpy(dtype=float))
     if not np.allclose(rates, curve.to_numpy(dtype=float)):
         notes.append("fi: rate not monotone in current; running maximum used")
+    mirror = _mirror_gains(t.get("mirror"), vdd, temp, notes)
+    gain = _exc_gain(mirror, _design_number(design, "mirror_ratio"), notes)
     grid_v, grid_rows, grid_theta = [], [], []
     at_t = _healthy(_at(_at(fi, "v_dd_volts", vdd), "temp_celsius", temp), notes)
     for v, sub in at_t.groupby("v_neg_volts", sort=True):
@@ -162,7 +174,7 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
                         c.to_numpy(dtype=float))
         grid_v.append(float(v))
         grid_rows.append(tuple(np.maximum.accumulate(row)))
-        grid_theta.append(q_v / c_mem)
+        grid_theta.append(q_v * gain(float(v)) / c_mem)
     firing = op[(op["rate_hertz"] > 0) & (op["n_spikes"] >= 2)]
     if firing.empty:
         firing = op[op["rate_hertz"] > 0]
@@ -173,17 +185,18 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     width = float(firing["spike_width_seconds"].median())
     max_rate = float(rates.max())
     dt = dt_seconds if dt_seconds is not None else 1.0 / (rate_fraction * max_rate)
-    q = c_mem * v_th
+    g_op = gain(vneg)
+    q = c_mem * v_th / g_op  # the input charge that moves the membrane by V_th
     q_fi = _q_slope(op)
     v_theta = None
     if q_fi is not None:
-        v_theta = q_fi / c_mem
-        notes.append(f"fi: θ = charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
-                     f"(C×V_th from the waveform = {q:.4g} C, {q_fi / q - 1:+.2%}); one θ of "
-                     f"membrane = {v_theta:.4g} V")
+        v_theta = q_fi * g_op / c_mem
+        notes.append(f"fi: θ = input charge per spike from the low-rate slope I/f = {q_fi:.4g} C "
+                     f"(C×V_th/gain from the waveform = {q:.4g} C, {q_fi / q - 1:+.2%}); one θ of "
+                     f"membrane = {v_theta:.4g} V (× excitatory mirror gain {g_op:.4g})")
         q = q_fi
     else:
-        notes.append(f"fi: no low-rate rows; θ = C×V_th = {q:.4g} C")
+        notes.append(f"fi: no low-rate rows; θ = C×V_th/gain = {q:.4g} C")
     v_sense = _sense_level(t.get("waveform"), vdd, _design_number(design, "v_dd_volts"), notes)
     v_rest = 0.0 if v_sense is None else v_sense - (v_th if v_theta is None else v_theta)
 
@@ -220,8 +233,6 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     spike = spike_fit(en_f, en, evneg, notes)
     ratio = _design_number(design, "mirror_ratio")
     syn_factor = 1.0 + (1.0 / ratio if ratio and ratio > 0 else 1.0)
-
-    mirror = _mirror_gains(t.get("mirror"), vdd, temp, notes)
 
     # ---- mismatch ----
     mm = t["mismatch"].df
@@ -272,6 +283,25 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
     )
 
 
+def _exc_gain(mirror: dict[str, Any], ratio: float | None,
+              notes: list[str]) -> Callable[[float], float]:
+    """Membrane current per input current of the excitatory mirror, as a function of V_NEG.
+
+    The f–I's I/f is the charge per spike at the neuron's *input*; the membrane receives the
+    mirror's copy, so one θ of membrane is I/f × gain / C. Measured gains (``mirror`` table,
+    interpolated over V_NEG and clamped to its ends) where there are some, else the design's
+    ``mirror_ratio`` (the nominal copy ratio), else 1."""
+    if mirror:
+        xs = np.asarray(mirror["mirror_v_neg_volts"], dtype=float)
+        ys = np.asarray(mirror["mirror_gain_exc"], dtype=float)
+        return lambda v: float(np.interp(v, xs, ys))
+    g = float(ratio) if ratio is not None and ratio > 0 else 1.0
+    if g != 1.0:
+        notes.append(f"fi: no mirror table; the design's mirror_ratio {g:g} converts input "
+                     f"charge to membrane charge")
+    return lambda _v: g
+
+
 def _mirror_gains(table: Any, vdd: float, temp: float, notes: list[str]) -> dict[str, Any]:
     """The mirror-gain fields at (vdd, temp) from the ``mirror`` table (none: empty fields)."""
     if table is None or table.df.empty:
@@ -291,4 +321,4 @@ def _mirror_gains(table: Any, vdd: float, temp: float, notes: list[str]) -> dict
             "mirror_gain_inh": tuple(by["gain_inh"].astype(float))}
 
 
-__all__ = ["fit"]
+__all__ = ["FIT_VERSION", "fit"]

@@ -126,7 +126,32 @@ def _sense_level(table: Any, v_dd: float, v_dd_design: float | None,
     if starts.size < 2:
         notes.append(f"waveform: {starts.size} spike(s); network v = 0 taken as 0 V")
         return None
-    v_sw = float(np.median(vm[starts]))
+    ramped = _full_ramp_starts(df["time_seconds"].to_numpy(dtype=float), low, starts)
+    if ramped.size < starts.size:
+        notes.append(f"waveform: {starts.size - ramped.size} of {starts.size} spikes re-fired "
+                     f"right after the previous one (double pulses: the membrane at their start, "
+                     f"median {float(np.median(vm[np.setdiff1d(starts, ramped)])):.4g} V, is not "
+                     f"the sense threshold) left out of the sense level")
+    v_sw = float(np.median(vm[ramped]))
     notes.append(f"waveform: sense threshold {v_sw:.4g} V (membrane as the output starts to "
-                 f"rise, median of {starts.size} spikes); rest = threshold − θ")
+                 f"rise, median of {ramped.size} spikes); rest = threshold − θ")
     return v_sw
+
+
+def _full_ramp_starts(t: np.ndarray, low: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The spike starts that follow a full integration ramp: the first, and every one whose gap
+    since the previous spike ended is at least half the longest such gap. A start sooner than
+    that is a re-fire (the slow sense inverter still high when the pulse ends: the latch sets
+    again at a membrane level far below the threshold), not a threshold crossing."""
+    falls = np.nonzero(~low[:-1] & low[1:])[0]
+    keep = [starts[0]]
+    gaps = []
+    for s in starts[1:]:
+        prev = falls[falls < s]
+        gaps.append(t[s] - t[prev[-1]] if prev.size else np.inf)
+    gaps_a = np.asarray(gaps, dtype=float)
+    if gaps_a.size:
+        finite = gaps_a[np.isfinite(gaps_a)]
+        longest = float(finite.max()) if finite.size else np.inf
+        keep += [s for s, g in zip(starts[1:], gaps_a) if not g < 0.5 * longest]
+    return np.asarray(keep, dtype=int)

@@ -49,6 +49,12 @@ def _characterize(ctx: StageContext) -> dict[str, Any]:
 
 
 # --- calibrate ------------------------------------------------------------------------------
+def _fit_version() -> dict[str, str]:
+    """The calibrate stage's inputs: the fit's version (a changed fit refits, not reuses)."""
+    from calib.fit import FIT_VERSION
+
+    return {"fit_version": FIT_VERSION}
+
 
 def _calibrate(ctx: StageContext) -> dict[str, Any]:
     from nmpkit.studies.calibrate import calibrate
@@ -127,7 +133,7 @@ def default_stages(cfg: RunConfig | None = None) -> list[Stage]:
     nets, trade = network_stages(cfg)
     return [
         Stage(name="characterize", needs=(), inputs=_characterize_inputs, run=_characterize),
-        Stage(name="calibrate", needs=("characterize",), inputs=lambda cfg: {},
+        Stage(name="calibrate", needs=("characterize",), inputs=lambda cfg: _fit_version(),
               run=_calibrate),
         *nets,
         *trade,

@@ -18,11 +18,13 @@ def calibrate(table_dir, out, *, dt_seconds: float | None = None,
     import dataclasses
 
     from calib import fit
+    from calib.fit import FIT_VERSION
     from calib.io import provenance
 
     fit_args = dict(dt_seconds=dt_seconds, rate_fraction=rate_fraction, v_dd_volts=v_dd_volts,
                     v_neg_volts=v_neg_volts)
     cal = fit(table_dir, **fit_args)
-    prov = provenance(command="nmpkit calibrate", table_dir=str(table_dir), **fit_args)
+    prov = provenance(command="nmpkit calibrate", table_dir=str(table_dir),
+                      fit_version=FIT_VERSION, **fit_args)
     cal = dataclasses.replace(cal, sources=cal.sources | {"calibrate": prov})
     return cal, cal.save(out)

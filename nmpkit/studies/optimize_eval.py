@@ -95,8 +95,13 @@ class Evaluation:
 
 
 def design_key(design: NeuronDesign, grid: Any) -> str:
-    """The folder name of ``design`` characterized on ``grid`` under ``OUT/designs/``."""
-    return content_hash({"design": design.to_dict(), "grid": grid.to_dict()})[:20]
+    """The folder name of ``design`` characterized on ``grid`` under ``OUT/designs/`` (with the
+    fit's version: a calibration the current fit would not produce is refitted, its SPICE points
+    still come from the cache)."""
+    from calib.fit import FIT_VERSION
+
+    return content_hash({"design": design.to_dict(), "grid": grid.to_dict(),
+                         "fit_version": FIT_VERSION})[:20]
 
 
 def calibration_digest(cal: Any) -> str:

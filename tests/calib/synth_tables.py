@@ -27,9 +27,10 @@ DESIGN = {"c_mem_farads": C_MEM, "v_dd_volts": 1.0, "v_neg_volts": 0.0,
           "q_reset_coulombs": C_MEM * V_TH, "mirror_ratio": 1.0}
 
 
-def provenance(kind: str) -> dict:
-    return {"design": dict(DESIGN), "model_cards": "analytic", "ngspice_version": "none",
-            "nmpkit_version": "test", "git_revision": "test", "seed": 0, "grid": {"kind": kind}}
+def provenance(kind: str, mirror_ratio: float = 1.0) -> dict:
+    return {"design": dict(DESIGN, mirror_ratio=mirror_ratio), "model_cards": "analytic",
+            "ngspice_version": "none", "nmpkit_version": "test", "git_revision": "test",
+            "seed": 0, "grid": {"kind": kind}}
 
 
 def v_th_at(vdd: float) -> float:
@@ -37,20 +38,21 @@ def v_th_at(vdd: float) -> float:
     return V_TH * vdd
 
 
-def rate(i: np.ndarray, vdd: float = 1.0) -> np.ndarray:
-    i = np.asarray(i, dtype=float)
+def rate(i: np.ndarray, vdd: float = 1.0, mirror_ratio: float = 1.0) -> np.ndarray:
+    """Rate at input current ``i``: the membrane integrates the mirror's copy ``mirror_ratio``·i."""
+    i = np.asarray(i, dtype=float) * mirror_ratio
     with np.errstate(divide="ignore"):
         return np.where(i > 0, 1.0 / (C_MEM * v_th_at(vdd) / np.maximum(i, 1e-30) + T_REF), 0.0)
 
 
 def frames(*, gain_std: float = 0.1, thr_std: float = 0.05, n_mc: int = 64, seed: int = 0,
-           waveform_v_dd: bool = True, crowbar_k: float = 0.0):
+           waveform_v_dd: bool = True, crowbar_k: float = 0.0, mirror_ratio: float = 1.0):
     currents = np.array([0.0, 1e-8, 2e-8, 5e-8, 1e-7, 2e-7, 5e-7, 1e-6, 2e-6])
     rows = []
     for vdd in (0.8, 1.0, 1.2):
         for vneg in (0.0, -0.5, -1.0):
             for i in currents:
-                r = float(rate(i, vdd))
+                r = float(rate(i, vdd, mirror_ratio))
                 rows.append(dict(i_exc_amps=i, v_dd_volts=vdd, v_neg_volts=vneg, temp_celsius=27.0,
                                  rate_hertz=r, n_spikes=int(r * 1e-4), v_th_volts=v_th_at(vdd),
                                  spike_width_seconds=T_REF))
@@ -111,6 +113,8 @@ def theta_volts(dfs) -> float:
 
 def write_tables(directory: Path, **kw) -> Path:
     dfs, _ = frames(**kw)
+    ratio = kw.get("mirror_ratio", 1.0)
     for kind, df in dfs.items():
-        write_table(df, Path(directory) / f"{kind}.csv", kind=kind, provenance=provenance(kind))
+        write_table(df, Path(directory) / f"{kind}.csv", kind=kind,
+                    provenance=provenance(kind, ratio))
     return Path(directory)

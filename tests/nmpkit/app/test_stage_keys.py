@@ -113,3 +113,15 @@ def test_the_typed_config_hashes_the_same_tables_as_the_toml_dict():
     assert RunConfig.from_dict(raw) == cfg
     assert type(cfg.section("tradeoff")["timesteps"]) is list
     assert isinstance(cfg.tradeoff.timesteps, tuple)  # frozen all the way down
+
+
+def test_the_fit_version_is_in_the_calibrate_stage_key(monkeypatch):
+    """A changed fit (calib.fit.FIT_VERSION) refits: the calibrate stage's key moves with it."""
+    import importlib
+
+    fit_module = importlib.import_module("calib.fit")  # the package's `calib.fit` is the function
+    cfg = default_config()
+    stage = next(s for s in default_stages(cfg) if s.name == "calibrate")
+    before = stage_key(stage, stage.inputs(cfg), {"characterize": "x"})
+    monkeypatch.setattr(fit_module, "FIT_VERSION", fit_module.FIT_VERSION + "-next")
+    assert stage_key(stage, stage.inputs(cfg), {"characterize": "x"}) != before
