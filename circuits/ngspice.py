@@ -125,6 +125,36 @@ def _private_dir() -> Iterator[Path]:
         os.chdir(old)
 
 
+_OPENMP_SONAMES = ("libgomp.so.1", "libomp.so", "libomp.so.5", "libiomp5.so")
+
+
+@contextlib.contextmanager
+def keep_openmp_threads() -> Iterator[None]:
+    """Give the calling thread its OpenMP thread count back after ngspice ran.
+
+    ngspice's circuit setup calls ``omp_set_num_threads(num_threads)`` (1 here) on the calling
+    thread. In-process, its OpenMP runtime is the process's: libngspice's ``libgomp.so.1`` binds
+    to the one already loaded (torch's), so after the first transient every torch parallel region
+    of the process ran on one thread (``nmpkit run`` and ``nmpkit optimize`` simulated their
+    networks on 1 of 2 cores after characterizing). Every OpenMP runtime loaded in the process
+    (looked up, never loaded here) has its max-threads value saved before and restored after."""
+    libs = []
+    for name in _OPENMP_SONAMES:
+        try:
+            lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        except OSError:
+            continue
+        try:
+            libs.append((lib, int(lib.omp_get_max_threads())))
+        except AttributeError:
+            continue
+    try:
+        yield
+    finally:
+        for lib, n in libs:
+            lib.omp_set_num_threads(n)
+
+
 def ngspice_version() -> str:
     """The loaded libngspice's version, e.g. ``"39"``."""
     return str(_shared().ngspice_version)
@@ -192,7 +222,7 @@ def run_deck(deck: str, *, vectors: Mapping[str, str] | None = None,
 
     inst = _shared()
     inst.messages.clear()
-    with _private_dir():
+    with _private_dir(), keep_openmp_threads():
         try:
             inst.load_circuit(deck)
             inst.run()

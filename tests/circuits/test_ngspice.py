@@ -113,3 +113,36 @@ def test_pyspice_circuit_runs():
     assert w["v_out"][-1] == pytest.approx(1 - np.exp(-5.0), abs=2e-3)
     with pytest.raises(Exception, match="stop_seconds"):
         ngspice.run_circuit(c, stop_seconds="5e-6; shell true")
+
+
+def test_a_transient_leaves_the_process_openmp_thread_count_alone():
+    """ngspice's setup sets the calling thread's OpenMP count to its num_threads (1); in-process
+    that runtime is the process's (torch binds the same libgomp.so.1), and every later torch
+    parallel region ran on one thread. The count asked for before a run must hold after it."""
+    import ctypes
+
+    ngspice.run_deck(RC)  # loads libngspice and with it its OpenMP runtime
+    try:
+        gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        pytest.skip("no libgomp in this process (ngspice built without OpenMP)")
+    before = gomp.omp_get_max_threads()
+    try:
+        for want in (3, 2):
+            gomp.omp_set_num_threads(want)
+            ngspice.run_deck(RC)
+            assert gomp.omp_get_max_threads() == want
+    finally:
+        gomp.omp_set_num_threads(before)
+
+
+def test_torch_keeps_its_threads_across_a_transient():
+    """What the user sees: torch's thread count after an in-process ngspice run is the one set."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        ngspice.run_deck(RC)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
