@@ -1,16 +1,16 @@
 """results/ pages from `nmpkit layers` / `optimize` / `tradeoff` outputs.
 
     python results/answer_md.py layers OUT_MNIST OUT_ALLCONV28 ...   # each an `nmpkit layers --out`
-    python results/answer_md.py optimize OUT                         # an `nmpkit optimize --out`
+    python results/answer_md.py optimize OUT [--name optimize_cifar10]  # an `nmpkit optimize --out`
     python results/answer_md.py tradeoff OUT [--name tradeoff_mnist_1000] [--intro TEXT]
 
 Copies the JSON and CSV of each run beside the page (results/layers/<network>/,
-results/optimize/, results/NAME/) and writes the page from them: nothing in the tables is typed
-by hand. The trade-off page (results/answer_tradeoff.py) rebuilds its command from the run's own
-record (``tradeoff.json``'s ``config``: the values of every option); ``--command`` overrides it
-(repeatable, one line each) for every kind, the layers and optimize pages defaulting to the
-commands that made the pages in results/. ``python results/answer_md.py KIND --help`` lists the
-options.
+results/optimize/ or results/NAME/) and writes the page from them: nothing in the tables is typed
+by hand (a run folder that already is that folder is read in place). The trade-off page
+(results/answer_tradeoff.py) rebuilds its command from the run's own record (``tradeoff.json``'s
+``config``: the values of every option); ``--command`` overrides it (repeatable, one line each)
+for every kind, the layers and optimize pages defaulting to the commands that made the pages in
+results/. ``python results/answer_md.py KIND --help`` lists the options.
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ if str(HERE) not in sys.path:  # the sibling page modules, also when loaded by f
     sys.path.insert(0, str(HERE))
 
 from answer_tradeoff import EXTRAPOLATION, tradeoff_command, tradeoff_page  # noqa: E402
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """``src`` into ``dest`` unless it already is that file (results/layers/<net> as an OUT)."""
+    if not (dest.exists() and src.resolve() == dest.resolve()):
+        shutil.copyfile(src, dest)
 
 
 def _pct(p: dict) -> str:
@@ -56,7 +62,7 @@ def layers_section(out: Path) -> str:
     dest = HERE / "layers" / net
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("layers.json", "layers.csv"):
-        shutil.copyfile(out / f, dest / f)
+        _copy(out / f, dest / f)
     levels = ", ".join(f"{lv['floor_theta']:.2f} θ ({lv['v_neg_volts']:g} V)"
                        for lv in d["levels"])
     lines = [f"## {net} ({d['dataset']}, {d['samples']:,} test images, T = {d['timesteps']}, "
@@ -117,14 +123,14 @@ def spread_lines(df: pd.DataFrame, samples: int) -> list[str]:
 
 
 def optimize_page(out: Path, commands: list[str] | None = None,
-                  note: str = OPTIMIZE_NOTE) -> str:
+                  note: str = OPTIMIZE_NOTE, name: str = "optimize") -> str:
     from nmpkit.studies import tradeoff_presets as tp
 
     d = json.loads((out / "optimize.json").read_text())
-    dest = HERE / "optimize"
+    dest = HERE / name
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("optimize.json", "optimize.csv"):
-        shutil.copyfile(out / f, dest / f)
+        _copy(out / f, dest / f)
     df = pd.read_csv(out / "optimize.csv")
     presets = tp.sentences(tp.cheapest(tp.from_optimize(df, d["timesteps"])))
     rule, best = d["rule"], d.get("best_at_rule_accuracy") or d.get("best")
@@ -163,7 +169,7 @@ def optimize_page(out: Path, commands: list[str] | None = None,
     p = d["provenance"]
     lines += [f"Provenance: `{p['command']}`, git {p['git_revision'][:12]}, {p['created_utc']}, "
               f"weights `{c['weights']}` (sha256 {c['weights_sha256'][:12]}…), data "
-              f"`{c['data_source']}`. Files: `results/optimize/`.", ""]
+              f"`{c['data_source']}`. Files: `results/{name}/`.", ""]
     return "\n".join(lines)
 
 
@@ -219,6 +225,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     lay.add_argument("outs", nargs="+", type=Path, help="one `nmpkit layers --out` per network")
     opt = sub.add_parser("optimize", help="results/optimize.md from an `nmpkit optimize --out`")
     opt.add_argument("outs", nargs=1, type=Path, help="the `nmpkit optimize --out` folder")
+    opt.add_argument("--name", default="optimize",
+                     help="page results/NAME.md, files results/NAME/ (default: %(default)s)")
     opt.add_argument("--note", default=OPTIMIZE_NOTE,
                      help="how the run was made (wall time, lock; default: %(default)s)")
     tr = sub.add_parser("tradeoff", help="results/NAME.md from an `nmpkit tradeoff --out`")
@@ -251,10 +259,11 @@ def main(argv: list[str]) -> int:
                 "`nmpkit layers` with the circuit energy model (each layer group its own pump "
                 "and bias). Made with (each under `flock /work/heavy.lock`; resumable through "
                 "OUT/.parts):", "", "```", *(args.commands or LAYERS_COMMANDS), "```", "",
-                "Read with care: 300 images resolve a drop of about 1.3 %p at best (the "
-                "flip-free bound z²/(n+z²)), hence the 2 %p tolerance; the search makes many "
-                "95% tests, so an allocation one image away from the line can pass or fail by "
-                "chance; the chosen allocation's own paired comparison is the one reported.",
+                "Read with care: n images resolve a drop of z²/(n+z²) at best (the flip-free "
+                "bound: 300 images 1.3 %p, hence their 2 %p tolerance; 500 images 0.76 %p, "
+                "hence 1 %p); the search makes many 95% tests, so an allocation one image away "
+                "from the line can pass or fail by chance; the chosen allocation's own paired "
+                "comparison is the one reported.",
                 ""]
         atomic_write_text(HERE / "layers.md", "\n".join(head) + "\n".join(
             layers_section(o) for o in outs))
@@ -263,7 +272,8 @@ def main(argv: list[str]) -> int:
             outs[0], args.extrapolation or None, name=args.name, intro=args.intro,
             commands=args.commands))
     else:
-        atomic_write_text(HERE / "optimize.md", optimize_page(outs[0], args.commands, args.note))
+        atomic_write_text(HERE / f"{args.name}.md", optimize_page(outs[0], args.commands,
+                                                                  args.note, args.name))
     return 0
 
 

@@ -93,3 +93,21 @@ def test_spread_line_counts_images_apart_and_says_when_accuracy_does_not_bind():
     (line,) = answer_md.spread_lines(df, 1000)
     assert "42 image(s) apart" in line and "does not bind" not in line
     assert answer_md.spread_lines(df.iloc[2:3], 1000) == []
+
+
+def test_a_run_folder_that_is_the_pages_folder_is_read_in_place(tmp_path):
+    """results/layers/<net> given as an OUT (to rebuild the page with one more network) must not
+    fail on copying a file onto itself, and a real copy still copies."""
+    f = tmp_path / "layers.json"
+    f.write_text('{"a": 1}')
+    answer_md._copy(f, f)
+    assert f.read_text() == '{"a": 1}'
+    (tmp_path / "d").mkdir()
+    answer_md._copy(f, tmp_path / "d" / "layers.json")
+    assert (tmp_path / "d" / "layers.json").read_text() == '{"a": 1}'
+
+
+def test_the_optimize_page_name_is_an_option():
+    args = answer_md.parse(["optimize", "OUT", "--name", "optimize_cifar10"])
+    assert args.name == "optimize_cifar10"
+    assert answer_md.parse(["optimize", "OUT"]).name == "optimize"
