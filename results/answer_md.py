@@ -51,9 +51,16 @@ OPTIMIZE_COMMAND = (
     "python -m nmpkit optimize --network mnist --weights nmpkit/weights/mnist.pt --dataset mnist "
     "--data-root /work/shared/datasets/mnist.npz --limit 1000 --timesteps 100 --n-trials 18 "
     "--startup-trials 4 --seed 0 --workers 2 --threads 2 --out OUT")
-OPTIMIZE_NOTE = ("under `flock /work/heavy.lock` on 2 cores, 35 min 0 s wall for 18 trials from an "
-                 "empty study (2414 s user CPU, peak RSS 1.1 GB; ngspice on 2 worker processes); "
-                 "rerunning continues the study in OUT/optuna.db")
+OPTIMIZE_NOTE = ("under `flock /work/heavy.lock` on 2 cores, 7 min 26 s wall for 18 trials from an "
+                 "empty study, its SPICE points from the previous run's content-addressed cache "
+                 "(1,015 of 1,070 cached; 775 s user CPU, peak RSS 1.0 GB; ngspice on 2 worker "
+                 "processes); from an empty cache the same study took 35 min 0 s at 2889f18, "
+                 "then with the engine on one thread (fixed in 573a3a0); rerunning continues the "
+                 "study in OUT/optuna.db. Since 91e0692 a design's θ of membrane takes its mirror "
+                 "ratio out of the f–I's input charge: the floors in θ of designs with a ratio "
+                 "≠ 1 changed (the best design's from -1.48 to -0.58 θ), energies and accuracies "
+                 "did not, and the two study designs refused before as 'floor above rest' are "
+                 "evaluated")
 
 
 def layers_section(out: Path) -> str:
