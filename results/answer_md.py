@@ -189,7 +189,11 @@ LAYERS_COMMANDS = [
     "--network allconv28 --weights nmpkit/weights/allconv28_fashion.pt --dataset fashion-mnist "
     "--data-root /usr/share/datasets/fashion-mnist --limit 300 --timesteps 200 "
     "--v-neg -1.0 0.0 --tolerance 0.02 --eta 0.5 --max-passes 2 --out OUT_ALLCONV28",
-    "python results/answer_md.py layers OUT_MNIST OUT_ALLCONV28"]
+    "python -m nmpkit layers --calibration results/calibration/calibration-default.json "
+    "--network cifar10 --weights nmpkit/weights/cifar10.pt --dataset cifar10 "
+    "--data-root /work/shared/datasets/cifar10.npz --limit 300 --timesteps 100 "
+    "--v-neg -1.0 0.0 --tolerance 0.02 --eta 0.5 --max-passes 2 --batch 50 --out OUT_CIFAR10",
+    "python results/answer_md.py layers OUT_MNIST OUT_ALLCONV28 OUT_CIFAR10"]
 
 
 def preset_census(out: Path, d: dict, best: dict | None) -> list[str]:
