@@ -144,6 +144,24 @@ def submit_chunks(client: Any, fn: Callable[..., Any], data: Sequence[Any],
     return pairs, scattered
 
 
+def results_or_local(pairs: Sequence[tuple[slice, Any]],
+                     local: Callable[[slice], Any]) -> list[Any]:
+    """Each future's result, in order; a chunk whose future the cluster cancelled is computed
+    here by ``local(slice)`` instead (the same pure function of the same inputs, so the same
+    result). Dask can cancel a content-addressed key "already forgotten" when one client
+    releases it while another submits it again (seen once in CI: the optimizer's evaluation
+    resubmitting the test's own keys right after a worker was killed)."""
+    from concurrent.futures import CancelledError
+
+    out = []
+    for sl, fut in pairs:
+        try:
+            out.append(fut.result())
+        except CancelledError:
+            out.append(local(sl))
+    return out
+
+
 def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tensor,
                   cfg: EvalConfig, *, task: str, parts_dir: Path | None = None,
                   progress: Callable[[int], None] | None = None,
@@ -154,6 +172,8 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
         scheduler: A Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
         The rest: as ``run_chunks`` (the same chunks, records and result).
     """
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
 
     if parts_dir is None:
@@ -173,7 +193,10 @@ def run_chunks_on(scheduler: Any, net: Any, x: torch.Tensor, target: torch.Tenso
                                          args=(cfg, task, tuple(snapshots)))
             by_future = {fut: sl for sl, fut in pairs}
             for fut in as_completed(list(by_future)):
-                rec = fut.result()
+                try:
+                    rec = fut.result()
+                except CancelledError:  # see results_or_local
+                    continue  # not written: run_chunks below computes the missing chunk here
                 atomic_write(part_path(parts_dir, by_future[fut].start,
                                        by_future[fut].stop - by_future[fut].start),
                              lambda tmp, rec=rec: torch.save(rec, tmp))
@@ -203,9 +226,10 @@ def simulate_on(scheduler: Any, net: Any, x: torch.Tensor, neurons: Sequence[Any
     (samples × variants: one task per chunk, every variant in one pass)."""
     with client_for(scheduler) as client:
         pairs, _data = submit_variants(client, net, x, neurons, batch=batch, **simulate)
-        chunks = client.gather([f for _, f in pairs])
+        chunks = results_or_local(pairs, lambda sl: _simulate_chunk(
+            net, x, sl.start, sl.stop, tuple(neurons), dict(simulate)))
     return [[c[k] for c in chunks] for k in range(len(neurons))]
 
 
-__all__ = ["client_for", "network_digest", "neuron_digest", "run_chunks_on", "simulate_on",
-           "submit_chunks", "submit_variants", "tensor_digest"]
+__all__ = ["client_for", "network_digest", "neuron_digest", "results_or_local", "run_chunks_on",
+           "simulate_on", "submit_chunks", "submit_variants", "tensor_digest"]

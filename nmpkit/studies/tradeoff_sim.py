@@ -152,7 +152,12 @@ def _budgets_loop(net: Any, x: torch.Tensor, y: torch.Tensor, models: list[Any],
         import cosim
 
         if pending is not None:
-            return next(pending).result()  # the cluster's result for this chunk (same order)
+            from concurrent.futures import CancelledError
+
+            try:
+                return next(pending).result()  # the cluster's result for this chunk (same order)
+            except CancelledError:  # a key Dask forgot (distributed.results_or_local): run here
+                pass
         more = {"count_steps": short} if kept and short else {}
         if len(models) == 1:
             return [cosim.simulate(net, xs, timesteps=t_max, neuron=models[0], **more)]
