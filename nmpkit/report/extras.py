@@ -115,10 +115,14 @@ def networks_answer_html(run: Path) -> str:
     if len(nets) == 0:
         return ""
     items = []
+    recs = {name: (None if "tradeoff" not in dirs or (res := results.tradeoff(dirs["tradeoff"]))
+                   is None else res.recommendation()) for name, dirs in nets.items()}
+    # a network without a trade-off is judged at the run's trade-off tolerance (the first found)
+    run_tol = next((float(r["tolerance"]) for r in recs.values()
+                    if isinstance(r, dict) and r.get("tolerance")), DEFAULT_TOLERANCE)
     for name, dirs in nets.items():
-        res = results.tradeoff(dirs["tradeoff"]) if "tradeoff" in dirs else None
-        rec = None if res is None else res.recommendation()
-        tol = float((rec or {}).get("tolerance") or DEFAULT_TOLERANCE)
+        rec = recs[name]
+        tol = float((rec or {}).get("tolerance") or run_tol)
         if isinstance(rec, dict) and rec.get("text"):
             text = f"{name} (trade-off, circuit neuron, priced): {rec['text']}"
         elif "evaluate" in dirs:

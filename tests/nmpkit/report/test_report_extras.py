@@ -89,6 +89,21 @@ def test_full_report_one_answer_per_network_and_every_extra_figure(tmp_path):
     assert "Per-layer floors: allconv28" in page and "layer 8 needs a deep floor" in page
 
 
+def test_a_network_without_a_trade_off_is_judged_at_the_runs_tolerance(tmp_path):
+    run = _full_run(tmp_path / "run")
+    rec_path = run / "tradeoff/tradeoff.json"  # the record recommendation() is built from
+    rec = json.loads(rec_path.read_text())
+    rec["tolerance"] = 0.02
+    rec_path.write_text(json.dumps(rec))
+    page = write_report(run).read_text()
+    first = page[page.index("Answer per network"):]
+    first = first[:first.index("</ul></div>")]
+    # allconv28 (evaluate only): ZMP drops 6 %p; its -1 θ floor (CI up to +0.9 %p) is not shown
+    # within the default 0.5 %p, but is within the trade-off's 2 %p, which the sentence now uses
+    assert "the shallowest floor within 2 %p of NMP at 95% confidence is a floor of -1 θ" in first
+    assert "within 0.5 %p" not in first
+
+
 def test_no_extras_without_their_data(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
