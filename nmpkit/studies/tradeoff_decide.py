@@ -150,12 +150,12 @@ def sentence(rec: Mapping[str, Any], tolerance: float) -> str:
         cl = rec.get("closest_unresolved")
         if cl and rec.get("images_needed"):
             text += (f"; the most promising, floor {cl['floor_theta']:.2f} θ (V_NEG = "
-                     f"{cl['v_neg_volts']:g} V at V_DD = {cl['v_dd_volts']:g} V), drops "
+                     f"{cl['v_neg_volts']:.3g} V at V_DD = {cl['v_dd_volts']:g} V), drops "
                      f"{_pp(cl)}, and would need about {rec['images_needed']:,} images")
         else:
             text += "; every priced point's observed drop already exceeds the tolerance"
         return text + "."
-    where = (f"(V_NEG = {c['v_neg_volts']:g} V at V_DD = {c['v_dd_volts']:g} V)")
+    where = (f"(V_NEG = {c['v_neg_volts']:.3g} V at V_DD = {c['v_dd_volts']:g} V)")
     is_zmp = bool(z) and (z.get("v_neg_volts"), z.get("v_dd_volts")) == (
         c["v_neg_volts"], c["v_dd_volts"])
     if _better(c):  # short latency: the clipped neuron converges faster than NMP
@@ -191,7 +191,7 @@ def rule_sentence(rec: Mapping[str, Any]) -> str:
     if not r:
         return f"The study's −2 θ rule: no point at T = {rec['timesteps']}."
     where = "" if r["exact"] else f" (nearest reachable floor {r['floor_theta']:.2f} θ)"
-    text = (f"The study's −2 θ rule{where}: V_NEG = {r['v_neg_volts']:g} V at V_DD = "
+    text = (f"The study's −2 θ rule{where}: V_NEG = {r['v_neg_volts']:.3g} V at V_DD = "
             f"{r['v_dd_volts']:g} V, T = {r['timesteps']}: {_pct(r)}, drop {_pp(r)}, "
             f"{_nj(r['energy_joules'])} per inference")
     if "energy_vs_rule" in rec:

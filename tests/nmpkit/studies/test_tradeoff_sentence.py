@@ -22,3 +22,10 @@ def test_rule_sentence_energy_words(ratio: float, words: str) -> None:
 def test_rule_sentence_without_energy_ratio() -> None:
     text = rule_sentence({"timesteps": 200, "rule": RULE})
     assert "costs" not in text and text.endswith("per inference.")
+
+
+@pytest.mark.parametrize("v, shown", [(-0.875798, "V_NEG = -0.876 V"), (-0.5, "V_NEG = -0.5 V"),
+                                      (0.0, "V_NEG = 0 V"), (-1.0, "V_NEG = -1 V")])
+def test_rule_sentence_gives_v_neg_to_the_millivolt(v: float, shown: str) -> None:
+    text = rule_sentence({"timesteps": 200, "rule": {**RULE, "v_neg_volts": v}})
+    assert shown + " at V_DD = 0.8 V" in text
