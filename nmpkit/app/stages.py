@@ -80,8 +80,7 @@ def _modulate(ctx: StageContext) -> dict[str, Any]:
         max_pulses=v.max_pulses, seed=cfg.run.seed),
         progress=None if ctx.quiet else print)
     res.save(ctx.out_dir)
-    return {f"sigma={r['sigma']:g}": f"{r['accuracy_before']:.4f}->{r['accuracy_after']:.4f}"
-            for r in res.rows}
+    return res.summary()
 
 
 def _cosim_check(ctx: StageContext) -> dict[str, Any]:

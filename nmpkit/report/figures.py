@@ -189,10 +189,17 @@ def fig_modulation(run: Path):
     for col, label in (("accuracy_ideal", "ideal weights"),
                        ("accuracy_before", "with variation"),
                        ("accuracy_after", "after weight modulation")):
-        if col in df:
+        if col not in df:
+            continue
+        if f"{col}_ci_low" in df:  # Wilson 95% bars (records from this version on)
+            err = [(df[col] - df[f"{col}_ci_low"]) * 100, (df[f"{col}_ci_high"] - df[col]) * 100]
+            ax.errorbar(df["sigma"] * 100, df[col] * 100, yerr=err, fmt="o-", capsize=3,
+                        label=label)
+        else:
             ax.plot(df["sigma"] * 100, df[col] * 100, "o-", label=label)
+    n = f", n = {int(df['samples'].iloc[0]):,} images" if "samples" in df else ""
     ax.set(xlabel="device variation σ (%)", ylabel="accuracy (%)",
-           title="Variation before/after modulation")
+           title=f"Variation before/after modulation{n}")
     ax.legend()
     return fig
 
@@ -241,8 +248,10 @@ FIGURES: tuple[tuple[str, str, FigureFn], ...] = (
      "quadratic regime and where the crowbar regime begins.", fig_energy),
     ("correlation", "Correlation: ANN activation vs SNN firing rate. Read: points off the "
      "diagonal are neurons the floor (or its absence) distorts.", fig_correlation),
-    ("modulation", "Device variation before and after weight modulation. Read: how much "
-     "accuracy the closed loop recovers at each σ.", fig_modulation),
+    ("modulation", "Device variation before and after weight modulation (bars: Wilson 95% "
+     "intervals; the paired gain, its interval and McNemar p are in the stage table and "
+     "modulation.csv). Read: how much accuracy the closed loop recovers at each σ.",
+     fig_modulation),
     ("cosim", "Co-simulation agreement: ngspice network vs calibrated cosim, on the step grid "
      "and sub-stepped (the gated model). Read: points on the diagonal mean the calibrated "
      "model counts the circuit's spikes.", fig_cosim),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from calib.calibration import Calibration
@@ -55,12 +56,38 @@ def _representative(gain: torch.Tensor, thr: torch.Tensor) -> tuple[torch.Tensor
     return gain[:, h, w], thr[:, h, w]
 
 
-def accuracy(net, x, y, neurons, timesteps: int, batch: int = 250) -> float:
-    """Accuracy after ``timesteps`` over all of ``x`` (`nmpkit.studies.batched`)."""
-    from nmpkit.studies.batched import simulate_batched
+def correct(net, x, y, neurons, timesteps: int, batch: int = 250) -> np.ndarray:
+    """(N,) bool: image n classified right after ``timesteps`` (most output spikes, ties to the
+    lowest index: the readout of ``SimulationResult.accuracy_per_step``), in batches."""
+    import cosim
+    from nmpkit.studies.batched import batch_slices
+    from nmpkit.studies.layers_eval import final_correct
 
-    run = simulate_batched(net, x, y, batch=batch, timesteps=timesteps, neuron=neurons)
-    return float(run.metric[-1])
+    y = torch.as_tensor(y)
+    return np.concatenate([final_correct(cosim.simulate(net, x[sl], timesteps=timesteps,
+                                                        neuron=neurons), y[sl])
+                           for sl in batch_slices(int(x.shape[0]), batch)])
+
+
+def accuracy(net, x, y, neurons, timesteps: int, batch: int = 250) -> float:
+    """Accuracy after ``timesteps`` over all of ``x`` (the mean of `correct`)."""
+    return float(correct(net, x, y, neurons, timesteps, batch).mean())
+
+
+def accuracy_stats(right: np.ndarray, ideal: np.ndarray, before: np.ndarray | None = None
+                   ) -> dict[str, Any]:
+    """One condition's accuracy with its n and Wilson 95% interval, paired against the ideal
+    weights (and, for ``after``, against ``before``) on the same images: the difference, its
+    Newcombe 95% interval, the images that flip each way and McNemar's exact p."""
+    from nmpkit.studies.stats import compare
+    from nmpkit.studies.stats.intervals import accuracy as wilson_accuracy
+
+    a = wilson_accuracy(right)
+    out = {"samples": a.n, "correct": a.k, "accuracy": a.estimate, "ci_low": a.ci_low,
+           "ci_high": a.ci_high, "vs_ideal": compare(right, ideal).as_dict()}
+    if before is not None:
+        out["vs_before"] = compare(right, before).as_dict()
+    return out
 
 
 def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps: int,
@@ -76,7 +103,8 @@ def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps
     say = progress or (lambda s: None)
     shapes = [ly.shape for ly in net.layers]
     nominal = [calibrated_neuron(cal, v_neg_volts=v_neg_volts, shape=s) for s in shapes]
-    ideal_acc = accuracy(net, x, y, nominal, timesteps)
+    ideal_right = correct(net, x, y, nominal, timesteps)
+    ideal_acc = float(ideal_right.mean())
     say(f"ideal weights, nominal neurons: accuracy {ideal_acc:.4f}")
     rows = []
     for k, sigma in enumerate(sigmas):
@@ -90,8 +118,9 @@ def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps
             w = net.layers[li].ops[oi].weight.detach().float()
             targets[(li, oi)] = w.reshape(w.shape[0], -1)
             devices[(li, oi)] = DevicePairArray(targets[(li, oi)], model, generator=g)
-        before = accuracy(with_weights(net, {kk: d.weights() for kk, d in devices.items()}),
-                          x, y, neurons, timesteps)
+        before_right = correct(with_weights(net, {kk: d.weights() for kk, d in devices.items()}),
+                               x, y, neurons, timesteps)
+        before = float(before_right.mean())
         say(f"σ={sigma:g}: before modulation {before:.4f}")
         layer_reports = []
         for (li, oi), dev in devices.items():
@@ -116,12 +145,16 @@ def run_study(cal: Calibration, net, x, y, *, sigmas: Sequence[float], timesteps
                 "seconds": time.perf_counter() - t0})
             say(f"  {net.layers[li].name}: {r.iterations} it, {r.pulses_total} pulses, "
                 f"residual {r.residual_error_rms:.4g}, {r.n_not_converged} not converged")
-        after = accuracy(with_weights(net, {kk: d.weights() for kk, d in devices.items()}),
-                         x, y, neurons, timesteps)
+        after_right = correct(with_weights(net, {kk: d.weights() for kk, d in devices.items()}),
+                              x, y, neurons, timesteps)
+        after = float(after_right.mean())
         say(f"σ={sigma:g}: after modulation {after:.4f}")
         rows.append({"sigma": float(sigma), "accuracy_before": before, "accuracy_after": after,
+                     "before": accuracy_stats(before_right, ideal_right),
+                     "after": accuracy_stats(after_right, ideal_right, before_right),
                      "layers": layer_reports})
-    return {"ideal_accuracy": ideal_acc, "rows": rows,
+    return {"ideal_accuracy": ideal_acc, "ideal": accuracy_stats(ideal_right, ideal_right),
+            "rows": rows,
             "config": dataclasses.asdict(config) | {"levels": levels,
                                                     "sigma_pulse": sigma_pulse,
                                                     "v_neg_volts": v_neg_volts}}
@@ -195,13 +228,55 @@ class ModulateResult:
 
     def per_sigma(self) -> list[dict[str, Any]]:
         """One row per σ (what ``modulation.csv`` holds): accuracy ideal/before/after, the most
-        iterations of any layer, the pulses, non-converged synapses and synapses of all."""
-        return [{"sigma": r["sigma"], "accuracy_ideal": self.ideal_accuracy,
-                 "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
-                 "iterations": max(ly["iterations"] for ly in r["layers"]),
-                 "pulses": sum(ly["pulses"] for ly in r["layers"]),
-                 "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
-                 "synapses": sum(ly["synapses"] for ly in r["layers"])} for r in self.rows]
+        iterations of any layer, the pulses, non-converged synapses and synapses of all; with
+        the images (``samples``), each accuracy's Wilson 95% interval, and after − before paired
+        on the same images (Newcombe 95% interval, flips each way, McNemar p), where the record
+        has them (records before this version do not)."""
+        out = []
+        for r in self.rows:
+            row = {"sigma": r["sigma"], "accuracy_ideal": self.ideal_accuracy,
+                   "accuracy_before": r["accuracy_before"], "accuracy_after": r["accuracy_after"],
+                   "iterations": max(ly["iterations"] for ly in r["layers"]),
+                   "pulses": sum(ly["pulses"] for ly in r["layers"]),
+                   "not_converged": sum(ly["not_converged"] for ly in r["layers"]),
+                   "synapses": sum(ly["synapses"] for ly in r["layers"])}
+            if "after" in r and "ideal" in self.record:
+                b, a, i = r["before"], r["after"], self.record["ideal"]
+                g = a["vs_before"]
+                row |= {"samples": a["samples"],
+                        "accuracy_ideal_ci_low": i["ci_low"],
+                        "accuracy_ideal_ci_high": i["ci_high"],
+                        "accuracy_before_ci_low": b["ci_low"],
+                        "accuracy_before_ci_high": b["ci_high"],
+                        "accuracy_after_ci_low": a["ci_low"],
+                        "accuracy_after_ci_high": a["ci_high"],
+                        "gain": g["difference"], "gain_ci_low": g["ci_low"],
+                        "gain_ci_high": g["ci_high"], "flips_gained": g["a_only"],
+                        "flips_lost": g["b_only"], "p_after_vs_before": g["p_value"],
+                        "after_minus_ideal": a["vs_ideal"]["difference"],
+                        "p_after_vs_ideal": a["vs_ideal"]["p_value"]}
+            out.append(row)
+        return out
+
+    def summary(self) -> dict[str, str]:
+        """σ -> one line: before → after with their 95% intervals, the paired gain, its interval,
+        the flips and McNemar p, and the images (accuracies alone for older records)."""
+        out = {}
+        for r in self.per_sigma():
+            line = f"{100 * r['accuracy_before']:.2f}% -> {100 * r['accuracy_after']:.2f}%"
+            if "samples" in r:
+                pct = {k: 100 * r[k] for k in (
+                    "accuracy_before", "accuracy_before_ci_low", "accuracy_before_ci_high",
+                    "accuracy_after", "accuracy_after_ci_low", "accuracy_after_ci_high")}
+                line = (f"{pct['accuracy_before']:.2f}% ({pct['accuracy_before_ci_low']:.1f}"
+                        f"-{pct['accuracy_before_ci_high']:.1f}) -> "
+                        f"{pct['accuracy_after']:.2f}% ({pct['accuracy_after_ci_low']:.1f}"
+                        f"-{pct['accuracy_after_ci_high']:.1f}), {100 * r['gain']:+.2f} %p "
+                        f"[{100 * r['gain_ci_low']:+.2f},{100 * r['gain_ci_high']:+.2f}] "
+                        f"flips {r['flips_gained']}/{r['flips_lost']} "
+                        f"p={r['p_after_vs_before']:.2g} n={r['samples']}")
+            out[f"sigma={r['sigma']:g}"] = line
+        return out
 
     def per_layer(self) -> list[dict[str, Any]]:
         """One row per σ and layer (what ``modulation_layers.csv`` holds)."""
@@ -254,4 +329,5 @@ def run(cfg: ModulateConfig, progress: Callable[[str], None] | None = None) -> M
     return ModulateResult(res)
 
 
-__all__ = ["ModulateConfig", "ModulateResult", "accuracy", "run", "run_study", "with_weights"]
+__all__ = ["ModulateConfig", "ModulateResult", "accuracy", "accuracy_stats", "correct", "run",
+           "run_study", "with_weights"]

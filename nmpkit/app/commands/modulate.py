@@ -61,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
                                                       "accuracy_after")} for r in res.rows]}))
     elif not args.quiet:
         print(f"ideal {res.ideal_accuracy:.4f}")
-        for r in res.per_sigma():
-            print(f"σ={r['sigma']:g}: before {r['accuracy_before']:.4f} → after "
-                  f"{r['accuracy_after']:.4f} ({r['pulses']} pulses, {r['not_converged']} "
-                  "synapses not converged)")
+        for (sig, line), r in zip(res.summary().items(), res.per_sigma(), strict=True):
+            print(f"{sig}: before -> after {line} ({r['pulses']} pulses, "
+                  f"{r['not_converged']} synapses not converged)")
         print(f"wrote {paths[0]}")
     return 0

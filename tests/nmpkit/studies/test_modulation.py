@@ -42,6 +42,33 @@ def test_modulation_improves_accuracy_under_variation(tmp_path):
     for ly in row["layers"]:
         assert ly["true_error_rms_after"] < ly["estimate_error_rms_before"]
         assert ly["pulses"] > 0 and ly["iterations"] >= 1
+    # every accuracy carries n and a Wilson interval; after vs before is paired on the images
+    a, b = row["after"], row["before"]
+    assert a["samples"] == b["samples"] == res["ideal"]["samples"] == 400
+    assert a["accuracy"] == row["accuracy_after"] and b["accuracy"] == row["accuracy_before"]
+    assert a["ci_low"] < a["accuracy"] < a["ci_high"]
+    assert b["ci_low"] < b["accuracy"] < b["ci_high"]
+    g = a["vs_before"]
+    gained = round(400 * (row["accuracy_after"] - row["accuracy_before"]))
+    assert g["a_only"] - g["b_only"] == gained
+    assert g["ci_low"] > 0 and g["p_value"] < 0.05  # the gain is resolved on these 400 images
+    assert res["ideal"]["vs_ideal"]["a_only"] == res["ideal"]["vs_ideal"]["b_only"] == 0
+    line = ModulateResult(res).summary()["sigma=0.3"]
+    assert "n=400" in line and f"flips {g['a_only']}/{g['b_only']}" in line
+
+
+def test_correct_is_the_batched_accuracy_image_by_image():
+    from nmpkit.studies.batched import simulate_batched
+    from nmpkit.studies.modulation import correct
+
+    g = torch.Generator().manual_seed(3)
+    x, y = blobs(300, g)
+    model = nn.Sequential(nn.Linear(16, 12), nn.ReLU(), nn.Linear(12, 6))
+    net = convert(model.eval(), x[:200], percentile=99.9)
+    right = correct(net, x, y, None, 20, batch=70)
+    ref = simulate_batched(net, x, y, batch=300, timesteps=20, neuron=None)
+    assert right.shape == (300,) and right.dtype == bool
+    assert abs(float(right.mean()) - float(ref.metric[-1])) < 1e-12
 
 
 def test_with_weights_replaces_only_the_given_ops():
