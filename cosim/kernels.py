@@ -31,8 +31,9 @@ Sources: ``cosim/csrc`` (``neuron.h``: the IF step of ``cosim.neuron.if_step``, 
 time; ``neuron.cpp``: ``if_bits``; ``conv.cpp``, ``linear.cpp``, ``bits.cpp``; ``bindings.cpp``:
 the Python module; style: the repository's ``.clang-format``), installed as package data. Built
 with ``torch.utils.cpp_extension.load(sources=...)`` (g++ + ninja, about a minute once on two
-cores, then cached by torch under a name that hashes the sources, the flags and the CPU's feature
-flags: ``-march=native`` builds are never shared between CPUs). AVX-512 paths where the CPU has
+cores, then cached by torch under a name that hashes the sources, the flags, the source folder (one
+build per checkout: `build_tag`) and the CPU's feature flags: ``-march=native`` builds are
+never shared between CPUs). AVX-512 paths where the CPU has
 them, AVX2 paths where it has those (8-lane vectors: GCC lowers 16-lane vector types badly
 without AVX-512), portable scalar code otherwise; every path computes the same bits.
 ``NMPKIT_COSIM_KERNELS=0`` disables the kernels, ``=generic`` builds the portable code and
@@ -73,6 +74,18 @@ def source_hash(source_dir: Path = SOURCE_DIR) -> str:
     return h.hexdigest()
 
 
+def build_tag(source_dir: Path, flags: tuple[str, ...] | list[str]) -> str:
+    """The build's cache name part: the sources' content, the flags and the source folder.
+
+    The folder is in it because torch's extension cache is one folder per name and ninja
+    rebuilds whenever the sources' paths change: without it two checkouts of the same version
+    (a clean CI clone beside a working tree) took turns recompiling (~1 min each time on two
+    cores) in the one folder, each rebuild under the other's loaded module."""
+    folder = str(Path(source_dir).resolve())
+    return hashlib.sha1((source_hash(source_dir) + " ".join(flags) + "\0" + folder)
+                        .encode()).hexdigest()[:10]
+
+
 def build(mode: str = "native", source_dir: Path = SOURCE_DIR,
           build_dir: Path | None = None) -> ModuleType:
     """Compile (or load the cached build of) the kernels.
@@ -95,7 +108,7 @@ def build(mode: str = "native", source_dir: Path = SOURCE_DIR,
     if missing:
         raise KernelBuildError(f"kernel sources missing in {source_dir}: {', '.join(missing)} "
                                "(cosim/csrc must be installed with the package)")
-    tag = hashlib.sha1((source_hash(source_dir) + " ".join(flags)).encode()).hexdigest()[:10]
+    tag = build_tag(source_dir, flags)
     lib = Path(torch.__file__).parent / "lib"
     if build_dir is not None:
         build_dir.mkdir(parents=True, exist_ok=True)
@@ -169,4 +182,5 @@ def status() -> str:
     return str(_STATE["status"])
 
 
-__all__ = ["MODES", "SOURCES", "SOURCE_DIR", "build", "load", "require", "source_hash", "status"]
+__all__ = ["MODES", "SOURCES", "SOURCE_DIR", "build", "build_tag", "load", "require", "source_hash",
+           "status"]

@@ -165,6 +165,24 @@ def test_kernel_build_matches_environment():
     assert kernels.load().isa() == expected
 
 
+def test_each_checkout_builds_in_its_own_cache_folder(tmp_path):
+    """Same sources in two folders: two names (ninja would rebuild one folder whenever the paths
+    change); the name is stable and moves with the content and the flags."""
+    import shutil
+
+    a, b = tmp_path / "a" / "csrc", tmp_path / "b" / "csrc"
+    shutil.copytree(kernels.SOURCE_DIR, a)
+    shutil.copytree(kernels.SOURCE_DIR, b)
+    flags = ("-O3",)
+    assert kernels.source_hash(a) == kernels.source_hash(b)
+    assert kernels.build_tag(a, flags) != kernels.build_tag(b, flags)
+    assert kernels.build_tag(a, flags) == kernels.build_tag(a, list(flags))
+    assert kernels.build_tag(a, flags) != kernels.build_tag(a, ("-O2",))
+    before = kernels.build_tag(a, flags)
+    (a / "neuron.h").write_text((a / "neuron.h").read_text() + "\n// changed\n")
+    assert kernels.build_tag(a, flags) != before
+
+
 def test_unknown_build_mode_is_refused():
     with pytest.raises(ValueError, match="kernel build mode must be one of native, avx2, generic"):
         kernels.build("sse9")
