@@ -69,11 +69,6 @@ def correct(net, x, y, neurons, timesteps: int, batch: int = 250) -> np.ndarray:
                            for sl in batch_slices(int(x.shape[0]), batch)])
 
 
-def accuracy(net, x, y, neurons, timesteps: int, batch: int = 250) -> float:
-    """Accuracy after ``timesteps`` over all of ``x`` (the mean of `correct`)."""
-    return float(correct(net, x, y, neurons, timesteps, batch).mean())
-
-
 def accuracy_stats(right: np.ndarray, ideal: np.ndarray, before: np.ndarray | None = None
                    ) -> dict[str, Any]:
     """One condition's accuracy with its n and Wilson 95% interval, paired against the ideal
@@ -329,5 +324,5 @@ def run(cfg: ModulateConfig, progress: Callable[[str], None] | None = None) -> M
     return ModulateResult(res)
 
 
-__all__ = ["ModulateConfig", "ModulateResult", "accuracy", "accuracy_stats", "correct", "run",
-           "run_study", "with_weights"]
+__all__ = ["ModulateConfig", "ModulateResult", "accuracy_stats", "correct", "run", "run_study",
+           "with_weights"]
