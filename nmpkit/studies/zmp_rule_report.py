@@ -198,7 +198,8 @@ def _weights_path(run: Path, summary: dict) -> Path | None:
 
 
 def measured_loss(evaluate_dir: Path, timesteps: int) -> dict | None:
-    """The run's own NMP − ZMP row of ``comparisons.csv`` at ``timesteps`` (else its largest T)."""
+    """The run's own NMP − ZMP row of ``comparisons.csv`` at ``timesteps``, else at the run's
+    latency nearest to it (the longer of two equally near)."""
     import pandas as pd
 
     p = evaluate_dir / "comparisons.csv"
@@ -208,8 +209,9 @@ def measured_loss(evaluate_dir: Path, timesteps: int) -> dict | None:
     z = df[df["condition"] == "zmp"] if "condition" in df else df.iloc[0:0]
     if z.empty:
         return None
-    at = z[z["timesteps"] == timesteps]
-    return dict((at if not at.empty else z[z["timesteps"] == z["timesteps"].max()]).iloc[0])
+    ts = z["timesteps"].astype(int)
+    nearest = min(ts.unique(), key=lambda t: (abs(int(t) - timesteps), -int(t)))
+    return dict(z[ts == nearest].iloc[0])
 
 
 def rule_line(run: Path, name: str, evaluate_dir: Path, samples: int = RULE_SAMPLES
@@ -249,13 +251,24 @@ def rule_line(run: Path, name: str, evaluate_dir: Path, samples: int = RULE_SAMP
                              to_tensor(data.x_train[: sim.calibration_samples], mean, std), sim)
     pred = predict_zmp_loss(net, to_tensor(data.x_test[:n], mean, std),
                             data.y_test[:n].astype("int64"))
-    text = f"{name} ({n:,} test images): {pred.line()}"
+    evaluated = int(summ["samples"])
+    on = (f"the rule on all {n:,} evaluated test images" if n == evaluated
+          else f"the rule on the first {n:,} of its {evaluated:,} evaluated test images")
+    text = f"{name} ({on}): {pred.line()}"
     m = measured_loss(evaluate_dir, pred.rule.timesteps)
     if m is None:
         return text + "; measured: no NMP − ZMP comparison in this run"
-    return (text + f"; measured at T = {int(m['timesteps'])}: {100 * m['nmp_minus']:+.2f} %p "
-            f"(95% CI {100 * m['diff_ci_low']:+.2f} to {100 * m['diff_ci_high']:+.2f} %p, "
-            f"n = {int(m['samples']):,}, McNemar p = {m['p_vs_nmp']:.2g})")
+    t_meas = int(m["timesteps"])
+    lo, hi = float(m["diff_ci_low"]), float(m["diff_ci_high"])
+    where = ("inside" if lo <= pred.predicted_loss <= hi
+             else "below" if pred.predicted_loss < lo else "above")
+    latency = ("" if t_meas == pred.rule.timesteps else
+               f" (the rule is fitted at T = {pred.rule.timesteps}, which this run did not "
+               f"simulate; T = {t_meas} is its measurement nearest to it)")
+    return (text + f"; measured at T = {t_meas}: {100 * float(m['nmp_minus']):+.2f} %p "
+            f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f} %p, n = {int(m['samples']):,}, "
+            f"McNemar p = {float(m['p_vs_nmp']):.2g}){latency}; the prediction is {where} the "
+            "measured interval")
 
 
 __all__ = ["CANDIDATES", "RULE_SAMPLES", "loss", "measured_loss", "rule_line", "write_report"]

@@ -44,8 +44,12 @@ def _tiny_run(tmp_path):
 def test_the_report_has_the_rule_line_with_the_runs_prediction_and_measurement(tmp_path):
     run_dir, data = _tiny_run(tmp_path)
     page = write_report(run_dir).read_text()
-    m = re.search(r"mnist \(7 test images\): this network&#x27;s predicted ZMP loss at "
-                  r"T = 300: (-?[\d.]+) %p.*?measured at T = 6: ([+-][\d.]+) %p", page)
+    m = re.search(r"mnist \(the rule on all 7 evaluated test images\): this network&#x27;s "
+                  r"predicted ZMP loss at T = 300: (-?[\d.]+) %p.*?measured at T = 6: "
+                  r"([+-][\d.]+) %p \(95% CI ([+-][\d.]+) to ([+-][\d.]+) %p.*?\(the rule is "
+                  r"fitted at T = 300, which this run did not simulate; T = 6 is its "
+                  r"measurement nearest to it\); the prediction is (inside|below|above) the "
+                  r"measured interval", page)
     assert m, "the rule's line is missing from the report"
     # the prediction: the rule on the same net, converted here independently of the report
     spec, ds = get_network("mnist"), load_dataset("mnist", data)
@@ -61,7 +65,30 @@ def test_the_report_has_the_rule_line_with_the_runs_prediction_and_measurement(t
     key = nmp.files[0]
     hand = nmp[key][-1].astype(float).mean() - zmp[key][-1].astype(float).mean()
     assert float(m.group(2)) == round(100 * hand, 2)
+    lo, hi, p = float(m.group(3)), float(m.group(4)), 100 * pred.predicted_loss
+    assert m.group(5) == ("inside" if lo <= p <= hi else "below" if p < lo else "above")
     assert measured_loss(run_dir / "evaluate", 300)["timesteps"] == 6  # falls back to the last T
+
+
+def test_the_measurement_is_the_runs_latency_nearest_the_rules(tmp_path):
+    import pandas as pd
+
+    def rows(ts):
+        return [{"condition": c, "timesteps": t, "nmp_minus": t / 1e4} for t in ts
+                for c in ("floor-0.5", "zmp")]
+
+    for ts, rule_t, want in (([100, 200], 300, 200), ([100, 1000], 300, 100),
+                             ([100, 500], 300, 500), ([300, 1000], 300, 300), ([6], 300, 6)):
+        pd.DataFrame(rows(ts)).to_csv(tmp_path / "comparisons.csv", index=False)
+        m = measured_loss(tmp_path, rule_t)
+        assert (m["timesteps"], m["condition"], m["nmp_minus"]) == (want, "zmp", want / 1e4)
+
+
+def test_the_line_says_how_many_images_the_rule_saw_of_those_evaluated(tmp_path):
+    run_dir, _ = _tiny_run(tmp_path)
+    line = rule_line(run_dir, "mnist", run_dir / "evaluate", samples=4)
+    assert line.startswith("mnist (the rule on the first 4 of its 7 evaluated test images): ")
+    assert "n = 7," in line  # the measurement is on every evaluated image
 
 
 def test_weights_that_changed_or_moved_are_not_used(tmp_path):
