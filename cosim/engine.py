@@ -14,6 +14,9 @@ Order of work (all equal to a plain step loop over t, then layers, then neurons)
   bit-packed; an event-driven Conv2d runs fused with the IF update of the layer it feeds
   (sample by sample, output row by output row: its current never goes to memory), and the
   output layer's per-step readout is computed with its IF update.
+- on a CUDA device (no compiled kernels there), a Conv2d fed by spikes can run event-driven in
+  Triton (``cosim.triton_events``), chosen like the CPU's by ``schedule``; Linear uses
+  ``embedding_bag`` over the active indices.
 - K neuron variants (``cosim.simulate_variants``) share one pass: each has its own state
   (``cosim.engine_variant``); a layer's current is computed once for the variants whose spikes
   into it are equal, the other variants' rows go into the same synaptic call, and an
@@ -50,6 +53,8 @@ from cosim.errors import SimulationInputError
 from cosim.network import SpikingNetwork
 from cosim.result import SimulationResult
 from cosim.schedule import Bits, OpsRunner, phys_shape, to_logical, to_phys_param
+from cosim.triton_events import describe as event_convs_note
+from cosim.triton_events import usable as event_convs_usable
 
 
 def simulate(net: SpikingNetwork, inputs: Tensor, config: SimConfig | None = None,
@@ -123,8 +128,10 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
     ext, kernel_note = pick_kernels(cfg.kernels, dev, dtype)
     fan_in = net_input_fan_out(net)
     run = net.to(dev, dtype)
+    events = ext is None and event_convs_usable(dev)  # Triton's event-driven Conv2d (CUDA)
     runners = [OpsRunner(ly.ops, shapes[i - 1] if i else run.input_shape, ly.shape,
-                         cfg.schedule, dev, binary=i > 0, ext=ext if i > 0 else None)
+                         cfg.schedule, dev, binary=i > 0, ext=ext if i > 0 else None,
+                         events=events and i > 0)
                for i, ly in enumerate(run.layers)]
     fused = [ext is not None] * L  # IF update in C++, spikes bit-packed
     tb_max = min(cfg.time_block, T)
@@ -227,7 +234,8 @@ def _run(net: SpikingNetwork, inputs: Tensor, cfg: SimConfig,
         acts = [net.ann_forward(inputs[i:i + b_chunk]) for i in range(0, B, b_chunk)]
         ann = [torch.cat([a[j] for a in acts]) for j in range(L)]
     schedule = {ly.name: rn.describe() for ly, rn in zip(net.layers, runners, strict=True)} \
-        | {"chunk_size": b_chunk, "time_block": tb_max, "kernels": kernel_note} \
+        | {"chunk_size": b_chunk, "time_block": tb_max, "kernels": kernel_note,
+           "event_convs": event_convs_note(dev) if events else "none"} \
         | ({"variants": K} if K > 1 else {})
     return [SimulationResult(
         timesteps=T, output_counts=counts_out[k][-1], spike_counts=counts_out[k],

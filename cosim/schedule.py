@@ -11,6 +11,8 @@ the compiled kernels, spikes may also come bit-packed (``Bits``, see ``cosim.ker
   reaches (``cosim.kernels``; for Linear without them, ``embedding_bag`` over the active
   indices), plus the bias. Work ∝ number of spikes × fan-out. With the kernels, the engine
   fuses an event-driven Conv2d with the IF update of the layer it feeds (``conv_if``).
+  On a CUDA device (no compiled kernels there) Conv2d is event-driven too, in Triton
+  (``cosim.triton_events``) when Triton is installed; Linear uses ``embedding_bag``.
 - ``auto``: times both (best of two) on a slice of 16 rows of the first call and again every
   64 calls (firing rates drift), and uses the faster one: chosen per layer, by measurement.
   (Both probes compute the current; the fused conv+IF is cheaper than its probe suggests.)
@@ -73,7 +75,7 @@ class OpsRunner:
 
     def __init__(self, ops: tuple[SynapticOp, ...], in_shape: tuple[int, ...],
                  out_shape: tuple[int, ...], schedule: Schedule, device: torch.device,
-                 binary: bool = True, ext: object | None = None) -> None:
+                 binary: bool = True, ext: object | None = None, events: bool = False) -> None:
         self.ops, self.in_shape, self.out_shape = ops, in_shape, out_shape
         self.device, self.ext = device, ext
         self.binary = binary  # inputs are 0/1 spikes (else: values weight the gathered rows)
@@ -97,6 +99,16 @@ class OpsRunner:
             o, (n_out, c, kh, kw) = op.options, op.weight.shape
             self.geo = [in_shape[1], in_shape[2], c, kh, kw, *o["stride"], *o["padding"],
                         *o["dilation"], out_shape[1], out_shape[2], n_out]
+        elif (events and ext is None and len(ops) == 1 and ops[0].kind == "conv2d"
+              and ops[0].options["groups"] == 1 and len(in_shape) == 3
+              and not isinstance(ops[0].options["padding"], str)):
+            from cosim.triton_events import conv_layout
+
+            self.kind = "conv_events"  # Triton on a CUDA device (``cosim.triton_events``)
+            op = ops[0]
+            self.w_t = _cached((op.weight,), ("conv_events", str(device)),
+                               lambda: conv_layout(op.weight))
+            self.bias = op.bias
         self.sparse_ok = self.kind != "dense"
         self.mode = schedule if self.sparse_ok else "dense"
         self.calls = {"dense": 0, "sparse": 0}
@@ -147,6 +159,13 @@ class OpsRunner:
         return to_phys(apply_ops(self.ops, to_logical(x, self.in_shape)), self.out_shape)
 
     def _sparse(self, x: Tensor | Bits) -> Tensor:
+        if self.kind == "conv_events":
+            from cosim.triton_events import event_conv2d
+
+            o = self.ops[0].options
+            return event_conv2d(x, self.w_t, self.bias, stride=o["stride"],
+                                padding=o["padding"], dilation=o["dilation"],
+                                out_hw=(self.out_shape[1], self.out_shape[2]))
         if self.ext is not None:
             words = self._words(x)
             if self.kind == "conv":
