@@ -231,10 +231,8 @@ def layer_params(net: SpikingNetwork, neuron: IFNeuron | tuple[IFNeuron, ...] | 
 
         p = StepParams.of(n, lay)
         if p.transfer is not None:
-            p = StepParams(threshold=p.threshold, floor=p.floor, gain=p.gain, reset=p.reset,
-                           refractory=p.refractory, transfer=tuple(
-                               t.to(device=device, dtype=dtype).contiguous()
-                               for t in p.transfer))
+            p = replace(p, transfer=tuple(
+                t.to(device=device, dtype=dtype).contiguous() for t in p.transfer))
         out.append(p)
     return out
 

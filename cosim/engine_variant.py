@@ -52,6 +52,9 @@ class VariantState:
         dtype = self.dtype
         ps = [phys_shape(s) for s in shapes]
         self.v = [self._take(("v", i), (b, *s), dtype) for i, s in enumerate(ps)]
+        for v, p in zip(self.v, self.params, strict=True):  # the membrane controller's start
+            if isinstance(p.v0, Tensor) or p.v0 != 0.0:
+                v += p.v0
         self.r = [self._take(("r", i), (b, *s), torch.int32) if p.refractory else None
                   for i, (s, p) in enumerate(zip(ps, self.params, strict=True))]
         self.counts = [self._take(("c", i), (b, *s), dtype) for i, s in enumerate(ps)]
@@ -125,10 +128,11 @@ def first_layer_leaders(states: list[VariantState]) -> list[int]:
     spikes): variant k's first layer spikes as those of variant ``leaders[k]`` <= k, the first
     whose first-layer neuron differs from k's at most in the floor; its IF update is run once.
 
-    Exact: with a constant input x per neuron (after gain, transfer) and v starting at 0, x >= 0
-    keeps v >= 0 (v + x >= 0; v - threshold >= 0 after a spike, or 0 after a zero reset), so no
-    floor (<= 0) ever binds; x < 0 never fires (v <= 0 < threshold). The spikes and counts are
-    the floor's; only the membranes (never read afterwards) differ."""
+    Exact: with a constant input x per neuron (after gain, transfer) and v starting at v0 (the
+    same for both, >= either floor), x >= 0 keeps v >= min(v0, 0) (v + x >= v; v - threshold >= 0
+    after a spike, or 0 after a zero reset), so no floor ever binds; x < 0 never fires (v <= v0 <
+    threshold). The spikes and counts are the floor's; only the membranes (never read afterwards)
+    differ."""
     leaders = []
     for k, st in enumerate(states):
         leaders.append(next(j for j in range(k + 1)
@@ -145,7 +149,7 @@ def _same_but_floor(a: StepParams, b: StepParams) -> bool:
             return len(x) == len(y) and all(eq(p, q) for p, q in zip(x, y, strict=True))
         return x == y
     return all(eq(getattr(a, f), getattr(b, f))
-               for f in ("threshold", "gain", "transfer", "reset", "refractory"))
+               for f in ("threshold", "gain", "transfer", "reset", "refractory", "v0"))
 
 
 def groups(spikes: list[Tensor | Bits]) -> list[list[int]]:

@@ -14,6 +14,9 @@ returned); one step of a layer, for input current ``x`` (the synaptic current of
                                          # (what it removes, floor - v, is the discarded charge)
         r = refractory_steps where s
 
+Every membrane starts at ``v_init * threshold`` (default 0: rest), the state a circuit's membrane
+controller sets before an input is applied (``IFNeuron.v_init``).
+
 ``lower_bound=None`` is NMP (no floor), ``0.0`` is ZMP, a negative value is a floor at that many
 thresholds below rest. The ideal defaults reproduce the plain IF neuron exactly.
 
@@ -62,6 +65,10 @@ class IFNeuron:
             the per-step input after ``gain``; 1-D tensors of equal length >= 2, ``xs`` strictly
             increasing, ``ys`` non-decreasing; linear extrapolation outside ``xs``.
         refractory_steps: Steps after a spike during which the neuron ignores its input.
+        v_init: The membrane at t = 0, in threshold units (default 0.0: at rest): where the
+            circuit's membrane controller leaves it, measured as the part of a threshold the
+            first spike needs less than every later one (``calib``'s ``v_init_theta``). A float
+            in [lower_bound, 1) (>= 0 ... < 1 without a floor: any value < 1).
     """
 
     threshold: float | Tensor = 1.0
@@ -70,6 +77,7 @@ class IFNeuron:
     reset: Reset = "subtract"
     transfer: tuple[Tensor, Tensor] | None = None
     refractory_steps: int = 0
+    v_init: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.threshold, Tensor):
@@ -102,6 +110,13 @@ class IFNeuron:
         r = self.refractory_steps
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise SimulationInputError(f"refractory_steps must be an int >= 0, got {r!r}")
+        v0 = self.v_init
+        if isinstance(v0, bool) or not isinstance(v0, int | float) or not math.isfinite(v0) \
+                or v0 >= 1 or (lb is not None and v0 < lb):
+            low = "-inf" if lb is None else f"lower_bound {lb!r}"
+            raise SimulationInputError(
+                f"v_init must be a finite float in [{low}, 1) (membrane at t = 0, threshold "
+                f"units), got {v0!r}")
 
     @property
     def is_ideal(self) -> bool:
@@ -150,6 +165,7 @@ class StepParams:
         transfer: None or ``(xs, ys)`` (see ``IFNeuron``).
         reset: ``"subtract"`` or ``"zero"``.
         refractory: Refractory steps after a spike (0: none).
+        v0: The membrane at t = 0, ``v_init * threshold`` (0.0: rest).
     """
 
     threshold: float | Tensor
@@ -158,6 +174,7 @@ class StepParams:
     transfer: tuple[Tensor, Tensor] | None
     reset: Reset
     refractory: int
+    v0: float | Tensor = 0.0
 
     @classmethod
     def of(cls, neuron: IFNeuron, per_neuron=None) -> StepParams:
@@ -174,7 +191,8 @@ class StepParams:
                    floor=None if neuron.lower_bound is None else th * neuron.lower_bound,
                    gain=None if ideal_gain else lay("gain", neuron.gain),
                    transfer=neuron.transfer, reset=neuron.reset,
-                   refractory=neuron.refractory_steps)
+                   refractory=neuron.refractory_steps,
+                   v0=0.0 if neuron.v_init == 0 else th * float(neuron.v_init))
 
     def apply_transfer(self, x: Tensor) -> Tensor:
         return apply_transfer(x, *self.transfer)

@@ -158,6 +158,7 @@ def to_nir(net: SpikingNetwork, neuron: IFNeuron | Sequence[IFNeuron] | None = N
                 "ann_activation": "relu" if ly.relu else "linear",
                 "lower_bound": "none" if n.lower_bound is None else float(n.lower_bound),
                 "reset": n.reset, "refractory_steps": int(n.refractory_steps),
+                "v_init": float(n.v_init),
                 "op_kinds": kinds, "op_sources": sources}
         if n.transfer is not None:
             meta["transfer_x"], meta["transfer_y"] = _np(n.transfer[0]), _np(n.transfer[1])

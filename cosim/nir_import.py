@@ -119,7 +119,8 @@ def _neuron(name: str, node: Any, meta: dict | None, dt: float) -> IFNeuron:
             raise NIRError(f"metadata of IF node {name!r}: reset must be one of {RESETS}, got "
                            f"{reset!r}")
         kw.update(lower_bound=None if lb == "none" else float(lb), reset=reset,
-                  refractory_steps=int(meta.get("refractory_steps", 0)))
+                  refractory_steps=int(meta.get("refractory_steps", 0)),
+                  v_init=float(meta.get("v_init", 0.0)))
         if "transfer_x" in meta:
             kw["transfer"] = (_tensor(meta["transfer_x"]), _tensor(meta["transfer_y"]))
     try:

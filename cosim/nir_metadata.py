@@ -10,7 +10,8 @@ reset by subtraction and no discrete step, so what this project is about travels
 * ``layers``: one entry per IF node, keyed by its node name: ``index`` (int), ``name`` (the
   layer's module path), ``scale`` (float, the normalization λ), ``ann_activation`` (``"relu"`` |
   ``"linear"``), ``lower_bound`` (float in threshold units, or ``"none"`` = no floor, NMP),
-  ``reset`` (``"subtract"`` | ``"zero"``), ``refractory_steps`` (int), ``transfer_x`` /
+  ``reset`` (``"subtract"`` | ``"zero"``), ``refractory_steps`` (int), ``v_init`` (float, the
+  membrane at t = 0 in threshold units; absent in older files: 0), ``transfer_x`` /
   ``transfer_y`` (float32 arrays, only with a transfer curve), ``op_kinds`` and ``op_sources``
   ({op node: cosim op kind / module path}).
 * ``calibration`` (only for calibrated neurons): where the neuron came from — the calibration
@@ -23,7 +24,8 @@ The per-neuron threshold and gain sit in the IF node's own ``v_threshold`` and `
 tools read them). Values are str, int, float, arrays and dicts only (what ``nir.write`` stores
 and ``nir.read`` gives back); ``None`` is written ``"none"``.
 
-The update rule every layer follows (``cosim.neuron``), per step: ``v += r·I``; ``s = v >=
+The update rule every layer follows (``cosim.neuron``), from ``v = v_init·v_threshold``, per
+step: ``v += r·I``; ``s = v >=
 v_threshold``; ``v -= s·v_threshold`` (subtract) or ``v = 0`` where ``s`` (zero); ``v = max(v,
 lower_bound·v_threshold)``.
 """
@@ -41,7 +43,8 @@ from cosim.errors import NIRError
 
 SCHEMA_KEY = "nmpkit"
 SCHEMA_VERSION = 1
-SEMANTICS = ("per step: v += r*I; spike iff v >= v_threshold (at most one spike per step); "
+SEMANTICS = ("v starts at v_init * v_threshold (v_init 0 when absent); "
+             "per step: v += r*I; spike iff v >= v_threshold (at most one spike per step); "
              "reset: subtract (v -= v_threshold) or zero (v = v_reset = 0); then "
              "v = max(v, lower_bound * v_threshold) unless lower_bound is 'none'")
 

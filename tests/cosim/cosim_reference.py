@@ -3,6 +3,7 @@
 It never imports cosim: it runs the original torch modules (float64) one step at a time, with
 IF neurons in place of every ReLU and after the final layer, written straight from the spec:
 
+    v starts at v_init * theta; then every step:
     if refractory counter r > 0: no spike, v unchanged, r -= 1
     else: x = transfer(gain * x); v += x; s = v >= theta; reset (subtract theta, or to 0);
           then v = max(v, lower_bound * theta) (no floor for None); r = R where s
@@ -25,6 +26,7 @@ class RefNeuron:
     reset: str = "subtract"
     transfer: tuple[Tensor, Tensor] | None = None
     refractory_steps: int = 0
+    v_init: float = 0.0  # membrane at t = 0, threshold units
 
 
 def leaves(module: nn.Module) -> list[nn.Module]:
@@ -131,7 +133,9 @@ def run_reference(model: nn.Module, x: Tensor, timesteps: int, neurons: list[Ref
                 for m in seg:
                     h = m(h)
                 if v[i] is None:
-                    v[i] = torch.zeros_like(h)
+                    th = neurons[i].threshold
+                    v[i] = torch.zeros_like(h) + neurons[i].v_init * (
+                        th.double() if isinstance(th, Tensor) else th)
                     r[i] = torch.zeros_like(h, dtype=torch.long)
                     counts[i] = torch.zeros_like(h)
                     charge[i] = torch.zeros(h.shape[0], dtype=torch.float64)

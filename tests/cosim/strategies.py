@@ -81,7 +81,8 @@ def architectures(draw):
 @st.composite
 def neuron_params(draw, shape, g):
     """IFNeuron keyword arguments on the dyadic grid: per-neuron thresholds and gains, a
-    piecewise-linear transfer curve and a refractory time, each drawn or left at the default."""
+    piecewise-linear transfer curve, a refractory time and a start membrane (v_init >= 0, so any
+    floor <= 0 admits it), each drawn or left at the default."""
     threshold = 1.0
     if draw(st.booleans()):
         threshold = torch.randint(8, 33, shape, generator=g).float() / 16
@@ -95,7 +96,8 @@ def neuron_params(draw, shape, g):
         ys = torch.cat([torch.tensor([-1.0]), -1.0 + steps.cumsum(0)])
         transfer = (xs, ys)
     return dict(threshold=threshold, gain=gain, transfer=transfer,
-                refractory_steps=draw(st.sampled_from([0, 0, 1, 2])))
+                refractory_steps=draw(st.sampled_from([0, 0, 1, 2])),
+                v_init=draw(st.sampled_from([0.0, 0.0, 0.25, 0.5])))
 
 
 def assert_same_result(a: cosim.SimulationResult, b: cosim.SimulationResult, what: str) -> None:

@@ -216,3 +216,13 @@ def test_network_neuron_travels_through_to_and_simulate():
     assert from_nir(to_nir(floored)).neuron == floored.neuron
     with pytest.raises(ValueError, match="tuple of 3 IFNeurons"):
         dataclasses.replace(net, neuron=(IFNeuron(),))
+
+
+def test_the_start_membrane_travels_through_a_file(tmp_path):
+    g = torch.Generator().manual_seed(6)
+    net = convert(conv_model(g), input_shape=(1, 8, 8))
+    neurons = (IFNeuron(lower_bound=-0.5, v_init=0.25), IFNeuron(v_init=-0.75), IFNeuron())
+    back = from_nir(through_file(to_nir(net, neurons), tmp_path))
+    assert [n.v_init for n in back.neuron] == [0.25, -0.75, 0.0]
+    x = dyadic_input(g)
+    same_counts(simulate(net, x, timesteps=20, neuron=neurons), simulate(back, x, timesteps=20))
