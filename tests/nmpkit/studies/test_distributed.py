@@ -217,7 +217,7 @@ def test_neuron_digest_sees_every_field_of_the_neuron():
     x = torch.linspace(-1, 2, 7, dtype=torch.float64)
     base = IFNeuron(threshold=1.0, gain=1.0, lower_bound=-1.0, transfer=(x, x.clamp(min=0)))
     changed = {"threshold": 1.5, "gain": torch.tensor(0.9), "lower_bound": 0.0, "reset": "zero",
-               "transfer": (x, x.clamp(min=0) * 0.99), "refractory_steps": 1}
+               "transfer": (x, x.clamp(min=0) * 0.99), "refractory_steps": 1, "v_init": 0.25}
     names = {f.name for f in dataclasses.fields(IFNeuron)}
     assert names <= set(changed), f"a new IFNeuron field needs a case here: {names - set(changed)}"
     d0 = neuron_digest([base, None])
