@@ -65,10 +65,9 @@ class IFNeuron:
             the per-step input after ``gain``; 1-D tensors of equal length >= 2, ``xs`` strictly
             increasing, ``ys`` non-decreasing; linear extrapolation outside ``xs``.
         refractory_steps: Steps after a spike during which the neuron ignores its input.
-        v_init: The membrane at t = 0, in threshold units (default 0.0: at rest): where the
-            circuit's membrane controller leaves it, measured as the part of a threshold the
-            first spike needs less than every later one (``calib``'s ``v_init_theta``). A float
-            in [lower_bound, 1) (>= 0 ... < 1 without a floor: any value < 1).
+        v_init: The membrane at t = 0, in threshold units (default 0.0: at rest), e.g. where a
+            circuit's membrane controller leaves it. A float in [lower_bound, 1) (without a
+            floor: any value < 1).
     """
 
     threshold: float | Tensor = 1.0

@@ -25,9 +25,8 @@ tools read them). Values are str, int, float, arrays and dicts only (what ``nir.
 and ``nir.read`` gives back); ``None`` is written ``"none"``.
 
 The update rule every layer follows (``cosim.neuron``), from ``v = v_init·v_threshold``, per
-step: ``v += r·I``; ``s = v >=
-v_threshold``; ``v -= s·v_threshold`` (subtract) or ``v = 0`` where ``s`` (zero); ``v = max(v,
-lower_bound·v_threshold)``.
+step: ``v += r·I``; ``s = v >= v_threshold``; ``v -= s·v_threshold`` (subtract) or ``v = 0``
+where ``s`` (zero); ``v = max(v, lower_bound·v_threshold)``.
 """
 
 from __future__ import annotations

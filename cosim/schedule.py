@@ -90,18 +90,14 @@ class OpsRunner:
             self.w_t, self.bias = _cached(
                 (lin.weight, lin.bias), ("linear", tuple(in_shape), pad, str(device)),
                 lambda: _linear_layout(lin, in_shape, pad))
-        elif (ext is not None and len(ops) == 1 and ops[0].kind == "conv2d"
-              and ops[0].options["groups"] == 1 and len(in_shape) == 3
-              and not isinstance(ops[0].options["padding"], str)):
+        elif ext is not None and _event_conv(ops, in_shape):
             self.kind = "conv"
             op = ops[0]
             self.w_t, self.w_tail, self.bias = _conv_layout(op)
             o, (n_out, c, kh, kw) = op.options, op.weight.shape
             self.geo = [in_shape[1], in_shape[2], c, kh, kw, *o["stride"], *o["padding"],
                         *o["dilation"], out_shape[1], out_shape[2], n_out]
-        elif (events and ext is None and len(ops) == 1 and ops[0].kind == "conv2d"
-              and ops[0].options["groups"] == 1 and len(in_shape) == 3
-              and not isinstance(ops[0].options["padding"], str)):
+        elif events and _event_conv(ops, in_shape):
             from cosim.triton_events import conv_layout
 
             self.kind = "conv_events"  # Triton on a CUDA device (``cosim.triton_events``)
@@ -198,6 +194,13 @@ class OpsRunner:
             return f"{kinds}: dense"
         return (f"{kinds}: {self.mode} (dense calls {self.calls['dense']}, "
                 f"event-driven calls {self.calls['sparse']})")
+
+
+def _event_conv(ops: tuple[SynapticOp, ...], in_shape: tuple[int, ...]) -> bool:
+    """A layer an event-driven convolution (the CPU kernels' or Triton's) can run: one Conv2d,
+    groups 1, numeric padding, on a (C, H, W) input."""
+    return (len(ops) == 1 and ops[0].kind == "conv2d" and ops[0].options["groups"] == 1
+            and len(in_shape) == 3 and not isinstance(ops[0].options["padding"], str))
 
 
 def _linear_layout(lin: SynapticOp, in_shape: tuple[int, ...],

@@ -23,14 +23,21 @@ from cosim import triton_events as te  # noqa: E402
 from tests.cosim.strategies import assert_same_result, dyadic_  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _interpret():
+    """Triton's interpreter on for this module only (the kernel is jitted under it, and dropped
+    again afterwards, so nothing of it leaks into later tests)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRITON_INTERPRET", "1")
+        te._kernel.cache_clear()
+        yield
+    te._kernel.cache_clear()
+
+
 @pytest.fixture
 def interpreter(monkeypatch):
-    """Triton's interpreter on, and the engine allowed to use it on the CPU."""
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    """The engine allowed to use the interpreter on the CPU."""
     monkeypatch.setattr(te, "CPU_INTERPRETER", True)
-    te._kernel.cache_clear()
-    yield
-    te._kernel.cache_clear()
 
 
 def _pair(v):
@@ -55,10 +62,6 @@ def test_event_conv_equals_conv2d_on_the_dyadic_grid(c, o, kh, kw, s, p, d, h, w
     fails)."""
     if (kh - 1) * d[0] + 1 > h + 2 * p[0] or (kw - 1) * d[1] + 1 > w_ + 2 * p[1]:
         return  # no output pixel
-    import os
-
-    os.environ["TRITON_INTERPRET"] = "1"  # (hypothesis runs outside the fixture's scope)
-    te._kernel.cache_clear()
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(2, c, h, w_, generator=g) < 0.25).float()
     if not binary:  # values weigh the weights (e.g. an analog input)
@@ -69,7 +72,7 @@ def test_event_conv_equals_conv2d_on_the_dyadic_grid(c, o, kh, kw, s, p, d, h, w
     assert torch.equal(out, ref)
 
 
-def test_output_channels_beyond_one_block_and_no_events(interpreter, monkeypatch):
+def test_output_channels_beyond_one_block_and_no_events(monkeypatch):
     monkeypatch.setattr(te, "_BLOCK_O_MAX", 4)  # 10 channels: blocks of 4, 4 and a masked 2
     g = torch.Generator().manual_seed(1)
     x = torch.zeros(1, 2, 5, 5)
