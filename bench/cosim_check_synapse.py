@@ -20,6 +20,8 @@ Errors are pooled, Σ|a − b| / Σ b over the output neurons, with a 95% BCa bo
 over images (scipy.stats.bootstrap, the images resampled with their neurons). ``replay`` vs
 ``network`` says how well the replay testbench stands for the network; ``replay`` vs ``clamped``
 is what the circuit's synapses and floor do that an instantaneous clamped integrator does not.
+``--grid`` tries two changes to the integrator (inhibition through a first-order filter, a soft
+floor), in-sample on the same neurons; ``--reuse`` takes an earlier run's replays (no ngspice).
 """
 
 from __future__ import annotations
@@ -51,20 +53,33 @@ def _load(path: str, data_root: str):
 
 
 def clamped(w: np.ndarray, b: np.ndarray, hidden_times, dt: float, gate: float,
-            floor: float) -> np.ndarray:
-    """Counts of the continuous-time clamped integrator (all output neurons at once)."""
-    n = T * GRID
-    kw = max(1, round(gate / dt * GRID))
+            floor: float, *, tau_inh: float = 0.0, soft: float = 0.0,
+            grid: int = GRID) -> np.ndarray:
+    """Counts of the continuous-time clamped integrator (all output neurons at once).
+
+    ``tau_inh`` (steps): the inhibitory input through a first-order filter of that time constant;
+    ``soft`` (θ): the inhibitory current scaled by min(1, (v − floor) / soft) (a mirror in triode
+    near its floor). Both 0: the ideal the step model stands for.
+    """
+    n = T * grid
+    kw = max(1, round(gate / dt * grid))
     drive = np.zeros((w.shape[1], n))
     for j, ts in enumerate(hidden_times):
         for t in ts:
-            k0 = int(t / dt * GRID)
+            k0 = int(t / dt * grid)
             drive[j, k0:k0 + kw] += 1.0 / kw
-    inp = w @ drive + (b / GRID)[:, None]
-    v = np.zeros(w.shape[0])
+    exc = np.clip(w, 0, None) @ drive + (b / grid)[:, None]
+    inh = np.clip(w, None, 0) @ drive
+    if tau_inh > 0:
+        a, acc = np.exp(-1.0 / (tau_inh * grid)), np.zeros(w.shape[0])
+        for k in range(n):
+            acc = a * acc + (1 - a) * inh[:, k]
+            inh[:, k] = acc
+    v = np.full(w.shape[0], float(floor))
     c = np.zeros(w.shape[0], dtype=int)
     for k in range(n):
-        v = np.maximum(v + inp[:, k], floor)
+        g = np.minimum(1.0, (v - floor) / soft) if soft > 0 else 1.0
+        v = np.maximum(v + exc[:, k] + g * inh[:, k], floor)
         s = v >= 1.0
         c += s
         v = v - s
@@ -103,6 +118,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", required=True)
     ap.add_argument("--figure", help="PNG: image 1's output neuron 8, replay vs clamped")
+    ap.add_argument("--reuse", help="an earlier --out: take its replays instead of running ngspice")
+    ap.add_argument("--grid", action="store_true",
+                    help="also the clamped integrator with a filtered (tau_inh 0 / 0.1 / 0.2 dt) "
+                         "and soft-floored (0 / 0.05 / 0.1 / 0.2 / 0.4 θ) inhibition, vs the "
+                         "network and the first variant's replay (dt/500 grid)")
     a = ap.parse_args()
     variants = [json.loads(v) for v in (a.variant or ["{}"])]
     for v in variants:
@@ -125,13 +145,19 @@ def main() -> int:
     print(f"V_NEG {v_neg} V, {len(images)} images x {w.shape[0]} output neurons, T = {T}")
     print(f"  network circuit vs clamped integrator: {100 * est:.2f}% "
           f"({100 * lo:.2f}-{100 * hi:.2f})")
+    old = json.loads(Path(a.reuse).read_text())["variants"] if a.reuse else []
     for v in variants:
-        jobs = [({**design, **v}, v_neg, cal_d, im["spike_times"][0], w[k], float(b[k]), gate)
-                for im in images for k in range(w.shape[0])]
         t0 = time.time()
-        with ProcessPoolExecutor(a.workers) as ex:
-            rep = np.array(list(ex.map(_replay_one, jobs))).reshape(network.shape)
-        row = {"variant": v, "replay": rep.tolist(), "seconds": time.time() - t0,
+        prev = [r for r in old if r["variant"] == v]
+        if prev:
+            rep, secs = np.array(prev[0]["replay"]), prev[0]["seconds"]
+        else:
+            jobs = [({**design, **v}, v_neg, cal_d, im["spike_times"][0], w[k], float(b[k]),
+                     gate) for im in images for k in range(w.shape[0])]
+            with ProcessPoolExecutor(a.workers) as ex:
+                rep = np.array(list(ex.map(_replay_one, jobs))).reshape(network.shape)
+            secs = time.time() - t0
+        row = {"variant": v, "replay": rep.tolist(), "seconds": secs,
                "replay_vs_network": pooled(rep, network),
                "replay_vs_clamped": pooled(rep, ref)}
         out["variants"].append(row)
@@ -139,6 +165,20 @@ def main() -> int:
         print(f"  replay {json.dumps(v)}: vs network {100 * e1:.2f}% ({100 * l1:.2f}-"
               f"{100 * h1:.2f}), vs clamped {100 * e2:.2f}% ({100 * l2:.2f}-{100 * h2:.2f}); "
               f"{row['seconds']:.0f} s")
+    if a.grid:
+        rep0 = np.array(out["variants"][0]["replay"])
+        out["grid"] = []
+        for tau in (0.0, 0.1, 0.2):
+            for soft in (0.0, 0.05, 0.1, 0.2, 0.4):
+                m = np.array([clamped(w, b, im["spike_times"][0], cal.dt_seconds, gate, floor,
+                                      tau_inh=tau, soft=soft, grid=500) for im in images])
+                g = {"tau_inh_steps": tau, "soft_floor_theta": soft, "counts": m.tolist(),
+                     "vs_network": pooled(m, network), "vs_replay": pooled(m, rep0)}
+                out["grid"].append(g)
+                (e1, l1, h1), (e2, _, _) = g["vs_network"], g["vs_replay"]
+                print(f"  clamped, inhibition filtered {tau:g} dt, soft floor {soft:g} θ: vs "
+                      f"network {100 * e1:.2f}% ({100 * l1:.2f}-{100 * h1:.2f}), vs replay "
+                      f"{100 * e2:.2f}%", flush=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
     if a.figure:
         _figure(a.figure, images, w, b, cal, cal_d, design, v_neg, gate, floor)
