@@ -14,6 +14,9 @@ circuit's counts and spike times. ``analyse``, for every saved image:
 * the **replay**: the output layer alone, the calibrated neuron on a grid of dt/``n``, driven by
   the circuit's own hidden spikes (each at its rising-edge time). What the replay still misses
   is the output neuron model's, not the hidden layer's timing.
+
+Every pooled error comes with a 95% BCa bootstrap interval over the images (their neurons
+resampled together).
 """
 
 from __future__ import annotations
@@ -97,15 +100,12 @@ def analyse(a) -> None:
     recs = [json.loads(Path(f).read_text()) for f in a.files]
     v_neg = recs[0]["v_neg"]
     cal, ds, net, pool, layers, neurons = _setup(recs[0]["calibration"], a.data_root, v_neg)
-    tot: dict[str, list[float]] = {}
+    tot: dict[str, list[list[float]]] = {}
 
     def add(key: str, circ: list[np.ndarray], model: list[np.ndarray]) -> None:
         c, m = np.concatenate(circ), np.concatenate(model)
-        t = tot.setdefault(key, [0.0, 0.0, 0.0, 0.0])
-        t[0] += np.abs(c - m).sum()
-        t[1] += c.sum()
-        t[2] += np.abs(circ[-1] - model[-1]).sum()
-        t[3] += circ[-1].sum()
+        tot.setdefault(key, []).append([np.abs(c - m).sum(), c.sum(),
+                                        np.abs(circ[-1] - model[-1]).sum(), circ[-1].sum()])
 
     n_img = 0
     for rec in recs:
@@ -123,9 +123,26 @@ def analyse(a) -> None:
                 rep = _replay(layers, neurons[1], cal.dt_seconds, im["spike_times"][0], n)
                 add(f"replay of the circuit's hidden spikes, dt/{n}", circ[:1] + [circ[1]],
                     [circ[0], rep])
-    print(f"V_NEG {v_neg} V, {n_img} images, T = {T}: pooled error Σ|model − circuit| / Σ circuit")
-    for k, (e, s, eo, so) in tot.items():
-        print(f"  {k:<44} all neurons {100 * e / s:5.2f}%   output layer {100 * eo / so:5.2f}%")
+    print(f"V_NEG {v_neg} V, {n_img} images, T = {T}: pooled error Σ|model − circuit| / Σ circuit"
+          " (95% BCa interval over images)")
+    for k, rows in tot.items():
+        r = np.asarray(rows)
+        (e, lo, hi), (eo, loo, hio) = _ratio_ci(r[:, 0], r[:, 1]), _ratio_ci(r[:, 2], r[:, 3])
+        print(f"  {k:<44} all neurons {100 * e:5.2f}% ({100 * lo:.2f}-{100 * hi:.2f})   "
+              f"output layer {100 * eo:5.2f}% ({100 * loo:.2f}-{100 * hio:.2f})")
+
+
+def _ratio_ci(err: np.ndarray, tot: np.ndarray) -> tuple[float, float, float]:
+    """Σ err / Σ tot, with a 95% BCa bootstrap interval over images (NaN for one image)."""
+    from scipy.stats import bootstrap
+
+    est = float(err.sum() / tot.sum())
+    if err.size < 2:
+        return est, float("nan"), float("nan")
+    ci = bootstrap((err, tot), lambda a, b, axis=-1: a.sum(axis=axis) / b.sum(axis=axis),
+                   paired=True, vectorized=True, n_resamples=9999, method="BCa",
+                   random_state=0).confidence_interval
+    return est, float(ci.low), float(ci.high)
 
 
 def main() -> int:
