@@ -17,9 +17,10 @@ For every image saved by ``bench/cosim_check_replay.py run`` and every output ne
   a grid of dt/2000.
 
 Errors are pooled, Σ|a − b| / Σ b over the output neurons, with a 95% BCa bootstrap interval
-over images (scipy.stats.bootstrap, the images resampled with their neurons). ``replay`` vs
-``network`` says how well the replay testbench stands for the network; ``replay`` vs ``clamped``
-is what the circuit's synapses and floor do that an instantaneous clamped integrator does not.
+over images (`nmpkit.studies.stats.ratio_interval`, the images resampled with their neurons).
+``replay`` vs ``network`` says how well the replay testbench stands for the network; ``replay``
+vs ``clamped`` is what the circuit's synapses and floor do that an instantaneous clamped
+integrator does not.
 ``--grid`` tries two changes to the integrator (inhibition through a first-order filter, a soft
 floor), in-sample on the same neurons; ``--reuse`` takes an earlier run's replays (no ngspice).
 """
@@ -37,13 +38,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 T = 60
 GRID = 2000  # sub-steps per step of the continuous-time reference
 
 
 def _load(path: str, data_root: str):
-    sys.path.insert(0, str(ROOT / "bench"))
     from cosim_check_replay import _setup
 
     rec = json.loads(Path(path).read_text())
@@ -98,14 +99,9 @@ def _replay_one(args) -> int:
 
 def pooled(a: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
     """Σ|a − ref| / Σ ref over (images × neurons), with a 95% BCa interval over images."""
-    from scipy.stats import bootstrap
+    from cosim_check_replay import _ratio_ci
 
-    e, s = np.abs(a - ref).sum(axis=1), ref.sum(axis=1)
-    est = e.sum() / s.sum()
-    ci = bootstrap((e, s), lambda x, y, axis=-1: x.sum(axis=axis) / y.sum(axis=axis),
-                   paired=True, vectorized=True, n_resamples=9999, method="BCa",
-                   random_state=0).confidence_interval
-    return float(est), float(ci.low), float(ci.high)
+    return _ratio_ci(np.abs(a - ref).sum(axis=1), ref.sum(axis=1))
 
 
 def main() -> int:
