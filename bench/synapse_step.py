@@ -22,6 +22,7 @@ What an ideal synapse (the step model) does: 1.000 by the end of the pulse, for 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -55,6 +56,14 @@ def _deck(design, port: str, amps: float, v_mem: float, gate: float, dt: float, 
     return deck.replace(".ic v(m0_0)=0.000000000e+00\n", "")  # the source holds the membrane
 
 
+@functools.lru_cache(maxsize=64)
+def _baseline(deck: str) -> np.ndarray:
+    """The run without the pulse (one per membrane, port, train and pre-bias: not per weight)."""
+    from circuits.spice_batch import _run
+
+    return _run(deck, 300)[0]
+
+
 def delivered(design, port: str, w: float, v_mem: float, *, q: float, gate: float, dt: float,
               n: int = 1, prebias: float = 0.0) -> list[float]:
     """Fractions of n·|w|·q on the membrane at the pulse end, and 1, 3, 8 dt after the last."""
@@ -62,7 +71,7 @@ def delivered(design, port: str, w: float, v_mem: float, *, q: float, gate: floa
 
     amps = w * q / gate
     a = _run(_deck(design, port, amps, v_mem, gate, dt, n, prebias), 300)[0]
-    b = _run(_deck(design, port, 0.0, v_mem, gate, dt, n, prebias), 300)[0]
+    b = _baseline(_deck(design, port, 0.0, v_mem, gate, dt, n, prebias))
     t = a[:, 0]
     i = a[:, 1] - np.interp(t, b[:, 0], b[:, 1])
     if port == "inh":  # charge drawn out of the membrane: the held source supplies it
