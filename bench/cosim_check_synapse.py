@@ -55,12 +55,13 @@ def _load(path: str, data_root: str):
 
 def clamped(w: np.ndarray, b: np.ndarray, hidden_times, dt: float, gate: float,
             floor: float, *, tau_inh: float = 0.0, soft: float = 0.0,
-            grid: int = GRID) -> np.ndarray:
+            grid: int = GRID, trace: bool = False):
     """Counts of the continuous-time clamped integrator (all output neurons at once).
 
     ``tau_inh`` (steps): the inhibitory input through a first-order filter of that time constant;
     ``soft`` (θ): the inhibitory current scaled by min(1, (v − floor) / soft) (a mirror in triode
-    near its floor). Both 0: the ideal the step model stands for.
+    near its floor). Both 0: the ideal the step model stands for. ``trace``: also the membrane
+    after every grid point, (neurons, T · grid).
     """
     n = T * grid
     kw = max(1, round(gate / dt * grid))
@@ -78,13 +79,16 @@ def clamped(w: np.ndarray, b: np.ndarray, hidden_times, dt: float, gate: float,
             inh[:, k] = acc
     v = np.full(w.shape[0], float(floor))
     c = np.zeros(w.shape[0], dtype=int)
+    vs = np.empty((w.shape[0], n)) if trace else None
     for k in range(n):
         g = np.minimum(1.0, (v - floor) / soft) if soft > 0 else 1.0
         v = np.maximum(v + exc[:, k] + g * inh[:, k], floor)
         s = v >= 1.0
         c += s
         v = v - s
-    return c
+        if vs is not None:
+            vs[:, k] = v
+    return (c, vs) if trace else c
 
 
 def _replay_one(args) -> int:
@@ -195,18 +199,11 @@ def _figure(path, images, w, b, cal, cal_d, design, v_neg, gate, floor) -> None:
                       spike_times=im["spike_times"][0], weights=w[k], bias=float(b[k]),
                       i_unit_amps=cal_d["i_unit"], dt_seconds=cal_d["dt"], timesteps=T,
                       gate_seconds=gate, v_init_volts=cal_d["rest"])
-    dt, n = cal.dt_seconds, T * GRID
-    kw = max(1, round(gate / dt * GRID))
-    drive = np.full(n, b[k] / GRID)
-    for j, ts in enumerate(im["spike_times"][0]):
-        for t in ts:
-            drive[int(t / dt * GRID):int(t / dt * GRID) + kw] += w[k, j] / kw
-    v, vs = 0.0, np.empty(n)
-    for i in range(n):
-        v = max(v + drive[i], floor)
-        v -= v >= 1.0
-        vs[i] = v
-    tg = np.arange(n) / GRID
+    dt = cal.dt_seconds
+    count, vs = clamped(w[k:k + 1], b[k:k + 1], im["spike_times"][0], dt, gate, floor,
+                        trace=True)
+    vs = vs[0]
+    tg = np.arange(vs.size) / GRID
     fig, axes = plt.subplots(3, 1, figsize=(12, 7), sharey=True)
     for ax, (lo, hi) in zip(axes, [(0, 20), (20, 40), (40, 60)]):
         s = slice(lo * GRID, hi * GRID)
@@ -218,7 +215,7 @@ def _figure(path, images, w, b, cal, cal_d, design, v_neg, gate, floor) -> None:
         ax.set_ylim(-0.3, 1.2)
     axes[0].legend(fontsize=8, loc="upper right")
     axes[0].set_title(f"image {im['image']}, output neuron {k}, V_NEG {v_neg} V: circuit "
-                      f"{r.count} spikes, clamped integrator {int(np.sum(np.diff(vs) < -0.5))}")
+                      f"{r.count} spikes, clamped integrator {int(count[0])}")
     axes[-1].set_xlabel("t / dt")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
