@@ -95,7 +95,9 @@ def _replay_one(args) -> int:
     from circuits.spice_replay import replay_neuron
 
     design, v_neg, cal_d, times, w_row, bias, gate = args
-    return replay_neuron(design, v_dd_volts=cal_d["v_dd"], v_neg_volts=v_neg,
+    design = dict(design)
+    prebias = float(design.pop("prebias_amps", 0.0))  # not a subcircuit parameter
+    return replay_neuron(design, prebias_amps=prebias, v_dd_volts=cal_d["v_dd"], v_neg_volts=v_neg,
                          spike_times=times, weights=w_row, bias=bias,
                          i_unit_amps=cal_d["i_unit"], dt_seconds=cal_d["dt"], timesteps=T,
                          gate_seconds=gate, v_init_volts=cal_d["rest"]).count

@@ -46,6 +46,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "l_exc_meters": (1.8e-7, 2e-5),
     "w_inh_meters": (2.2e-7, 1e-4),
     "l_inh_meters": (1.8e-7, 4e-5),
+    "w_inhc_meters": (2.2e-7, 1e-4),
+    "l_inhc_meters": (1.8e-7, 2e-5),
     "mirror_ratio": (0.1, 20.0),
     "w_sense_meters": (2.2e-7, 1e-4),
     "l_sense_meters": (1.8e-7, 2e-5),
@@ -69,7 +71,10 @@ class NeuronDesign:
         v_dd_volts: positive supply.
         v_neg_volts: negative supply of the inhibitory mirror and reset sink (<= 0; 0 = ZMP).
         w_exc_meters, l_exc_meters: PMOS excitatory mirror input device.
-        w_inh_meters, l_inh_meters: NMOS inhibitory mirror input device.
+        w_inh_meters, l_inh_meters: NMOS inhibitory mirror input device (``study``: the long
+            lower device of each self-cascode side, MN1/MN2).
+        w_inhc_meters, l_inhc_meters: ``study``: the wide upper device of each side of the
+            inhibitory self-cascode (MN1c/MN2c, same gate); ``raised_rest`` has none.
         mirror_ratio: output/input width ratio of both input mirrors.
         w_sense_meters, l_sense_meters: the sense inverter's PMOS (``study``: its NMOS is 2x
             wider, the timer's detector 24x / 48x; ``raised_rest``: its PMOS is 3x wider).
@@ -99,8 +104,10 @@ class NeuronDesign:
     v_neg_volts: float = -0.5
     w_exc_meters: float = 1e-6
     l_exc_meters: float = 4e-6
-    w_inh_meters: float = 2e-6
-    l_inh_meters: float = 3.2e-5
+    w_inh_meters: float = 1e-6
+    l_inh_meters: float = 4e-6
+    w_inhc_meters: float = 8e-6
+    l_inhc_meters: float = 5e-7
     mirror_ratio: float = 1.0
     w_sense_meters: float = 2.2e-7
     l_sense_meters: float = 2e-6

@@ -27,7 +27,8 @@ A_BETA_METERS = 1e-8
 
 
 def _input_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
-    """The input mirrors and the sense inverter, the same in both topologies."""
+    """The input mirrors and the sense inverter as ``raised_rest`` sizes them (``study`` overrides
+    the sense inverter and adds the inhibitory cascodes)."""
     return {
         "mp1": (d.w_exc_meters, d.l_exc_meters),
         "mp2": (d.w_exc_meters * d.mirror_ratio, d.l_exc_meters),
@@ -43,16 +44,19 @@ def _study_sizes(d: NeuronDesign) -> dict[str, tuple[float, float]]:
     wr, lr = d.w_reset_meters, d.l_reset_meters
     i_b = d.i_reset_amps / d.reset_bias_ratio
     timer = d.c_delay_farads * 0.5 / d.t_pulse_seconds / i_b
+    ws, ls = d.w_sense_meters, d.l_sense_meters
     return {
         **_input_sizes(d),
-        "mp13": (1e-6, logic), "mn13": (4e-7, logic),
+        "mn1c": (d.w_inhc_meters, d.l_inhc_meters),
+        "mn2c": (d.w_inhc_meters * d.mirror_ratio, d.l_inhc_meters),
+        "mp3": (ws, ls), "mn3": (2 * ws, ls),  # the study's sense inverter: NMOS twice the PMOS
+        "mp13": (5e-7, logic), "mn13": (2.2e-7, logic),
         "mp14a": (2e-6, logic), "mp14b": (2e-6, logic), "mn14a": (4e-7, logic),
         "mn14b": (4e-7, logic), "mp15a": (2e-6, logic), "mp15b": (2e-6, logic),
         "mn15a": (4e-7, logic), "mn15b": (4e-7, logic),
         "mp5": (2e-6, logic), "mn5": (7e-7, logic), "mp6": (4e-6, logic), "mn6": (1.5e-6, logic),
         "mpd": (wr * timer, lr), "mps": (1e-6, logic), "mn7": (1e-6, logic),
-        "mp8": (12 * d.w_sense_meters, d.l_sense_meters),
-        "mn8": (4 * d.w_sense_meters, d.l_sense_meters),
+        "mp8": (24 * ws, ls), "mn8": (48 * ws, ls),
         "mp16": (1e-6, logic), "mn16": (4e-7, logic),
         "mp9": (8e-6, logic), "mp10": (8e-6, logic), "mn9": (3e-7, 2e-6), "mn10": (3e-7, 2e-6),
         "mp11": (1e-6, logic), "mn11": (4e-7, logic), "mr1": (1e-6, logic),

@@ -23,7 +23,7 @@ THICK_MIN_LENGTH_METERS = 3.5e-7
 """Shortest channel of a thick-oxide device (a 3.3 V-class rule)."""
 THICK_DEVICES: dict[str, tuple[str, ...]] = {
     "study": ("MP9", "MP10", "MN9", "MN10", "MP11", "MN11", "MR1", "MC1", "MC2", "MC3", "MC4",
-              "MP3", "MN3", "MP2", "MN2", "MP1", "MN1", "MP8", "MN8"),
+              "MP3", "MN3", "MP2", "MN2", "MN2c", "MP1", "MN1", "MN1c", "MP8", "MN8"),
     "raised_rest": ("MP9", "MP10", "MN9", "MN10", "MP11", "MN11", "MR1", "MP3", "MN3", "MP2",
                     "MN2", "MP1", "MN1"),
 }

@@ -54,7 +54,7 @@ DEVICES_BY_TOPOLOGY: dict[str, tuple[str, ...]] = {
         "mp1", "mp2", "mn1", "mn2", "mp3", "mn3", "mp13", "mn13", "mp14a", "mp14b", "mn14a",
         "mn14b", "mp15a", "mp15b", "mn15a", "mn15b", "mp5", "mn5", "mp6", "mn6", "mpd", "mps",
         "mn7", "mp8", "mn8", "mp16", "mn16", "mp9", "mp10", "mn9", "mn10", "mp11", "mn11", "mr1",
-        "mr2", "mrb", "mnb", "mpb", "mc1", "mc2", "mc3", "mc4"),
+        "mr2", "mrb", "mnb", "mpb", "mc1", "mc2", "mc3", "mc4", "mn1c", "mn2c"),
 }
 """Transistors of each subcircuit (lower case), each with ``dvt_<dev>``/``mu_<dev>`` params."""
 DEVICES: tuple[str, ...] = DEVICES_BY_TOPOLOGY["study"]

@@ -6,7 +6,8 @@ negative supplies put V_DD − V_NEG (and, in the ``study`` topology, V_DD − V
 
 * ``study``: the level shifter and reset switch (MP9, MP10, MN9, MN10, MP11, MN11, MR1) and the
   membrane controller (MC1–MC4) swing vrst..vdd; the sense inverter (MP3, MN3) and the mirror
-  outputs (MP2, MN2) see the membrane at the floor (V_NEG) against V_DD;
+  outputs (MP2, and MN2c, the upper device of the inhibitory self-cascode, whose drain is the
+  membrane) see the membrane at the floor (V_NEG) against V_DD;
 * ``raised_rest``: the level shifter and reset switch (MP9–MP11, MN9–MN11, MR1) swing vneg..vdd;
   the sense inverter (MP3, MN3) and MP2/MN2 see the floor.
 
@@ -31,7 +32,8 @@ RATED_GATE_VOLTS: dict[str, float] = {"generic_bsim3": 1.8, "generic_level1": 1.
 _RAIL_DEVICES = {"study": ("MP9", "MP10", "MN9", "MN10", "MP11", "MN11", "MR1",
                            "MC1", "MC2", "MC3", "MC4"),
                  "raised_rest": ("MP9", "MP10", "MN9", "MN10", "MP11", "MN11", "MR1")}
-_FLOOR_DEVICES = ("MP3", "MN3", "MP2", "MN2")
+_FLOOR_DEVICES = {"study": ("MP3", "MN3", "MP2", "MN2c"),
+                  "raised_rest": ("MP3", "MN3", "MP2", "MN2")}
 
 
 class SOAWarning(UserWarning):
@@ -77,7 +79,7 @@ def check(design: NeuronDesign, *, v_dd_volts: float | None = None,
         out.append(Violation(_RAIL_DEVICES["raised_rest"], vdd - vneg, rated,
                              f"V_DD {vdd:g} V - V_NEG {vneg:g} V"))
     if vdd - vneg > rated + 1e-9:
-        out.append(Violation(_FLOOR_DEVICES, vdd - vneg, rated,
+        out.append(Violation(_FLOOR_DEVICES[design.topology], vdd - vneg, rated,
                              f"V_DD {vdd:g} V - the floor V_NEG {vneg:g} V"))
     return out
 

@@ -66,7 +66,8 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
                   bias: float, i_unit_amps: float, dt_seconds: float, timesteps: int,
                   gate_seconds: float, v_init_volts: float = 0.0,
                   models: str = "generic_bsim3", netlist_dir: Path = NETLIST_DIR,
-                  t_max_seconds: float | None = None, timeout: float = 600.0) -> ReplayRun:
+                  t_max_seconds: float | None = None, timeout: float = 600.0,
+                  prebias_amps: float = 0.0) -> ReplayRun:
     """Drive one ``if_neuron`` with the given presynaptic spike trains for ``timesteps`` × dt.
 
     Args:
@@ -76,6 +77,9 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
         bias: constant input per step, θ units.
         i_unit_amps, dt_seconds, gate_seconds, v_init_volts, t_max_seconds: as for
             `simulate_network`.
+        prebias_amps: a standing current (A, >= 0) into the inhibitory port and, equal, out of
+            the excitatory one (ideal sources: the mirrors never idle; what a pre-biased mirror
+            would do, without changing the netlist; 0: none).
 
     Raises:
         ValueError: inputs and weights of different lengths, a time outside the run or not
@@ -88,6 +92,8 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
         raise ValueError(f"timesteps must be a positive int, got {timesteps!r}")
     if not (math.isfinite(gate_seconds) and gate_seconds > 2 * _EDGE_SECONDS):
         raise ValueError(f"gate_seconds must be > {2 * _EDGE_SECONDS} s, got {gate_seconds!r}")
+    if not (math.isfinite(prebias_amps) and prebias_amps >= 0):
+        raise ValueError(f"prebias_amps must be a finite current >= 0, got {prebias_amps!r}")
     t_stop = timesteps * dt_seconds
     q = i_unit_amps * dt_seconds
     body = []
@@ -112,6 +118,9 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
                         else f"Gr{j}_{m} 0 h0_0 {src} 0 {gm}")
     if bias != 0:
         body.append(_current("Ib", "0_0", float(bias) * i_unit_amps))
+    if prebias_amps > 0:
+        body += [f"Ipbi 0 h0_0 dc {_num('prebias', prebias_amps)}",
+                 f"Ipbe e0_0 0 dc {_num('prebias', prebias_amps)}"]
     deck = _deck(design=design, v_dd=v_dd_volts, v_neg=v_neg_volts, models=models,
                  netlist_dir=netlist_dir, layers=[1], body=body, t_stop=t_stop,
                  t_max=t_max_seconds or default_max_step(design, dt_seconds),

@@ -47,3 +47,37 @@ def test_mismatch_changes_rate_by_plausible_amount():
     gains = np.array(rates) / nominal
     assert np.all(gains > 0.5) and np.all(gains < 2.0)
     assert np.std(gains) > 0.01  # the samples really differ
+
+
+def _netlist_sizes(design) -> dict[str, tuple[float, float]]:
+    """(W, L) of every transistor as the subcircuit file writes them, its ``{...}`` expressions
+    evaluated with the design's parameters (an independent reading of the netlist)."""
+    import re
+
+    from circuits.subckt import subckt_source
+
+    names = dict(design.subckt_params())
+    out = {}
+    for line in subckt_source(design.topology).split("\n"):
+        if not re.match(r"M\w+ ", line):
+            continue
+        vals = []
+        for key in ("w", "l"):
+            expr = re.search(rf" {key}=(\{{[^}}]*\}}|\S+)", line).group(1).strip("{}")
+            vals.append(float(eval(expr, {"__builtins__": {}}, names)))  # noqa: S307
+        out[line.split()[0].lower()] = (vals[0], vals[1])
+    return out
+
+
+@pytest.mark.parametrize("name", ["default", "raised_rest"])
+def test_mismatch_sizes_are_the_netlists(name):
+    """Pelgrom's sigma comes from each device's W·L: `device_sizes` must be what the subcircuit
+    instantiates (it had the raised-rest sense inverter and detector for the study neuron)."""
+    from circuits.design import preset
+    from circuits.render import DEVICES_BY_TOPOLOGY
+
+    d = preset(name)
+    got, want = device_sizes(d), _netlist_sizes(d)
+    assert sorted(want) == sorted(DEVICES_BY_TOPOLOGY[d.topology])
+    for dev in want:
+        assert got[dev] == pytest.approx(want[dev], rel=1e-9), dev

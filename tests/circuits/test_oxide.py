@@ -28,7 +28,8 @@ def test_thick_option_moves_exactly_the_v_neg_path_to_thick_cards(name):
     assert ".model nch_thick nmos" in thick and ".model pch_thick pmos" in thick
     mos = _mos(thick)
     on_thick = {d for d, ln in mos.items() if ln.split()[5].endswith("_thick")}
-    assert on_thick == set(THICK_DEVICES["study" if name == "default" else "raised_rest"])
+    topology = "study" if name == "default" else "raised_rest"
+    assert on_thick == {d.upper() for d in THICK_DEVICES[topology]}
     for d in on_thick:  # no thick device shorter than the thick rule (numbers or expressions)
         length = re.search(r" l=(\S+)", mos[d]).group(1)
         if length.startswith("{"):
