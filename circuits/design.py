@@ -111,7 +111,7 @@ class NeuronDesign:
     mirror_ratio: float = 1.0
     w_sense_meters: float = 2.2e-7
     l_sense_meters: float = 2e-6
-    i_reset_amps: float = 4.72e-7
+    i_reset_amps: float = 4.713e-7
     t_pulse_seconds: float = 3.2e-8
     c_delay_farads: float = 1e-14
     w_reset_meters: float = 1e-6
