@@ -133,9 +133,9 @@ def test_spike_gated_inhibition_follows_a_clamped_integrator(v_neg):
 
     The lock gets 0.6/0.45 = 1.33 θ of bias per driver period. With a 0.5/step driver (1.2 θ)
     it was marginal: the inhibitory mirror's slow tail (then MN1/MN2 2 µm / 32 µm, before the
-    self-cascode: the gate charge left through MN1 in subthreshold) and the coupling kick at each driver spike take ~0.1 θ
-    per period, so whether a post spike that coincides with a driver spike is followed by one
-    before the next driver spike depended on the phase (measured, V_NEG = 0: 26 of 28 expected
+    self-cascode: the gate charge left through MN1 in subthreshold) and the coupling kick at
+    each driver spike take ~0.1 θ per period, so whether a post spike that coincides with a
+    driver spike is followed by one before the next driver spike depended on the phase (measured, V_NEG = 0: 26 of 28 expected
     with the 0.44 µs-pulse netlist, 24 of 31 with the 0.31 µs one)."""
     from circuits.design import default_design
 
