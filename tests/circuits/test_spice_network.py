@@ -131,12 +131,12 @@ def test_spike_gated_inhibition_follows_a_clamped_integrator(v_neg):
     the post neuron to its own rate (one post spike per pre spike), not the 0.6·T − 0.8·n_pre of
     an unbounded integrator.
 
-    The lock gets 0.6/0.45 = 1.33 θ of bias per driver period. With a 0.5/step driver (1.2 θ)
-    it was marginal: the inhibitory mirror's slow tail (then MN1/MN2 2 µm / 32 µm, before the
-    self-cascode: the gate charge left through MN1 in subthreshold) and the coupling kick at
-    each driver spike take ~0.1 θ per period, so whether a post spike that coincides with a
-    driver spike is followed by one before the next driver spike depended on the phase (measured, V_NEG = 0: 26 of 28 expected
-    with the 0.44 µs-pulse netlist, 24 of 31 with the 0.31 µs one)."""
+    The lock gets 0.6/0.45 = 1.33 θ of bias per driver period. With a 0.5/step driver (1.2 θ) it
+    was marginal: the inhibitory mirror's slow tail (then MN1/MN2 2 µm / 32 µm, before the self-
+    cascode: the gate charge left through MN1 in subthreshold) and the coupling kick at each
+    driver spike take ~0.1 θ per period, so whether a post spike that coincides with a driver
+    spike is followed by one before the next driver spike depended on the phase (measured, V_NEG
+    = 0: 26 of 28 expected with the 0.44 µs-pulse netlist, 24 of 31 with the 0.31 µs one)."""
     from circuits.design import default_design
 
     d = {**default_design().subckt_params(), "topology": "study", "v_rst_volts": -1.2}
