@@ -27,16 +27,15 @@ DEFAULT = "results/calibration/cosim_check/replay_sc_vneg0_images0-9.json"
 
 
 def main() -> int:
-    from cosim_check_replay import _replay, _setup
+    from cosim_check_replay import _replay
     from cosim_check_synapse import _load, clamped, pooled
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("file", nargs="?", default=DEFAULT)
     ap.add_argument("--data-root", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
-    rec, cal, w, b = _load(a.file, a.data_root)
+    rec, cal, w, b, layers, neurons = _load(a.file, a.data_root)
     v_neg = float(rec["v_neg"])
-    layers, neurons = _setup(rec["calibration"], a.data_root, v_neg)[4:]
     gate, dt, floor = float(rec["gate_seconds"]), cal.dt_seconds, float(cal.floor_theta(v_neg))
     images = rec["images"]
     net = np.array([im["counts"][1] for im in images])

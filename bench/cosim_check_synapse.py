@@ -45,12 +45,14 @@ GRID = 2000  # sub-steps per step of the continuous-time reference
 
 
 def _load(path: str, data_root: str):
+    """The replay run, its calibration, the output layer's (w, b), the check's linear layers and
+    calibrated neurons (`cosim_check_replay._setup`, which trains the check's network: once)."""
     from cosim_check_replay import _setup
 
     rec = json.loads(Path(path).read_text())
-    cal, _, _, _, layers, _ = _setup(rec["calibration"], data_root, rec["v_neg"])
+    cal, _, _, _, layers, neurons = _setup(rec["calibration"], data_root, rec["v_neg"])
     w, b = (np.asarray(v, dtype=float) for v in layers[1])
-    return rec, cal, w, b
+    return rec, cal, w, b, layers, neurons
 
 
 def clamped(w: np.ndarray, b: np.ndarray, hidden_times, dt: float, gate: float,
@@ -115,7 +117,8 @@ def main() -> int:
     ap.add_argument("file", help="a bench/cosim_check_replay.py run's JSON")
     ap.add_argument("--variant", action="append", default=None,
                     help="JSON object of subcircuit parameters on top of the calibration's "
-                         "design (repeatable; default: the design itself)")
+                         "design, plus optionally prebias_amps (replay_neuron's emulated "
+                         "pre-bias; repeatable; default: the design itself)")
     ap.add_argument("--data-root", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", required=True)
@@ -130,7 +133,7 @@ def main() -> int:
     for v in variants:
         if not isinstance(v, dict) or not all(isinstance(x, (int, float)) for x in v.values()):
             raise SystemExit(f"--variant must be a JSON object of numbers, got {v!r}")
-    rec, cal, w, b = _load(a.file, a.data_root)
+    rec, cal, w, b, _, _ = _load(a.file, a.data_root)
     v_neg, gate = float(rec["v_neg"]), float(rec["gate_seconds"])
     design = dict(cal.sources["fi"]["provenance"]["design"])
     floor = float(cal.floor_theta(v_neg))

@@ -39,6 +39,7 @@ def _deck(design, port: str, amps: float, v_mem: float, gate: float, dt: float, 
           prebias: float = 0.0) -> str:
     from circuits.spice_network import NETLIST_DIR, _num
     from circuits.spice_network import _deck as net_deck
+    from circuits.spice_replay import prebias_sources
 
     pts = ["0 0"]
     for k in range(n):
@@ -50,8 +51,7 @@ def _deck(design, port: str, amps: float, v_mem: float, gate: float, dt: float, 
     deck = net_deck(design=design, v_dd=1.0, v_neg=0.0, models="generic_bsim3",
                     netlist_dir=NETLIST_DIR, layers=[1],
                     body=[f"Vhold m0_0 0 dc {_num('v_mem', v_mem)}", src,
-                          f"Ipbi 0 h0_0 dc {_num('prebias', prebias)}",
-                          f"Ipbe e0_0 0 dc {_num('prebias', prebias)}"],
+                          *prebias_sources(prebias)],
                     t_stop=T0 + (n - 1 + TAIL_STEPS) * dt, t_max=5e-9, probes=["i(vhold)"])
     return deck.replace(".ic v(m0_0)=0.000000000e+00\n", "")  # the source holds the membrane
 

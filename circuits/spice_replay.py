@@ -61,6 +61,14 @@ def _tracks(times: np.ndarray, gap: float) -> list[list[float]]:
     return tracks
 
 
+def prebias_sources(amps: float, neuron: str = "0_0") -> list[str]:
+    """Deck lines of an emulated pre-biased mirror: a standing current ``amps`` into neuron
+    ``neuron``'s inhibitory port and, equal, out of its excitatory one (ideal sources, the
+    netlist unchanged; the membrane's net standing current is the two mirrors' mismatch)."""
+    return [f"Ipbi 0 h{neuron} dc {_num('prebias', amps)}",
+            f"Ipbe e{neuron} 0 dc {_num('prebias', amps)}"]
+
+
 def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts: float,
                   spike_times: Sequence[Sequence[float]], weights: Sequence[float],
                   bias: float, i_unit_amps: float, dt_seconds: float, timesteps: int,
@@ -119,8 +127,7 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
     if bias != 0:
         body.append(_current("Ib", "0_0", float(bias) * i_unit_amps))
     if prebias_amps > 0:
-        body += [f"Ipbi 0 h0_0 dc {_num('prebias', prebias_amps)}",
-                 f"Ipbe e0_0 0 dc {_num('prebias', prebias_amps)}"]
+        body += prebias_sources(prebias_amps)
     deck = _deck(design=design, v_dd=v_dd_volts, v_neg=v_neg_volts, models=models,
                  netlist_dir=netlist_dir, layers=[1], body=body, t_stop=t_stop,
                  t_max=t_max_seconds or default_max_step(design, dt_seconds),
@@ -131,4 +138,4 @@ def replay_neuron(design: Mapping[str, float], *, v_dd_volts: float, v_neg_volts
                      v_mem=data[:, 2], netlist=deck, wall_seconds=wall)
 
 
-__all__ = ["ReplayRun", "replay_neuron"]
+__all__ = ["ReplayRun", "prebias_sources", "replay_neuron"]
