@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         t_local = time.perf_counter() - t0
         t0 = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster:
+                          dashboard_address=":0") as cluster:
             t_start = time.perf_counter() - t0
             t0 = time.perf_counter()
             on = run(replace(cfg, scheduler=cluster.scheduler_address),

@@ -97,7 +97,7 @@ def test_pool_and_dask_local_cluster_agree(tmp_path):
                                workers=2, progress=False)
     assert lstats.computed == len(points)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         dask_rows, dstats = run_points(default_design(), points, cache_dir=tmp_path / "dask",
                                        scheduler=cluster.scheduler_address, progress=False)
     assert dstats.computed == len(points)

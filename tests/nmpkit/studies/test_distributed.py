@@ -56,7 +56,7 @@ def test_dask_evaluation_equals_local_and_survives_a_killed_worker(tmp_path):
     floors = [None, 0.0, -0.5]
     neurons = [cosim.IFNeuron(lower_bound=f) for f in floors]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         on = run_chunks_on(client, net, x, y, cfg, task="classify", parts_dir=tmp_path / "dask")
         np.testing.assert_array_equal(on["metric"], local["metric"])
@@ -119,7 +119,7 @@ def test_tradeoff_simulations_on_dask_equal_local_and_survive_a_killed_worker():
     local = simulate_budgets_many(net, x, y, models, **kw)
     one_local = simulate_budgets_many(net, x, y, models[1:2], **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as stream:
             _same_budgets(simulate_budgets_many(net, x, y, models, scheduler=client, **kw),
@@ -179,7 +179,7 @@ def test_optimize_evaluations_on_dask_equal_local_and_survive_a_killed_worker(tm
             (ref.energy_joules, ref.spikes_per_inference, ref.floor_theta)
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         on = DesignEvaluator(clf, out_dir=tmp_path / "dask", scheduler=client, **kw)
         with distributed.get_task_stream(client) as stream:
@@ -241,7 +241,7 @@ def test_a_chunk_the_cluster_cancels_is_computed_here():
     from nmpkit.studies.distributed import results_or_local
 
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         done = client.submit(lambda v: v * v, 3, key="nmpkit-test-done", pure=True)
         slow = client.submit(_slow_square, 4, key="nmpkit-test-slow", pure=True)
