@@ -26,6 +26,7 @@ results/calibrated_vs_ideal.md from every JSON there (results/calibrated_vs_idea
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shlex
 import sys
 import time
@@ -171,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     T, steps = args.timesteps, steps_of(args.timesteps)
     # chunks depend on their own images only: a run on fewer or more test images reuses them
     same = {k: v for k, v in clf.info.items() if k != "test_samples"}
-    key = content_hash({"info": same, "T": T, "b": args.batch_size, "cal": args.calibration,
+    # the calibration by content, not path: a refitted file at the same path must not reuse
+    # the previous file's chunks
+    cal_sha = hashlib.sha256(Path(args.calibration).read_bytes()).hexdigest()
+    key = content_hash({"info": same, "T": T, "b": args.batch_size, "cal": cal_sha,
                         "v_dd": args.v_dd, "variants": list(models)})[:12]
     t0 = time.perf_counter()
     got = run_pass(clf, models, T, steps, args, f"{args.network}_T{T}-{key}")
