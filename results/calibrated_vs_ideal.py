@@ -26,7 +26,6 @@ results/calibrated_vs_ideal.md from every JSON there (results/calibrated_vs_idea
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shlex
 import sys
 import time
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "results"))
 
 from calib.calibration import Calibration  # noqa: E402
+from calib.calibration import content_hash as calibration_hash  # noqa: E402
 from calib.io import atomic_write_json, atomic_write_npz, content_hash, provenance  # noqa: E402
 from nmpkit.studies.batched import batch_slices  # noqa: E402
 from nmpkit.studies.classifier import load_classifier  # noqa: E402
@@ -172,10 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     T, steps = args.timesteps, steps_of(args.timesteps)
     # chunks depend on their own images only: a run on fewer or more test images reuses them
     same = {k: v for k, v in clf.info.items() if k != "test_samples"}
-    # the calibration by content, not path: a refitted file at the same path must not reuse
-    # the previous file's chunks
-    cal_sha = hashlib.sha256(Path(args.calibration).read_bytes()).hexdigest()
-    key = content_hash({"info": same, "T": T, "b": args.batch_size, "cal": cal_sha,
+    # the calibration by its content address, not its path: a refitted file at the same path
+    # must not reuse the previous file's chunks
+    key = content_hash({"info": same, "T": T, "b": args.batch_size,
+                        "cal": calibration_hash(cal.to_dict()),
                         "v_dd": args.v_dd, "variants": list(models)})[:12]
     t0 = time.perf_counter()
     got = run_pass(clf, models, T, steps, args, f"{args.network}_T{T}-{key}")
