@@ -1,29 +1,31 @@
-"""The ZMP co-sim check's residual under three floor models the engine does not have (issue 9).
+"""The ZMP co-sim check's residual under floor models beside the engine's (issue 9).
 
 The co-simulation check's whole network (hidden layer fed its constant currents, output layer fed
 the hidden spikes), re-implemented here as a plain NumPy step loop on ``n`` sub-steps, matching
-``cosim.simulate(substepped(...))`` bit for bit when every option is off (the script checks that
-first), and compared with the network circuit's counts of a ``bench/cosim_check_replay.py run``
-file. About 20 s per model, no ngspice:
+``cosim.simulate(substepped(...))`` bit for bit with the calibrated neuron as it is (the
+script checks that first), and compared with the network circuit's counts of
+``bench/cosim_check_replay.py run`` files. About 20 s per model, no ngspice:
 
-    python bench/cosim_check_floor_models.py [REPLAY.json]
+    python bench/cosim_check_floor_models.py [REPLAY.json ...]
 
 The models (each one measured quantity, not a fit, unless said):
 
-* ``floor``: the calibration's own floor before ``Calibration.floor_theta`` clips it to <= 0
-  (``(v_mem_min − rest) / θ``: at V_DD 1 V and V_NEG 0 V the membrane floors at 0 V while the
-  network's v = 0 is v_sense − θ = −11.6 mV, so +0.022 θ); the engine refuses a floor above rest;
-* ``inh_only``: that floor applied only to a sub-step whose net input is inhibitory (a membrane a
-  reset left below 0 V is lifted only by an inhibitory event, whose mirror then conducts from the
-  V_NEG rail);
+* the engine's (session 37): the calibration's measured floor ``membrane_floor_theta`` (at V_DD
+  1 V, V_NEG 0 V the membrane floors at ground while the network's v = 0 is the post-reset level
+  v_sense − θ = −11.7 mV: +0.022 θ), binding only on a sub-step whose input is inhibitory (the
+  reset, on its own rail, still pulls below it), every membrane started at the controller's level
+  (ground: ``start_theta``, +0.022 θ);
+* ``clipped``: the model before session 37, floor 0 (clipped to rest) and start at v = 0;
+* ``ungated``: the measured floor as ``max(v, floor)`` after every sub-step, the reset's residue
+  lifted too (what the engine did for floors <= 0, where it makes no difference);
 * ``soft``: the inhibitory mirror's compliance near its floor, the inhibitory input scaled by
   min(1, (v − floor) / soft) (``soft`` in θ; a fitted width: `bench/synapse_step.py` measures a
   lone inhibitory event 0.05 V above the ZMP floor delivering 0.48-0.78 of its charge in a step).
 
 Prints the pooled error Σ|model − circuit| / Σ circuit over all neurons (95% BCa interval over
 images), the hidden layer's error, the output layer's, and the summed count bias model − circuit.
-All figures are in-sample on the file's images: a model chosen here is not evidence until it is
-checked on images it was not chosen on.
+Figures on the images a model was chosen on are in-sample: a model is evidence only on images it
+was not chosen on.
 """
 
 from __future__ import annotations
@@ -47,17 +49,21 @@ DEFAULT = "results/calibration/cosim_check/replay_sc_vneg0_images0-9.json"
 class Model:
     n: int = 8
     floor: float | None = None  # None: the calibrated neuron's lower bound
-    inh_only: bool = False
+    v_init: float | None = None  # None: the calibrated neuron's start
+    ungated: bool = False
     soft: float = 0.0
 
     def label(self) -> str:
         parts = [f"{self.n} sub-steps"]
         if self.floor is not None:
-            parts.append(f"floor {self.floor:+.4f}" + (" (inhibition only)" if self.inh_only
-                                                          else ""))
+            parts.append(f"floor {self.floor:+.4f}")
+        if self.v_init is not None:
+            parts.append(f"start {self.v_init:+.4f}")
+        if self.ungated:
+            parts.append("ungated max(v, floor)")
         if self.soft:
             parts.append(f"soft {self.soft:g} θ")
-        return ", ".join(parts)
+        return ", ".join(parts) if len(parts) > 1 or self.n != 8 else "8 sub-steps (the engine's)"
 
 
 def _transfer(neuron, n: int):
@@ -79,26 +85,46 @@ def simulate(layers, neuron, x: np.ndarray, steps: int, m: Model) -> list[np.nda
     """Hidden and output counts of the two-layer check network under model ``m``."""
     (w0, b0), (w1, b1) = ((np.asarray(w, float), np.asarray(b, float)) for w, b in layers)
     lb = float(neuron.lower_bound if m.floor is None else m.floor)
+    start = float(neuron.v_init if m.v_init is None else m.v_init)
     f = _transfer(neuron, m.n)
     y0 = f((w0 @ x + b0) / m.n)
     wp, wn = np.clip(w1, 0, None), np.clip(w1, None, 0)
-    v0, v1 = np.zeros(b0.size), np.zeros(b1.size)
+    v0, v1 = np.full(b0.size, start), np.full(b1.size, start)
     c0, c1 = np.zeros(b0.size, int), np.zeros(b1.size, int)
+
+    def step(v: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = v + y
+        s = v >= 1.0
+        v = v - s
+        held = np.maximum(v, lb)
+        return (held if m.ungated else np.where(y < 0, held, v)), s
+
     for _ in range(steps * m.n):
-        v0 = np.maximum(v0 + y0, lb)
-        s = v0 >= 1.0
+        v0, s = step(v0, y0)
         c0 += s
-        v0 = v0 - s
         inh = wn @ s
         if m.soft > 0:
             inh = inh * np.clip((v1 - lb) / m.soft, 0.0, 1.0)
-        y = f(wp @ s + b1 / m.n + inh)
-        v1 = np.where(y < 0, np.maximum(v1 + y, lb), v1 + y) if m.inh_only else \
-            np.maximum(v1 + y, lb)
-        s1 = v1 >= 1.0
+        v1, s1 = step(v1, f(wp @ s + b1 / m.n + inh))
         c1 += s1
-        v1 = v1 - s1
     return [c0, c1]
+
+
+def _versus(first: np.ndarray | None, r: np.ndarray) -> str:
+    """This model's pooled error minus the first model's on the same images: a paired 95% BCa
+    interval (`ratio_interval` of the per-image error differences over the circuit counts) and
+    a Wilcoxon signed-rank p on the per-image errors."""
+    if first is None or len(r) < 2:
+        return ""
+    from scipy.stats import wilcoxon
+
+    from nmpkit.studies.stats import ratio_interval
+
+    ci = ratio_interval(r[:, 0] - first[:, 0], r[:, 1])
+    diff = r[:, 0] / r[:, 1] - first[:, 0] / first[:, 1]
+    p = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+    return (f"  vs the first: {100 * ci.estimate:+.2f} %p ({100 * ci.ci_low:+.2f} to "
+            f"{100 * ci.ci_high:+.2f}), Wilcoxon p = {p:.3f}")
 
 
 def main() -> int:
@@ -109,19 +135,17 @@ def main() -> int:
     from cosim import substepped
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("file", nargs="?", default=DEFAULT)
+    ap.add_argument("files", nargs="*", default=[DEFAULT])
     ap.add_argument("--data-root", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--soft", type=float, nargs="*", default=[0.1, 0.2, 0.3])
     a = ap.parse_args()
-    rec = json.loads(Path(a.file).read_text())
-    v_neg = float(rec["v_neg"])
-    cal, ds, net, pool, layers, neurons = _setup(rec["calibration"], a.data_root, v_neg)
-    at = cal.at(cal.v_dd_volts)
-    vm = float(np.interp(v_neg, at.floor_v_neg_volts, at.floor_v_mem_min_volts))
-    raw = (vm - at.rest_at(v_neg)) / at.theta_at(v_neg)
-    xs = {im["image"]: pool(ds.x_test[im["image"]:im["image"] + 1]) for im in rec["images"]}
+    recs = [json.loads(Path(f).read_text()) for f in a.files]
+    images = [im for rec in recs for im in rec["images"]]
+    v_neg = float(recs[0]["v_neg"])
+    cal, ds, net, pool, layers, neurons = _setup(recs[0]["calibration"], a.data_root, v_neg)
+    xs = {im["image"]: pool(ds.x_test[im["image"]:im["image"] + 1]) for im in images}
 
-    im0 = rec["images"][0]  # the NumPy loop is the engine's when every option is off
+    im0 = images[0]  # the NumPy loop is the engine's with the calibrated neuron as it is
     fine, fn = substepped(net, neurons, 8)
     ref = cosim_simulate(fine, xs[im0["image"]], timesteps=8 * T, neuron=fn)
     mine = simulate(layers, neurons[0], xs[im0["image"]][0].double().numpy(), T, Model())
@@ -130,14 +154,17 @@ def main() -> int:
             raise SystemExit(f"the NumPy loop differs from cosim.simulate in layer {k}")
     torch.set_num_threads(1)
 
-    models = [Model(), Model(n=32), Model(floor=raw), Model(floor=raw, inh_only=True)]
-    models += [Model(soft=s) for s in a.soft] + [Model(floor=raw, soft=s) for s in a.soft[:1]]
-    print(f"V_NEG {v_neg} V, V_DD {cal.v_dd_volts} V, {len(rec['images'])} images x "
-          f"{sum(len(c) for c in im0['counts'])} neurons, T = {T}; the calibration's floor "
-          f"before clipping {raw:+.4f} θ (engine: {neurons[0].lower_bound})")
+    models = [Model(), Model(n=32), Model(floor=min(0.0, neurons[0].lower_bound), v_init=0.0),
+              Model(ungated=True)]
+    models += [Model(soft=s) for s in a.soft]
+    print(f"V_NEG {v_neg} V, V_DD {cal.v_dd_volts} V, {len(images)} images "
+          f"{sorted(xs)} x {sum(len(c) for c in im0['counts'])} neurons, T = {T}; the "
+          f"calibrated neuron's floor {neurons[0].lower_bound:+.4f} θ, start "
+          f"{neurons[0].v_init:+.4f} θ")
+    first = None
     for m in models:
         rows = []
-        for im in rec["images"]:
+        for im in images:
             circ = [np.asarray(c) for c in im["counts"]]
             got = simulate(layers, neurons[0], xs[im["image"]][0].double().numpy(), T, m)
             c, g = np.concatenate(circ), np.concatenate(got)
@@ -149,7 +176,8 @@ def main() -> int:
         print(f"  {m.label():<44} all {100 * e:5.2f}% ({100 * lo:.2f}-{100 * hi:.2f})  "
               f"hidden {100 * r[:, 2].sum() / r[:, 3].sum():4.2f}%  "
               f"output {100 * r[:, 4].sum() / r[:, 5].sum():5.2f}%  "
-              f"bias {r[:, 6].sum():+.0f}", flush=True)
+              f"bias {r[:, 6].sum():+.0f}" + _versus(first, r), flush=True)
+        first = r if first is None else first
     return 0
 
 

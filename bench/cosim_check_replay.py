@@ -8,8 +8,9 @@ the circuit's own hidden spike times replayed into the calibrated output neuron.
 ``--v-neg`` (one image after another; run two processes on two cores), and saves per image the
 circuit's counts and spike times. ``analyse``, for every saved image:
 
-* the gated model (8 sub-steps) started at rest and at ``--v-init`` values (``IFNeuron.v_init``,
-  the membrane at t = 0 in θ), pooled error Σ|cosim − circuit| / Σ circuit, all neurons and the
+* the gated model (8 sub-steps) started where the calibration says (``Calibration.start_theta``:
+  the membrane controller's level) and at ``--v-init`` values (``IFNeuron.v_init``, the membrane
+  at t = 0 in θ), pooled error Σ|cosim − circuit| / Σ circuit, all neurons and the
   output layer;
 * the **replay**: the output layer alone, the calibrated neuron on a grid of dt/``n``, driven by
   the circuit's own hidden spikes (each at its rising-edge time). What the replay still misses
@@ -84,7 +85,7 @@ def _replay(layers, neuron, dt: float, hidden_times, n: int) -> np.ndarray:
 
     w, b = (torch.as_tensor(v) for v in layers[1])
     p = StepParams.of(substep_neuron(neuron, n))
-    st = IFState(torch.zeros(w.shape[0], dtype=torch.float64), None, None)
+    st = IFState(torch.full((w.shape[0],), float(p.v0), dtype=torch.float64), None, None)
     idx = [np.floor(np.asarray(ts) / (dt / n)).astype(int) for ts in hidden_times]
     counts = np.zeros(w.shape[0], int)
     for t in range(T * n):
@@ -113,11 +114,14 @@ def analyse(a) -> None:
             n_img += 1
             circ = [np.asarray(c) for c in im["counts"]]
             x = pool(ds.x_test[im["image"]:im["image"] + 1])
-            for v0 in a.v_init:
-                neu = [dataclasses.replace(u, v_init=v0) for u in neurons]
+            for v0 in (None, *a.v_init):  # None: the calibrated start (the controller's)
+                neu = neurons if v0 is None else [dataclasses.replace(u, v_init=v0)
+                                                  for u in neurons]
                 fine, fn = substepped(net, neu, 8)
                 r = simulate(fine, x, timesteps=8 * T, neuron=fn)
-                add(f"8 sub-steps, v_init {v0:g}", circ,
+                what = (f"calibrated start {neurons[0].v_init:+.4f}" if v0 is None
+                        else f"v_init {v0:g}")
+                add(f"8 sub-steps, {what}", circ,
                     [c[0].reshape(-1).numpy() for c in r.spike_counts])
             for n in (8, 64):
                 rep = _replay(layers, neurons[1], cal.dt_seconds, im["spike_times"][0], n)
@@ -153,7 +157,7 @@ def main() -> int:
     r.add_argument("--calibration", default="results/calibration/calibration-default.json")
     z = sub.add_parser("analyse")
     z.add_argument("files", nargs="+")
-    z.add_argument("--v-init", type=float, nargs="+", default=[0.0, 0.02, 0.035, 0.05])
+    z.add_argument("--v-init", type=float, nargs="*", default=[0.0])
     for p in (r, z):
         p.add_argument("--data-root", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()

@@ -48,6 +48,10 @@ def validate(self: Any) -> None:
     vs = self.v_sense_volts
     if vs is not None and not (isinstance(vs, (int, float)) and math.isfinite(vs)):
         raise CalibrationError(f"field 'v_sense_volts' must be null or finite, got {vs!r}")
+    vst = self.v_start_volts
+    if vst is not None and (isinstance(vst, bool) or not isinstance(vst, (int, float))
+                            or not math.isfinite(vst)):
+        raise CalibrationError(f"field 'v_start_volts' must be null or finite, got {vst!r}")
     tb = curve("theta_by_v_neg_volts", self.theta_by_v_neg_volts)
     if tb and (len(tb) != len(self.transfer_v_neg_volts) or min(tb) <= 0):
         raise CalibrationError(

@@ -72,6 +72,9 @@ class Calibration(UnitMapping, EnergyLookups):
         v_theta_volts: membrane voltage of one θ at the operating point (q per spike at low
             rate / C); None: v_th_volts.
         v_sense_volts: membrane voltage of v = 1 (sense threshold); None: v_rest + θ.
+        v_start_volts: membrane voltage where every input starts: the level the design's
+            membrane controller sets (ground, 0 V, in the ``study`` topology, a little above the
+            level a reset leaves: ``start_theta``); None: the network's v = 0 (no controller).
         theta_by_v_neg_volts: θ of membrane per transfer_v_neg_volts (empty: v_theta_volts).
         transfer_v_neg_volts, transfer_rate_by_v_neg_hertz: the f–I on the same currents for
             every measured V_NEG (the reset sink and mirrors sit on V_NEG, so the charge per spike
@@ -131,6 +134,7 @@ class Calibration(UnitMapping, EnergyLookups):
     v_rest_volts: float = 0.0
     v_theta_volts: float | None = None
     v_sense_volts: float | None = None
+    v_start_volts: float | None = None
     theta_by_v_neg_volts: tuple[float, ...] = ()
     transfer_v_neg_volts: tuple[float, ...] = ()
     transfer_rate_by_v_neg_hertz: tuple[tuple[float, ...], ...] = ()

@@ -273,7 +273,8 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
         e_spike_vneg_joules=tuple(e_vneg.to_numpy(dtype=float)),
         p_static_vneg_watts=tuple(p_static.to_numpy(dtype=float)),
         syn_charge_factor=syn_factor, v_rest_volts=v_rest, v_theta_volts=v_theta,
-        v_sense_volts=v_sense, theta_by_v_neg_volts=tuple(grid_theta),
+        v_sense_volts=v_sense, v_start_volts=_start_level(design),
+        theta_by_v_neg_volts=tuple(grid_theta),
         transfer_v_neg_volts=tuple(grid_v), transfer_rate_by_v_neg_hertz=tuple(grid_rows),
         gain_mean=g_mean, gain_std=g_std, threshold_mean=t_mean, threshold_std=t_std,
         gain_threshold_corr=corr if math.isfinite(corr) else 0.0, mismatch_samples=n_mc,
@@ -281,6 +282,13 @@ def _fit_one(t: dict[str, Any], *, dt_seconds: float | None, rate_fraction: floa
         | {"operating_point": {"v_dd_volts": vdd, "v_neg_volts": vneg, "temp_celsius": temp}},
         notes=tuple(notes), **spike, **mirror,
     )
+
+
+def _start_level(design: dict[str, Any]) -> float | None:
+    """The membrane controller's level: ground in the ``study`` topology (its MC1 ties the
+    membrane to gnd before every input, ``netlists/if_neuron.sub``); None without a controller
+    (``raised_rest``: the membrane starts at its rest)."""
+    return 0.0 if design.get("topology") == "study" else None
 
 
 def _exc_gain(mirror: dict[str, Any], ratio: float | None,

@@ -106,10 +106,16 @@ class UnitMapping:
         return xs, ys
 
     def floor_theta(self, v_neg_volts: float) -> float:
-        """Membrane floor in θ units at ``v_neg_volts`` (interpolated, never extrapolated).
+        """The design's floor in θ units at ``v_neg_volts``: ``membrane_floor_theta`` where it
+        is below rest, else 0.0 (the ZMP neuron; a floor at most ``ZMP_SLACK_THETA`` above the
+        measured rest, validated at load). What the studies target, label and report."""
+        return min(0.0, self.membrane_floor_theta(v_neg_volts))
 
-        A floor at most ``ZMP_SLACK_THETA`` above the measured rest (validated at load) is the
-        ZMP neuron: 0.0, never a positive floor."""
+    def membrane_floor_theta(self, v_neg_volts: float) -> float:
+        """The measured floor relative to the network's v = 0 (the post-reset level), θ units
+        (interpolated, never extrapolated): what the calibrated neuron's ``lower_bound`` is.
+        Positive (at most ``ZMP_SLACK_THETA``) where the inhibitory mirror stops above the level
+        a reset leaves: the study neuron at V_NEG = 0 V floors at ground, ~0.02 θ above it."""
         xs = np.asarray(self.floor_v_neg_volts)
         v = float(v_neg_volts)
         tol = 1e-9
@@ -117,7 +123,14 @@ class UnitMapping:
             raise CalibrationError(
                 f"v_neg_volts={v!r} is outside the floor table's range [{xs[0]}, {xs[-1]}] V")
         vm = float(np.interp(v, xs, self.floor_v_mem_min_volts))
-        return min(0.0, (vm - self.rest_at(v)) / self.theta_at(v))
+        return (vm - self.rest_at(v)) / self.theta_at(v)
+
+    def start_theta(self, v_neg_volts: float | None) -> float:
+        """Where every input starts, θ units relative to the network's v = 0: the membrane
+        controller's level ``v_start_volts`` (0.0 without one). ``IFNeuron.v_init``."""
+        if self.v_start_volts is None:
+            return 0.0
+        return (self.v_start_volts - self.rest_at(v_neg_volts)) / self.theta_at(v_neg_volts)
 
     def v_neg_for_floor(self, floor_theta: float) -> float:
         """The V_NEG whose measured floor is ``floor_theta`` (θ units); inverse of floor_theta."""

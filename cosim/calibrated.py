@@ -74,8 +74,11 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
 
     Args:
         calibration: the fitted model.
-        v_neg_volts: the negative supply; its measured floor becomes ``lower_bound``. None: no
-            floor (NMP, the unbounded reference).
+        v_neg_volts: the negative supply; its measured floor becomes ``lower_bound``
+            (``membrane_floor_theta``: at V_NEG = 0 in the study design ~0.02 θ above the
+            post-reset level, a floor only inhibition meets). None: no floor (NMP, the unbounded
+            reference). Either way the membrane starts where the design's membrane controller
+            sets it (``Calibration.start_theta``, ``IFNeuron.v_init``).
         v_dd_volts: the positive supply: the neuron of ``calibration.at(v_dd_volts)`` (that
             V_DD's θ, rest, floors, transfer curve, mismatch); None: the nominal V_DD.
         shape: the layer's neuron shape; needed with ``generator``.
@@ -91,7 +94,10 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
         ValueError: a generator without a shape.
     """
     calibration = calibration.at(v_dd_volts)
-    lb = None if v_neg_volts is None else min(0.0, calibration.floor_theta(v_neg_volts))
+    lb = None if v_neg_volts is None else calibration.membrane_floor_theta(v_neg_volts)
+    v0 = calibration.start_theta(v_neg_volts)
+    if lb is not None and v0 < min(lb, 0.0):  # a controller level below the floor: at the floor
+        v0 = lb
     gain: float | Tensor = 1.0
     threshold: float | Tensor = 1.0
     if generator is not None:
@@ -110,7 +116,7 @@ def calibrated_neuron(calibration: Calibration, *, v_neg_volts: float | None,
         tr = (torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-inh, 0.0, 1.0]))
     steps = int(calibration.spike_width_seconds // calibration.dt_seconds) if refractory else 0
     return IFNeuron(threshold=threshold, gain=gain, lower_bound=lb, reset=reset, transfer=tr,
-                    refractory_steps=steps)
+                    refractory_steps=steps, v_init=v0)
 
 
 def calibrated_neurons(calibration: Calibration, shapes: Sequence[Sequence[int]], *,

@@ -44,7 +44,12 @@ def if_block(cur: Tensor, const: bool, v: Tensor, r: Tensor | None, d: Tensor | 
             v.addcmul_(s, p.threshold, value=-1.0)
         else:
             v.sub_(s, alpha=p.threshold)
-        if p.floor is not None:
+        if p.floor is not None and p.floor_gated:  # a floor above rest: it binds where x < 0
+            held = torch.where(x < 0, torch.clamp(v, min=p.floor), v)
+            if d is not None:
+                d.add_(held - v)
+            v.copy_(held)
+        elif p.floor is not None:  # at or below rest: max(v, floor) is the same (and cheaper)
             if d is not None:
                 d.add_((p.floor - v).clamp_(min=0.0))
             if isinstance(p.floor, Tensor):

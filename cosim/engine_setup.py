@@ -151,7 +151,7 @@ class SimConfig:
         if lower_bound is not None and (isinstance(lower_bound, bool)
                                         or not isinstance(lower_bound, int | float)):
             raise SimulationInputError(
-                f"lower_bound must be None (NMP), 0.0 (ZMP) or a negative float (floor in "
+                f"lower_bound must be None (NMP), 0.0 (ZMP) or a float < 1 (floor in "
                 f"threshold units), got {lower_bound!r}")
         if reset not in RESETS:
             raise SimulationInputError(f"reset must be one of {RESETS}, got {reset!r}")

@@ -10,7 +10,9 @@ returned); one step of a layer, for input current ``x`` (the synaptic current of
         v = v + x
         s = v >= threshold               # at most one spike per neuron per step
         v = v - s * threshold            # reset "subtract"  (or v = 0 where s, reset "zero")
-        v = max(v, floor)                # floor = lower_bound * threshold; None = no floor (NMP)
+        if x < 0:                        # the floor bounds inhibition (a mirror that stops
+            v = max(v, floor)            # sinking at its compliance), not the reset:
+                                         # floor = lower_bound * threshold; None = no floor (NMP)
                                          # (what it removes, floor - v, is the discarded charge)
         r = refractory_steps where s
 
@@ -19,6 +21,16 @@ controller sets before an input is applied (``IFNeuron.v_init``).
 
 ``lower_bound=None`` is NMP (no floor), ``0.0`` is ZMP, a negative value is a floor at that many
 thresholds below rest. The ideal defaults reproduce the plain IF neuron exactly.
+
+Why the floor binds only under negative input: for a floor at or below rest it makes no
+difference (the membrane never goes below ``min(v_init, 0)`` without inhibition, and that is at
+or above the floor), so ZMP and every negative floor are the textbook ``v = max(v, floor)`` bit
+for bit. It matters for a floor *above* rest (``0 < lower_bound < 1``), which is what a circuit
+gives whose inhibitory mirror stops sinking a little above the level a reset leaves (the study
+neuron at V_NEG = 0 V: its membrane floors at ground, 0.022 θ above the post-reset level, while
+the reset pulls it through its own rail): the reset can still leave the membrane below such a
+floor, excitation moves it freely, and only an inhibitory step is held at (or lifted to) the
+floor.
 
 The floor has two names, one per unit: ``IFNeuron.lower_bound`` (and ``simulate``'s
 ``lower_bound=`` keyword) in threshold units; ``StepParams.floor`` (and the kernels' ``floor``
@@ -59,15 +71,16 @@ class IFNeuron:
             layer's neuron shape ``(C, H, W)`` or ``(N,)``.
         gain: Multiplies the layer's input current every step; float or per-neuron tensor, >= 0.
         lower_bound: Floor of the membrane in threshold units (``None`` = no floor, NMP;
-            ``0.0`` = ZMP; negative = that many thresholds below rest). Must be <= 0.
+            ``0.0`` = ZMP; negative = that many thresholds below rest; positive (< 1) = a floor
+            above rest that only inhibition meets, see the module docstring).
         reset: ``"subtract"`` (remove one threshold per spike) or ``"zero"``.
         transfer: Optional ``(xs, ys)``: a monotone piecewise-linear map applied elementwise to
             the per-step input after ``gain``; 1-D tensors of equal length >= 2, ``xs`` strictly
             increasing, ``ys`` non-decreasing; linear extrapolation outside ``xs``.
         refractory_steps: Steps after a spike during which the neuron ignores its input.
         v_init: The membrane at t = 0, in threshold units (default 0.0: at rest), e.g. where a
-            circuit's membrane controller leaves it. A float in [lower_bound, 1) (without a
-            floor: any value < 1).
+            circuit's membrane controller leaves it. A float in [min(lower_bound, 0), 1)
+            (without a floor: any value < 1).
     """
 
     threshold: float | Tensor = 1.0
@@ -98,10 +111,10 @@ class IFNeuron:
             raise SimulationInputError(f"gain must be a finite float >= 0, got {self.gain!r}")
         lb = self.lower_bound
         if lb is not None and (isinstance(lb, bool) or not isinstance(lb, int | float)
-                               or not math.isfinite(lb) or lb > 0):
+                               or not math.isfinite(lb) or lb >= 1):
             raise SimulationInputError(
-                f"lower_bound must be None (NMP, no floor), 0.0 (ZMP) or a finite negative "
-                f"float (floor in threshold units), got {lb!r}")
+                f"lower_bound must be None (NMP, no floor), 0.0 (ZMP) or a finite float < 1 "
+                f"(floor in threshold units, negative: below rest), got {lb!r}")
         if self.reset not in RESETS:
             raise SimulationInputError(f"reset must be one of {RESETS}, got {self.reset!r}")
         if self.transfer is not None:
@@ -111,8 +124,9 @@ class IFNeuron:
             raise SimulationInputError(f"refractory_steps must be an int >= 0, got {r!r}")
         v0 = self.v_init
         if isinstance(v0, bool) or not isinstance(v0, int | float) or not math.isfinite(v0) \
-                or v0 >= 1 or (lb is not None and v0 < lb):
-            low = "-inf" if lb is None else f"lower_bound {lb!r}"
+                or v0 >= 1 or (lb is not None and v0 < min(lb, 0.0)):
+            low = ("-inf" if lb is None else f"lower_bound {lb!r}" if lb <= 0
+                   else f"0.0 (rest; lower_bound {lb!r} is above it)")
             raise SimulationInputError(
                 f"v_init must be a finite float in [{low}, 1) (membrane at t = 0, threshold "
                 f"units), got {v0!r}")
@@ -165,6 +179,9 @@ class StepParams:
         reset: ``"subtract"`` or ``"zero"``.
         refractory: Refractory steps after a spike (0: none).
         v0: The membrane at t = 0, ``v_init * threshold`` (0.0: rest).
+        floor_gated: The floor is above rest (``lower_bound > 0``), so gating it on negative
+            input (the rule) can differ from ``max(v, floor)``; False lets a backend clamp
+            unconditionally (identical then, see the module docstring).
     """
 
     threshold: float | Tensor
@@ -174,6 +191,7 @@ class StepParams:
     reset: Reset
     refractory: int
     v0: float | Tensor = 0.0
+    floor_gated: bool = False
 
     @classmethod
     def of(cls, neuron: IFNeuron, per_neuron=None) -> StepParams:
@@ -191,7 +209,8 @@ class StepParams:
                    gain=None if ideal_gain else lay("gain", neuron.gain),
                    transfer=neuron.transfer, reset=neuron.reset,
                    refractory=neuron.refractory_steps,
-                   v0=0.0 if neuron.v_init == 0 else th * float(neuron.v_init))
+                   v0=0.0 if neuron.v_init == 0 else th * float(neuron.v_init),
+                   floor_gated=neuron.lower_bound is not None and neuron.lower_bound > 0)
 
     def apply_transfer(self, x: Tensor) -> Tensor:
         return apply_transfer(x, *self.transfer)
@@ -239,11 +258,12 @@ def if_step(state: IFState | Tensor, current: Tensor,
         fired = fired & active
     spikes = fired.to(v.dtype)
     v = torch.where(fired, 0.0, v) if p.reset == "zero" else v - spikes * p.threshold
-    if p.floor is not None:
+    if p.floor is not None:  # the floor bounds inhibition: it binds where x < 0
         floor = torch.as_tensor(p.floor, dtype=v.dtype, device=v.device)
+        held = torch.where(x < 0, torch.maximum(v, floor), v)
         if d is not None:
-            d = d + (floor - v).clamp(min=0.0)
-        v = torch.maximum(v, floor)
+            d = d + (held - v)
+        v = held
     if active is not None:
         r = torch.where(fired, p.refractory, (r - 1).clamp(min=0)).to(torch.int32)
     return spikes, IFState(v, r, d)

@@ -26,7 +26,9 @@ and ``nir.read`` gives back); ``None`` is written ``"none"``.
 
 The update rule every layer follows (``cosim.neuron``), from ``v = v_init·v_threshold``, per
 step: ``v += r·I``; ``s = v >= v_threshold``; ``v -= s·v_threshold`` (subtract) or ``v = 0``
-where ``s`` (zero); ``v = max(v, lower_bound·v_threshold)``.
+where ``s`` (zero); then, where this step's input ``r·I`` is negative, ``v = max(v,
+lower_bound·v_threshold)`` (for ``lower_bound <= 0`` the same as after every step; a floor above
+rest, ``0 < lower_bound < 1``, bounds inhibition only).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ SCHEMA_KEY = "nmpkit"
 SCHEMA_VERSION = 1
 SEMANTICS = ("v starts at v_init * v_threshold (v_init 0 when absent); "
              "per step: v += r*I; spike iff v >= v_threshold (at most one spike per step); "
-             "reset: subtract (v -= v_threshold) or zero (v = v_reset = 0); then "
-             "v = max(v, lower_bound * v_threshold) unless lower_bound is 'none'")
+             "reset: subtract (v -= v_threshold) or zero (v = v_reset = 0); then, where r*I < 0, "
+             "v = max(v, lower_bound * v_threshold) unless lower_bound is 'none' (for "
+             "lower_bound <= 0 the same as after every step)")
 
 
 class NIRImportWarning(UserWarning):

@@ -119,8 +119,8 @@ namespace nmp {
 
 // Neurons j0 .. j0+len-1 (len <= 16) of one sample, cosim.neuron.if_step exactly (the same
 // float32 operations as the torch step): x = transfer(gain * x); refractory neurons get 0 and
-// cannot fire; v += x; fire = v >= th; reset; floor (adding what it removes to s.d when kept);
-// counts += fire; refractory counters.
+// cannot fire; v += x; fire = v >= th; reset; floor where x < 0 (adding what it removes to s.d
+// when kept); counts += fire; refractory counters.
 // Returns the fire mask (bit l = neuron j0 + l). CAL = false: the plain IF (no gain, transfer
 // or refractoriness; the caller checks p.cal()).
 template <bool CAL>
@@ -166,7 +166,9 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
   if (p.has_floor) {
     const __m512 fl =
         p.floor_vec ? _mm512_maskz_loadu_ps(k, p.floor + j0) : _mm512_set1_ps(p.floor[0]);
-    const __mmask16 below = _mm512_mask_cmp_ps_mask(k, vv, fl, _CMP_LT_OQ);
+    // the floor bounds inhibition: it binds only where this step's input is negative
+    const __mmask16 inh = _mm512_mask_cmp_ps_mask(k, xv, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __mmask16 below = _mm512_mask_cmp_ps_mask(inh, vv, fl, _CMP_LT_OQ);
     if (s.d && below) {
       const __m512 dv = _mm512_maskz_loadu_ps(k, s.d + j0);
       _mm512_mask_storeu_ps(s.d + j0, k, _mm512_mask_add_ps(dv, below, dv, _mm512_sub_ps(fl, vv)));
@@ -206,7 +208,7 @@ inline uint32_t if16(const float* x, const IFS& s, const IFP& p, int64_t j0, int
     if (fire) vv = p.zero ? 0.f : vv - thj;
     if (p.has_floor) {
       const float f = p.floor_vec ? p.floor[j] : p.floor[0];
-      if (vv < f) {
+      if (xv < 0.f && vv < f) {  // the floor bounds inhibition (binds under negative input)
         if (s.d) s.d[j] += f - vv;
         vv = f;
       }

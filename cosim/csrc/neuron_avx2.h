@@ -99,7 +99,8 @@ static inline uint32_t if8(const float* x, const IFS& s, const IFP& p, int64_t j
   vv = p.zero ? _mm256_andnot_ps(f, vv) : _mm256_blendv_ps(vv, _mm256_sub_ps(vv, th), f);
   if (p.has_floor) {
     const __m256 fl = param<FULL>(p.floor, p.floor_vec, j, km);
-    const __m256 below = _mm256_and_ps(kf, _mm256_cmp_ps(vv, fl, _CMP_LT_OQ));
+    const __m256 inh = _mm256_cmp_ps(xv, _mm256_setzero_ps(), _CMP_LT_OQ);  // floor: x < 0 only
+    const __m256 below = _mm256_and_ps(_mm256_and_ps(kf, inh), _mm256_cmp_ps(vv, fl, _CMP_LT_OQ));
     if (s.d && _mm256_movemask_ps(below)) {
       const __m256 dv = ld<FULL>(s.d + j, km);
       st<FULL>(s.d + j, km, _mm256_blendv_ps(dv, _mm256_add_ps(dv, _mm256_sub_ps(fl, vv)), below));

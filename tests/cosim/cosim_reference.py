@@ -6,7 +6,8 @@ IF neurons in place of every ReLU and after the final layer, written straight fr
     v starts at v_init * theta; then every step:
     if refractory counter r > 0: no spike, v unchanged, r -= 1
     else: x = transfer(gain * x); v += x; s = v >= theta; reset (subtract theta, or to 0);
-          then v = max(v, lower_bound * theta) (no floor for None); r = R where s
+          then, where x < 0 only, v = max(v, lower_bound * theta) (no floor for None);
+          r = R where s
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ def ref_step(v: Tensor, r: Tensor, h: Tensor,
     else:
         v = torch.where(s, torch.zeros_like(v), v)
     charge = torch.zeros_like(v)
-    if n.lower_bound is not None:
+    if n.lower_bound is not None:  # the floor bounds inhibition: a step whose input is < 0
         floor = n.lower_bound * th * torch.ones_like(v)
-        charge = torch.where(v < floor, (floor - v) / th, charge)
-        v = torch.maximum(v, floor)
+        held = (v < floor) & active & (xin < 0)
+        charge = torch.where(held, (floor - v) / th, charge)
+        v = torch.where(held, floor, v)
     r = torch.where(s, torch.full_like(r, n.refractory_steps), torch.clamp(r - 1, min=0))
     return s, v, r, charge
 

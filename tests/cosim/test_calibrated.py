@@ -72,6 +72,27 @@ def test_zmp_circuit_floors_below_rest(cal):
     assert n.lower_bound == pytest.approx(-rest / cal.theta_at(0.0))
 
 
+def test_a_floor_above_the_post_reset_level_and_the_controller_start(cal):
+    """The study neuron's case: a reset leaves the membrane 12 mV below ground, the V_NEG = 0
+    floor is ground, and the membrane controller starts every input at ground. The neuron model
+    gets that floor (positive, only inhibition meets it) and that start; the design's floor label
+    stays 0 (ZMP)."""
+    theta = cal.theta_at(0.0)
+    top = max(cal.floor_v_neg_volts)
+    floors = tuple(m if v != top else 0.0
+                   for v, m in zip(cal.floor_v_neg_volts, cal.floor_v_mem_min_volts))
+    c = dataclasses.replace(cal, v_sense_volts=theta - 0.012, floor_v_mem_min_volts=floors,
+                            v_start_volts=0.0, by_v_dd=())
+    assert c.rest_at(0.0) == pytest.approx(-0.012)
+    n = calibrated_neuron(c, v_neg_volts=0.0)
+    assert n.lower_bound == pytest.approx(0.012 / theta) and n.lower_bound > 0
+    assert n.v_init == pytest.approx(0.012 / theta)
+    assert c.floor_theta(0.0) == 0.0  # the design's ZMP label
+    assert calibrated_neuron(c, v_neg_volts=None).v_init == pytest.approx(
+        0.012 / c.theta_at(None), rel=0.05)
+    assert calibrated_neuron(cal, v_neg_volts=0.0).v_init == 0.0  # no controller: at rest
+
+
 def test_mismatch_is_seeded_and_follows_the_calibration(cal):
     g1 = torch.Generator().manual_seed(1)
     gain, thr = sample_mismatch(cal, (200, 100), generator=g1)

@@ -47,7 +47,8 @@ def test_every_schedule_equals_reference(arch, data):
     lo = data.draw(st.sampled_from([0, -8]), label="input low")
     x = torch.randint(lo, 17, (B, *shape_in), generator=g).float() / 16
     shapes = layer_shapes(model, shape_in)
-    lower_bound = data.draw(st.sampled_from([None, 0.0, -0.25, -0.5, -1.0, -2.0]), label="lb")
+    lower_bound = data.draw(st.sampled_from([None, 0.0, -0.25, -0.5, -1.0, -2.0, 0.25]),
+                            label="lb")
     reset = data.draw(st.sampled_from(["subtract", "zero"]), label="reset")
     calibrated = data.draw(st.booleans(), label="calibrated")
     if calibrated:

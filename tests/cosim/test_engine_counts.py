@@ -34,7 +34,7 @@ def test_counts_at_earlier_steps_equal_a_run_to_that_step(arch, data):
     shapes = layer_shapes(model, shape_in)
     neurons = []
     for k in range(data.draw(st.integers(1, 3), label="K")):
-        lb = data.draw(st.sampled_from([None, 0.0, -0.5]), label=f"lb{k}")
+        lb = data.draw(st.sampled_from([None, 0.0, -0.5, 0.25]), label=f"lb{k}")
         if data.draw(st.booleans(), label=f"calibrated{k}"):
             neurons.append(tuple(cosim.IFNeuron(lower_bound=lb, **data.draw(neuron_params(s, g)))
                                  for s in shapes))

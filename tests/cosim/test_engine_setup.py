@@ -17,7 +17,7 @@ X = torch.rand(4, 3)
 @pytest.mark.parametrize(("kwargs", "match"), [
     (dict(timesteps=0), "timesteps"),
     (dict(timesteps=2.5), "timesteps"),
-    (dict(timesteps=3, lower_bound=0.5), "lower_bound"),
+    (dict(timesteps=3, lower_bound=1.5), "lower_bound"),
     (dict(timesteps=3, reset="hold"), "reset"),
     (dict(timesteps=3, encoding="latency"), "encoding"),
     (dict(timesteps=3, encoding="poisson"), "generator"),

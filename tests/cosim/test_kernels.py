@@ -69,7 +69,7 @@ def test_wide_layers_equal_reference(data):
     B = data.draw(st.integers(1, 4), label="B")
     T = data.draw(st.integers(1, 14), label="T")
     x = torch.randint(-4, 17, (B, c_in, hw, hw), generator=g).float() / 16
-    lb = data.draw(st.sampled_from([None, 0.0, -0.5, -2.0]), label="lb")
+    lb = data.draw(st.sampled_from([None, 0.0, -0.5, -2.0, 0.125]), label="lb")
     reset = data.draw(st.sampled_from(["subtract", "zero"]), label="reset")
     per_neuron = data.draw(st.booleans(), label="per-neuron thresholds")
     ths = [torch.randint(8, 33, s, generator=g).float() / 16 if per_neuron else 1.0

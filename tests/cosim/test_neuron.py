@@ -21,7 +21,8 @@ from tests.cosim.cosim_reference import RefNeuron, ref_step
     (dict(threshold=torch.tensor([1.0, -1.0])), "threshold"),
     (dict(gain=-1.0), "gain"),
     (dict(gain=torch.tensor([float("inf")])), "gain"),
-    (dict(lower_bound=0.5), "lower_bound"),
+    (dict(lower_bound=1.0), "lower_bound"),
+    (dict(lower_bound=0.25, v_init=-0.1), "v_init"),
     (dict(lower_bound=float("-inf")), "lower_bound"),
     (dict(reset="hold"), "reset"),
     (dict(refractory_steps=-1), "refractory_steps"),
@@ -71,7 +72,7 @@ def step_cases(draw):
         steps = torch.tensor(draw(st.lists(st.integers(0, 6), min_size=5, max_size=5))) / 4
         transfer = (xs, torch.cat([torch.tensor([-1.0]), -1.0 + steps.cumsum(0)]))
     fields = dict(threshold=th, gain=gn, transfer=transfer,
-                  lower_bound=draw(st.sampled_from([None, 0.0, -0.25, -0.5, -2.0])),
+                  lower_bound=draw(st.sampled_from([None, 0.0, -0.25, -0.5, -2.0, 0.25])),
                   reset=draw(st.sampled_from(["subtract", "zero"])),
                   refractory_steps=draw(st.sampled_from([0, 1, 3])))
     return currents, fields
@@ -116,14 +117,17 @@ def test_if_step_is_pure_and_returns_the_state():
 
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), const=st.booleans(), tb=st.integers(1, 9),
-       kind=st.sampled_from(["plain", "calibrated"]), lb=st.sampled_from([None, 0.0, -0.37]),
+       kind=st.sampled_from(["plain", "calibrated"]),
+       lb=st.sampled_from([None, 0.0, -0.37, 0.3]),
        reset=st.sampled_from(["subtract", "zero"]), refractory=st.sampled_from([0, 2]),
        grid=st.booleans())
 def test_engine_torch_step_is_if_step_bit_for_bit(seed, const, tb, kind, lb, reset,
                                                   refractory, grid):
     """Arbitrary floats (or, with ``grid``, multiples of 1/8, so that v lands exactly on the
     threshold and the floor): the engine's in-place torch IF block performs if_step's
-    operations."""
+    operations. A floor at or below rest takes the engine's unconditional clamp, equal to the
+    rule where the membrane is at or above the floor (every state a simulation reaches); a
+    floor above rest (0.3, or 0.25 on the grid) takes the gated one from any state."""
     g = torch.Generator().manual_seed(seed)
     b, n = 3, 37
     cal = kind == "calibrated"
@@ -131,13 +135,15 @@ def test_engine_torch_step_is_if_step_bit_for_bit(seed, const, tb, kind, lb, res
     neuron = IFNeuron(
         threshold=q(torch.rand(n, generator=g) * 0.8 + 0.6) if cal else 1.0,
         gain=q(torch.rand(n, generator=g) * 1.5 + 0.2) if cal else 1.0,
-        lower_bound=-0.5 if grid and lb == -0.37 else lb,
+        lower_bound={-0.37: -0.5, 0.3: 0.25}.get(lb, lb) if grid else lb,
         reset=reset, refractory_steps=refractory,
         transfer=(torch.sort(torch.randn(9, generator=g)).values + torch.arange(9) * 1e-3,
                   torch.cumsum(torch.rand(9, generator=g), 0) - 1.0) if cal else None)
     p = StepParams.of(neuron)
     cur = q(torch.randn((b, n) if const else (tb, b, n), generator=g) * 1.2 + 0.3)
     v0 = q(torch.randn((b, n), generator=g) * 0.5)
+    if neuron.lower_bound is not None and neuron.lower_bound <= 0:  # reachable states only
+        v0 = torch.maximum(v0, neuron.lower_bound * torch.as_tensor(neuron.threshold))
     r0 = torch.randint(0, 3, (b, n), generator=g, dtype=torch.int32) if refractory else None
     v, r = v0.clone(), None if r0 is None else r0.clone()
     d = torch.zeros((b, n)) if lb is not None else None
@@ -152,3 +158,30 @@ def test_engine_torch_step_is_if_step_bit_for_bit(seed, const, tb, kind, lb, res
         assert torch.equal(state.r, r)
     if lb is not None:
         assert torch.equal(state.d, d)
+
+
+def test_a_floor_above_rest_binds_only_under_inhibition():
+    """Hand count: floor 0.25 θ above rest. A reset may leave the membrane below it and
+    excitation (or no input) keeps it there; an inhibitory step is held at, or lifted to, it."""
+    p = IFNeuron(lower_bound=0.25)
+    state = IFState(torch.zeros(1), None, torch.zeros(1))
+    trace = []
+    for x in (1.125, 0.0, -0.0625, 0.5, -1.0):
+        s, state = if_step(state, torch.tensor([x]), p)
+        trace.append((s.item(), state.v.item(), state.d.item()))
+    assert trace == [(1.0, 0.125, 0.0), (0.0, 0.125, 0.0), (0.0, 0.25, 0.1875),
+                     (0.0, 0.75, 0.1875), (0.0, 0.25, 0.6875)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(x=st.integers(1, 8), steps=st.integers(1, 200), lb=st.sampled_from([0.0, 0.125, 0.5]))
+def test_excitation_never_meets_a_floor(x, steps, lb):
+    """Physics: under a constant excitatory input x <= θ (in eighths of θ) any floor, above
+    rest or not, leaves the ideal IF's count floor(steps * x / 8) (rate = I / θ) and discards
+    nothing."""
+    p = IFNeuron(lower_bound=lb)
+    state, count = IFState(torch.zeros(1), None, torch.zeros(1)), 0.0
+    for _ in range(steps):
+        s, state = if_step(state, torch.tensor([x / 8]), p)
+        count += s.item()
+    assert count == (steps * x) // 8 and state.d.item() == 0.0

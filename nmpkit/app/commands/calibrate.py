@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         "theta_volts": cal.theta_volts, "v_rest_volts": cal.v_rest_volts,
         "max_rate_hertz": cal.max_rate_hertz,
         "floor_theta": {str(v): round(cal.floor_theta(v), 4) for v in cal.floor_v_neg_volts},
+        "membrane_floor_theta": {str(v): round(cal.membrane_floor_theta(v), 4)
+                                 for v in cal.floor_v_neg_volts},
+        "v_start_volts": cal.v_start_volts,
+        "start_theta": round(cal.start_theta(cal.v_neg_volts), 4),
         "energy_regime": dict(zip(map(str, cal.energy_v_dd_volts), cal.energy_regime)),
         "energy_exponent": cal.energy_exponent,
         "gain_std": cal.gain_std, "threshold_std": cal.threshold_std,
@@ -56,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
               f"rest {cal.v_rest_volts:.4g} V, max rate {cal.max_rate_hertz:.4g} Hz")
         print("  floor (θ) at V_NEG: " + ", ".join(
             f"{v:g} V → {cal.floor_theta(v):.3f}" for v in cal.floor_v_neg_volts))
+        zmp = max(cal.floor_v_neg_volts)
+        start = ("at rest (no membrane controller)" if cal.v_start_volts is None else
+                 f"at {cal.v_start_volts:g} V, {cal.start_theta(cal.v_neg_volts):+.4f} θ from "
+                 f"the post-reset level (membrane controller)")
+        print(f"  the neuron model's floor at V_NEG {zmp:g} V: "
+              f"{cal.membrane_floor_theta(zmp):+.4f} θ (only inhibition meets a floor above "
+              f"rest); inputs start {start}")
         print("  E_spike(V_DD): " + ", ".join(
             f"{v:g} V {e:.3g} J ({r})" for v, e, r in zip(
                 cal.energy_v_dd_volts, cal.e_spike_vdd_joules, cal.energy_regime)))
