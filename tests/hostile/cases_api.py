@@ -264,7 +264,7 @@ def cases() -> list[Case]:
            ("time-block-0", {"time_block": 0}, r"time_block must be"),
            ("encoding-bad", {"encoding": "morse"}, r"encoding.*morse"),
            ("poisson-no-generator", {"encoding": "poisson"}, r"generator"),
-           ("lower-bound-positive", {"lower_bound": 0.5}, r"lower_bound.*0.5"),
+           ("lower-bound-at-threshold", {"lower_bound": 1.0}, r"lower_bound.*1.0"),
            ("lower-bound-nan", {"lower_bound": float("nan")}, r"lower_bound.*nan"),
            ("reset-bad", {"reset": "halfway"}, r"reset.*halfway"),
            ("schedule-bad", {"schedule": "fastest"}, r"schedule.*fastest"),
@@ -277,7 +277,7 @@ def cases() -> list[Case]:
     out = [Case(f"api/simulate-{i}", "API", _sim(**kw), SimulationInputError, m,
                 issue=i.startswith("timesteps-1e")) for i, kw, m in sim]
     out += [Case(f"api/neuron-{i}", "API", _neuron(**kw), SimulationInputError, m) for i, kw, m in
-            (("floor-positive", {"lower_bound": 0.3}, r"lower_bound.*0.3"),
+            (("floor-at-threshold", {"lower_bound": 1.5}, r"lower_bound.*1.5"),
              ("floor-nan", {"lower_bound": float("nan")}, r"lower_bound"),
              ("threshold-0", {"threshold": 0.0}, r"threshold.*> 0"),
              ("gain-neg", {"gain": -1.0}, r"gain"),
