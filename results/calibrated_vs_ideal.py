@@ -12,7 +12,9 @@ One ``cosim.simulate_variants`` pass per chunk of test images runs every neuron 
   default design's calibration (results/calibration/calibration-default.json) at V_DD
   ``--v-dd`` (its transfer nonlinearity and saturation, inhibitory mirror gain, refractory
   steps; the nominal neuron, no mismatch), with no floor / the circuit's floor at V_NEG 0 V
-  (``Calibration.floor_theta(0)``, slightly below 0 θ);
+  (``Calibration.membrane_floor_theta(0)``: the membrane floors at ground, a little above the
+  post-reset level, and only inhibition meets it), every membrane started at the membrane
+  controller's level (``Calibration.start_theta``);
 - ``--floors``: ideal IF with those floors (θ), for a floor sweep on the same images.
 
 Accuracy after t steps (most output spikes so far, ties to the lowest class) at t = 50, 100,
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         "images": len(clf.x), "ann_accuracy": clf.ann_accuracy,
         "calibration": _rel(args.calibration), "v_dd_volts": args.v_dd,
         "calibrated_zmp_floor_theta": cal.at(args.v_dd).floor_theta(0.0),
+        "calibrated_zmp_lower_bound": models["calibrated ZMP"][0].lower_bound,
+        "calibrated_start_theta": models["calibrated ZMP"][0].v_init,
         "variants": {k: {"neuron": describe(models[k]), "layer_rates": got[k][1],
                          "correct": {str(t): pack(got[k][0][i]) for i, t in enumerate(steps)}}
                      for k in models},

@@ -107,7 +107,9 @@ def curve_facts(cal: Calibration, v_dd: float, neuron) -> dict:
             "spike_width_steps": c.spike_width_seconds / c.dt_seconds,
             "inh_gain_ratio_nmp": c.inh_gain_ratio(None),
             "inh_gain_ratio_v_neg0": c.inh_gain_ratio(0.0),
-            "floor_theta_v_neg0": c.floor_theta(0.0)}
+            "floor_theta_v_neg0": c.floor_theta(0.0),
+            "membrane_floor_theta_v_neg0": c.membrane_floor_theta(0.0),
+            "start_theta": float(neuron.v_init)}
 
 
 def variants(cal: Calibration, shapes, v_dd: float) -> tuple[dict, dict]:

@@ -14,6 +14,14 @@ sys.path.insert(0, str(ROOT))
 from nmpkit.studies import stats  # noqa: E402
 from nmpkit.studies.tradeoff_sim import unpack  # noqa: E402
 
+
+def _floor(c: dict) -> str:
+    if "membrane_floor_theta_v_neg0" not in c:  # before session 37: clipped, start at v = 0
+        return f"{c['floor_theta_v_neg0']:g} θ"
+    return (f"{c['membrane_floor_theta_v_neg0']:+.4f} θ (ground, above the post-reset level; "
+            f"only inhibition meets it); every membrane starts at {c['start_theta']:+.4f} θ "
+            "(the membrane controller's level)")
+
 PAIRS = [("calibrated NMP", "ideal NMP"), ("uniform gain s", "ideal NMP"),
          ("linear s, inh r", "uniform gain s"), ("calibrated NMP", "linear s, inh r"),
          ("calibrated NMP ÷ s", "calibrated NMP"), ("calibrated NMP ÷ s", "ideal NMP"),
@@ -43,7 +51,7 @@ def _section(s: dict) -> list[str]:
          f"weighs {c['inh_slope'] / c['s']:.3f}× what the same excitatory charge does;",
          f"- saturation: T is flat from x = {c['x_saturation']:.2f} (T = {c['y_saturation']:.2f}"
          f", i.e. far above the one-spike-per-step ceiling both neurons share); threshold/reset "
-         f"offset: none (threshold 1, subtract); floor at V_NEG 0: {c['floor_theta_v_neg0']:g} θ.",
+         f"offset: none (threshold 1, subtract); floor at V_NEG 0: {_floor(c)}.",
          "", "Spikes per layer relative to the ideal NMP IF (all images; the variants keep one "
          "part of T at a time):", "",
          "| variant | " + " | ".join(f"L{i + 1}" for i in range(len(base))) + " |",
