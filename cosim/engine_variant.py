@@ -129,10 +129,9 @@ def first_layer_leaders(states: list[VariantState]) -> list[int]:
     whose first-layer neuron differs from k's at most in the floor; its IF update is run once.
 
     Exact: with a constant input x per neuron (after gain, transfer) and v starting at v0 (the
-    same for both, >= either floor), x >= 0 keeps v >= min(v0, 0) (v + x >= v; v - threshold >= 0
-    after a spike, or 0 after a zero reset), so no floor ever binds; x < 0 never fires (v <= v0 <
-    threshold). The spikes and counts are the floor's; only the membranes (never read afterwards)
-    differ."""
+    same for both), x >= 0 never meets a floor (the floor binds only under negative input,
+    ``cosim.neuron``), and x < 0 never fires (v <= v0 < threshold). The spikes and counts are the
+    floor's; only the membranes (never read afterwards) differ."""
     leaders = []
     for k, st in enumerate(states):
         leaders.append(next(j for j in range(k + 1)

@@ -216,3 +216,39 @@ def test_double_pulses_do_not_move_the_sense_level(refire_level, every):
     assert cal.v_sense_volts == pytest.approx(syn.V_REST + syn.V_TH, abs=2e-3)
     assert cal.v_rest_volts == pytest.approx(syn.V_REST, abs=2e-3)
     assert any("re-fired" in n for n in cal.notes)
+
+
+@pytest.mark.parametrize(("topology", "start"), [(None, None), ("study", 0.0),
+                                                 ("raised_rest", None)])
+def test_the_membrane_controller_start_follows_the_topology(topology, start):
+    """The ``study`` topology's controller ties the membrane to ground before every input, so
+    its calibration starts there; without one (``raised_rest``, or no topology) at rest."""
+    t = _tables()
+    if topology is not None:
+        fi = t["fi"]
+        prov = dict(fi.provenance, design=dict(fi.provenance["design"], topology=topology))
+        t = _tables(fi=Table(kind="fi", df=fi.df, provenance=prov))
+    cal = fit(t)
+    assert cal.v_start_volts == start
+    v = max(cal.floor_v_neg_volts)
+    expect = 0.0 if start is None else (start - cal.rest_at(v)) / cal.theta_at(v)
+    assert cal.start_theta(v) == pytest.approx(expect, abs=1e-12)
+
+
+def test_membrane_floor_is_the_unclipped_floor_and_round_trips(tables_dir):
+    """``membrane_floor_theta`` is (v_mem_min − rest) / θ unclipped; ``floor_theta`` is its
+    design label, min(0, it); ``v_start_volts`` survives to_dict / from_dict, and a bad one is
+    refused by name."""
+    import dataclasses
+
+    from calib import Calibration
+
+    cal = fit(tables_dir)
+    for v, vm in zip(cal.floor_v_neg_volts, cal.floor_v_mem_min_volts, strict=True):
+        raw = (vm - cal.rest_at(v)) / cal.theta_at(v)
+        assert cal.membrane_floor_theta(v) == pytest.approx(raw)
+        assert cal.floor_theta(v) == min(0.0, cal.membrane_floor_theta(v))
+    c = dataclasses.replace(cal, v_start_volts=0.0, by_v_dd=())
+    assert Calibration.from_dict(c.to_dict()).v_start_volts == 0.0
+    with pytest.raises(CalibrationError, match="v_start_volts"):
+        dataclasses.replace(cal, v_start_volts=float("nan"), by_v_dd=())
