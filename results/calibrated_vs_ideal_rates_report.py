@@ -16,8 +16,7 @@ from nmpkit.studies.tradeoff_sim import unpack  # noqa: E402
 
 
 def _floor(c: dict) -> str:
-    if "membrane_floor_theta_v_neg0" not in c:  # before session 37: clipped, start at v = 0
-        return f"{c['floor_theta_v_neg0']:g} θ"
+    """The calibrated neuron's floor at V_NEG 0 and its start, as the JSON recorded them."""
     return (f"{c['membrane_floor_theta_v_neg0']:+.4f} θ (ground, above the post-reset level; "
             f"only inhibition meets it); every membrane starts at {c['start_theta']:+.4f} θ "
             "(the membrane controller's level)")

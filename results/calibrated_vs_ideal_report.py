@@ -48,11 +48,8 @@ def _ordered(variants: dict) -> list[tuple[str, dict]]:
     return [(k, variants[k]) for k in head + rest]
 
 
-def _floor(s: dict, cz: float) -> str:
+def _floor(s: dict) -> str:
     """The calibrated ZMP neuron's floor and start, as the JSON recorded them."""
-    if "calibrated_zmp_lower_bound" not in s:  # before session 37: clipped, started at v = 0
-        return (f"its floor at V_NEG 0 V: {cz:.4g} θ as measured (`floor_theta(0)`; the "
-                "neuron's lower bound is min(0, that))")
     return (f"its floor at V_NEG 0 V: {s['calibrated_zmp_lower_bound']:+.4f} θ "
             "(`membrane_floor_theta(0)`: the membrane floors at ground, above the post-reset "
             "level v = 0, and only inhibition meets that floor), every membrane started at "
@@ -64,7 +61,6 @@ def _section(s: dict) -> tuple[list[str], dict]:
     n, T, steps = s["images"], s["timesteps"], [str(t) for t in s["steps"]]
     corr = {k: {t: unpack(v["correct"][t]) for t in steps} for k, v in s["variants"].items()}
     ann = stats.proportion(int(round(s["ann_accuracy"] * n)), n)
-    cz = s["calibrated_zmp_floor_theta"]
     L = [f"## {s['network']}: {n:,} test images, T = {T}", "",
          f"Made by `{s['command']}` (under `flock /work/heavy.lock`; {s['wall_seconds']:.0f} s "
          f"wall{_reused(s)}, every variant in one `cosim.simulate_variants` pass per chunk). "
@@ -73,7 +69,7 @@ def _section(s: dict) -> tuple[list[str], dict]:
          f"{s['info']['data_source']}, the first {n:,} test images; normalization percentile "
          f"{s['info']['percentile']:g} on {s['info']['calibration_samples']:,} training images. "
          f"Calibrated neuron: `{s['calibration']}` at V_DD {s['v_dd_volts']:g} V, nominal (no "
-         f"mismatch); {_floor(s, cz)}. ANN accuracy {_pct(ann)}.", "",
+         f"mismatch); {_floor(s)}. ANN accuracy {_pct(ann)}.", "",
          "| neuron | " + " | ".join(f"accuracy at t={t} (95% CI)" for t in steps)
          + " | refractory steps | transfer curve |",
          "|---|" + "---|" * (len(steps) + 2)]

@@ -48,6 +48,7 @@ def _summary(bits: dict[str, str]) -> dict:
           "gain": 1.0}
     return {"network": "mnist", "images": n, "timesteps": 10, "steps": [10],
             "ann_accuracy": 0.9, "calibrated_zmp_floor_theta": 0.0, "v_dd_volts": 1.0,
+            "calibrated_zmp_lower_bound": 0.0225, "calibrated_start_theta": 0.0226,
             "calibration": "cal.json", "wall_seconds": 1.0, "command": "python x",
             "info": {"weights": "w.pt", "weights_sha256": "0" * 64, "data_source": "d",
                      "percentile": 99.99, "calibration_samples": 1000},
