@@ -1,6 +1,8 @@
+import math
+
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cosim.modulation import CountOracle, ModulationConfig, modulate
@@ -38,33 +40,51 @@ def sealed(oracle, log):
 
 
 def step_loop_count(w, gain, thr, bias, rate, window):
-    """Independent reference: one post neuron, one input, plain Python loop."""
+    """Independent reference: one post neuron, one input, plain Python loop (float64)."""
+    return step_loop_trace(w, gain, thr, bias, rate, window)[0]
+
+
+def step_loop_trace(w, gain, thr, bias, rate, window):
+    """The reference's count and its closest call: the smallest |v - thr| at any threshold
+    comparison (how near the float64 membrane came to a crossing the float32 engine cannot
+    resolve)."""
     v = u = 0.0
     n = 0
+    margin = math.inf
     for _ in range(window):
         u += rate
         s_in = 1.0 if u >= 1.0 else 0.0
         u -= s_in
         v += gain * (bias + w * s_in)
+        margin = min(margin, abs(v - thr))
         if v >= thr:
             v -= thr
             n += 1
-    return n
+    return n, margin
+
+
+def float32_resolution(gain, thr, bias, w, window):
+    """How close to the threshold a float32 membrane may be and still cross on the other side of
+    a float64 one: a rounding of the input (its ulp) per step, over the window."""
+    return 4 * window * 2.0**-23 * (abs(thr) + abs(gain) * (abs(bias) + abs(w)))
 
 
 @settings(max_examples=20, deadline=None)
 @given(w=st.floats(-0.6, 0.6), gain=st.floats(0.7, 1.3), thr=st.floats(0.7, 1.3),
        rate=st.sampled_from([0.25, 0.5, 0.75, 0.999, 1.0]), window=st.integers(1, 80))
+@example(w=-3.588e-9, gain=1.0, thr=1.0, rate=0.25, window=4)  # 0.5 + w is 0.5 in float32
 def test_oracle_counts_match_a_step_loop(w, gain, thr, rate, window):
     dev = DevicePairArray(torch.tensor([[w]]), DeviceModel(levels=2, sigma_d2d=0, sigma_pulse=0),
                           generator=gen(), w_scale=abs(w) or 1.0)
     oracle = CountOracle(dev, torch.tensor([gain]), torch.tensor([thr]))
     w_true = float(dev.weights()[0, 0])
     n = oracle.count(torch.tensor([rate]), window=window, bias=0.5)
-    ref = step_loop_count(w_true, gain, thr, 0.5, rate, window)
-    # a constant drive (rate 1) is counted in closed form: equal but for float rounding at an
-    # exact threshold crossing
-    assert abs(int(n[0, 0]) - ref) <= (1 if rate == 1.0 else 0)
+    ref, margin = step_loop_trace(w_true, gain, thr, 0.5, rate, window)
+    # the oracle runs in float32: where the float64 membrane came within float32's resolution of
+    # the threshold, the crossing is a tie the engine cannot resolve, and one spike either way is
+    # right; a constant drive (rate 1) is counted in closed form, equal but for that rounding
+    tie = margin <= float32_resolution(gain, thr, 0.5, w_true, window)
+    assert abs(int(n[0, 0]) - ref) <= (1 if rate == 1.0 or tie else 0)
     n0 = oracle.count(None, window=window, bias=0.5)
     assert abs(int(n0[0]) - step_loop_count(0.0, gain, thr, 0.5, rate, window)) <= 1
 
