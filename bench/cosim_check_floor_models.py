@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-DEFAULT = "results/calibration/cosim_check/replay_sc_vneg0_images0-9.json"
+DEFAULT = "results/calibration/cosim_check/replay_zmp_images0-9.json"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,10 @@ the circuit's own hidden spike times replayed into the calibrated output neuron.
 
 ``run``: the check's network (`small_network`, Fashion-MNIST, seed 0, T = 60) in ngspice at
 ``--v-neg`` (one image after another; run two processes on two cores), and saves per image the
-circuit's counts and spike times. ``analyse``, for every saved image:
+circuit's counts and spike times, with the transient's maximum step (`circuits.spice_network.
+default_max_step`: ~10 ns since session 38; the ``replay_sc_*`` files of sessions 35-37 ran at
+34 ns, which `bench/spice_network_step.py` shows is not converged) and ngspice's version.
+``analyse``, for every saved image:
 
 * the gated model (8 sub-steps) started where the calibration says (``Calibration.start_theta``:
   the membrane controller's level) and at ``--v-init`` values (``IFNeuron.v_init``, the membrane
@@ -53,7 +56,7 @@ def _setup(cal_path: str, data_root: str, v_neg: float):
 
 
 def run(a) -> None:
-    from circuits.spice_network import measure_gate_seconds, simulate_network
+    from circuits.spice_network import default_max_step, measure_gate_seconds, simulate_network
 
     torch.set_num_threads(1)
     cal, ds, net, pool, layers, _ = _setup(a.calibration, a.data_root, a.v_neg)
@@ -75,8 +78,10 @@ def run(a) -> None:
                     "counts": [c.tolist() for c in r.counts],
                     "spike_times": [[t.tolist() for t in ly] for ly in r.spike_times]})
         print(f"image {i}: {out[-1]['ngspice_seconds']:.0f} s", flush=True)
-    Path(a.out).write_text(json.dumps({"v_neg": a.v_neg, "calibration": a.calibration,
-                                       "gate_seconds": gate_s, "images": out}))
+    Path(a.out).write_text(json.dumps({
+        "v_neg": a.v_neg, "calibration": a.calibration, "gate_seconds": gate_s,
+        "t_max_seconds": default_max_step(design, cal.dt_seconds),
+        "ngspice_version": r.ngspice_version if a.images else None, "images": out}))
 
 
 def _replay(layers, neuron, dt: float, hidden_times, n: int) -> np.ndarray:

@@ -216,7 +216,7 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
         v_init_volts: initial membrane voltage (the network's v = 0 is the calibration's
             ``v_rest_volts``).
         t_max_seconds: maximum internal timestep (default `default_max_step`: dt/100, at
-            most an eighth of the reset pulse).
+            most a 32nd of the reset pulse).
 
     Raises:
         SimulationError: ngspice missing or failing. ValueError: bad shapes or values.
@@ -268,12 +268,16 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
 def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:
     """The network transient's maximum internal step.
 
-    ``study`` neurons (the default): min(dt/100, pulse/8), pulse = `circuits.design.
-    study_pulse_seconds` (0.33 us for the default). Their reset pulse is latched and timed by a
-    capacitor, the fastest event a count depends on: its length sets the charge one spike removes.
-    Measured on the default run's check network (49→20→10, T = 60, V_NEG −0.5 V, 30 neurons, with
-    the earlier 0.44 us pulse) against a 5 ns step: 100 ns moved 10 of 30 counts by one (4 % of the
-    mean count) in 51 s, 50 ns (= pulse/8) one count (0.4 %) in 62 s, 5 ns: 253 s.
+    ``study`` neurons (the default): min(dt/100, pulse/32), pulse = `circuits.design.
+    study_pulse_seconds` (0.313 us for the default: 9.8 ns). Their reset pulse is latched and
+    timed by a capacitor, the fastest event a count depends on: its length sets the charge one
+    spike removes, and a presynaptic pulse's the charge its synapses deliver. Measured (session
+    38) on seven default neurons at V_DD 1 V, V_NEG 0, constant 0.1-0.7 θ per step for T = 60
+    (3.42 us steps), each one's period against the calibration's transfer curve: a 34 ns step
+    (the earlier min(dt/100, pulse/8)) is off by up to 10.6 % (at 0.2 θ/step; 0.9-1.3 % at three
+    others), 20 ns by up to 0.8 %, 10 ns by at most 0.14 % and 5 ns by at most 0.21 %: converged
+    at 10 ns. On the ZMP co-sim check's network (49→20→10, T = 60, image 0) 10 ns and 5 ns give
+    the same 30 counts, 34 ns two others; 103 s, 163 s and 73 s of ngspice.
 
     ``raised_rest`` neurons: min(dt/100, 5 ns) as before; their pulse follows the feedback kick,
     and 10 ns already lost 2 of 42 spikes at 0.7 θ per step.
@@ -283,7 +287,7 @@ def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:
     d = NeuronDesign()
     pulse = study_pulse_seconds(*(float(design.get(k, getattr(d, k))) for k in (
         "t_pulse_seconds", "c_delay_farads", "w_sense_meters", "l_sense_meters")))
-    return min(dt_seconds / 100, pulse / 8)
+    return min(dt_seconds / 100, pulse / 32)
 
 
 def _current(name: str, s: str, amps: float) -> str:
