@@ -137,6 +137,7 @@ def run(cfg: CosimCheckConfig,
         progress: Callable[[CheckPoint], None] | None = None) -> CosimCheckResult:
     """Train the small network, run it in ngspice and in cosim for every V_NEG; compare."""
     from calib.io import provenance
+    from circuits.spice_network import default_max_step
     from nmpkit.ml.data import load_dataset
 
     cal = Calibration.load(cfg.calibration)
@@ -168,6 +169,9 @@ def run(cfg: CosimCheckConfig,
         "floor_theta": {str(v): cal.floor_theta(v) for v in vs},
         "gate_seconds": {str(p.v_neg_volts): p.gate_seconds for p in points},
         "ngspice_seconds": sum(p.ngspice_seconds for p in points),
+        # the network transient's maximum step: what the reference's counts are converged to
+        "t_max_seconds": default_max_step(dict(cal.sources["fi"]["provenance"]["design"]),
+                                          cal.dt_seconds),
         "provenance": provenance(command="nmpkit cosim-check", calibration=cfg.calibration,
                                  calibration_sources=cal.sources, seed=cfg.seed,
                                  hidden=cfg.hidden, samples=cfg.samples, v_neg=vs,
