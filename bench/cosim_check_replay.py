@@ -56,7 +56,7 @@ def _setup(cal_path: str, data_root: str, v_neg: float):
 
 
 def run(a) -> None:
-    from circuits.spice_network import default_max_step, measure_gate_seconds, simulate_network
+    from circuits.spice_network import measure_gate_seconds, simulate_network
 
     torch.set_num_threads(1)
     cal, ds, net, pool, layers, _ = _setup(a.calibration, a.data_root, a.v_neg)
@@ -80,8 +80,7 @@ def run(a) -> None:
         print(f"image {i}: {out[-1]['ngspice_seconds']:.0f} s", flush=True)
     Path(a.out).write_text(json.dumps({
         "v_neg": a.v_neg, "calibration": a.calibration, "gate_seconds": gate_s,
-        "t_max_seconds": default_max_step(design, cal.dt_seconds),
-        "ngspice_version": r.ngspice_version if a.images else None, "images": out}))
+        "t_max_seconds": r.t_max_seconds, "ngspice_version": r.ngspice_version, "images": out}))
 
 
 def _replay(layers, neuron, dt: float, hidden_times, n: int) -> np.ndarray:

@@ -51,9 +51,8 @@ def main() -> int:
                                 i_amps=0.4 * cal.i_unit_amps, q_guess_coulombs=cal.q_spike_coulombs)
     print(f"V_DD {cal.v_dd_volts} V, V_NEG {a.v_neg} V, dt {cal.dt_seconds * 1e6:.3f} us, "
           f"T = {a.timesteps}; the default step "
-          f"{default_max_step(design, cal.dt_seconds) * 1e9:.1f} ns; period error vs "
-          "the transfer curve, "
-          "per input (θ/step):")
+          f"{default_max_step(design, cal.dt_seconds) * 1e9:.1f} ns; period error vs the "
+          "transfer curve, per input (θ/step):")
     print("  step    wall  " + "  ".join(f"{c:>7g}" for c in cur) + "    worst")
     for ns in a.steps:
         t0 = time.perf_counter()

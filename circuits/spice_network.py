@@ -118,6 +118,7 @@ class NetworkRun:
         counts: spikes per neuron in [0, t_stop], one int array per layer.
         spike_times: per layer, per neuron, the rising-edge times (seconds).
         t_stop_seconds: simulated time.
+        t_max_seconds: the transient's maximum internal step (what its counts are converged to).
         gate_seconds: gate integral per spike that the synapses were scaled with.
         netlist: the deck that ran.
         wall_seconds: time the ngspice run took.
@@ -127,6 +128,7 @@ class NetworkRun:
     counts: tuple[np.ndarray, ...]
     spike_times: tuple[tuple[np.ndarray, ...], ...]
     t_stop_seconds: float
+    t_max_seconds: float
     gate_seconds: float
     netlist: str
     wall_seconds: float
@@ -261,8 +263,8 @@ def simulate_network(design: Mapping[str, float], *, v_dd_volts: float, v_neg_vo
         times.append(tuple(lt))
         counts.append(np.array([x.size for x in lt], dtype=np.int64))
     return NetworkRun(counts=tuple(counts), spike_times=tuple(times), t_stop_seconds=t_stop,
-                      gate_seconds=gate_seconds, netlist=deck, wall_seconds=wall,
-                      ngspice_version=banner)
+                      t_max_seconds=t_max, gate_seconds=gate_seconds, netlist=deck,
+                      wall_seconds=wall, ngspice_version=banner)
 
 
 def default_max_step(design: Mapping[str, float], dt_seconds: float) -> float:

@@ -53,6 +53,7 @@ class CheckPoint:
     cosim: dict[str, list[np.ndarray]]  # model -> per layer counts
     ngspice_seconds: float
     gate_seconds: float
+    t_max_seconds: float  # the ngspice transient's maximum step
 
 
 def _neurons(cal: Calibration, net, v_neg: float) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def run_check(cal: Calibration, net, inputs: torch.Tensor, *, v_neg_volts: Seque
                                   for c in res.spike_counts]
                 out.append(CheckPoint(v_neg_volts=v, sample=s, circuit=list(run.counts),
                                       cosim=sims, ngspice_seconds=run.wall_seconds,
-                                      gate_seconds=gate_s))
+                                      gate_seconds=gate_s, t_max_seconds=run.t_max_seconds))
                 if progress is not None:
                     progress(out[-1])
     return out
@@ -137,7 +138,6 @@ def run(cfg: CosimCheckConfig,
         progress: Callable[[CheckPoint], None] | None = None) -> CosimCheckResult:
     """Train the small network, run it in ngspice and in cosim for every V_NEG; compare."""
     from calib.io import provenance
-    from circuits.spice_network import default_max_step
     from nmpkit.ml.data import load_dataset
 
     cal = Calibration.load(cfg.calibration)
@@ -169,9 +169,9 @@ def run(cfg: CosimCheckConfig,
         "floor_theta": {str(v): cal.floor_theta(v) for v in vs},
         "gate_seconds": {str(p.v_neg_volts): p.gate_seconds for p in points},
         "ngspice_seconds": sum(p.ngspice_seconds for p in points),
-        # the network transient's maximum step: what the reference's counts are converged to
-        "t_max_seconds": default_max_step(dict(cal.sources["fi"]["provenance"]["design"]),
-                                          cal.dt_seconds),
+        # the network transient's maximum step, what the reference's counts are converged to
+        # (one design and dt: every run's is the same)
+        "t_max_seconds": points[0].t_max_seconds,
         "provenance": provenance(command="nmpkit cosim-check", calibration=cfg.calibration,
                                  calibration_sources=cal.sources, seed=cfg.seed,
                                  hidden=cfg.hidden, samples=cfg.samples, v_neg=vs,

@@ -126,6 +126,7 @@ def test_the_default_step_is_converged():
         run = simulate_network(d, v_dd_volts=1.0, v_neg_volts=0.0, first_currents=x,
                                weights=[], biases=[], i_unit_amps=q / dt, dt_seconds=dt,
                                timesteps=40, gate_seconds=3.1e-7, t_max_seconds=step)
+        assert run.t_max_seconds == step  # the run reports the step it ran with
         return np.array([(t[-1] - t[1]) / (len(t) - 2) for t in run.spike_times[0]])
 
     coarse, fine = periods(h), periods(h / 2)
